@@ -1,0 +1,492 @@
+"""Synthetic intraoperative facial EMG with ground-truth labels.
+
+What an anaesthetised patient's facial needle EMG looks like to the amplifier:
+
+- a quiet baseline of band-limited noise (a few µV RMS), mains hum and slow electrode
+  drift on every channel;
+- spontaneous motor-unit potentials: single **spikes**, short irregular **bursts**;
+- **A-trains**: sudden, regular 60-210 Hz runs of near-identical potentials lasting
+  0.1-10 s (the pattern that predicts facial palsy, CLINICAL.md §2);
+- **B-trains** (low-rate, irregular sequences of spikes) and **C-trains**
+  (continuous irregular interference-like activity);
+- **electrocautery**: mV-level broadband noise on all channels at once;
+- **stimulation**: a stimulus artifact on all channels, the stimulated branch's own direct
+  response (~4 ms) and the lateral spread response in the other branches' muscles
+  (~10 ms), which disappears at a set time.
+
+Every event is recorded as a :class:`TruthEvent` (and every stimulus as a
+:class:`StimTruth`) placed exactly where its waveform is. The output depends only on the
+seed and the configuration, never on how the stream is cut into blocks: noise is drawn
+sequentially from dedicated generators, filters keep their state, and random events are
+planned per one-second window with a generator seeded from the window number.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import signal
+
+from monitor.block import StimMarker
+from monitor.montage import muscle_of
+
+KINDS = ("spike", "burst", "a_train", "b_train", "c_train", "artifact")
+ALL_CHANNELS = -1  # TruthEvent.channel for events on every channel (cautery)
+
+
+@dataclass(frozen=True, slots=True)
+class TruthEvent:
+    """A generated event and where it is.
+
+    ``onset``/``offset`` are absolute sample indices (offset exclusive) of the first and
+    last non-negligible sample; ``channel`` is a channel number or ``ALL_CHANNELS``.
+    """
+
+    kind: str
+    channel: int
+    onset: int
+    offset: int
+    peak_uv: float  # peak-to-peak of the event's waveform on its main channel
+    freq_hz: float | None = None  # trains: discharge frequency
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseTruth:
+    present: bool
+    latency_ms: float | None  # response onset after the stimulus
+    amplitude_uv: float | None  # peak-to-peak
+    kind: str = "lsr"  # "lsr" or "direct"
+
+
+@dataclass(frozen=True, slots=True)
+class StimTruth:
+    marker: StimMarker
+    responses: tuple[ResponseTruth, ...]  # one per channel
+
+
+@dataclass
+class SimConfig:
+    """Everything that shapes the simulated patient. Rates are events per minute."""
+
+    rate: float = 10_000.0
+    labels: tuple[str, ...] = ("L Orb. oculi", "L Orb. oris", "L Mentalis", "L Frontalis")
+    seed: int | None = None
+    noise_uv: float = 3.0  # RMS of the baseline in the 20 Hz - 3 kHz band
+    mains_uv: float = 1.5
+    mains_hz: float = 50.0
+    drift_uv: float = 40.0
+    spikes_per_min: float = 6.0
+    bursts_per_min: float = 2.0
+    a_trains_per_min: float = 0.6
+    b_trains_per_min: float = 0.3
+    c_trains_per_min: float = 0.2
+    cautery_per_min: float = 0.4
+    stim_rate_hz: float = 1.0  # 0 switches the stimulator off
+    stim_start_s: float = 2.0
+    stim_current_ma: float = 15.0
+    stim_width_ms: float = 0.2
+    stim_site: str = "zygomatic"
+    lsr_amplitude_uv: float = 150.0
+    lsr_latency_ms: float = 10.0
+    lsr_gone_at_s: float | None = None  # the decompression moment; None = persists
+    direct_amplitude_uv: float = 1200.0
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 500 <= self.rate <= 20_000:
+            raise ValueError(f"Simulator rate must be 500 Hz to 20 kHz, not {self.rate:g} Hz.")
+        if not 1 <= len(self.labels) <= 16:
+            raise ValueError(f"Simulator takes 1 to 16 channels, not {len(self.labels)}.")
+
+
+# -- waveforms ----------------------------------------------------------------------------
+def muap(rate: float, sigma_ms: float, shape: float, polarity: float = 1.0) -> np.ndarray:
+    """A motor-unit potential: mix of the first two Hermite functions, peak-to-peak 1.
+
+    ``shape`` 0 gives a biphasic, 1 a triphasic potential; the support is ±3.5 sigma.
+    """
+    sigma = sigma_ms * rate / 1000.0
+    half = max(2, math.ceil(3.5 * sigma))
+    t = np.arange(-half, half + 1) / sigma
+    g = np.exp(-0.5 * t * t)
+    w = (1 - shape) * (-t * g) + shape * ((1 - t * t) * g)
+    w *= polarity / (w.max() - w.min())
+    return w
+
+
+def _onset_of(w: np.ndarray, frac: float = 0.1) -> int:
+    """First sample where a waveform leaves baseline (|w| > frac of its peak)."""
+    return int(np.argmax(np.abs(w) > frac * np.abs(w).max()))
+
+
+def _band_rms(sos: np.ndarray, rate: float, band: tuple[float, float] | None = (20, 3000)) -> float:
+    """RMS of unit white noise through ``sos`` (and through the monitor's default band)."""
+    f, h = signal.sosfreqz(sos, worN=1 << 14, fs=rate)
+    power = np.abs(h) ** 2
+    if band is not None:
+        hi = min(band[1], 0.45 * rate)
+        mon = signal.butter(2, [band[0], hi], "bandpass", fs=rate, output="sos")
+        power *= np.abs(signal.sosfreqz(mon, worN=f, fs=rate)[1]) ** 2
+    return float(np.sqrt(np.trapezoid(power, f) / (rate / 2)))
+
+
+def _place(buf: np.ndarray, start: int, w: np.ndarray, amp: float) -> None:
+    """Add ``amp * w`` into ``buf`` at ``start`` (clipped to the buffer)."""
+    a, b = max(0, start), min(len(buf), start + len(w))
+    if a < b:
+        buf[a:b] += amp * w[a - start : b - start]
+
+
+@dataclass
+class _Rendered:
+    """A planned event: its waveform per channel, added to blocks it overlaps."""
+
+    start: int
+    waves: dict[int, np.ndarray]  # channel -> samples from start
+    stop: int
+
+
+class EmgSynth:
+    """Generates the signal sample by sample index; see the module docstring.
+
+    Thread safety: not thread-safe; one owner (the simulator source) calls ``render``.
+    ``add_event`` must be called from that same thread or before streaming.
+    """
+
+    PLAN_WINDOW_S = 1.0
+
+    def __init__(self, config: SimConfig) -> None:
+        self.cfg = config
+        self.rate = float(config.rate)
+        self.n_channels = len(config.labels)
+        root = np.random.SeedSequence(config.seed)
+        self._seed_entropy = root.entropy
+        noise_seq, drift_seq, mains_seq = root.spawn(3)
+        self._noise_rng = np.random.default_rng(noise_seq)
+        self._drift_rng = np.random.default_rng(drift_seq)
+        mains_rng = np.random.default_rng(mains_seq)
+        hi = min(4000.0, 0.45 * self.rate)
+        self._noise_sos = signal.butter(2, [10.0, hi], "bandpass", fs=self.rate, output="sos")
+        self._noise_zi = np.zeros((self._noise_sos.shape[0], 2, self.n_channels))
+        self._noise_gain = config.noise_uv / _band_rms(self._noise_sos, self.rate)
+        # Electrode drift: a few slow sinusoids per channel (0.03-0.8 Hz), RMS drift_uv.
+        self._drift_f = self._drift_rng.uniform(0.03, 0.8, (4, self.n_channels))
+        self._drift_ph = self._drift_rng.uniform(0, 2 * np.pi, (4, self.n_channels))
+        weights = self._drift_rng.dirichlet(np.ones(4), self.n_channels).T
+        self._drift_a = config.drift_uv * np.sqrt(2 * weights)
+        self._mains_phase = mains_rng.uniform(0, 2 * np.pi, self.n_channels)
+        self._mains_amp = config.mains_uv * mains_rng.uniform(0.5, 1.5, self.n_channels)
+        self._planned_until = 0  # windows planned: [0, _planned_until)
+        self._busy_until = np.zeros(self.n_channels, dtype=np.int64)
+        self._active: list[_Rendered] = []
+        self._next_stim = 0
+        self.truth: list[TruthEvent] = []
+        self.stim_truth: list[StimTruth] = []
+        self._roles = self._channel_roles()
+
+    # -- public -------------------------------------------------------------------------
+    def render(self, start: int, n: int) -> tuple[np.ndarray, list[StimMarker]]:
+        """Samples ``[start, start + n)`` as float32 µV, and the stimuli in that range."""
+        stop = start + n
+        self._plan_until(stop + int(0.2 * self.rate))
+        out = self._baseline(start, n)
+        stims = self._stims_until(stop)
+        for ev in self._active:
+            if ev.stop <= start or ev.start >= stop:
+                continue
+            for ch, w in ev.waves.items():
+                _place(out[:, ch], ev.start - start, w, 1.0)
+        self._active = [ev for ev in self._active if ev.stop > stop]
+        return out.astype(np.float32), [s for s in stims if start <= s.index < stop]
+
+    def add_event(
+        self,
+        kind: str,
+        onset_s: float,
+        channel: int = 0,
+        duration_s: float | None = None,
+        freq_hz: float | None = None,
+        amplitude_uv: float | None = None,
+    ) -> TruthEvent:
+        """Schedule one event at a chosen time (for tests, benches and scenarios).
+
+        Unset parameters are drawn at random like a spontaneous event's. The event is
+        placed even where it overlaps another; it must lie after what was rendered.
+        """
+        rng = np.random.default_rng([self._seed_entropy, 7, len(self.truth), int(onset_s * 1e3)])
+        onset = round(onset_s * self.rate)
+        return self._make(kind, onset, channel, rng, duration_s, freq_hz, amplitude_uv, True)
+
+    # -- baseline ---------------------------------------------------------------------------
+    def _baseline(self, start: int, n: int) -> np.ndarray:
+        shape = (n, self.n_channels)
+        white = self._noise_rng.standard_normal(shape, dtype=np.float32)
+        noise, self._noise_zi = signal.sosfilt(self._noise_sos, white, axis=0, zi=self._noise_zi)
+        out = noise * self._noise_gain
+        out += self._drift(start, n)
+        # Mains with its 3rd harmonic; per-channel phase by the angle-sum identity, so the
+        # sines are computed once per block and not once per channel.
+        w = 2 * np.pi * self.cfg.mains_hz * (start + np.arange(n)) / self.rate
+        for h, rel in ((1, 1.0), (3, 0.3)):
+            ph = h * self._mains_phase
+            amp = rel * self._mains_amp
+            out += np.sin(h * w)[:, None] * (amp * np.cos(ph)) + np.cos(h * w)[:, None] * (
+                amp * np.sin(ph)
+            )
+        return out
+
+    def _drift(self, start: int, n: int) -> np.ndarray:
+        """Drift on a coarse grid of absolute indices, linearly interpolated (cheap, and
+        a function of the index alone, so block sizes do not matter)."""
+        step = 256
+        g0 = start // step
+        g1 = (start + n - 1) // step + 2
+        grid_t = np.arange(g0, g1)[:, None, None] * (step / self.rate)
+        coarse = (self._drift_a * np.sin(2 * np.pi * self._drift_f * grid_t + self._drift_ph)).sum(
+            1
+        )
+        pos = (start + np.arange(n)) / step - g0
+        i = pos.astype(np.int64)
+        frac = (pos - i)[:, None]
+        return coarse[i] * (1 - frac) + coarse[i + 1] * frac
+
+    # -- random planning ----------------------------------------------------------------------
+    def _plan_until(self, stop: int) -> None:
+        win = int(self.PLAN_WINDOW_S * self.rate)
+        while self._planned_until * win < stop:
+            self._plan_window(self._planned_until, win)
+            self._planned_until += 1
+
+    def _plan_window(self, k: int, win: int) -> None:
+        rng = np.random.default_rng([self._seed_entropy, 1, k])
+        c = self.cfg
+        per_window = self.PLAN_WINDOW_S / 60.0
+        todo: list[tuple[int, str]] = []
+        for kind, per_min in (
+            ("spike", c.spikes_per_min),
+            ("burst", c.bursts_per_min),
+            ("a_train", c.a_trains_per_min),
+            ("b_train", c.b_trains_per_min),
+            ("c_train", c.c_trains_per_min),
+            ("artifact", c.cautery_per_min),
+        ):
+            for _ in range(rng.poisson(per_min * per_window)):
+                todo.append((k * win + int(rng.integers(0, win)), kind))
+        for onset, kind in sorted(todo):
+            if onset < 1 * self.rate:  # a quiet first second
+                continue
+            channel = int(rng.integers(0, self.n_channels))
+            self._make(kind, onset, channel, rng)
+
+    def _make(
+        self,
+        kind: str,
+        onset: int,
+        channel: int,
+        rng: np.random.Generator,
+        duration_s: float | None = None,
+        freq_hz: float | None = None,
+        amplitude_uv: float | None = None,
+        forced: bool = False,
+    ) -> TruthEvent:
+        if kind not in KINDS:
+            raise ValueError(f"Unknown event kind {kind!r}; use one of {', '.join(KINDS)}.")
+        if not 0 <= channel < self.n_channels:
+            raise ValueError(f"Channel {channel} does not exist ({self.n_channels} channels).")
+        maker = getattr(self, f"_w_{kind}")
+        waves, peak, freq = maker(rng, channel, duration_s, freq_hz, amplitude_uv)
+        length = max(len(w) for w in waves.values())
+        main = waves[channel] if channel in waves else next(iter(waves.values()))
+        nz = np.flatnonzero(np.abs(main) > 0.02 * np.abs(main).max())
+        first, last = (int(nz[0]), int(nz[-1]) + 1) if nz.size else (0, length)
+        ev = TruthEvent(
+            kind=kind,
+            channel=ALL_CHANNELS if kind == "artifact" else channel,
+            onset=onset + first,
+            offset=onset + last,
+            peak_uv=float(peak),
+            freq_hz=freq,
+        )
+        chans = range(self.n_channels) if kind == "artifact" else waves.keys()
+        guard = int(0.2 * self.rate)
+        if not forced and any(self._busy_until[ch] > onset - guard for ch in chans):
+            return ev  # random events never overlap on a channel: the truth stays clean
+        for ch in chans:
+            self._busy_until[ch] = max(self._busy_until[ch], onset + length)
+        self._active.append(_Rendered(onset, waves, onset + length))
+        self.truth.append(ev)
+        return ev
+
+    # -- event waveforms ------------------------------------------------------------------
+    # Each returns ({channel: waveform in µV}, peak-to-peak µV, frequency or None).
+    def _w_spike(self, rng, ch, duration_s, freq_hz, amp):
+        amp = amp or float(rng.uniform(60, 400))
+        w = muap(self.rate, rng.uniform(0.4, 1.0), rng.uniform(0, 1), rng.choice([-1, 1]))
+        return {ch: amp * w}, amp, None
+
+    def _w_burst(self, rng, ch, duration_s, freq_hz, amp):
+        amp = amp or float(rng.uniform(80, 500))
+        dur = duration_s or float(rng.uniform(0.03, 0.3))
+        n = max(int(dur * self.rate), 1)
+        units = [muap(self.rate, rng.uniform(0.4, 1.0), rng.uniform(0, 1)) for _ in range(3)]
+        out = np.zeros(n + max(len(u) for u in units))
+        t = 0
+        while t < n:
+            u = units[int(rng.integers(0, len(units)))]
+            _place(out, t, u, amp * rng.uniform(0.4, 1.0) * rng.choice([-1, 1]))
+            t += int(rng.uniform(0.003, 0.03) * self.rate)
+        return {ch: out}, float(out.max() - out.min()), None
+
+    def _w_a_train(self, rng, ch, duration_s, freq_hz, amp):
+        freq = freq_hz or float(rng.uniform(60, 210))
+        dur = duration_s or float(np.exp(rng.uniform(np.log(0.1), np.log(10.0))))
+        amp = amp or float(rng.uniform(60, 250))
+        period_ms = 1000.0 / freq
+        # A template that fits in 70 % of the period, so potentials stay separate.
+        sigma = min(rng.uniform(0.35, 0.8), 0.7 * period_ms / 7.0)
+        w = muap(self.rate, sigma, rng.uniform(0, 1), rng.choice([-1, 1]))
+        n = int(dur * self.rate)
+        out = np.zeros(n + len(w))
+        t = 0.0
+        mod_f = rng.uniform(0.3, 2.0)
+        while t < n:
+            gain = 1.0 + 0.08 * math.sin(2 * math.pi * mod_f * t / self.rate)
+            _place(out, int(t), w, amp * gain * rng.normal(1.0, 0.03))
+            t += self.rate / freq * rng.normal(1.0, 0.01)
+        return {ch: out}, float(out.max() - out.min()), freq
+
+    def _w_b_train(self, rng, ch, duration_s, freq_hz, amp):
+        freq = freq_hz or float(rng.uniform(3, 30))
+        dur = duration_s or float(rng.uniform(0.8, 4.0))
+        amp = amp or float(rng.uniform(60, 300))
+        units = [muap(self.rate, rng.uniform(0.4, 1.0), rng.uniform(0, 1)) for _ in range(2)]
+        n = int(dur * self.rate)
+        out = np.zeros(n + max(len(u) for u in units))
+        t = 0.0
+        while t < n:
+            u = units[int(rng.integers(0, 2))]
+            _place(out, int(t), u, amp * rng.uniform(0.5, 1.0) * rng.choice([-1, 1]))
+            t += self.rate / freq * rng.uniform(0.6, 1.4)
+        return {ch: out}, float(out.max() - out.min()), freq
+
+    def _w_c_train(self, rng, ch, duration_s, freq_hz, amp):
+        dur = duration_s or float(rng.uniform(1.0, 6.0))
+        amp = amp or float(rng.uniform(30, 150))
+        n = int(dur * self.rate)
+        out = np.zeros(n + int(0.01 * self.rate))
+        for _ in range(int(rng.integers(6, 15))):
+            u = muap(self.rate, rng.uniform(0.4, 1.0), rng.uniform(0, 1), rng.choice([-1, 1]))
+            a = amp * rng.uniform(0.3, 1.0)
+            t = rng.uniform(0, 0.1) * self.rate
+            rate_hz = rng.uniform(8, 30)
+            while t < n:
+                _place(out, int(t), u, a)
+                t += rng.exponential(self.rate / rate_hz)
+        return {ch: out}, float(out.max() - out.min()), None
+
+    def _w_artifact(self, rng, ch, duration_s, freq_hz, amp):
+        dur = duration_s or float(rng.uniform(0.3, 4.0))
+        amp = amp or float(rng.uniform(800, 5000))  # RMS-ish µV
+        n = int(dur * self.rate)
+        env = np.ones(n)
+        ramp = min(int(0.02 * self.rate), n // 2)
+        if ramp:
+            env[:ramp] = np.linspace(0, 1, ramp)
+            env[-ramp:] = np.linspace(1, 0, ramp)
+        # Sparking: the energy comes in irregular surges.
+        env *= 0.6 + 0.4 * np.abs(np.sin(2 * np.pi * rng.uniform(2, 8) * np.arange(n) / self.rate))
+        hp = signal.butter(2, min(800.0, 0.3 * self.rate), "highpass", fs=self.rate, output="sos")
+        waves = {}
+        for c in range(self.n_channels):
+            x = signal.sosfilt(hp, rng.standard_normal(n))
+            waves[c] = amp * rng.uniform(0.6, 1.2) * env * x / (x.std() + 1e-12)
+        main = waves[ch]
+        return waves, float(main.max() - main.min()), None
+
+    # -- stimulation -------------------------------------------------------------------------
+    def _channel_roles(self) -> list[str]:
+        """For each channel: 'direct' if its muscle is on the stimulated branch, else 'lsr'."""
+        roles = []
+        for label in self.cfg.labels:
+            m = muscle_of(label)
+            roles.append("direct" if m is not None and m.branch == self.cfg.stim_site else "lsr")
+        return roles
+
+    def _lsr_gain(self, label: str) -> tuple[float, float]:
+        """Relative LSR amplitude and latency offset per muscle (mentalis most often largest)."""
+        m = muscle_of(label)
+        key = m.key if m else ""
+        return {
+            "mentalis": (1.0, -0.8),
+            "oris": (0.8, -0.3),
+            "depressor": (0.7, -0.5),
+            "frontalis": (0.5, 0.6),
+            "platysma": (0.4, 0.9),
+            "nasalis": (0.6, 0.0),
+            "oculi": (0.5, 0.2),
+            "zygomaticus": (0.6, 0.1),
+        }.get(key, (0.3, 0.0))
+
+    def _stims_until(self, stop: int) -> list[StimMarker]:
+        c = self.cfg
+        if c.stim_rate_hz <= 0:
+            return []
+        out = []
+        while True:
+            t = c.stim_start_s + self._next_stim / c.stim_rate_hz
+            idx = round(t * self.rate)
+            if idx >= stop:
+                return out
+            out.append(self._stimulate(idx, self._next_stim))
+            self._next_stim += 1
+
+    def _stimulate(self, idx: int, k: int) -> StimMarker:
+        c = self.cfg
+        rng = np.random.default_rng([self._seed_entropy, 3, k])
+        marker = StimMarker(idx, c.stim_current_ma, c.stim_width_ms, c.stim_site)
+        t_s = idx / self.rate
+        lsr_on = c.lsr_gone_at_s is None or t_s < c.lsr_gone_at_s
+        waves: dict[int, np.ndarray] = {}
+        responses = []
+        length = int(0.06 * self.rate)
+        art_tau = 0.25e-3 * self.rate
+        t = np.arange(length)
+        artifact = np.exp(-t / art_tau) - 0.05 * np.exp(-t / (6 * art_tau))
+        for ch, label in enumerate(c.labels):
+            w = np.zeros(length)
+            w += artifact * rng.uniform(400, 1500) * (c.stim_current_ma / 15.0)
+            if self._roles[ch] == "direct":
+                amp = c.direct_amplitude_uv * rng.normal(1.0, 0.05)
+                lat = 4.0 + rng.normal(0, 0.1)
+                resp = muap(self.rate, 1.1, 0.7)
+                responses.append(self._put_response(w, resp, lat, amp, "direct"))
+            elif lsr_on:
+                gain, offset = self._lsr_gain(label)
+                amp = c.lsr_amplitude_uv * gain * rng.normal(1.0, 0.12)
+                lat = c.lsr_latency_ms + offset + rng.normal(0, 0.15)
+                a = muap(self.rate, 0.9, 0.6)
+                b = muap(self.rate, 0.7, 0.2, -1)
+                shift = int(1.6e-3 * self.rate)
+                resp = np.zeros(len(a) + shift + len(b))
+                resp[: len(a)] += a
+                resp[shift : shift + len(b)] += 0.6 * b
+                resp /= resp.max() - resp.min()
+                responses.append(self._put_response(w, resp, lat, amp, "lsr"))
+            else:
+                responses.append(ResponseTruth(False, None, None, "lsr"))
+            waves[ch] = w
+        self._active.append(_Rendered(idx, waves, idx + length))
+        self.stim_truth.append(StimTruth(marker, tuple(responses)))
+        return marker
+
+    def _put_response(
+        self, buf: np.ndarray, resp: np.ndarray, latency_ms: float, amp: float, kind: str
+    ) -> ResponseTruth:
+        """Place ``resp`` so that its onset is at ``latency_ms``; return the truth."""
+        onset = _onset_of(resp)
+        start = round(latency_ms * self.rate / 1000.0) - onset
+        _place(buf, start, resp, amp)
+        true_latency = (start + onset) * 1000.0 / self.rate
+        return ResponseTruth(True, true_latency, float(abs(amp)), kind)

@@ -1,0 +1,148 @@
+"""The causal, stateful filter chain applied to every block before display and detection."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import signal
+
+
+class FilterSettingsError(ValueError):
+    """A filter setting that cannot work at this sampling rate (message is user-facing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FilterSettings:
+    """Band-pass and optional mains notch.
+
+    Defaults follow needle facial EMG practice (CLINICAL.md §2): 20 Hz high-pass removes
+    electrode drift, 3 kHz low-pass keeps the fast components of motor-unit potentials.
+    The notch is off by default because it rings and distorts waveforms.
+    """
+
+    highpass_hz: float | None = 20.0
+    lowpass_hz: float | None = 3000.0
+    order: int = 2  # per edge; Butterworth
+    notch_hz: float | None = None  # 50 or 60
+    notch_q: float = 30.0
+
+    def describe(self) -> str:
+        hp = f"{self.highpass_hz:g} Hz" if self.highpass_hz else "DC"
+        lp = f"{self.lowpass_hz:g} Hz" if self.lowpass_hz else "Nyquist"
+        notch = f", notch {self.notch_hz:g} Hz" if self.notch_hz else ""
+        return f"{hp} – {lp}{notch}"
+
+
+def design_sos(settings: FilterSettings, rate: float) -> tuple[np.ndarray, list[str]]:
+    """Return second-order sections for ``settings`` at ``rate`` and notes on adjustments.
+
+    Raises
+    ------
+    FilterSettingsError
+        When the settings make no sense (high-pass above low-pass, notch above Nyquist).
+    """
+    nyq = rate / 2.0
+    notes: list[str] = []
+    hp, lp = settings.highpass_hz, settings.lowpass_hz
+    if settings.order < 1 or settings.order > 8:
+        raise FilterSettingsError(f"Filter order must be 1 to 8, not {settings.order}.")
+    if hp is not None and hp <= 0:
+        raise FilterSettingsError(f"High-pass must be above 0 Hz, not {hp:g} Hz.")
+    if lp is not None and lp >= 0.95 * nyq:
+        new_lp = round(0.9 * nyq, 1)
+        notes.append(
+            f"Low-pass {lp:g} Hz is too close to half the sampling rate ({nyq:g} Hz); "
+            f"using {new_lp:g} Hz."
+        )
+        lp = new_lp
+    if hp is not None and hp >= 0.9 * nyq:
+        raise FilterSettingsError(
+            f"High-pass {hp:g} Hz is too high for a sampling rate of {rate:g} Hz."
+        )
+    if hp is not None and lp is not None and hp >= lp:
+        raise FilterSettingsError(f"High-pass ({hp:g} Hz) must be below low-pass ({lp:g} Hz).")
+    sections = []
+    if hp is not None and lp is not None:
+        sections.append(signal.butter(settings.order, [hp, lp], "bandpass", fs=rate, output="sos"))
+    elif hp is not None:
+        sections.append(signal.butter(settings.order, hp, "highpass", fs=rate, output="sos"))
+    elif lp is not None:
+        sections.append(signal.butter(settings.order, lp, "lowpass", fs=rate, output="sos"))
+    if settings.notch_hz:
+        if settings.notch_hz >= nyq:
+            raise FilterSettingsError(
+                f"Notch {settings.notch_hz:g} Hz is above half the sampling rate ({nyq:g} Hz)."
+            )
+        b, a = signal.iirnotch(settings.notch_hz, settings.notch_q, fs=rate)
+        sections.append(signal.tf2sos(b, a))
+    if not sections:
+        return np.array([[1.0, 0, 0, 1.0, 0, 0]]), notes
+    return np.vstack(sections), notes
+
+
+class FilterChain:
+    """Causal IIR filtering with persistent state, so block boundaries do not matter.
+
+    The output of ``process`` over any partition of a stream equals filtering the whole
+    stream at once (within float32 rounding): the state ``zi`` carries over.
+
+    Thread safety: ``process`` and ``reset`` belong to the acquisition thread.
+    ``set_settings`` and ``settings`` may be called from any thread; a new setting takes
+    effect at the next block, without stopping the stream.
+    """
+
+    def __init__(self, rate: float, n_channels: int, settings: FilterSettings | None = None):
+        self.rate = float(rate)
+        self.n_channels = n_channels
+        self._lock = threading.Lock()
+        self._pending: FilterSettings | None = None
+        self._settings = settings or FilterSettings()
+        self._sos, self.notes = design_sos(self._settings, self.rate)
+        self._zi: np.ndarray | None = None
+
+    @property
+    def settings(self) -> FilterSettings:
+        with self._lock:
+            return self._pending or self._settings
+
+    @property
+    def sos(self) -> np.ndarray:
+        return self._sos
+
+    def set_settings(self, settings: FilterSettings | None = None, **changes: object) -> list[str]:
+        """Validate and queue new settings; return notes on adjustments made.
+
+        Raises :class:`FilterSettingsError` (and keeps the current settings) when invalid.
+        """
+        new = replace(settings or self.settings, **changes)  # type: ignore[arg-type]
+        _, notes = design_sos(new, self.rate)  # validate now, in the caller's thread
+        with self._lock:
+            self._pending = new
+        return notes
+
+    def reset(self) -> None:
+        """Forget the state (after a gap the signal is discontinuous)."""
+        self._zi = None
+
+    def _apply_pending(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, None
+        if pending is not None:
+            self._settings = pending
+            self._sos, self.notes = design_sos(pending, self.rate)
+            self._zi = None
+
+    def process(self, data: np.ndarray) -> np.ndarray:
+        """Filter ``data`` (``[n, channels]`` float32) and return float32 of the same shape."""
+        if self._pending is not None:
+            self._apply_pending()
+        if data.shape[0] == 0:
+            return data.copy()
+        if self._zi is None:
+            # Start in the steady state of the first sample: no step transient from DC.
+            zi0 = signal.sosfilt_zi(self._sos)  # (sections, 2)
+            self._zi = (zi0[:, :, None] * data[0][None, None, :]).astype(np.float64)
+        out, self._zi = signal.sosfilt(self._sos, data, axis=0, zi=self._zi)
+        return out.astype(np.float32, copy=False)

@@ -1,0 +1,336 @@
+"""The session: one source, an acquisition thread, filters, ring buffers and subscribers.
+
+Acquisition loop (one thread): pull a block from the source, check its continuity,
+filter it with persistent state, write raw and filtered samples to the ring buffers,
+hand both to the subscribers (detectors, recorder, display envelope). Nothing here waits
+for the screen or the disk: readers pull copies from the ring buffers.
+
+What happens when something fails is a fixed rule, each case tested:
+
+============================== ==================================================
+failure                        what the session does
+============================== ==================================================
+``SignalLost`` from the source keep going: warn, mark the gap, call ``reconnect``
+                               with back-off (0.25 s doubling to 4 s) until it
+                               works or the session is stopped
+``SourceError`` (other)        stop: critical problem with the source's sentence
+``EndOfStream``                stop: info "finished" (a replay reached its end)
+any other exception in source  stop: critical "internal error", detail logged
+exception in a subscriber      keep going without that subscriber: warning naming
+                               it; the others and the ring buffers carry on
+============================== ==================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import Enum
+
+import numpy as np
+
+from monitor.block import Block
+from monitor.filters import FilterChain, FilterSettings
+from monitor.problems import Problem, Severity
+from monitor.ringbuffer import RingBuffer
+from monitor.source import EndOfStream, SignalLost, Source, SourceError
+
+log = logging.getLogger(__name__)
+
+#: A subscriber gets each raw block and its filtered samples, on the acquisition thread.
+Subscriber = Callable[[Block, np.ndarray], None]
+
+
+class State(Enum):
+    IDLE = "idle"
+    RUNNING = "running"
+    RECONNECTING = "reconnecting"
+    FINISHED = "finished"  # the source ended (replay done) or stop() was called
+    FAILED = "failed"  # stopped by an error
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStatus:
+    """A snapshot of counters for the status bar and the headless status line."""
+
+    state: State
+    source_name: str
+    source_kind: str
+    rate: float
+    n_channels: int
+    samples: int  # samples received per channel
+    end_index: int  # absolute index one past the newest sample
+    gaps: int
+    gap_samples: int
+    overruns: int
+    blocks: int
+    nonfinite_samples: int
+
+    @property
+    def signal_seconds(self) -> float:
+        return self.end_index / self.rate if self.rate else 0.0
+
+
+_BACKOFF_START_S = 0.25
+_BACKOFF_MAX_S = 4.0
+
+
+class Session:
+    """Runs a :class:`~monitor.source.Source` on an acquisition thread.
+
+    Parameters
+    ----------
+    source : Source
+        An unopened source; the session opens and closes it.
+    filter_settings : FilterSettings, optional
+    buffer_seconds : float
+        How much raw and filtered signal the ring buffers hold.
+
+    Thread safety: ``start``, ``stop`` and ``join`` are for the controlling thread.
+    ``status``, ``set_filter``, ``subscribe``, ``unsubscribe``, ``add_problem_listener``
+    and the ring buffers' read methods are safe from any thread. Subscribers and problem
+    listeners are called on the acquisition thread and must return quickly (a Qt bridge
+    re-emits them as queued signals).
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        filter_settings: FilterSettings | None = None,
+        buffer_seconds: float = 20.0,
+    ) -> None:
+        self.source = source
+        self._filter_settings = filter_settings or FilterSettings()
+        self._buffer_seconds = buffer_seconds
+        self._subscribers: list[tuple[str, Subscriber]] = []
+        self._listeners: list[Callable[[Problem], None]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state = State.IDLE
+        self._expected: int | None = None
+        self._samples = 0
+        self._gaps = 0
+        self._gap_samples = 0
+        self._blocks = 0
+        self._nonfinite = 0
+        self.problems: list[Problem] = []
+        self.raw: RingBuffer | None = None
+        self.filtered: RingBuffer | None = None
+        self.filters: FilterChain | None = None
+        self.opened = threading.Event()
+
+    # -- wiring --------------------------------------------------------------------------
+    def subscribe(self, name: str, callback: Subscriber) -> None:
+        """Add a subscriber called with ``(block, filtered)`` for every block."""
+        with self._lock:
+            self._subscribers.append((name, callback))
+
+    def unsubscribe(self, callback: Subscriber) -> None:
+        with self._lock:
+            self._subscribers = [(n, c) for n, c in self._subscribers if c is not callback]
+
+    def add_problem_listener(self, callback: Callable[[Problem], None]) -> None:
+        with self._lock:
+            self._listeners.append(callback)
+
+    def set_filter(self, settings: FilterSettings | None = None, **changes: object) -> list[str]:
+        """Change the filters while streaming; raises ``FilterSettingsError`` if invalid."""
+        if self.filters is None:  # not open yet: validated against the rate at open()
+            self._filter_settings = replace(settings or self._filter_settings, **changes)  # type: ignore[arg-type]
+            return []
+        return self.filters.set_settings(settings, **changes)
+
+    # -- life cycle ------------------------------------------------------------------------
+    def open(self) -> None:
+        """Open the source and allocate buffers. Raises ``SourceError`` with a clear sentence."""
+        self.source.open()
+        info = self.source.info
+        capacity = max(1, round(self._buffer_seconds * info.rate))
+        self.raw = RingBuffer(capacity, info.n_channels)
+        self.filtered = RingBuffer(capacity, info.n_channels)
+        self.filters = FilterChain(info.rate, info.n_channels, self._filter_settings)
+        for note in self.filters.notes:
+            self._report(Severity.INFO, note)
+        self.opened.set()
+
+    def start(self) -> None:
+        """Open the source if needed and start the acquisition thread."""
+        if not self.opened.is_set():
+            self.open()
+        self._stop.clear()
+        self._set_state(State.RUNNING)
+        self._thread = threading.Thread(target=self._run, name="acquisition", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop acquisition and close the source. Safe to call twice."""
+        self._stop.set()
+        self.source.request_stop()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        if self._state in (State.RUNNING, State.RECONNECTING, State.IDLE):
+            self._set_state(State.FINISHED)
+        try:
+            self.source.close()
+        except Exception:  # closing a broken device must not raise at the user
+            log.exception("closing the source failed")
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the acquisition thread to end; True when it has."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def running(self) -> bool:
+        return self._state in (State.RUNNING, State.RECONNECTING)
+
+    def status(self) -> SessionStatus:
+        info = self.source.info if self.opened.is_set() else None
+        return SessionStatus(
+            state=self._state,
+            source_name=info.name if info else "",
+            source_kind=info.kind if info else "",
+            rate=info.rate if info else 0.0,
+            n_channels=info.n_channels if info else 0,
+            samples=self._samples,
+            end_index=self._expected or 0,
+            gaps=self._gaps,
+            gap_samples=self._gap_samples,
+            overruns=self.source.overruns,
+            blocks=self._blocks,
+            nonfinite_samples=self._nonfinite,
+        )
+
+    # -- the acquisition loop ----------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    block = self.source.read()
+                except SignalLost as exc:
+                    self._reconnect(exc)
+                    continue
+                if block is not None:
+                    self.process(block)
+        except EndOfStream:
+            self._report(Severity.INFO, f"{self.source.info.name}: end of recording reached.")
+            self._set_state(State.FINISHED)
+        except SourceError as exc:
+            self._report(Severity.CRITICAL, f"{exc} Monitoring from this source has stopped.")
+            self._set_state(State.FAILED)
+        except Exception as exc:
+            log.exception("acquisition failed")
+            self._report(
+                Severity.CRITICAL,
+                "Internal error in acquisition; monitoring has stopped. "
+                "Restart the source; the details are in the log.",
+                detail="".join(traceback.format_exception_only(type(exc), exc)).strip(),
+            )
+            self._set_state(State.FAILED)
+
+    def _reconnect(self, lost: SignalLost) -> None:
+        self._set_state(State.RECONNECTING)
+        self._report(Severity.WARNING, f"No signal: {lost} Trying to reconnect…")
+        delay = _BACKOFF_START_S
+        while not self._stop.wait(delay):
+            try:
+                self.source.reconnect()
+            except SignalLost:
+                delay = min(delay * 2, _BACKOFF_MAX_S)
+                continue
+            self._set_state(State.RUNNING)
+            self._report(Severity.INFO, f"Signal from {self.source.info.name} is back.")
+            return
+
+    def process(self, block: Block) -> None:
+        """Filter one block, store it and hand it on. Called on the acquisition thread.
+
+        Public so that offline analysis can drive the same pipeline without a thread.
+        """
+        assert self.filters is not None and self.raw is not None and self.filtered is not None
+        if self._expected is not None and block.start != self._expected:
+            self._on_discontinuity(block)
+        data = block.data
+        if not np.isfinite(data).all():
+            bad = ~np.isfinite(data)
+            self._nonfinite += int(bad.sum())
+            data = np.where(bad, np.float32(0.0), data)
+        filtered = self.filters.process(data)
+        self.raw.write(block.start, block.data)
+        self.filtered.write(block.start, filtered)
+        self._expected = block.stop
+        self._samples += block.n_samples
+        self._blocks += 1
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for name, callback in subscribers:
+            try:
+                callback(block, filtered)
+            except Exception as exc:
+                log.exception("subscriber %s failed", name)
+                self.unsubscribe(callback)
+                self._report(
+                    Severity.WARNING,
+                    f"{name} stopped working and was switched off; monitoring continues.",
+                    detail="".join(traceback.format_exception_only(type(exc), exc)).strip(),
+                )
+
+    def _on_discontinuity(self, block: Block) -> None:
+        assert self._expected is not None and self.filters is not None
+        missing = block.start - self._expected
+        if missing < 0:
+            raise SourceError(
+                f"{self.source.info.name} sent samples out of order "
+                f"(index {block.start} after {self._expected})."
+            )
+        self._gaps += 1
+        self._gap_samples += missing
+        self.filters.reset()  # the signal is discontinuous; old state would ring
+        rate = self.source.info.rate
+        self._report(
+            Severity.WARNING,
+            f"Signal gap: {missing} samples ({missing / rate * 1000:.0f} ms) missing "
+            f"at {self._expected / rate:.2f} s.",
+            sample_index=self._expected,
+        )
+
+    def _set_state(self, state: State) -> None:
+        self._state = state
+
+    def _report(
+        self, severity: Severity, text: str, sample_index: int | None = None, detail: str = ""
+    ) -> None:
+        problem = Problem(
+            severity,
+            text,
+            sample_index=(self._expected or 0) if sample_index is None else sample_index,
+            detail=detail,
+        )
+        log.log(
+            {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING}.get(
+                severity, logging.ERROR
+            ),
+            "%s%s",
+            text,
+            f" ({detail})" if detail else "",
+        )
+        with self._lock:
+            self.problems.append(problem)
+            if len(self.problems) > 1000:
+                del self.problems[:500]
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(problem)
+            except Exception:
+                log.exception("problem listener failed")

@@ -1,0 +1,91 @@
+"""The Source contract that every driver implements, and the errors it may raise.
+
+The session calls a source only from its acquisition thread: ``open`` once, then
+``read`` in a loop, ``reconnect`` after a :class:`SignalLost`, ``close`` at the end.
+The error classes carry a sentence a clinician understands; the session decides what
+happens next from the class (see :mod:`monitor.session`).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+from monitor.block import Block
+
+
+class SourceError(Exception):
+    """The source cannot go on; monitoring from it stops.
+
+    ``str(error)`` is shown to the user, so it must read as a plain sentence
+    ("The file demo.edf is not an EDF file: its header is too short.").
+    """
+
+
+class SignalLost(SourceError):
+    """The source stopped delivering but may come back (unplugged cable, silent device).
+
+    The session marks the gap, tells the user, and calls ``reconnect`` with back-off.
+    """
+
+
+class EndOfStream(Exception):
+    """A finite source (a replayed file) has delivered its last sample."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """What a source delivers; fixed for the life of an opened source."""
+
+    name: str
+    rate: float
+    labels: tuple[str, ...]
+    kind: str  # "simulator", "replay", "serial", ...
+    description: str = ""
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.labels)
+
+
+class Source(abc.ABC):
+    """A stream of :class:`~monitor.block.Block` objects.
+
+    Thread safety: all methods are called from one thread (the session's acquisition
+    thread), except ``request_stop``, which may be called from any thread and must make
+    a blocked ``read`` return (or raise) promptly.
+    """
+
+    @property
+    @abc.abstractmethod
+    def info(self) -> SourceInfo:
+        """Rate, labels and name. Valid after ``open``."""
+
+    @abc.abstractmethod
+    def open(self) -> None:
+        """Acquire the device or file. Raises :class:`SourceError` with a clear sentence."""
+
+    @abc.abstractmethod
+    def read(self) -> Block | None:
+        """Return the next block, blocking at most ~0.1 s.
+
+        Returns ``None`` when nothing arrived in that time (so the caller can check for
+        stop requests). Raises :class:`EndOfStream`, :class:`SignalLost` or
+        :class:`SourceError`.
+        """
+
+    def reconnect(self) -> None:
+        """Try once to get the signal back after :class:`SignalLost`; raise if not yet."""
+        raise SourceError(f"{self.info.name} cannot reconnect.")
+
+    def request_stop(self) -> None:  # noqa: B027 - optional hook
+        """Ask a blocked ``read`` to return soon. Thread-safe."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the device or file. Idempotent."""
+
+    @property
+    def overruns(self) -> int:
+        """Blocks the source had to discard because the consumer was too slow."""
+        return 0
