@@ -1,0 +1,306 @@
+"""Facial Nerve Monitor: intraoperative facial-nerve EMG monitoring, replay and simulation.
+
+Run ``python main.py --help`` for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from monitor.filters import FilterSettings, FilterSettingsError
+from monitor.montage import default_labels
+from monitor.session import Session, State
+from monitor.source import Source, SourceError
+
+log = logging.getLogger("monitor")
+
+DESCRIPTION = """\
+Facial Nerve Monitor: live facial EMG for microvascular decompression and other
+cerebellopontine-angle surgery, replay of recorded cases, and a simulator.
+
+With no source option it starts the built-in simulator (4 channels, 10 kHz)."""
+
+EPILOG = """\
+examples:
+  python main.py                                   monitor the simulator
+  python main.py --channels 8 --rate 20000         8 simulated channels at 20 kHz
+  python main.py --replay recordings/demo_mvd.edf --speed 2
+  python main.py --headless --duration 10          no window; a status line per second
+  python main.py --screenshot shot.png --after 5   save the window after 5 s and exit
+
+keys in the window: + / - change the µV range."""
+
+
+def positive_float(lo: float, hi: float, what: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be between {lo:g} and {hi:g}")
+        return value
+
+    return parse
+
+
+def channels_arg(text: str) -> int | tuple[str, ...]:
+    """``8`` for 8 channels of the default montage, or a comma-separated label list."""
+    if text.strip().isdigit():
+        n = int(text)
+        if not 1 <= n <= 16:
+            raise argparse.ArgumentTypeError("the simulator takes 1 to 16 channels")
+        return n
+    labels = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not 1 <= len(labels) <= 16:
+        raise argparse.ArgumentTypeError("give 1 to 16 channel labels, separated by commas")
+    return labels
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="main.py",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = p.add_argument_group("source (default: the built-in simulator)")
+    src.add_argument(
+        "--replay",
+        metavar="FILE",
+        type=Path,
+        help="play an EDF, EDF+, BDF or BDF+ file through the monitor",
+    )
+    src.add_argument(
+        "--speed",
+        type=positive_float(0.1, 20, "--speed"),
+        default=1.0,
+        help="replay (or simulator) speed, 0.1 to 20 times real time (default 1)",
+    )
+    sim = p.add_argument_group("simulator")
+    sim.add_argument(
+        "--channels",
+        type=channels_arg,
+        default=4,
+        metavar="N|LABELS",
+        help="number of channels (1-16) of the default montage, or a "
+        "comma-separated list of labels (default 4: orbicularis oculi, "
+        "orbicularis oris, mentalis, frontalis)",
+    )
+    sim.add_argument(
+        "--side",
+        choices=("left", "right"),
+        default="left",
+        help="side of the default montage (default left)",
+    )
+    sim.add_argument(
+        "--rate",
+        type=positive_float(500, 20000, "--rate"),
+        default=10000.0,
+        help="sampling rate per channel in Hz, up to 20000 (default 10000)",
+    )
+    sim.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="random seed; the same seed gives the same simulated case",
+    )
+    sim.add_argument(
+        "--lsr-gone-at",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="make the lateral spread response disappear at this time",
+    )
+    filt = p.add_argument_group("filters")
+    filt.add_argument(
+        "--highpass",
+        type=float,
+        default=20.0,
+        metavar="HZ",
+        help="high-pass corner (default 20 Hz)",
+    )
+    filt.add_argument(
+        "--lowpass",
+        type=float,
+        default=3000.0,
+        metavar="HZ",
+        help="low-pass corner (default 3000 Hz)",
+    )
+    filt.add_argument(
+        "--notch",
+        type=float,
+        choices=(50.0, 60.0),
+        default=None,
+        metavar="HZ",
+        help="mains notch at 50 or 60 Hz (off by default: it distorts waveforms)",
+    )
+    disp = p.add_argument_group("display and running")
+    disp.add_argument(
+        "--window",
+        type=positive_float(1, 60, "--window"),
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds of signal on screen (default 10)",
+    )
+    disp.add_argument(
+        "--headless",
+        action="store_true",
+        help="run without a window, printing a status line every second",
+    )
+    disp.add_argument(
+        "--duration",
+        type=positive_float(0.1, 1e7, "--duration"),
+        default=None,
+        metavar="SECONDS",
+        help="stop after this many seconds (headless)",
+    )
+    disp.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE",
+        help="save the window as PNG (after --after seconds) and exit",
+    )
+    disp.add_argument(
+        "--after",
+        type=positive_float(0, 3600, "--after"),
+        default=3.0,
+        metavar="SECONDS",
+        help="when to take the screenshot (default 3)",
+    )
+    disp.add_argument(
+        "--size",
+        default="1600x900",
+        metavar="WxH",
+        help="window size for the screenshot (default 1600x900)",
+    )
+    disp.add_argument(
+        "--log",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="log file (default: the user's state folder)",
+    )
+    return p
+
+
+def make_source(args: argparse.Namespace) -> Source:
+    if args.replay is not None:
+        from drivers.replay import ReplaySource
+
+        return ReplaySource(args.replay, speed=args.speed)
+    from drivers.emgsynth import SimConfig
+    from drivers.simulator import SimulatorSource
+
+    labels = (
+        default_labels(args.channels, args.side)
+        if isinstance(args.channels, int)
+        else args.channels
+    )
+    config = SimConfig(
+        rate=args.rate, labels=labels, seed=args.seed, lsr_gone_at_s=args.lsr_gone_at
+    )
+    return SimulatorSource(config, speed=args.speed)
+
+
+def setup_logging(path: Path | None) -> Path:
+    if path is None:
+        state = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
+        path = state / "facial-nerve-monitor" / "monitor.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    return path
+
+
+def run_headless(session: Session, duration: float | None) -> int:
+    start = time.monotonic()
+    seen = 0
+    try:
+        while True:
+            time.sleep(min(1.0, max(0.05, (duration or 1.0) - (time.monotonic() - start))))
+            for problem in session.problems[seen:]:
+                print(f"[{problem.severity.value}] {problem.text}", flush=True)
+            seen = len(session.problems)
+            st = session.status()
+            print(
+                f"{time.strftime('%H:%M:%S')} {st.state.value} {st.source_name} "
+                f"{st.n_channels}ch@{st.rate:g}Hz t={st.signal_seconds:.1f}s "
+                f"samples={st.samples} gaps={st.gaps} gap_samples={st.gap_samples} "
+                f"overruns={st.overruns}",
+                flush=True,
+            )
+            if duration is not None and time.monotonic() - start >= duration:
+                break
+            if st.state in (State.FINISHED, State.FAILED):
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.stop()
+    return 1 if session.state is State.FAILED else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log)
+    try:
+        size = tuple(int(v) for v in args.size.lower().split("x"))
+        if len(size) != 2 or min(size) < 200:
+            raise ValueError
+    except ValueError:
+        print(f"error: --size must look like 1600x900, not {args.size!r}", file=sys.stderr)
+        return 2
+    try:
+        source = make_source(args)
+        session = Session(
+            source,
+            FilterSettings(highpass_hz=args.highpass, lowpass_hz=args.lowpass, notch_hz=args.notch),
+        )
+        session.start()
+    except (SourceError, FilterSettingsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.headless:
+        return run_headless(session, args.duration)
+    if (
+        "QT_QPA_PLATFORM" not in os.environ
+        and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        and sys.platform.startswith("linux")
+    ):
+        if args.screenshot is None:
+            session.stop()
+            print("error: no display found; use --headless, or --screenshot FILE", file=sys.stderr)
+            return 2
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from ui.app import run_gui
+
+    return run_gui(session, args.window, args.screenshot, args.after, size)  # type: ignore[arg-type]
+
+
+def entry() -> int:
+    """Run ``main``; an unexpected error becomes one sentence on stderr, details in the log."""
+    try:
+        return main()
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        log.exception("unexpected error")
+        print(
+            "error: the monitor hit an internal error and stopped; the details are in the log.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(entry())
