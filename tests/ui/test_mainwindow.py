@@ -1,0 +1,88 @@
+"""The first screen opens and plots offscreen, and shows problems in words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from drivers.emgsynth import SimConfig  # noqa: E402
+from drivers.simulator import SimulatorSource  # noqa: E402
+from monitor.montage import default_labels  # noqa: E402
+from monitor.problems import Problem, Severity  # noqa: E402
+from monitor.session import Session  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot):
+    from ui.mainwindow import MainWindow
+
+    labels = default_labels(4)
+    session = Session(SimulatorSource(SimConfig(seed=1, labels=labels)))
+    session.start()
+    win = MainWindow(session)
+    win.resize(1400, 800)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+    session.stop()
+
+
+def test_window_plots_every_channel_with_its_label(window, qtbot):
+    qtbot.waitUntil(lambda: window.traces.frames > 5, timeout=5000)
+    qtbot.waitUntil(lambda: window.session.status().samples > 5000, timeout=5000)
+    window.refresh()
+    for ch in range(4):
+        x, y = window.traces.curve_data(ch)
+        assert x is not None and len(x) > 100
+        assert np.isfinite(y).any()
+        assert x[-1] <= 0 and x[-1] > -0.1  # newest sample at the right edge
+    names = [item.text for item in window.traces._name_items]
+    assert names == ["L Orb. oculi", "L Orb. oris", "L Mentalis", "L Frontalis"]
+
+
+def test_status_bar_names_source_rate_samples_and_gaps(window, qtbot):
+    qtbot.waitUntil(lambda: window.session.status().samples > 1000, timeout=5000)
+    window.refresh()
+    text = window.status_label.text()
+    for words in ("LIVE", "Simulator", "4 ch @ 10 kHz", "samples", "gaps 0", "20 Hz – 3000 Hz"):
+        assert words in text
+
+
+def test_problems_reach_the_banner_in_words(window, qtbot):
+    window.session._report(Severity.CRITICAL, "The amplifier is unplugged.")
+    qtbot.waitUntil(window.banner.isVisible, timeout=2000)
+    assert window.banner.text() == "The amplifier is unplugged."
+    # A lesser message does not hide a critical one.
+    window.show_problem(Problem(Severity.WARNING, "Mains noise on channel 2."))
+    assert window.banner.text() == "The amplifier is unplugged."
+
+
+def test_range_keys_change_the_microvolt_scale(window, qtbot):
+    before = window.traces.range_uv
+    qtbot.keyClick(window, "+")
+    assert window.traces.range_uv > before
+    qtbot.keyClick(window, "-")
+    qtbot.keyClick(window, "-")
+    assert window.traces.range_uv < before
+    lo, hi = window.traces._plots[0].viewRange()[1]
+    assert hi == pytest.approx(window.traces.range_uv, rel=0.05)
+
+
+def test_window_follows_a_gap_with_a_break(qtbot):
+    from ui.mainwindow import MainWindow
+
+    session = Session(SimulatorSource(SimConfig(seed=2), realtime=False, duration_s=3))
+    session.open()
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+    blocks = [session.source.read() for _ in range(100)]
+    for b in blocks[:50] + blocks[60:]:
+        session.process(b)
+    win.refresh()
+    x, y = win.traces.curve_data(0)
+    assert np.isnan(y).any()
+    assert session.status().gaps == 1
+    win.close()
