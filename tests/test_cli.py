@@ -21,6 +21,7 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         text=True,
         timeout=timeout,
         env=env,
+        check=False,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -134,7 +136,7 @@ def test_source_delivers_contiguous_labelled_blocks_with_stim_markers():
         while True:
             blocks.append(src.read())
     assert sum(b.n_samples for b in blocks) == 80_000
-    assert all(b2.start == b1.stop for b1, b2 in zip(blocks, blocks[1:], strict=False))
+    assert all(b2.start == b1.stop for b1, b2 in itertools.pairwise(blocks))
     stims = [s.index for b in blocks for s in b.stims]
     assert stims == [40_000, 60_000]
     assert all(b.data.dtype == np.float32 for b in blocks)
@@ -142,5 +144,5 @@ def test_source_delivers_contiguous_labelled_blocks_with_stim_markers():
 
 @pytest.mark.parametrize("bad", [{"rate": 100.0}, {"labels": ()}, {"rate": 50_000.0}])
 def test_bad_configuration_is_refused(bad):
-    with pytest.raises(ValueError, match="(?i)simulator"):
+    with pytest.raises(ValueError, match=r"(?i)simulator"):
         SimConfig(**bad)

@@ -36,7 +36,7 @@ def test_a_one_sample_spike_survives_decimation():
     x[43_210, 0] = 500.0
     env = Envelope(RATE, 1, window_s=2.0, columns=200)  # 100 samples per column
     env.push(0, x)
-    t, y, end = env.snapshot()
+    t, y, _ = env.snapshot()
     assert y.max() == 500.0
     assert abs(t[np.argmax(y[:, 0])] - 43_210 / RATE) < 100 / RATE
 
@@ -44,7 +44,7 @@ def test_a_one_sample_spike_survives_decimation():
 def test_window_covers_the_last_window_seconds():
     env = Envelope(RATE, 2, window_s=10.0, columns=1000)
     env.push(0, np.zeros((250_000, 2), np.float32))
-    t, y, end = env.snapshot()
+    t, _, end = env.snapshot()
     assert end == 250_000
     assert t[-1] <= 25.0 and t[0] >= 15.0 - 0.02
     assert t[-1] - t[0] > 9.9

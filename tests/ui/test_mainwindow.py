@@ -7,11 +7,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from drivers.emgsynth import SimConfig  # noqa: E402
-from drivers.simulator import SimulatorSource  # noqa: E402
-from monitor.montage import default_labels  # noqa: E402
-from monitor.problems import Problem, Severity  # noqa: E402
-from monitor.session import Session  # noqa: E402
+from drivers.emgsynth import SimConfig
+from drivers.simulator import SimulatorSource
+from monitor.montage import default_labels
+from monitor.problems import Problem, Severity
+from monitor.session import Session
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_range_keys_change_the_microvolt_scale(window, qtbot):
     qtbot.keyClick(window, "-")
     qtbot.keyClick(window, "-")
     assert window.traces.range_uv < before
-    lo, hi = window.traces._plots[0].viewRange()[1]
+    _, hi = window.traces._plots[0].viewRange()[1]
     assert hi == pytest.approx(window.traces.range_uv, rel=0.05)
 
 
@@ -82,7 +82,7 @@ def test_window_follows_a_gap_with_a_break(qtbot):
     for b in blocks[:50] + blocks[60:]:
         session.process(b)
     win.refresh()
-    x, y = win.traces.curve_data(0)
+    _, y = win.traces.curve_data(0)
     assert np.isnan(y).any()
     assert session.status().gaps == 1
     win.close()
