@@ -21,11 +21,11 @@ from scipy import signal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from drivers.emgsynth import EmgSynth, SimConfig  # noqa: E402
-from monitor.block import Block  # noqa: E402
-from monitor.montage import default_labels  # noqa: E402
-from monitor.session import Session  # noqa: E402
-from monitor.source import Source, SourceInfo  # noqa: E402
+from drivers.emgsynth import EmgSynth, SimConfig
+from monitor.block import Block
+from monitor.montage import default_labels
+from monitor.session import Session
+from monitor.source import Source, SourceInfo
 
 
 class _Blocks(Source):
@@ -108,8 +108,10 @@ def main() -> None:
         "session_us_per_block": round(t_session / n_blocks * 1e6, 1),
         "simulator_16ch_20khz_rtf": round(sim_s / t_sim, 1),
     }
-    print(f"session: {result['session_rtf']}x real time, "
-          f"{result['session_over_bare']}x the bare filter cost")
+    print(
+        f"session: {result['session_rtf']}x real time, "
+        f"{result['session_over_bare']}x the bare filter cost"
+    )
     print(f"simulator 16 ch x 20 kHz: {result['simulator_16ch_20khz_rtf']}x real time")
     print(json.dumps(result))
 

@@ -19,14 +19,14 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psutil  # noqa: E402
-from PySide6.QtCore import QEvent, QObject  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import psutil
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication
 
-from drivers.emgsynth import SimConfig  # noqa: E402
-from drivers.simulator import SimulatorSource  # noqa: E402
-from monitor.montage import default_labels  # noqa: E402
-from monitor.session import Session  # noqa: E402
+from drivers.emgsynth import SimConfig
+from drivers.simulator import SimulatorSource
+from monitor.montage import default_labels
+from monitor.session import Session
 
 
 class PaintCounter(QObject):
@@ -99,8 +99,10 @@ def main() -> None:
     }
     session.stop()
     window.close()
-    print(f"{result['paints_per_s']} frames/s painted, GUI thread "
-          f"{result['gui_thread_cpu_pct_of_one_core']} % of one core")
+    print(
+        f"{result['paints_per_s']} frames/s painted, GUI thread "
+        f"{result['gui_thread_cpu_pct_of_one_core']} % of one core"
+    )
     print(json.dumps(result))
 
 

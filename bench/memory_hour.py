@@ -18,13 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psutil  # noqa: E402
+import psutil
 
-from drivers.emgsynth import SimConfig  # noqa: E402
-from drivers.simulator import SimulatorSource  # noqa: E402
-from monitor.envelope import Envelope  # noqa: E402
-from monitor.montage import default_labels  # noqa: E402
-from monitor.session import Session, State  # noqa: E402
+from drivers.emgsynth import SimConfig
+from drivers.simulator import SimulatorSource
+from monitor.envelope import Envelope
+from monitor.montage import default_labels
+from monitor.session import Session, State
 
 
 def rss_mb() -> float:
@@ -67,8 +67,10 @@ def main() -> None:
         "rss_mb_end": round(marks["end"], 1),
         "growth_mb": round(marks["end"] - marks.get("1min", marks["end"]), 1),
     }
-    print(f"RSS {result['rss_mb_1min']} MB after 1 min, {result['rss_mb_end']} MB after "
-          f"{result['signal_s'] / 3600:.2f} h of signal: +{result['growth_mb']} MB")
+    print(
+        f"RSS {result['rss_mb_1min']} MB after 1 min, {result['rss_mb_end']} MB after "
+        f"{result['signal_s'] / 3600:.2f} h of signal: +{result['growth_mb']} MB"
+    )
     print(json.dumps(result))
 
 

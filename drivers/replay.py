@@ -1,0 +1,541 @@
+"""Replay of EDF, EDF+ (C and D), BDF and BDF+ recordings as a :class:`~monitor.source.Source`.
+
+The file is read lazily, a window of about two seconds at a time (see
+:mod:`drivers.edfreader`), and cut into blocks that are paced by the wall clock
+(``realtime=True``, the monitor as it would have looked live) or delivered as fast as
+the consumer takes them (``realtime=False``, for offline analysis).
+
+What the file becomes:
+
+- **Channels.** The stream has one rate. Signals at 500 Hz or more (the lowest rate of
+  use for EMG) vote: the rate most of them share wins, ties go to the higher rate; if
+  none reaches 500 Hz the highest rate wins. Data signals at other rates are left out
+  and listed in :attr:`ReplaySource.messages`. Annotation signals are never channels;
+  duplicate labels get `` (2)``, `` (3)`` ... appended.
+- **Units.** Every channel is converted to µV from its physical dimension (V, mV, uV,
+  µV, nV, any case). Channels in other units keep their values, and say so.
+- **Stimuli.** Annotations whose text starts with ``stim`` (any case) become
+  :class:`~monitor.block.StimMarker` (``"stim 12.5 mA 0.2 ms zygomatic"`` gives current,
+  width and site); rising edges through the middle of the range of a channel labelled
+  ``Trigger``, ``Stim`` or ``STI*`` become stimuli too, and that channel is not played.
+  Other annotations become :class:`~monitor.block.NoteMarker`.
+- **Time.** ``Block.start`` is the sample index in recording time. EDF+D record onsets
+  are honoured: a jump between records is a :class:`~monitor.block.GapMarker` and the
+  next block starts after it. Index 0 is the first sample; the first record's offset
+  from the header's start time (sub-second starts) is :attr:`ReplaySource.start_offset_s`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from drivers.edfreader import EdfFile, EdfFormatError, EdfSignal
+from monitor.block import Block, GapMarker, NoteMarker, StimMarker
+from monitor.source import EndOfStream, Source, SourceError, SourceInfo
+
+MIN_SPEED = 0.1
+MAX_SPEED = 20.0
+EMG_MIN_RATE_HZ = 500.0
+WALL_SECONDS_PER_BLOCK = 0.02  # real-time blocks: about 20 ms of wall time each
+OFFLINE_SECONDS_PER_BLOCK = 1.0
+WINDOW_SECONDS = 2.0  # recording time decoded per file read
+MAX_GAP_PAUSE_S = 2.0  # a longer EDF+D gap pauses real-time replay this long only
+POLL_S = 0.1
+
+_UV_PER_UNIT = {"v": 1e6, "mv": 1e3, "uv": 1.0, "nv": 1e-3}
+_CURRENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*ma\b", re.IGNORECASE)
+_WIDTH = re.compile(r"(\d+(?:[.,]\d+)?)\s*(ms|us|µs|μs)\b", re.IGNORECASE)
+_STIM_WORD = re.compile(r"^\s*stim\w*", re.IGNORECASE)
+
+Marker = StimMarker | NoteMarker
+
+
+def microvolts_per_unit(unit: str) -> float | None:
+    """Factor from a physical dimension to µV, or ``None`` for a unit that is not a voltage."""
+    u = unit.strip().lower().replace("µ", "u").replace("μ", "u")
+    if len(u) == 2 and u[1] == "v" and not u[0].isascii():
+        u = "uv"  # a micro sign in some other code page (0xE6 in CP437, ...)
+    return _UV_PER_UNIT.get(u)
+
+
+def is_trigger_label(label: str) -> bool:
+    """True for a channel labelled ``Trigger``, ``Stim`` or ``STI*`` (any case)."""
+    name = label.strip().lower()
+    return name == "trigger" or name.startswith("sti")
+
+
+def parse_stim(text: str) -> tuple[float, float, str]:
+    """Current (mA), width (ms) and site of ``"stim 12.5 mA 0.2 ms zygomatic"``.
+
+    Parts the text lacks are ``nan`` (numbers) or ``""`` (site).
+    """
+    current = width = math.nan
+    rest = text
+    if m := _CURRENT.search(rest):
+        current = float(m[1].replace(",", "."))
+        rest = rest[: m.start()] + " " + rest[m.end() :]
+    if m := _WIDTH.search(rest):
+        width = float(m[1].replace(",", "."))
+        if m[2].lower() != "ms":
+            width /= 1000.0
+        rest = rest[: m.start()] + " " + rest[m.end() :]
+    site = " ".join(_STIM_WORD.sub("", rest).split()).strip(" :;,-")
+    return current, width, site
+
+
+def _unique(labels: list[str]) -> tuple[str, ...]:
+    used: set[str] = set()
+    out = []
+    for i, label in enumerate(labels):
+        base = label or f"Channel {i + 1}"
+        name, k = base, 1
+        while name in used:
+            k += 1
+            name = f"{base} ({k})"
+        used.add(name)
+        out.append(name)
+    return tuple(out)
+
+
+def _listing(items: list[str], limit: int = 8) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Records that follow each other without a gap."""
+
+    first_record: int
+    n_records: int
+    start: int  # sample index of its first sample
+    stop: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Channel:
+    signal: EdfSignal
+    scale: float  # µV per digital step (or the file's unit when not a voltage)
+    shift: float
+
+
+class ReplaySource(Source):
+    """Plays an EDF/EDF+/BDF/BDF+ file as a stream of blocks.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The recording.
+    speed : float
+        Playback speed in real time, 0.1 to 20 (checked even when not real time).
+    realtime : bool
+        Pace blocks by the wall clock; else deliver them as fast as they are read.
+    block_seconds : float, optional
+        In real time: wall time per block (default 0.02 s; at speed 10 a block holds
+        0.2 s of recording). Otherwise: recording time per block (default 1 s).
+    start_s : float
+        Where to start, in seconds of recording time after the first sample.
+
+    Attributes
+    ----------
+    messages : list of str
+        Plain sentences about what was left out or changed (valid after ``open``).
+    duration_s : float
+        Recording time from the first sample to the end, gaps included.
+    start_datetime : datetime.datetime or None
+        Clock time of sample index 0 (header start time plus :attr:`start_offset_s`).
+    start_offset_s : float
+        Onset of the first record after the header's start time (EDF+; else 0).
+    annotations : list of StimMarker or NoteMarker
+        Every note and stimulus of the file (trigger edges included), by index.
+    gaps : list of GapMarker
+        Every EDF+D gap.
+
+    Notes
+    -----
+    Thread safety: ``request_stop`` may be called from any thread; everything else is
+    called from the acquisition thread only. After ``request_stop``, ``read`` returns
+    ``None`` at once until the source is opened again.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        speed: float = 1.0,
+        realtime: bool = True,
+        block_seconds: float | None = None,
+        start_s: float = 0.0,
+    ) -> None:
+        if not MIN_SPEED <= speed <= MAX_SPEED:
+            raise ValueError(
+                f"Replay speed must be between {MIN_SPEED:g} and {MAX_SPEED:g} times real "
+                f"time; {speed!r} was asked for."
+            )
+        if block_seconds is not None and not block_seconds > 0:
+            raise ValueError(
+                f"Block length must be a positive number of seconds, not {block_seconds!r}."
+            )
+        if not (math.isfinite(start_s) and start_s >= 0):
+            raise ValueError(f"Replay must start at 0 s or later, not at {start_s!r} s.")
+        self.path = Path(path)
+        self.speed = float(speed)
+        self.realtime = realtime
+        if block_seconds is None:
+            block_seconds = WALL_SECONDS_PER_BLOCK if realtime else OFFLINE_SECONDS_PER_BLOCK
+        self.block_file_seconds = block_seconds * self.speed if realtime else block_seconds
+        self.start_s = float(start_s)
+        self.messages: list[str] = []
+        self.duration_s = 0.0
+        self.start_datetime: dt.datetime | None = None
+        self.start_offset_s = 0.0
+        self.annotations: list[Marker] = []
+        self.gaps: list[GapMarker] = []
+        self._info: SourceInfo | None = None
+        self._file: EdfFile | None = None
+        self._channels: list[_Channel] = []
+        self._runs: list[_Run] = []
+        self._rate = 0.0
+        self._n = 0  # samples per record of the played channels
+        self._blocks: Iterator[tuple[Block, float]] | None = None
+        self._pending: tuple[Block, float] | None = None
+        self._t0: float | None = None
+        self._stop = threading.Event()
+
+    # -- Source contract ------------------------------------------------------------
+
+    @property
+    def info(self) -> SourceInfo:
+        if self._info is None:
+            raise RuntimeError("ReplaySource.info is valid only after open().")
+        return self._info
+
+    def open(self) -> None:
+        """Read header, annotations and trigger edges; :class:`SourceError` if unplayable."""
+        self.close()
+        self._stop.clear()
+        self._info = None
+        self.messages = []
+        try:
+            self._file = EdfFile(self.path)
+            self._prepare(self._file)
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise SourceError(f"Cannot replay {self.path.name}: {_reason(exc)}.") from None
+
+    def read(self) -> Block | None:
+        """Next block, ``None`` if it is not due within ~0.1 s; :class:`EndOfStream` at the end."""
+        if self._blocks is None:
+            raise RuntimeError("ReplaySource.read() called before open().")
+        if self._stop.is_set():
+            return None
+        if self._pending is None:
+            try:
+                self._pending = next(self._blocks, None)
+            except (OSError, EdfFormatError) as exc:
+                raise SourceError(f"Cannot replay {self.path.name}: {_reason(exc)}.") from None
+            if self._pending is None:
+                raise EndOfStream(f"{self.path.name} has been played to the end.")
+        block, at_s = self._pending
+        if self.realtime:
+            now = time.monotonic()
+            if self._t0 is None:
+                self._t0 = now - at_s / self.speed
+            wait = self._t0 + at_s / self.speed - now
+            if wait > 0 and (self._stop.wait(min(wait, POLL_S)) or wait > POLL_S):
+                return None
+        self._pending = None
+        return block
+
+    def request_stop(self) -> None:
+        """Make a waiting ``read`` return ``None`` promptly. Thread-safe."""
+        self._stop.set()
+
+    def close(self) -> None:
+        """Close the file. Idempotent."""
+        self._blocks = None
+        self._pending = None
+        self._t0 = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    # -- opening ----------------------------------------------------------------------
+
+    def _prepare(self, f: EdfFile) -> None:
+        self.messages.extend(f.notes)
+        data = [s for s in f.signals if not s.is_annotation]
+        triggers = [s for s in data if is_trigger_label(s.label)]
+        candidates = [s for s in data if s not in triggers and s.samples_per_record > 0]
+        if not candidates:
+            raise EdfFormatError(
+                "it holds no signal to play besides its trigger channel"
+                if triggers
+                else "it holds only annotations, no signal to play"
+            )
+        if f.record_duration <= 0:
+            raise EdfFormatError("its data-record duration is 0 s, so its samples have no time")
+        if f.n_records == 0:
+            raise EdfFormatError("it holds no data records")
+        n = self._choose_samples_per_record(candidates, f.record_duration)
+        rate = n / f.record_duration
+        chosen = [s for s in candidates if s.samples_per_record == n]
+        left_out = [s for s in candidates if s.samples_per_record != n]
+        if left_out:
+            names = [
+                f"{s.label} ({s.samples_per_record / f.record_duration:g} Hz)" for s in left_out
+            ]
+            self.messages.append(
+                f"Left out {len(left_out)} channel{'s' * (len(left_out) > 1)} recorded at "
+                f"another rate: {_listing(names)}."
+            )
+        self._channels = self._scaled(chosen)
+        labels = _unique([s.label for s in chosen])
+        self._rate, self._n = rate, n
+
+        notes, onsets = f.read_annotations()
+        starts = self._record_starts(f, onsets, n, rate)
+        self._runs = self._make_runs(starts, n)
+        self.duration_s = self._runs[-1].stop / rate
+        if f.start_datetime is not None:
+            self.start_datetime = f.start_datetime + dt.timedelta(seconds=self.start_offset_s)
+        markers = [self._marker(a.onset_s, a.duration_s, a.text) for a in notes]
+        for trig in triggers:
+            stims = self._trigger_stims(f, trig, starts, n)
+            markers.extend(stims)
+            self.messages.append(
+                f"The trigger channel {trig.label} is not played; its rising edges became "
+                f"{len(stims)} stimulus marker{'s' * (len(stims) != 1)}."
+            )
+        self.annotations = sorted(markers, key=lambda m: m.index)
+        end = self._runs[-1].stop
+        late = [m for m in self.annotations if m.index >= end]
+        if late:
+            texts = [getattr(m, "text", "stimulus") for m in late]
+            self.messages.append(
+                f"{len(late)} annotation{'s lie' if len(late) > 1 else ' lies'} after the end "
+                f"of the recording and {'are' if len(late) > 1 else 'is'} not played: "
+                f"{_listing(texts, 3)}."
+            )
+        self.gaps = [
+            GapMarker(a.stop, b.start - a.stop)
+            for a, b in zip(self._runs, self._runs[1:], strict=False)
+        ]
+        first = round(self.start_s * rate)
+        if first >= end:
+            raise EdfFormatError(
+                f"the start time {self.start_s:g} s is past the end of the recording "
+                f"({self.duration_s:g} s)"
+            )
+        self._info = SourceInfo(
+            name=self.path.name,
+            rate=rate,
+            labels=labels,
+            kind="replay",
+            description=" ".join([self._summary(f.format, len(labels)), *self.messages]),
+        )
+        self._blocks = self._generate(first)
+
+    def _summary(self, fmt: str, n_channels: int) -> str:
+        return (
+            f"{fmt} file, {self.duration_s:g} s at {self._rate:g} Hz, "
+            f"{n_channels} channel{'s' * (n_channels != 1)}."
+        )
+
+    @staticmethod
+    def _choose_samples_per_record(signals: list[EdfSignal], record_s: float) -> int:
+        counts = Counter(s.samples_per_record for s in signals)
+        fast = [n for n in counts if n / record_s >= EMG_MIN_RATE_HZ] or [max(counts)]
+        return max(fast, key=lambda n: (counts[n], n))
+
+    def _scaled(self, signals: list[EdfSignal]) -> list[_Channel]:
+        channels, odd = [], []
+        for s in signals:
+            factor = microvolts_per_unit(s.unit)
+            if factor is None:
+                factor = 1.0
+                odd.append(f"{s.label} ({s.unit or 'no unit'})")
+            channels.append(_Channel(s, s.gain * factor, s.offset * factor))
+        if odd:
+            self.messages.append(
+                f"Kept {len(odd)} channel{'s' * (len(odd) > 1)} in the file's own "
+                f"unit{'s' * (len(odd) > 1)}, not µV: {_listing(odd)}."
+            )
+        return channels
+
+    def _record_starts(self, f: EdfFile, onsets: np.ndarray, n: int, rate: float) -> np.ndarray:
+        known = np.flatnonzero(np.isfinite(onsets))
+        self.start_offset_s = float(onsets[0]) if known.size and known[0] == 0 else 0.0
+        if not f.discontinuous:
+            return np.arange(f.n_records, dtype=np.int64) * n
+        if known.size == 0:
+            self.messages.append(
+                "The file is marked discontinuous (EDF+D) but its record times cannot be "
+                "read; it is played as one continuous stretch."
+            )
+            return np.arange(f.n_records, dtype=np.int64) * n
+        if known.size < f.n_records:
+            self.messages.append(
+                f"{f.n_records - known.size} data records have no readable start time; each "
+                "is placed right after the record before it."
+            )
+            # Each unknown onset continues from the last known one (or precedes the first).
+            records = np.arange(f.n_records)
+            ref = known[np.clip(np.searchsorted(known, records, "right") - 1, 0, None)]
+            onsets = onsets[ref] + (records - ref) * f.record_duration
+        self.start_offset_s = float(onsets[0])
+        return np.rint((onsets - onsets[0]) * rate).astype(np.int64)
+
+    def _make_runs(self, starts: np.ndarray, n: int) -> list[_Run]:
+        runs: list[_Run] = []
+        first, run_start, stop, overlaps = 0, int(starts[0]), int(starts[0]) + n, 0
+        for r in range(1, len(starts)):
+            s = int(starts[r])
+            if s < stop:
+                overlaps += 1
+                starts[r] = s = stop  # played back to back; trigger edges follow
+            if s > stop:
+                runs.append(_Run(first, r - first, run_start, stop))
+                first, run_start, stop = r, s, s
+            stop += n
+        runs.append(_Run(first, len(starts) - first, run_start, stop))
+        if overlaps:
+            self.messages.append(
+                f"{overlaps} data record{'s start' if overlaps > 1 else ' starts'} before the "
+                "one before it ends; they are played back to back."
+            )
+        return runs
+
+    def _marker(self, onset_s: float, duration_s: float, text: str) -> Marker:
+        index = max(0, round((onset_s - self.start_offset_s) * self._rate))
+        if text.lstrip().lower().startswith("stim"):
+            current, width, site = parse_stim(text)
+            return StimMarker(index, current, width, site)
+        return NoteMarker(index, text, duration_s)
+
+    def _trigger_stims(
+        self, f: EdfFile, trig: EdfSignal, starts: np.ndarray, n: int
+    ) -> list[StimMarker]:
+        nt = trig.samples_per_record
+        if nt == 0:
+            return []
+        step = max(1, 1_000_000 // nt)
+        chunks = range(0, f.n_records, step)
+
+        def values(a: int) -> np.ndarray:
+            raw = f.column(trig, a, min(a + step, f.n_records))
+            return f.decode(raw) * trig.gain + trig.offset
+
+        lo, hi = math.inf, -math.inf
+        for a in chunks:
+            x = values(a)
+            lo, hi = min(lo, float(x.min())), max(hi, float(x.max()))
+        if not hi > lo:
+            return []
+        # A pulse starts where the signal rises through the middle of its range; the next
+        # one only after it has fallen below a quarter of the range (no chatter on noise).
+        middle, rearm = (lo + hi) / 2, lo + (hi - lo) / 4
+        edges = []
+        state: float | None = None
+        for a in chunks:
+            x = values(a)
+            level = np.where(x > middle, 1.0, np.where(x < rearm, 0.0, np.nan))
+            if state is None:
+                state = 0.0 if x[0] <= middle else 1.0
+            level = np.concatenate(([state], level))
+            held = np.where(np.isnan(level), 0, np.arange(len(level)))
+            level = level[np.maximum.accumulate(held)]  # carry the last decided level
+            edges.append(np.flatnonzero((level[1:] == 1) & (level[:-1] == 0)) + a * nt)
+            state = float(level[-1])
+        k = np.concatenate(edges)
+        index = starts[k // nt] + np.rint((k % nt) * (n / nt)).astype(np.int64)
+        return [StimMarker(int(i), site=trig.label) for i in index]
+
+    # -- playing ------------------------------------------------------------------------
+
+    def _generate(self, first: int) -> Iterator[tuple[Block, float]]:
+        """Blocks from sample index ``first`` on, each with its due time in recording seconds."""
+        f, n, rate = self._file, self._n, self._rate
+        assert f is not None
+        labels = self.info.labels
+        block_n = max(1, round(self.block_file_seconds * rate))
+        window_s = max(WINDOW_SECONDS, 2 * self.block_file_seconds)
+        window = max(1, math.ceil(window_s / f.record_duration))
+        markers = [m for m in self.annotations if m.index >= first] if first else self.annotations
+        mi, skipped_s = 0, 0.0
+        gaps: tuple[GapMarker, ...] = ()
+        played_to: int | None = None
+        for run in self._runs:
+            if run.stop <= first:
+                continue
+            if played_to is not None:
+                gaps = (GapMarker(played_to, run.start - played_to),)
+                skipped_s += max(0.0, (run.start - played_to) / rate - MAX_GAP_PAUSE_S)
+            played_to = run.stop
+            skip = max(0, first - run.start)
+            record = run.first_record + skip // n
+            drop = skip % n
+            pos = run.start + (record - run.first_record) * n + drop
+            end = run.first_record + run.n_records
+            buf = np.empty((0, len(labels)), np.float32)
+            while record < end or len(buf):
+                if len(buf) < block_n and record < end:
+                    stop = min(record + window, end)
+                    data = self._decode(f, record, stop)[drop:]
+                    buf = np.concatenate((buf, data)) if len(buf) else data
+                    record, drop = stop, 0
+                    continue
+                take = buf[:block_n].copy()
+                buf = buf[block_n:]
+                block_stop = pos + len(take)
+                mj = mi
+                while mj < len(markers) and markers[mj].index < block_stop:
+                    mj += 1
+                here = markers[mi:mj]
+                mi = mj
+                yield (
+                    Block(
+                        start=pos,
+                        data=take,
+                        rate=rate,
+                        labels=labels,
+                        stims=tuple(m for m in here if isinstance(m, StimMarker)),
+                        gaps=gaps,
+                        notes=tuple(m for m in here if isinstance(m, NoteMarker)),
+                    ),
+                    (pos - first) / rate - skipped_s,
+                )
+                gaps = ()
+                pos = block_stop
+
+    def _decode(self, f: EdfFile, first: int, stop: int) -> np.ndarray:
+        rows = f.read_records(first, stop)
+        out = np.empty((rows.shape[0] * self._n, len(self._channels)), np.float32)
+        for j, ch in enumerate(self._channels):
+            out[:, j] = f.digital(rows, ch.signal) * ch.scale + ch.shift
+        return out
+
+
+def _reason(exc: BaseException) -> str:
+    """The plain clause for an error while opening or reading a file."""
+    if isinstance(exc, FileNotFoundError):
+        return "the file does not exist"
+    if isinstance(exc, IsADirectoryError):
+        return "it is a folder, not a file"
+    if isinstance(exc, PermissionError):
+        return "permission to read it was denied"
+    if isinstance(exc, OSError):
+        return f"it could not be read ({exc.strerror or exc})"
+    if isinstance(exc, EdfFormatError):
+        return str(exc)
+    return f"it is not a readable EDF or BDF file ({exc})"
