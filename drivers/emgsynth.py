@@ -92,6 +92,7 @@ class SimConfig:
     lsr_latency_ms: float = 10.0
     lsr_gone_at_s: float | None = None  # the decompression moment; None = persists
     direct_amplitude_uv: float = 1200.0
+    a_train_interval_cv: float = 0.02  # discharge-interval variability within an A-train
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -102,18 +103,59 @@ class SimConfig:
 
 
 # -- waveforms ----------------------------------------------------------------------------
-def muap(rate: float, sigma_ms: float, shape: float, polarity: float = 1.0) -> np.ndarray:
+def muap(
+    rate: float,
+    sigma_ms: float,
+    shape: float,
+    polarity: float = 1.0,
+    tail: float = 0.0,
+    shift: float = 0.0,
+) -> np.ndarray:
     """A motor-unit potential: mix of the first two Hermite functions, peak-to-peak 1.
 
-    ``shape`` 0 gives a biphasic, 1 a triphasic potential; the support is ±3.5 sigma.
+    ``shape`` 0 gives a biphasic, 1 a triphasic spike; ``tail`` adds the slow terminal
+    phase of opposite sign that real potentials have (its size relative to the spike);
+    ``shift`` moves the potential by a fraction of a sample (trains keep exact timing).
     """
     sigma = sigma_ms * rate / 1000.0
+    tail_sigma = 2.2 * sigma_ms * rate / 1000.0
+    tail_at = 2.5 * sigma + 1.5 * tail_sigma
     half = max(2, math.ceil(3.5 * sigma))
-    t = np.arange(-half, half + 1) / sigma
+    stop = math.ceil(tail_at + 3.0 * tail_sigma) if tail else half
+    t = (np.arange(-half, stop + 1) - shift) / sigma
     g = np.exp(-0.5 * t * t)
     w = (1 - shape) * (-t * g) + shape * ((1 - t * t) * g)
+    if tail:
+        tt = (np.arange(-half, stop + 1) - shift - tail_at) / tail_sigma
+        sign = -np.sign(w[np.argmax(np.abs(w))])
+        w = w / (w.max() - w.min()) + sign * tail * np.exp(-0.5 * tt * tt)
     w *= polarity / (w.max() - w.min())
     return w
+
+
+def unit_potential(rng: np.random.Generator, rate: float, sigma_range=(0.3, 0.75)) -> np.ndarray:
+    """A random spontaneous motor-unit potential: spike, terminal phase, and in about one
+    in eight a polyphasic late component (after the realism check, docs/)."""
+    w = muap(
+        rate,
+        rng.uniform(*sigma_range),
+        rng.uniform(0, 1),
+        rng.choice([-1, 1]),
+        tail=rng.uniform(0.12, 0.25),
+    )
+    if rng.random() < 0.125:
+        extra = muap(rate, rng.uniform(0.2, 0.4), rng.uniform(0, 1), rng.choice([-1, 1]))
+        at = int(rng.uniform(1.0, 2.5) * rate / 1000.0) + len(w) // 4
+        out = np.zeros(max(len(w), at + len(extra)))
+        out[: len(w)] += w
+        out[at : at + len(extra)] += rng.uniform(0.2, 0.4) * extra
+        w = out / (out.max() - out.min())
+    return w
+
+
+def lognormal_amplitude(rng: np.random.Generator, median_uv: float) -> float:
+    """Spontaneous potential amplitudes are skewed: log-normal, log10 spread 0.25."""
+    return float(np.clip(median_uv * 10 ** rng.normal(0.0, 0.25), 0.25 * median_uv, 6 * median_uv))
 
 
 def _onset_of(w: np.ndarray, frac: float = 0.1) -> int:
@@ -130,6 +172,27 @@ def _band_rms(sos: np.ndarray, rate: float, band: tuple[float, float] | None = (
         mon = signal.butter(2, [band[0], hi], "bandpass", fs=rate, output="sos")
         power *= np.abs(signal.sosfreqz(mon, worN=f, fs=rate)[1]) ** 2
     return float(np.sqrt(np.trapezoid(power, f) / (rate / 2)))
+
+
+def _mix_for_low_share(
+    wide: np.ndarray, low: np.ndarray, rate: float, share: float
+) -> tuple[float, float]:
+    """Weight of ``low`` added to ``wide`` (same white input) so that ``share`` of the power
+    in the monitor's band lies below 150 Hz; also the RMS of the mix in that band."""
+    f, hw = signal.sosfreqz(wide, worN=1 << 14, fs=rate)
+    hl = signal.sosfreqz(low, worN=f, fs=rate)[1]
+    mon = signal.butter(2, [20.0, min(3000.0, 0.45 * rate)], "bandpass", fs=rate, output="sos")
+    hm = np.abs(signal.sosfreqz(mon, worN=f, fs=rate)[1]) ** 2
+    below = f < 150.0
+
+    def stats(k: float) -> tuple[float, float]:
+        p = np.abs(hw + k * hl) ** 2 * hm
+        total = np.trapezoid(p, f)
+        return float(np.trapezoid(p[below], f[below]) / total), float(np.sqrt(total / (rate / 2)))
+
+    ks = np.linspace(0.0, 40.0, 801)
+    k = float(ks[np.argmin([abs(stats(k)[0] - share) for k in ks])])
+    return k, stats(k)[1]
 
 
 def _place(buf: np.ndarray, start: int, w: np.ndarray, amp: float) -> None:
@@ -170,7 +233,12 @@ class EmgSynth:
         hi = min(4000.0, 0.45 * self.rate)
         self._noise_sos = signal.butter(2, [10.0, hi], "bandpass", fs=self.rate, output="sos")
         self._noise_zi = np.zeros((self._noise_sos.shape[0], 2, self.n_channels))
-        self._noise_gain = config.noise_uv / _band_rms(self._noise_sos, self.rate)
+        # Real quiet baselines carry far more power below 150 Hz than white noise does
+        # (docs/simulator-realism.md): add a low-passed share of the same white noise.
+        self._low_sos = signal.butter(1, [10.0, 120.0], "bandpass", fs=self.rate, output="sos")
+        self._low_zi = np.zeros((self._low_sos.shape[0], 2, self.n_channels))
+        self._low_mix, rms = _mix_for_low_share(self._noise_sos, self._low_sos, self.rate, 0.35)
+        self._noise_gain = config.noise_uv / rms
         # Electrode drift: a few slow sinusoids per channel (0.03-0.8 Hz), RMS drift_uv.
         self._drift_f = self._drift_rng.uniform(0.03, 0.8, (4, self.n_channels))
         self._drift_ph = self._drift_rng.uniform(0, 2 * np.pi, (4, self.n_channels))
@@ -224,6 +292,8 @@ class EmgSynth:
         shape = (n, self.n_channels)
         white = self._noise_rng.standard_normal(shape, dtype=np.float32)
         noise, self._noise_zi = signal.sosfilt(self._noise_sos, white, axis=0, zi=self._noise_zi)
+        low, self._low_zi = signal.sosfilt(self._low_sos, white, axis=0, zi=self._low_zi)
+        noise += self._low_mix * low
         out = noise * self._noise_gain
         out += self._drift(start, n)
         # Mains with its 3rd harmonic; per-channel phase by the angle-sum identity, so the
@@ -322,15 +392,15 @@ class EmgSynth:
     # -- event waveforms ------------------------------------------------------------------
     # Each returns ({channel: waveform in µV}, peak-to-peak µV, frequency or None).
     def _w_spike(self, rng, ch, duration_s, freq_hz, amp):
-        amp = amp or float(rng.uniform(60, 400))
-        w = muap(self.rate, rng.uniform(0.4, 1.0), rng.uniform(0, 1), rng.choice([-1, 1]))
+        amp = amp or lognormal_amplitude(rng, 170.0)
+        w = unit_potential(rng, self.rate)
         return {ch: amp * w}, amp, None
 
     def _w_burst(self, rng, ch, duration_s, freq_hz, amp):
-        amp = amp or float(rng.uniform(80, 500))
+        amp = amp or lognormal_amplitude(rng, 220.0)
         dur = duration_s or float(rng.uniform(0.03, 0.3))
         n = max(int(dur * self.rate), 1)
-        units = [muap(self.rate, rng.uniform(0.4, 1.0), rng.uniform(0, 1)) for _ in range(3)]
+        units = [unit_potential(rng, self.rate) for _ in range(3)]
         out = np.zeros(n + max(len(u) for u in units))
         t = 0
         while t < n:
@@ -344,24 +414,31 @@ class EmgSynth:
         dur = duration_s or float(np.exp(rng.uniform(np.log(0.1), np.log(10.0))))
         amp = amp or float(rng.uniform(60, 250))
         period_ms = 1000.0 / freq
-        # A template that fits in 70 % of the period, so potentials stay separate.
+        # One unit firing: a template that fits in 70 % of the period, so potentials stay
+        # separate; each discharge at its exact (sub-sample) time, with slight shape and
+        # amplitude jitter, a little interval jitter and a slow frequency drift.
         sigma = min(rng.uniform(0.35, 0.8), 0.7 * period_ms / 7.0)
-        w = muap(self.rate, sigma, rng.uniform(0, 1), rng.choice([-1, 1]))
+        shape, polarity = rng.uniform(0, 1), rng.choice([-1, 1])
+        jitter = self.cfg.a_train_interval_cv
         n = int(dur * self.rate)
-        out = np.zeros(n + len(w))
+        out = np.zeros(n + int(8 * sigma * self.rate / 1000) + 4)
         t = 0.0
         mod_f = rng.uniform(0.3, 2.0)
+        drift = rng.uniform(-0.05, 0.05)  # relative frequency change over the train
         while t < n:
+            frac = t - int(t)
+            w = muap(self.rate, sigma * rng.normal(1.0, 0.03), shape, polarity, shift=frac)
             gain = 1.0 + 0.08 * math.sin(2 * math.pi * mod_f * t / self.rate)
-            _place(out, int(t), w, amp * gain * rng.normal(1.0, 0.03))
-            t += self.rate / freq * rng.normal(1.0, 0.01)
+            _place(out, int(t), w, amp * gain * rng.normal(1.0, 0.05))
+            f_now = freq * (1.0 + drift * t / max(n, 1))
+            t += self.rate / f_now * rng.normal(1.0, jitter)
         return {ch: out}, float(out.max() - out.min()), freq
 
     def _w_b_train(self, rng, ch, duration_s, freq_hz, amp):
         freq = freq_hz or float(rng.uniform(3, 30))
         dur = duration_s or float(rng.uniform(0.8, 4.0))
         amp = amp or float(rng.uniform(60, 300))
-        units = [muap(self.rate, rng.uniform(0.4, 1.0), rng.uniform(0, 1)) for _ in range(2)]
+        units = [unit_potential(rng, self.rate) for _ in range(2)]
         n = int(dur * self.rate)
         out = np.zeros(n + max(len(u) for u in units))
         t = 0.0
@@ -377,7 +454,7 @@ class EmgSynth:
         n = int(dur * self.rate)
         out = np.zeros(n + int(0.01 * self.rate))
         for _ in range(int(rng.integers(6, 15))):
-            u = muap(self.rate, rng.uniform(0.4, 1.0), rng.uniform(0, 1), rng.choice([-1, 1]))
+            u = unit_potential(rng, self.rate)
             a = amp * rng.uniform(0.3, 1.0)
             t = rng.uniform(0, 0.1) * self.rate
             rate_hz = rng.uniform(8, 30)
