@@ -23,13 +23,16 @@ DESCRIPTION = """\
 Facial Nerve Monitor: live facial EMG for microvascular decompression and other
 cerebellopontine-angle surgery, replay of recorded cases, and a simulator.
 
-With no source option it starts the built-in simulator (4 channels, 10 kHz)."""
+With no source option it starts the built-in simulator (4 channels, 10 kHz).
+Other commands: 'main.py simulate-device --help' (a simulated amplifier on a serial pty)."""
 
 EPILOG = """\
 examples:
   python main.py                                   monitor the simulator
   python main.py --channels 8 --rate 20000         8 simulated channels at 20 kHz
   python main.py --replay recordings/demo_mvd.edf --speed 2
+  python main.py simulate-device                   a simulated amplifier on a pty
+  python main.py --port /dev/ttyACM0               the amplifier on a serial port
   python main.py --headless --duration 10          no window; a status line per second
   python main.py --screenshot shot.png --after 5   save the window after 5 s and exit
 
@@ -77,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="play an EDF, EDF+, BDF or BDF+ file through the monitor",
     )
     src.add_argument(
+        "--port",
+        metavar="PORT",
+        help="read the amplifier on this serial port (e.g. /dev/ttyACM0, or the path "
+        "printed by 'main.py simulate-device')",
+    )
+    src.add_argument(
+        "--baud", type=int, default=921_600, help="serial line rate for UARTs (default 921600)"
+    )
+    src.add_argument(
+        "--list-ports", action="store_true", help="list this machine's serial ports and exit"
+    )
+    src.add_argument(
         "--speed",
         type=positive_float(0.1, 20, "--speed"),
         default=1.0,
@@ -86,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--channels",
         type=channels_arg,
-        default=4,
+        default=None,
         metavar="N|LABELS",
         help="number of channels (1-16) of the default montage, or a "
         "comma-separated list of labels (default 4: orbicularis oculi, "
@@ -101,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--rate",
         type=positive_float(500, 20000, "--rate"),
-        default=10000.0,
+        default=None,
         help="sampling rate per channel in Hz, up to 20000 (default 10000)",
     )
     sim.add_argument(
@@ -190,20 +205,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def make_source(args: argparse.Namespace) -> Source:
+    labels = None
+    if isinstance(args.channels, tuple):
+        labels = args.channels
+    elif args.channels is not None:
+        labels = default_labels(args.channels, args.side)
     if args.replay is not None:
         from drivers.replay import ReplaySource
 
         return ReplaySource(args.replay, speed=args.speed)
+    if args.port is not None:
+        from drivers.serial_link import SerialSource
+
+        return SerialSource(
+            args.port,
+            args.baud,
+            labels=labels,
+            rate=None if args.rate is None else int(args.rate),
+            channels=None if labels is None else len(labels),
+        )
     from drivers.emgsynth import SimConfig
     from drivers.simulator import SimulatorSource
 
-    labels = (
-        default_labels(args.channels, args.side)
-        if isinstance(args.channels, int)
-        else args.channels
-    )
     config = SimConfig(
-        rate=args.rate, labels=labels, seed=args.seed, lsr_gone_at_s=args.lsr_gone_at
+        rate=args.rate or 10_000.0,
+        labels=labels or default_labels(4, args.side),
+        seed=args.seed,
+        lsr_gone_at_s=args.lsr_gone_at,
     )
     return SimulatorSource(config, speed=args.speed)
 
@@ -250,41 +278,81 @@ def run_headless(session: Session, duration: float | None) -> int:
     return 1 if session.state is State.FAILED else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    setup_logging(args.log)
+class UsageError(Exception):
+    """A bad command line; the message is printed as one line."""
+
+
+def parse_size(text: str) -> tuple[int, int]:
     try:
-        size = tuple(int(v) for v in args.size.lower().split("x"))
-        if len(size) != 2 or min(size) < 200:
-            raise ValueError
+        w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        print(f"error: --size must look like 1600x900, not {args.size!r}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--size must look like 1600x900, not {text!r}") from None
+    if min(w, h) < 200:
+        raise UsageError(f"--size must be at least 200x200, not {text!r}")
+    return w, h
+
+
+def print_ports() -> int:
+    from drivers.serial_link import list_ports
+
+    ports = list_ports()
+    for device, description in ports:
+        print(f"{device}\t{description}")
+    if not ports:
+        print("No serial ports found. A simulated amplifier: python main.py simulate-device")
+    return 0
+
+
+def start_session(args: argparse.Namespace) -> Session:
+    """Build the source and start acquisition; raises ``UsageError`` with one line."""
+    if args.replay is not None and args.port is not None:
+        raise UsageError("choose one source: --replay or --port")
     try:
-        source = make_source(args)
         session = Session(
-            source,
+            make_source(args),
             FilterSettings(highpass_hz=args.highpass, lowpass_hz=args.lowpass, notch_hz=args.notch),
         )
         session.start()
     except (SourceError, FilterSettingsError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    return session
+
+
+def needs_offscreen(args: argparse.Namespace) -> bool:
+    """True when there is no display: only a screenshot can be made then."""
+    if "QT_QPA_PLATFORM" in os.environ or not sys.platform.startswith("linux"):
+        return False
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return False
+    if args.screenshot is None:
+        raise UsageError("no display found; use --headless, or --screenshot FILE")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["simulate-device"]:
+        from commands.simulate_device import simulate_device
+
+        return simulate_device(argv[1:])
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log)
+    if args.list_ports:
+        return print_ports()
+    try:
+        size = parse_size(args.size)
+        offscreen = False if args.headless else needs_offscreen(args)
+        session = start_session(args)
+    except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.headless:
         return run_headless(session, args.duration)
-    if (
-        "QT_QPA_PLATFORM" not in os.environ
-        and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-        and sys.platform.startswith("linux")
-    ):
-        if args.screenshot is None:
-            session.stop()
-            print("error: no display found; use --headless, or --screenshot FILE", file=sys.stderr)
-            return 2
+    if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from ui.app import run_gui
 
-    return run_gui(session, args.window, args.screenshot, args.after, size)  # type: ignore[arg-type]
+    return run_gui(session, args.window, args.screenshot, args.after, size)
 
 
 def entry() -> int:

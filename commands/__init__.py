@@ -1,0 +1,1 @@
+"""Sub-commands of main.py other than the monitor itself (simulate-device, ...)."""
