@@ -286,7 +286,9 @@ PAYLOADS: dict[FrameType, type] = {
 # -- samples -------------------------------------------------------------------------------------
 def encode_samples(counts: np.ndarray, bytes_per_sample: int) -> bytes:
     """Interleaved (sample-major) little-endian signed 16- or 24-bit integers."""
-    c = np.ascontiguousarray(counts, dtype="<i4")
+    # Out-of-range counts saturate at full scale (as an overdriven ADC does), never wrap.
+    lo, hi = full_scale(8 * bytes_per_sample)
+    c = np.ascontiguousarray(np.clip(counts, lo, hi), dtype="<i4")
     if bytes_per_sample == 2:
         return c.astype("<i2").tobytes()
     return c.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
@@ -332,7 +334,22 @@ def encode_frame(ftype: FrameType, seq: int, payload: bytes = b"") -> bytes:
     return SYNC + body + CRC.pack(zlib.crc32(body))
 
 
-_KNOWN_TYPES = frozenset(int(t) for t in FrameType)
+#: Largest payload each frame type can have. A candidate header that claims more is
+#: rejected at once, so a false sync in the byte stream never holds back the frames behind
+#: it by more than a data frame's length (and not at all on an idle command link).
+MAX_LENGTH: dict[int, int] = {
+    FrameType.DATA: MAX_PAYLOAD,
+    FrameType.STIM: 1 + 255 * StimPulse._ITEM.size,
+    FrameType.INFO: DeviceInfo._HEAD.size + 1 + 64 + 1 + 32,
+    FrameType.STATUS: 9 + 3 * 255,
+    FrameType.ACK: 6 + 200,
+    FrameType.START: 0,
+    FrameType.STOP: 0,
+    FrameType.SET_ACQUISITION: SetAcquisition._S.size,
+    FrameType.IMPEDANCE_CHECK: 0,
+    FrameType.STIMULATOR: StimulatorSettings._S.size,
+    FrameType.GET_INFO: 0,
+}
 
 
 class FrameParser:
@@ -341,7 +358,9 @@ class FrameParser:
     After garbage or a bad CRC it resynchronises at the next sync word, rescanning the
     bytes of the rejected candidate, so a valid frame hidden after a false sync is still
     found. A candidate header is rejected at once when its version, type or length cannot
-    be right, so a false sync costs no waiting.
+    be right for its type (``MAX_LENGTH``); a false sync that passes that check holds back
+    the following frames until its claimed length has arrived (at most a data frame's
+    worth, MAX_PAYLOAD bytes) and is then rejected by its CRC.
 
     Thread safety: not thread-safe; one reader owns it.
     """
@@ -372,7 +391,7 @@ class FrameParser:
             if n - pos < HEADER_SIZE:
                 break
             _, version, ftype, seq, length = HEADER.unpack_from(buf, pos)
-            if version != VERSION or ftype not in _KNOWN_TYPES or length > MAX_PAYLOAD:
+            if version != VERSION or length > MAX_LENGTH.get(ftype, -1):
                 pos += 1
                 self.bytes_skipped += 1
                 continue

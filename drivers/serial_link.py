@@ -10,8 +10,8 @@ What the user sees when the link misbehaves:
 
 - lost frames: the next block starts later; a gap marker states the exact number of
   missing samples (the device's 64-bit sample index makes this exact);
-- no valid frame for ``silence_s`` (0.5 s): ``SignalLost``, which the session turns into
-  a "no signal" message and reconnect attempts with back-off; when the device returns
+- no valid frame for ``silence_s`` (0.4 s, so the user hears of it within 0.5 s):
+  ``SignalLost``, which the session turns into a "no signal" message and reconnect attempts with back-off; when the device returns
   the gap is marked;
 - a missing, busy or forbidden port: one sentence saying what to do.
 """
@@ -108,7 +108,7 @@ class SerialSource(Source):
         rate: int | None = None,
         channels: int | None = None,
         bits: int | None = None,
-        silence_s: float = 0.5,
+        silence_s: float = 0.4,
     ) -> None:
         self.port = port
         self.baud = baud
@@ -158,7 +158,7 @@ class SerialSource(Source):
 
     def read(self) -> Block | None:
         try:
-            return self._queue.get(timeout=0.1)
+            return self._queue.get(timeout=0.05)
         except queue.Empty:
             pass
         if self._stop.is_set():

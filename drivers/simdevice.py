@@ -261,10 +261,10 @@ class SimulatedDevice:
                     buf = bytearray(frame)
                     buf[len(buf) // 2] ^= 0x5A
                     frame = bytes(buf)
+                if self.record and not corrupt:  # before writing: the host may be quick
+                    self.sent.append((self._next, counts))
                 if self._write(frame):
                     self.frames_sent += 1
-                    if self.record and not corrupt:
-                        self.sent.append((self._next, counts))
                     if self.on_frame is not None:
                         self.on_frame(self._next, n, time.monotonic())
                 else:
