@@ -11,8 +11,8 @@ What the user sees when the link misbehaves:
 - lost frames: the next block starts later; a gap marker states the exact number of
   missing samples (the device's 64-bit sample index makes this exact);
 - no valid frame for ``silence_s`` (0.4 s, so the user hears of it within 0.5 s):
-  ``SignalLost``, which the session turns into a "no signal" message and reconnect attempts with back-off; when the device returns
-  the gap is marked;
+  ``SignalLost``, which the session turns into a "no signal" message and reconnect
+  attempts with back-off; when the device returns the gap is marked;
 - a missing, busy or forbidden port: one sentence saying what to do.
 """
 
