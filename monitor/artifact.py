@@ -1,0 +1,70 @@
+"""Electrocautery and other high-frequency artifact: synchronous broadband energy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class CauteryGate:
+    """Decides, hop by hop, whether an artifact is present on the whole montage.
+
+    Cautery reaches every electrode at once with mV-level energy concentrated above
+    ~1 kHz, unlike EMG, which is on one or a few channels and mostly below 500 Hz. A hop is
+    artifact when, on at least ``min_fraction`` of the channels, the RMS exceeds
+    ``k_noise`` x that channel's noise (and ``floor_uv``) *and* the signal is broadband
+    (first-difference power over signal power above ``hf_ratio``). It switches on after
+    ``on_hops`` such hops and off after ``off_hops`` clean ones.
+
+    Thread safety: not thread-safe; owned by one detector on the acquisition thread.
+    """
+
+    def __init__(
+        self,
+        n_channels: int,
+        k_noise: float = 12.0,
+        floor_uv: float = 40.0,
+        hf_ratio: float = 0.5,
+        min_fraction: float = 0.6,
+        on_hops: int = 2,
+        off_hops: int = 20,
+    ) -> None:
+        self.n_channels = n_channels
+        self.k_noise = k_noise
+        self.floor_uv = floor_uv
+        self.hf_ratio = hf_ratio
+        self.min_channels = max(1, int(np.ceil(min_fraction * n_channels)))
+        if n_channels >= 3:
+            self.min_channels = max(2, self.min_channels)
+        self.on_hops = on_hops
+        self.off_hops = off_hops
+        self.active = False
+        self._run = 0
+        self._quiet = 0
+        self.onset: int | None = None
+        self.peak_uv = 0.0
+
+    def hop(self, x: np.ndarray, noise_sd: np.ndarray, start: int) -> tuple[bool, bool]:
+        """Judge one hop ``x`` ``[n, channels]``; return ``(active, changed)``."""
+        power = np.mean(x * x, axis=0)
+        rms = np.sqrt(power)
+        dpow = np.mean(np.diff(x, axis=0) ** 2, axis=0)
+        limit = np.maximum(self.k_noise * np.nan_to_num(noise_sd, nan=5.0), self.floor_uv)
+        broadband = dpow > self.hf_ratio * np.maximum(power, 1e-12)
+        hot = int(np.count_nonzero((rms > limit) & broadband))
+        if not self.active:
+            self._run = self._run + 1 if hot >= self.min_channels else 0
+            if self._run >= self.on_hops:
+                self.active = True
+                self._quiet = 0
+                self.onset = start - (self.on_hops - 1) * len(x)
+                self.peak_uv = float(np.ptp(x, axis=0).max())
+                return True, True
+            return False, False
+        self.peak_uv = max(self.peak_uv, float(np.ptp(x, axis=0).max()))
+        calm = hot < max(1, self.min_channels // 2)
+        self._quiet = self._quiet + 1 if calm else 0
+        if self._quiet >= self.off_hops:
+            self.active = False
+            self._run = 0
+            return False, True
+        return True, False

@@ -1,0 +1,379 @@
+"""Free-running EMG detection: spikes, bursts, A-, B- and C-trains, and artifact.
+
+Causal and in real time, on the filtered stream, hop by hop (5 ms hops on a grid of
+absolute sample indices, so the result does not depend on how the stream is cut into
+blocks):
+
+1. **Potentials.** Samples whose magnitude exceeds the channel's threshold are grouped
+   (1 ms refractory) into potentials with a peak time, a peak-to-peak amplitude and a
+   short waveform snippet. The threshold adapts to each channel's baseline noise
+   (``k_sigma`` x a robust running SD, never below ``floor_uv``), or is the classic fixed
+   100 µV of commercial monitors (``mode="fixed"``).
+2. **Episodes.** Potentials closer than ``episode_gap_ms`` form one episode = one event.
+3. **Classes** (Romstöck et al., CLINICAL.md §2):
+   - **A-train**: at least ``a_train_min`` potentials at regular intervals
+     (60-210 Hz, interval CV below ``a_train_interval_cv``; a missed beat is tolerated)
+     with near-identical shape and amplitude: regularity and periodicity decide, not
+     amplitude or duration;
+   - **spike**: a single potential;
+   - **burst**: an irregular cluster shorter than ``burst_max_s``;
+   - **C-train**: longer irregular activity at a high rate (interference-like);
+   - **B-train**: longer sequences at a low rate.
+4. **Reporting.** A spike is reported after ``spike_wait_ms`` of silence (< 50 ms after
+   onset); a second potential makes it a burst at once; regularity makes it an A-train as
+   soon as ``a_train_min`` regular potentials are in (< 200 ms at 60 Hz). Each report is
+   an :class:`~monitor.events.EmgEvent` with the same id; the last one is ``final``.
+5. **Artifact.** Electrocautery (:class:`~monitor.artifact.CauteryGate`) is reported as
+   an ``artifact`` event on all channels; while it lasts no potential is taken and open
+   episodes are closed; the noise estimate is frozen. Potentials in the blanking window
+   after each stimulus marker are ignored (evoked responses are not spontaneous EMG).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from monitor.artifact import CauteryGate
+from monitor.block import Block
+from monitor.events import ALL_CHANNELS, EmgEvent, EventKind
+from monitor.noise import RobustNoise
+
+
+@dataclass(frozen=True, slots=True)
+class FreeRunSettings:
+    """Detection settings; the defaults are the monitor's."""
+
+    mode: str = "adaptive"  # or "fixed"
+    k_sigma: float = 7.0
+    floor_uv: float = 20.0
+    fixed_uv: float = 100.0  # peak magnitude in fixed mode
+    refractory_ms: float = 2.0  # crossings closer than this are phases of one potential
+    merge_ms: float = 8.0  # a much smaller peak this soon after is the same potential's tail
+    burst_min_span_ms: float = 15.0  # two peaks closer than this are one polyphasic potential
+    spike_wait_ms: float = 30.0
+    episode_gap_ms: float = 120.0
+    a_train_min: int = 6
+    a_train_hz: tuple[float, float] = (55.0, 230.0)
+    a_train_interval_cv: float = 0.12
+    a_train_amp_cv: float = 0.25
+    a_train_min_corr: float = 0.85
+    burst_max_s: float = 1.0
+    c_train_min_hz: float = 40.0
+    stim_blank_ms: float = 30.0
+    hop_ms: float = 5.0
+    noise_memory_s: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("adaptive", "fixed"):
+            raise ValueError(f"Detection mode must be 'adaptive' or 'fixed', not {self.mode!r}.")
+        if self.k_sigma <= 0 or self.floor_uv < 0 or self.fixed_uv <= 0:
+            raise ValueError("Detection thresholds must be positive.")
+
+
+@dataclass(slots=True)
+class _Potential:
+    index: int  # peak
+    onset: int
+    pp: float
+    mag: float  # |peak|
+    snippet: np.ndarray
+
+
+@dataclass(slots=True)
+class _Episode:
+    event_id: int
+    potentials: list[_Potential] = field(default_factory=list)
+    kind: EventKind | None = None  # None until first reported
+    train_from: int = 0  # index into potentials where the A-train starts
+    freq_hz: float | None = None
+
+
+class FreeRunDetector:
+    """Session subscriber that detects free-running EMG events on every channel.
+
+    Parameters
+    ----------
+    rate : float
+    n_channels : int
+    on_event : callable
+        Called with each :class:`~monitor.events.EmgEvent` report (acquisition thread).
+    settings : FreeRunSettings
+
+    Thread safety: ``__call__``/``process`` on the acquisition thread only.
+    ``threshold_uv``/``noise_uv``/``artifact_active`` are plain reads, safe anywhere.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        n_channels: int,
+        on_event: Callable[[EmgEvent], None],
+        settings: FreeRunSettings | None = None,
+    ) -> None:
+        self.s = settings or FreeRunSettings()
+        self.rate = float(rate)
+        self.n_channels = n_channels
+        self.on_event = on_event
+        ms = self.rate / 1000.0
+        self.hop = max(8, round(self.s.hop_ms * ms))
+        self.half = max(3, round(1.5 * ms))  # potential window: ±1.5 ms around the peak
+        self.refractory = max(1, round(self.s.refractory_ms * ms))
+        self.merge = round(self.s.merge_ms * ms)
+        self.burst_min_span = round(self.s.burst_min_span_ms * ms)
+        self.spike_wait = round(self.s.spike_wait_ms * ms)
+        self.gap = round(self.s.episode_gap_ms * ms)
+        self.blank = round(self.s.stim_blank_ms * ms)
+        self.noise = RobustNoise(n_channels, 10 * self.hop, self.s.noise_memory_s, self.rate)
+        self.cautery = CauteryGate(n_channels)
+        self._buf = np.zeros((0, n_channels), np.float32)
+        self._buf_start = 0  # absolute index of _buf[0]
+        self._next_hop: int | None = None  # absolute index of the next hop to analyse
+        self._episodes: list[_Episode | None] = [None] * n_channels
+        self._last_peak = np.full(n_channels, -(10**12), np.int64)
+        self._stims: list[int] = []
+        self._next_id = 1
+        self._artifact_event: EmgEvent | None = None
+        self.threshold_uv = np.full(n_channels, np.nan, np.float32)
+
+    # -- input -----------------------------------------------------------------------------
+    def __call__(self, block: Block, filtered: np.ndarray) -> None:
+        self.process(block.start, filtered, [s.index for s in block.stims])
+
+    def process(self, start: int, data: np.ndarray, stims: list[int] | tuple = ()) -> None:
+        """Feed filtered samples ``[n, channels]`` starting at absolute index ``start``."""
+        self._stims.extend(stims)
+        end = self._buf_start + len(self._buf)
+        if self._next_hop is None or start != end:
+            if self._next_hop is not None:
+                self.flush(end)  # a gap: what was going on has ended
+            self._buf = np.zeros((0, self.n_channels), np.float32)
+            self._buf_start = start
+            self._next_hop = start + self.half  # keep look-behind for the first potentials
+        self._buf = np.concatenate([self._buf, data]) if len(self._buf) else data.copy()
+        while self._next_hop + self.hop + self.half <= self._buf_start + len(self._buf):
+            self._analyse_hop(self._next_hop)
+            self._next_hop += self.hop
+        keep_from = self._next_hop - self.half - self._buf_start
+        if keep_from > 0:
+            self._buf = self._buf[keep_from:]
+            self._buf_start += keep_from
+        horizon = self._next_hop - self.blank
+        self._stims = [s for s in self._stims if s >= horizon]
+
+    def flush(self, now: int) -> None:
+        """End every open event at ``now`` (end of stream, or a gap)."""
+        for ch in range(self.n_channels):
+            if self._episodes[ch] is not None:
+                self._finish(ch, now)
+        if self._artifact_event is not None:
+            self._end_artifact(now)
+            self.cautery.active = False
+
+    @property
+    def noise_uv(self) -> np.ndarray:
+        return self.noise.sd
+
+    @property
+    def artifact_active(self) -> bool:
+        return self.cautery.active
+
+    # -- one hop ----------------------------------------------------------------------------
+    def _analyse_hop(self, h0: int) -> None:
+        i0 = h0 - self._buf_start
+        core = self._buf[i0 : i0 + self.hop]
+        now = h0 + self.hop
+        sd = self.noise.sd
+        active, changed = self.cautery.hop(core, sd, h0)
+        if changed:
+            if active:
+                self._start_artifact(h0)
+            else:
+                self._end_artifact(now)
+        self.noise.update(core, artifact=active)
+        if active:
+            return
+        self._set_thresholds()
+        if np.isnan(self.threshold_uv).all():
+            return
+        over = np.abs(core) > self.threshold_uv
+        for ch in np.flatnonzero(over.any(axis=0)):
+            self._potentials(ch, np.flatnonzero(over[:, ch]), h0, i0)
+        for ch in range(self.n_channels):
+            ep = self._episodes[ch]
+            if ep is None:
+                continue
+            last = ep.potentials[-1].index
+            if now - last > self.gap:
+                self._finish(ch, last + self.half)
+            elif ep.kind is None and now - ep.potentials[0].index >= self.spike_wait:
+                self._report(ch, ep, EventKind.SPIKE, now)
+
+    def _set_thresholds(self) -> None:
+        if self.s.mode == "fixed":
+            self.threshold_uv[:] = self.s.fixed_uv
+        elif self.noise.ready:
+            self.threshold_uv = np.maximum(self.s.k_sigma * self.noise.sd, self.s.floor_uv)
+
+    def _potentials(self, ch: int, idx: np.ndarray, h0: int, i0: int) -> None:
+        x = self._buf[:, ch]
+        splits = np.flatnonzero(np.diff(idx) > self.refractory) + 1
+        for group in np.split(idx, splits):
+            peak_rel = int(group[np.argmax(np.abs(x[i0 + group]))])
+            peak = h0 + peak_rel
+            if self._blanked(peak):
+                continue
+            a = i0 + peak_rel - self.half
+            snippet = x[a : a + 2 * self.half + 1].copy()
+            pp = float(snippet.max() - snippet.min())
+            mag = float(abs(x[i0 + peak_rel]))
+            ep = self._episodes[ch]
+            prev = ep.potentials[-1] if ep is not None else None
+            if peak - self._last_peak[ch] <= self.refractory:
+                if prev is not None and mag > prev.mag:
+                    ep.potentials[-1] = _Potential(peak, prev.onset, max(pp, prev.pp), mag, snippet)
+                continue
+            if prev is not None and peak - prev.index <= self.merge and mag < 0.6 * prev.mag:
+                continue  # the slow terminal phase of the same potential, not a new one
+            self._last_peak[ch] = peak
+            lead = np.abs(snippet[: self.half + 1]) > 0.15 * abs(x[i0 + peak_rel])
+            onset = peak - self.half + int(np.argmax(lead))
+            self._add(ch, _Potential(peak, onset, pp, mag, snippet), h0 + self.hop)
+
+    def _blanked(self, index: int) -> bool:
+        return any(0 <= index - s < self.blank for s in self._stims)
+
+    # -- episodes and classes -----------------------------------------------------------------
+    def _add(self, ch: int, p: _Potential, now: int) -> None:
+        ep = self._episodes[ch]
+        if ep is not None and p.index - ep.potentials[-1].index > self.gap:
+            self._finish(ch, ep.potentials[-1].index + self.half)
+            ep = None
+        if ep is None:
+            ep = _Episode(self._next_id)
+            self._next_id += 1
+            self._episodes[ch] = ep
+        ep.potentials.append(p)
+        if ep.kind is EventKind.A_TRAIN:
+            return
+        freq = self._regular_run(ep)
+        if freq is not None:
+            ep.freq_hz = freq
+            self._report(ch, ep, EventKind.A_TRAIN, now)
+        elif ep.kind is not EventKind.BURST and self._is_cluster(ep.potentials):
+            self._report(ch, ep, EventKind.BURST, now)
+
+    def _is_cluster(self, pots: list[_Potential]) -> bool:
+        """More than one motor-unit potential: three peaks, or two well apart (two close
+        peaks are one polyphasic potential with a satellite)."""
+        return len(pots) >= 3 or (
+            len(pots) == 2 and pots[1].index - pots[0].index >= self.burst_min_span
+        )
+
+    def _regular_run(self, ep: _Episode) -> float | None:
+        """Frequency if the last ``a_train_min`` potentials are an A-train, else None."""
+        k = self.s.a_train_min
+        pots = ep.potentials
+        if len(pots) < k:
+            return None
+        run = pots[-k:]
+        iv = np.diff([p.index for p in run]) / self.rate
+        period = float(np.median(iv))
+        lo, hi = self.s.a_train_hz
+        if not 1.0 / hi <= period <= 1.0 / lo:
+            return None
+        beats = np.maximum(1, np.round(iv / period))  # a missed beat counts twice
+        if beats.max() > 2 or (beats > 1).sum() > 1:
+            return None
+        per_beat = iv / beats
+        if np.std(per_beat) / period > self.s.a_train_interval_cv:
+            return None
+        amps = np.array([p.pp for p in run])
+        if np.std(amps) / np.mean(amps) > self.s.a_train_amp_cv:
+            return None
+        if _median_correlation([p.snippet for p in run]) < self.s.a_train_min_corr:
+            return None
+        ep.train_from = len(pots) - k
+        return 1.0 / float(np.mean(per_beat))
+
+    def _report(
+        self,
+        ch: int,
+        ep: _Episode,
+        kind: EventKind,
+        now: int,
+        final: bool = False,
+        offset: int | None = None,
+    ) -> None:
+        ep.kind = kind
+        pots = ep.potentials[ep.train_from :] if kind is EventKind.A_TRAIN else ep.potentials
+        pp = max(p.pp for p in pots)
+        freq = ep.freq_hz if kind is EventKind.A_TRAIN else None
+        if freq is not None and len(pots) > 1:
+            freq = (len(pots) - 1) * self.rate / (pots[-1].index - pots[0].index)
+        self.on_event(EmgEvent(ep.event_id, kind, ch, pots[0].onset, offset, pp, freq, now, final))
+
+    def _finish(self, ch: int, end: int) -> None:
+        ep = self._episodes[ch]
+        self._episodes[ch] = None
+        if ep is None:
+            return
+        pots = ep.potentials
+        if ep.kind is EventKind.A_TRAIN:
+            kind = EventKind.A_TRAIN
+            period = (pots[-1].index - pots[ep.train_from].index) / max(
+                1, len(pots) - 1 - ep.train_from
+            )
+            end = pots[-1].index + max(self.half, round(period / 2))
+        elif not self._is_cluster(pots):
+            kind = EventKind.SPIKE
+        else:
+            duration = (pots[-1].index - pots[0].index) / self.rate
+            if duration < self.s.burst_max_s:
+                kind = EventKind.BURST
+            else:
+                rate = (len(pots) - 1) / duration
+                kind = EventKind.C_TRAIN if rate >= self.s.c_train_min_hz else EventKind.B_TRAIN
+        self._report(ch, ep, kind, end, final=True, offset=end)
+
+    # -- artifact ------------------------------------------------------------------------------
+    def _start_artifact(self, h0: int) -> None:
+        onset = self.cautery.onset if self.cautery.onset is not None else h0
+        for ch in range(self.n_channels):  # what was going on is cut short by the artifact
+            ep = self._episodes[ch]
+            if ep is not None:
+                self._finish(ch, min(onset, ep.potentials[-1].index + self.half))
+        ev = EmgEvent(
+            self._next_id,
+            EventKind.ARTIFACT,
+            ALL_CHANNELS,
+            onset,
+            None,
+            self.cautery.peak_uv,
+            None,
+            h0 + self.hop,
+        )
+        self._next_id += 1
+        self._artifact_event = ev
+        self.on_event(ev)
+
+    def _end_artifact(self, end: int) -> None:
+        ev = self._artifact_event
+        if ev is None:
+            return
+        self._artifact_event = None
+        self.on_event(
+            ev.with_(offset=end, peak_uv=self.cautery.peak_uv, reported_at=end, final=True)
+        )
+
+
+def _median_correlation(snippets: list[np.ndarray]) -> float:
+    """Median correlation of each waveform with the next (near-identical potentials -> ~1)."""
+    m = np.array(snippets, dtype=np.float64)
+    m -= m.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(m, axis=1)
+    norm[norm == 0] = 1.0
+    m /= norm[:, None]
+    return float(np.median(np.sum(m[:-1] * m[1:], axis=1)))
