@@ -142,7 +142,7 @@ def confusion(run: Run) -> dict:
         got = [
             e.kind.value
             for e in run.events
-            if (t.channel == e.channel or t.channel == ALL_CHANNELS)
+            if t.channel in (e.channel, ALL_CHANNELS)
             and overlaps(t.onset, t.offset, e.onset, e.offset, tol)
         ]
         table[t.kind][got[0] if got else "missed"] += 1

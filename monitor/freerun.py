@@ -275,27 +275,26 @@ class FreeRunDetector:
     def _regular_run(self, ep: _Episode) -> float | None:
         """Frequency if the last ``a_train_min`` potentials are an A-train, else None."""
         k = self.s.a_train_min
-        pots = ep.potentials
-        if len(pots) < k:
+        if len(ep.potentials) < k:
             return None
-        run = pots[-k:]
+        run = ep.potentials[-k:]
         iv = np.diff([p.index for p in run]) / self.rate
         period = float(np.median(iv))
-        lo, hi = self.s.a_train_hz
-        if not 1.0 / hi <= period <= 1.0 / lo:
-            return None
         beats = np.maximum(1, np.round(iv / period))  # a missed beat counts twice
-        if beats.max() > 2 or (beats > 1).sum() > 1:
-            return None
         per_beat = iv / beats
-        if np.std(per_beat) / period > self.s.a_train_interval_cv:
-            return None
         amps = np.array([p.pp for p in run])
-        if np.std(amps) / np.mean(amps) > self.s.a_train_amp_cv:
+        lo, hi = self.s.a_train_hz
+        regular = (
+            1.0 / hi <= period <= 1.0 / lo
+            and beats.max() <= 2
+            and (beats > 1).sum() <= 1
+            and np.std(per_beat) / period <= self.s.a_train_interval_cv
+            and np.std(amps) / np.mean(amps) <= self.s.a_train_amp_cv
+            and _median_correlation([p.snippet for p in run]) >= self.s.a_train_min_corr
+        )
+        if not regular:
             return None
-        if _median_correlation([p.snippet for p in run]) < self.s.a_train_min_corr:
-            return None
-        ep.train_from = len(pots) - k
+        ep.train_from = len(ep.potentials) - k
         return 1.0 / float(np.mean(per_beat))
 
     def _report(
