@@ -1,0 +1,175 @@
+"""Free-running monitoring of one session: detectors, train time, alarms and the event log.
+
+This is what the live screen, ``--headless`` and ``analyze`` share: attach it to a
+session and it subscribes the free-run detector and the signal-quality checks, keeps the
+train time, raises and clears alarm conditions, and keeps the event log.
+
+Alarm conditions it raises (policies in :mod:`monitor.alarms`):
+
+- ``a_train:<ch>`` while an A-train lasts (medium);
+- ``traintime_warning:<ch>`` / ``traintime_high:<ch>`` when the channel's train time passes
+  the first / second threshold (medium / high, latching);
+- ``no_signal`` while the source reports no signal (high, technical);
+- ``flat:<ch>``, ``mains:<ch>``, ``saturation:<ch>``, ``lead_off:<ch>`` (technical).
+
+An artifact (cautery) suppresses the events and alarms it could fake; it never clears a
+technical alarm.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+
+from monitor.alarms import AlarmManager
+from monitor.block import Block
+from monitor.events import EmgEvent, EventKind
+from monitor.freerun import FreeRunDetector, FreeRunSettings
+from monitor.problems import Problem, Severity
+from monitor.quality import QualitySettings, SignalQuality
+from monitor.session import Session
+from monitor.traintime import TrainTime
+
+EventListener = Callable[[EmgEvent], None]
+
+
+class FreeRunMonitoring:
+    """Wires a session to the detectors and an :class:`~monitor.alarms.AlarmManager`.
+
+    Thread safety: the detector callbacks run on the acquisition thread. ``events``,
+    ``ongoing``, ``traintime``, ``alarms`` and ``add_listener`` are safe from any thread.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        alarms: AlarmManager | None = None,
+        settings: FreeRunSettings | None = None,
+        quality: QualitySettings | None = None,
+        traintime_thresholds_s: tuple[float, float] = (0.5, 10.0),
+        log_size: int = 5000,
+    ) -> None:
+        info = session.source.info
+        self.session = session
+        self.labels = info.labels
+        self.rate = info.rate
+        self.alarms = alarms or AlarmManager()
+        self.traintime = TrainTime(info.n_channels, info.rate, traintime_thresholds_s)
+        self.detector = FreeRunDetector(info.rate, info.n_channels, self._on_event, settings)
+        self.quality = SignalQuality(info.rate, info.labels, self._on_quality, quality)
+        self._lock = threading.Lock()
+        self._log: deque[EmgEvent] = deque(maxlen=log_size)
+        self._ongoing: dict[int, EmgEvent] = {}
+        self._listeners: list[EventListener] = []
+        self._levels = [0] * info.n_channels
+        self._lead_off: set[int] = set()
+        session.subscribe("Free-run detection", self._on_block)
+        session.subscribe("Signal quality", self.quality)
+        session.add_problem_listener(self._on_problem)
+
+    # -- reading (any thread) ----------------------------------------------------------------
+    def add_listener(self, callback: EventListener) -> None:
+        """``callback(event)`` for every event report, on the acquisition thread."""
+        with self._lock:
+            self._listeners.append(callback)
+
+    def events(self, n: int | None = None) -> list[EmgEvent]:
+        """Finished events, oldest first (the last ``n``)."""
+        with self._lock:
+            items = list(self._log)
+        return items if n is None else items[-n:]
+
+    def ongoing(self) -> list[EmgEvent]:
+        with self._lock:
+            return list(self._ongoing.values())
+
+    def label(self, channel: int) -> str:
+        return "all channels" if channel < 0 else self.labels[channel]
+
+    # -- acquisition thread ----------------------------------------------------------------
+    def _on_block(self, block: Block, filtered) -> None:
+        self.detector(block, filtered)
+        self.traintime.advance(block.stop)
+        self._check_traintime(block.stop)
+        self._check_lead_off(block.stop)
+
+    def flush(self) -> None:
+        """End open events at the end of the stream (offline analysis)."""
+        end = self.session.status().end_index
+        self.detector.flush(end)
+        self.traintime.advance(end)
+        self._check_traintime(end)
+
+    def _on_event(self, ev: EmgEvent) -> None:
+        with self._lock:
+            if ev.final:
+                self._ongoing.pop(ev.id, None)
+                self._log.append(ev)
+            else:
+                self._ongoing[ev.id] = ev
+            listeners = list(self._listeners)
+        self.traintime.on_event(ev)
+        if ev.kind is EventKind.A_TRAIN and ev.channel >= 0:
+            key = f"a_train:{ev.channel}"
+            if ev.final:
+                self.alarms.clear_condition(key, ev.reported_at)
+            else:
+                freq = f" at {ev.freq_hz:.0f} Hz" if ev.freq_hz else ""
+                self.alarms.raise_condition(
+                    key, f"A-train on {self.labels[ev.channel]}{freq}", ev.onset
+                )
+        for cb in listeners:
+            cb(ev)
+
+    def _check_traintime(self, now: int) -> None:
+        seconds = self.traintime.seconds()
+        lo, hi = self.traintime.thresholds_s
+        for ch, t in enumerate(seconds):
+            level = (t >= lo) + (t >= hi)
+            if level == self._levels[ch]:
+                continue
+            label = self.labels[ch]
+            if level >= 1 > self._levels[ch]:
+                self.alarms.raise_condition(
+                    f"traintime_warning:{ch}", f"Train time {label}: {t:.1f} s (over {lo:g} s)", now
+                )
+            if level >= 2 > self._levels[ch]:
+                self.alarms.raise_condition(
+                    f"traintime_high:{ch}",
+                    f"Train time {label}: {t:.1f} s — over {hi:g} s, risk of facial palsy",
+                    now,
+                )
+            if level < 2 <= self._levels[ch]:
+                self.alarms.clear_condition(f"traintime_high:{ch}", now)
+            if level < 1 <= self._levels[ch]:
+                self.alarms.clear_condition(f"traintime_warning:{ch}", now)
+            self._levels[ch] = level
+
+    def _check_lead_off(self, now: int) -> None:
+        status = getattr(self.session.source, "status", None)
+        chans = getattr(status, "channels", None)
+        if not chans:
+            return
+        off = {ch for ch, c in enumerate(chans) if c.lead_off and ch < len(self.labels)}
+        for ch in off - self._lead_off:
+            self.alarms.raise_condition(
+                f"lead_off:{ch}", f"{self.labels[ch]}: electrode off — check the needle", now
+            )
+        for ch in self._lead_off - off:
+            self.alarms.clear_condition(f"lead_off:{ch}", now)
+        self._lead_off = off
+
+    def _on_quality(self, key: str, text: str, present: bool, index: int) -> None:
+        if present:
+            self.alarms.raise_condition(key, text, index)
+        else:
+            self.alarms.clear_condition(key, index)
+
+    def _on_problem(self, problem: Problem) -> None:
+        if problem.severity is Severity.WARNING and problem.text.startswith("No signal"):
+            self.alarms.raise_condition("no_signal", problem.text, problem.sample_index)
+        elif "is back" in problem.text:
+            self.alarms.clear_condition("no_signal", problem.sample_index)
+        elif problem.severity is Severity.CRITICAL:
+            self.alarms.raise_condition("no_signal", problem.text, problem.sample_index)

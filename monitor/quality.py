@@ -1,0 +1,119 @@
+"""Signal quality per channel: flat signal, heavy mains, amplifier saturation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.block import Block
+
+
+@dataclass(frozen=True, slots=True)
+class QualitySettings:
+    window_s: float = 1.0
+    flat_uv: float = 0.3  # filtered RMS below this: no physiological signal reaches the amp
+    flat_windows: int = 2
+    mains_uv: float = 20.0  # RMS of the 50/60 Hz component of the raw signal
+    saturation_uv: float | None = None  # amplifier full scale, when the source knows it
+    stuck_samples: int = 8  # identical extreme samples in a row = clipping
+
+
+class SignalQuality:
+    """Raises and clears technical conditions per channel from the raw and filtered signal.
+
+    ``on_condition(key, text, present, sample_index)`` is called when a condition
+    starts (``present=True``) or ends; keys are ``flat:<ch>``, ``mains:<ch>`` and
+    ``saturation:<ch>``.
+
+    Thread safety: ``__call__`` on the acquisition thread only.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        labels: tuple[str, ...],
+        on_condition: Callable[[str, str, bool, int], None],
+        settings: QualitySettings | None = None,
+        mains_hz: tuple[float, ...] = (50.0, 60.0),
+    ) -> None:
+        self.s = settings or QualitySettings()
+        self.rate = float(rate)
+        self.labels = labels
+        self.on_condition = on_condition
+        self.window = max(16, round(self.s.window_s * rate))
+        self.mains_hz = mains_hz
+        self._raw: list[np.ndarray] = []
+        self._filt: list[np.ndarray] = []
+        self._n = 0
+        self._start = 0
+        self._flat_run = np.zeros(len(labels), int)
+        self.present: set[str] = set()
+
+    def __call__(self, block: Block, filtered: np.ndarray) -> None:
+        if self._n == 0:
+            self._start = block.start
+        self._raw.append(block.data)
+        self._filt.append(filtered)
+        self._n += block.n_samples
+        if self._n >= self.window:
+            raw = np.concatenate(self._raw)
+            filt = np.concatenate(self._filt)
+            self._raw, self._filt, self._n = [], [], 0
+            self._judge(raw, filt, self._start + len(raw))
+
+    def _judge(self, raw: np.ndarray, filt: np.ndarray, index: int) -> None:
+        raw = np.nan_to_num(raw.astype(np.float64))
+        rms = np.sqrt(np.mean(filt.astype(np.float64) ** 2, axis=0))
+        self._flat_run = np.where(rms < self.s.flat_uv, self._flat_run + 1, 0)
+        t = np.arange(len(raw)) / self.rate
+        mains = np.zeros(raw.shape[1])
+        centred = raw - raw.mean(axis=0)
+        for f in self.mains_hz:
+            ref = np.exp(-2j * np.pi * f * t)
+            amp = np.abs(ref @ centred) * 2 / len(raw)  # amplitude of the sinusoid
+            mains = np.maximum(mains, amp / np.sqrt(2))
+        stuck = self._stuck(raw)
+        for ch, label in enumerate(self.labels):
+            self._set(
+                f"flat:{ch}",
+                self._flat_run[ch] >= self.s.flat_windows,
+                f"{label}: flat signal — check the electrode (lead off?)",
+                index,
+            )
+            self._set(
+                f"mains:{ch}",
+                mains[ch] > self.s.mains_uv,
+                f"{label}: heavy mains interference ({mains[ch]:.0f} µV) — check the "
+                "electrode impedance and cables",
+                index,
+            )
+            self._set(
+                f"saturation:{ch}",
+                bool(stuck[ch]),
+                f"{label}: amplifier saturated — signal out of range",
+                index,
+            )
+
+    def _stuck(self, raw: np.ndarray) -> np.ndarray:
+        """Channels with a run of identical extreme samples (clipping) or beyond full scale."""
+        out = np.zeros(raw.shape[1], bool)
+        if self.s.saturation_uv is not None:
+            out |= (np.abs(raw) >= self.s.saturation_uv).any(axis=0)
+        k = self.s.stuck_samples
+        big = np.abs(raw) > 1000.0
+        same = np.concatenate([np.zeros((1, raw.shape[1]), bool), np.diff(raw, axis=0) == 0])
+        run = same & big
+        if len(raw) >= k:
+            window = np.lib.stride_tricks.sliding_window_view(run, k, axis=0)
+            out |= window.all(axis=-1).any(axis=0)
+        return out
+
+    def _set(self, key: str, on: bool, text: str, index: int) -> None:
+        if on and key not in self.present:
+            self.present.add(key)
+            self.on_condition(key, text, True, index)
+        elif not on and key in self.present:
+            self.present.discard(key)
+            self.on_condition(key, text, False, index)
