@@ -24,7 +24,8 @@ Facial Nerve Monitor: live facial EMG for microvascular decompression and other
 cerebellopontine-angle surgery, replay of recorded cases, and a simulator.
 
 With no source option it starts the built-in simulator (4 channels, 10 kHz).
-Other commands: 'main.py simulate-device --help' (a simulated amplifier on a serial pty)."""
+Other commands: 'main.py analyze --help' (detect events in a recording, offline) and
+'main.py simulate-device --help' (a simulated amplifier on a serial pty)."""
 
 EPILOG = """\
 examples:
@@ -335,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         from commands.simulate_device import simulate_device
 
         return simulate_device(argv[1:])
+    if argv[:1] == ["analyze"]:
+        from commands.analyze import analyze
+
+        return analyze(argv[1:])
     args = build_parser().parse_args(argv)
     setup_logging(args.log)
     if args.list_ports:

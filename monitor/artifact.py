@@ -41,26 +41,44 @@ class CauteryGate:
         self._run = 0
         self._quiet = 0
         self.onset: int | None = None
+        self._run_start = 0
+        self._noise_seen: np.ndarray | None = None
+        self._limit_sq = np.zeros(n_channels)
         self.peak_uv = 0.0
 
-    def hop(self, x: np.ndarray, noise_sd: np.ndarray, start: int) -> tuple[bool, bool]:
-        """Judge one hop ``x`` ``[n, channels]``; return ``(active, changed)``."""
-        power = np.mean(x * x, axis=0)
-        rms = np.sqrt(power)
-        dpow = np.mean(np.diff(x, axis=0) ** 2, axis=0)
-        limit = np.maximum(self.k_noise * np.nan_to_num(noise_sd, nan=5.0), self.floor_uv)
-        broadband = dpow > self.hf_ratio * np.maximum(power, 1e-12)
-        hot = int(np.count_nonzero((rms > limit) & broadband))
+    def hop(
+        self,
+        power: np.ndarray,
+        dpower: np.ndarray,
+        ptp: np.ndarray,
+        noise_sd: np.ndarray,
+        start: int,
+    ) -> tuple[bool, bool]:
+        """Judge one hop from its per-channel mean power, first-difference power and
+        peak-to-peak; return ``(active, changed)``."""
+        if noise_sd is not self._noise_seen:  # the estimate changes every few hundred ms
+            self._noise_seen = noise_sd
+            self._limit_sq = (
+                np.maximum(self.k_noise * np.nan_to_num(noise_sd, nan=5.0), self.floor_uv) ** 2
+            )
+        over = power > self._limit_sq
+        broadband = dpower > self.hf_ratio * np.maximum(power, 1e-12)
+        hot = int(np.count_nonzero(over & broadband))
         if not self.active:
-            self._run = self._run + 1 if hot >= self.min_channels else 0
+            if hot >= self.min_channels:
+                if self._run == 0:
+                    self._run_start = start
+                self._run += 1
+            else:
+                self._run = 0
             if self._run >= self.on_hops:
                 self.active = True
                 self._quiet = 0
-                self.onset = start - (self.on_hops - 1) * len(x)
-                self.peak_uv = float(np.ptp(x, axis=0).max())
+                self.onset = self._run_start
+                self.peak_uv = float(ptp.max())
                 return True, True
             return False, False
-        self.peak_uv = max(self.peak_uv, float(np.ptp(x, axis=0).max()))
+        self.peak_uv = max(self.peak_uv, float(ptp.max()))
         calm = hot < max(1, self.min_channels // 2)
         self._quiet = self._quiet + 1 if calm else 0
         if self._quiet >= self.off_hops:

@@ -73,6 +73,17 @@ class FreeRunSettings:
             raise ValueError("Detection thresholds must be positive.")
 
 
+@dataclass(frozen=True, slots=True)
+class _HopStats:
+    """Per-hop, per-channel statistics, shape ``(hops, channels)``."""
+
+    power: np.ndarray
+    dpower: np.ndarray
+    ptp: np.ndarray
+    maxabs: np.ndarray
+    meanabs: np.ndarray
+
+
 @dataclass(slots=True)
 class _Potential:
     index: int  # peak
@@ -126,12 +137,13 @@ class FreeRunDetector:
         self.spike_wait = round(self.s.spike_wait_ms * ms)
         self.gap = round(self.s.episode_gap_ms * ms)
         self.blank = round(self.s.stim_blank_ms * ms)
-        self.noise = RobustNoise(n_channels, 10 * self.hop, self.s.noise_memory_s, self.rate)
+        self.noise = RobustNoise(n_channels, round(self.s.noise_memory_s * self.rate / self.hop))
         self.cautery = CauteryGate(n_channels)
         self._buf = np.zeros((0, n_channels), np.float32)
         self._buf_start = 0  # absolute index of _buf[0]
         self._next_hop: int | None = None  # absolute index of the next hop to analyse
         self._episodes: list[_Episode | None] = [None] * n_channels
+        self._open = 0  # episodes in progress
         self._last_peak = np.full(n_channels, -(10**12), np.int64)
         self._stims: list[int] = []
         self._next_id = 1
@@ -153,9 +165,23 @@ class FreeRunDetector:
             self._buf_start = start
             self._next_hop = start + self.half  # keep look-behind for the first potentials
         self._buf = np.concatenate([self._buf, data]) if len(self._buf) else data.copy()
-        while self._next_hop + self.hop + self.half <= self._buf_start + len(self._buf):
-            self._analyse_hop(self._next_hop)
-            self._next_hop += self.hop
+        n_hops = (self._buf_start + len(self._buf) - self.half - self._next_hop) // self.hop
+        if n_hops > 0:
+            # Per-hop statistics for all complete hops at once; the loop below only
+            # looks closer where something crosses a threshold.
+            i0 = self._next_hop - self._buf_start
+            seg = self._buf[i0 : i0 + n_hops * self.hop].reshape(n_hops, self.hop, -1)
+            mag = np.abs(seg)
+            stats = _HopStats(
+                power=np.mean(seg * seg, axis=1),
+                dpower=np.mean(np.diff(seg, axis=1) ** 2, axis=1),
+                ptp=np.ptp(seg, axis=1),
+                maxabs=mag.max(axis=1),
+                meanabs=mag.mean(axis=1),
+            )
+            for k in range(n_hops):
+                self._analyse_hop(self._next_hop, stats, k)
+                self._next_hop += self.hop
         keep_from = self._next_hop - self.half - self._buf_start
         if keep_from > 0:
             self._buf = self._buf[keep_from:]
@@ -181,26 +207,28 @@ class FreeRunDetector:
         return self.cautery.active
 
     # -- one hop ----------------------------------------------------------------------------
-    def _analyse_hop(self, h0: int) -> None:
-        i0 = h0 - self._buf_start
-        core = self._buf[i0 : i0 + self.hop]
+    def _analyse_hop(self, h0: int, st: _HopStats, k: int) -> None:
         now = h0 + self.hop
-        sd = self.noise.sd
-        active, changed = self.cautery.hop(core, sd, h0)
+        active, changed = self.cautery.hop(st.power[k], st.dpower[k], st.ptp[k], self.noise.sd, h0)
         if changed:
             if active:
                 self._start_artifact(h0)
             else:
                 self._end_artifact(now)
-        self.noise.update(core, artifact=active)
+        self.noise.update(st.meanabs[k], artifact=active)
         if active:
             return
         self._set_thresholds()
-        if np.isnan(self.threshold_uv).all():
+        hot = np.flatnonzero(st.maxabs[k] > self.threshold_uv)
+        if len(hot):
+            i0 = h0 - self._buf_start
+            core = self._buf[i0 : i0 + self.hop]
+            for ch in hot:
+                self._potentials(
+                    ch, np.flatnonzero(np.abs(core[:, ch]) > self.threshold_uv[ch]), h0, i0
+                )
+        if self._open == 0:
             return
-        over = np.abs(core) > self.threshold_uv
-        for ch in np.flatnonzero(over.any(axis=0)):
-            self._potentials(ch, np.flatnonzero(over[:, ch]), h0, i0)
         for ch in range(self.n_channels):
             ep = self._episodes[ch]
             if ep is None:
@@ -255,6 +283,7 @@ class FreeRunDetector:
             ep = _Episode(self._next_id)
             self._next_id += 1
             self._episodes[ch] = ep
+            self._open += 1
         ep.potentials.append(p)
         if ep.kind is EventKind.A_TRAIN:
             return
@@ -319,6 +348,7 @@ class FreeRunDetector:
         self._episodes[ch] = None
         if ep is None:
             return
+        self._open -= 1
         pots = ep.potentials
         if ep.kind is EventKind.A_TRAIN:
             kind = EventKind.A_TRAIN
