@@ -62,6 +62,8 @@ class FreeRunSettings:
     a_train_min_corr: float = 0.85
     burst_max_s: float = 1.0
     c_train_min_hz: float = 40.0
+    b_train_gap_s: float = 1.0  # spikes/bursts this close in a row form a sequence ...
+    b_train_min: int = 4  # ... and this many of them a B-train
     stim_blank_ms: float = 30.0
     hop_ms: float = 5.0
     noise_memory_s: float = 20.0
@@ -137,6 +139,7 @@ class FreeRunDetector:
         self.spike_wait = round(self.s.spike_wait_ms * ms)
         self.gap = round(self.s.episode_gap_ms * ms)
         self.blank = round(self.s.stim_blank_ms * ms)
+        self.b_gap = round(self.s.b_train_gap_s * self.rate)
         self.noise = RobustNoise(n_channels, round(self.s.noise_memory_s * self.rate / self.hop))
         self.cautery = CauteryGate(n_channels)
         self._buf = np.zeros((0, n_channels), np.float32)
@@ -144,6 +147,7 @@ class FreeRunDetector:
         self._next_hop: int | None = None  # absolute index of the next hop to analyse
         self._episodes: list[_Episode | None] = [None] * n_channels
         self._open = 0  # episodes in progress
+        self._sequences: list[list[tuple[int, int, float]]] = [[] for _ in range(n_channels)]
         self._last_peak = np.full(n_channels, -(10**12), np.int64)
         self._stims: list[int] = []
         self._next_id = 1
@@ -193,7 +197,8 @@ class FreeRunDetector:
         """End every open event at ``now`` (end of stream, or a gap)."""
         for ch in range(self.n_channels):
             if self._episodes[ch] is not None:
-                self._finish(ch, now)
+                self._finish(ch, now, limit=now)
+            self._sequence_close(ch)
         if self._artifact_event is not None:
             self._end_artifact(now)
             self.cautery.active = False
@@ -227,9 +232,12 @@ class FreeRunDetector:
                 self._potentials(
                     ch, np.flatnonzero(np.abs(core[:, ch]) > self.threshold_uv[ch]), h0, i0
                 )
-        if self._open == 0:
+        if self._open == 0 and not any(self._sequences):
             return
         for ch in range(self.n_channels):
+            seq = self._sequences[ch]
+            if seq and now - seq[-1][1] > self.b_gap and self._episodes[ch] is None:
+                self._sequence_close(ch)
             ep = self._episodes[ch]
             if ep is None:
                 continue
@@ -343,7 +351,8 @@ class FreeRunDetector:
             freq = (len(pots) - 1) * self.rate / (pots[-1].index - pots[0].index)
         self.on_event(EmgEvent(ep.event_id, kind, ch, pots[0].onset, offset, pp, freq, now, final))
 
-    def _finish(self, ch: int, end: int) -> None:
+    def _finish(self, ch: int, end: int, limit: int | None = None) -> None:
+        """Report the episode's final class; ``limit`` caps the offset (gap, artifact)."""
         ep = self._episodes[ch]
         self._episodes[ch] = None
         if ep is None:
@@ -351,11 +360,14 @@ class FreeRunDetector:
         self._open -= 1
         pots = ep.potentials
         if ep.kind is EventKind.A_TRAIN:
-            kind = EventKind.A_TRAIN
             period = (pots[-1].index - pots[ep.train_from].index) / max(
                 1, len(pots) - 1 - ep.train_from
             )
             end = pots[-1].index + max(self.half, round(period / 2))
+        if limit is not None:
+            end = min(end, limit)
+        if ep.kind is EventKind.A_TRAIN:
+            kind = EventKind.A_TRAIN
         elif not self._is_cluster(pots):
             kind = EventKind.SPIKE
         else:
@@ -366,14 +378,54 @@ class FreeRunDetector:
                 rate = (len(pots) - 1) / duration
                 kind = EventKind.C_TRAIN if rate >= self.s.c_train_min_hz else EventKind.B_TRAIN
         self._report(ch, ep, kind, end, final=True, offset=end)
+        if kind in (EventKind.SPIKE, EventKind.BURST):
+            self._sequence_add(ch, pots[0].onset, end, max(p.pp for p in pots))
+        else:
+            self._sequence_close(ch)
+
+    # -- B-trains: sequences of spikes and bursts -----------------------------------------------
+    def _sequence_add(self, ch: int, onset: int, offset: int, pp: float) -> None:
+        seq = self._sequences[ch]
+        if seq and onset - seq[-1][1] > self.b_gap:
+            self._sequence_close(ch)
+            seq = self._sequences[ch]
+        seq.append((onset, offset, pp))
+
+    def _sequence_close(self, ch: int) -> None:
+        """A sequence of at least ``b_train_min`` spikes/bursts, each within ``b_train_gap_s``
+        of the last, is reported as a B-train over them (they stay reported too)."""
+        seq, self._sequences[ch] = self._sequences[ch], []
+        if len(seq) < self.s.b_train_min or seq[-1][0] - seq[0][0] < self.b_gap:
+            return
+        onset, offset = seq[0][0], seq[-1][1]
+        freq = (len(seq) - 1) * self.rate / (seq[-1][0] - seq[0][0])
+        ev = EmgEvent(
+            self._next_id,
+            EventKind.B_TRAIN,
+            ch,
+            onset,
+            offset,
+            max(p for _, _, p in seq),
+            freq,
+            offset + self.b_gap,
+            True,
+        )
+        self._next_id += 1
+        self.on_event(ev)
 
     # -- artifact ------------------------------------------------------------------------------
     def _start_artifact(self, h0: int) -> None:
         onset = self.cautery.onset if self.cautery.onset is not None else h0
-        for ch in range(self.n_channels):  # what was going on is cut short by the artifact
+        for ch in range(self.n_channels):
             ep = self._episodes[ch]
-            if ep is not None:
-                self._finish(ch, min(onset, ep.potentials[-1].index + self.half))
+            if ep is None:
+                continue
+            if ep.kind is None and ep.potentials[0].index >= onset - self.hop:
+                # The artifact's own leading edge, not yet reported: never was an event.
+                self._episodes[ch] = None
+                self._open -= 1
+            else:  # what was going on is cut short by the artifact
+                self._finish(ch, min(onset, ep.potentials[-1].index + self.half), limit=onset)
         ev = EmgEvent(
             self._next_id,
             EventKind.ARTIFACT,
