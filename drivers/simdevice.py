@@ -103,7 +103,7 @@ class SimulatedDevice:
         self.path = str(link_path)
         self.record = record
         self.sent: list[tuple[int, np.ndarray]] = []  # (first index, counts) when recording
-        self.on_frame: Callable[[int, int, float], None] | None = None  # (index, n, t_sent)
+        self.on_frame: Callable[[int, int, float], None] | None = None  # (index, n, t_write)
         self.frames_sent = 0
         self.frames_dropped = 0
         self.samples_dropped = 0
@@ -261,12 +261,13 @@ class SimulatedDevice:
                     buf = bytearray(frame)
                     buf[len(buf) // 2] ^= 0x5A
                     frame = bytes(buf)
-                if self.record and not corrupt:  # before writing: the host may be quick
+                # Recorded before writing: the host may read the frame before write() returns.
+                if self.record and not corrupt:
                     self.sent.append((self._next, counts))
+                if self.on_frame is not None:
+                    self.on_frame(self._next, n, time.monotonic())
                 if self._write(frame):
                     self.frames_sent += 1
-                    if self.on_frame is not None:
-                        self.on_frame(self._next, n, time.monotonic())
                 else:
                     self.overflows += 1
             self._next += n
