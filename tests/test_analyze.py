@@ -1,0 +1,116 @@
+"""``main.py analyze``: the offline contract of DESIGN.md, checked on the demo case."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "recordings" / "demo_mvd.edf"
+
+
+def analyze(*args: str, tmp: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "main.py", "analyze", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp)},
+    )
+
+
+def truth_of_demo() -> list[tuple[str, str, float, float]]:
+    """The demo's own ``truth:`` annotations (kind, channel, onset, duration)."""
+    from drivers.edfreader import EdfFile
+
+    f = EdfFile(DEMO)
+    notes, _ = f.read_annotations()
+    out = []
+    for a in notes:
+        m = re.match(r"truth: (\w+) (L [\w. ]+?|all channels)( \d+ Hz)? \d+ uV", a.text)
+        if m:
+            out.append((m.group(1), m.group(2), a.onset_s, a.duration_s or 0.0))
+    f.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("analysis")
+    done = analyze(str(DEMO), "--out", str(out), tmp=out)
+    assert done.returncode == 0, done.stderr
+    assert "100.0%" in done.stderr  # the progress bar finished
+    return out
+
+
+def test_events_csv_finds_the_demo_cases_events(demo_out):
+    with open(demo_out / "events.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["kind", "channel", "onset_s", "offset_s", "peak_uv"]
+    truth = truth_of_demo()
+    assert {t[0] for t in truth} >= {"a_train", "artifact", "burst"}
+    for kind, channel, onset, duration in truth:
+        want = "*" if channel == "all channels" else channel
+        hits = [
+            r
+            for r in rows
+            if r["kind"] == kind
+            and r["channel"] == want
+            and abs(float(r["onset_s"]) - onset) < 0.05
+        ]
+        assert hits, f"{kind} on {channel} at {onset:.2f} s not found"
+        if kind == "a_train":
+            got = float(hits[0]["offset_s"]) - float(hits[0]["onset_s"])
+            assert got == pytest.approx(duration, rel=0.1)
+    detected_trains = [r for r in rows if r["kind"] == "a_train"]
+    assert len(detected_trains) == sum(t[0] == "a_train" for t in truth)
+
+
+def test_summary_has_train_time_per_channel_and_the_lsr_fields(demo_out):
+    s = json.loads((demo_out / "summary.json").read_text())
+    assert set(s["traintime_s"]) == {"L Orb. oculi", "L Orb. oris", "L Mentalis", "L Frontalis"}
+    assert s["traintime_s"]["L Mentalis"] == pytest.approx(1.5, rel=0.1)
+    assert s["traintime_s"]["L Orb. oculi"] == 0.0
+    assert "baseline_uv" in s["lsr"] and "disappeared_at_s" in s["lsr"]
+    assert any(a["key"] == "a_train:2" for a in s["alarms"])
+
+
+def test_report_is_a_readable_page(demo_out):
+    page = (demo_out / "report.html").read_text()
+    assert "Train time" in page and "L Mentalis" in page and "a-train" in page
+    assert (
+        (demo_out / "stim_responses.csv")
+        .read_text()
+        .startswith("stim_onset_s,channel,present,latency_ms,amplitude_uv")
+    )
+
+
+def test_a_malformed_file_is_one_line_and_no_traceback(tmp_path):
+    bad = tmp_path / "broken.edf"
+    bad.write_bytes(b"0       not an edf header at all")
+    done = analyze(str(bad), "--out", str(tmp_path / "o"), tmp=tmp_path)
+    assert done.returncode == 2
+    assert "broken.edf" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_third_party_file_with_gaps_is_analysed(shared_data, tmp_path):
+    done = analyze(
+        str(shared_data / "edf/edfReader_cran/edfPlusD.edf"),
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        tmp=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["gaps"] == 5 and s["gap_s"] == pytest.approx(9.0)
