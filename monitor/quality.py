@@ -64,16 +64,14 @@ class SignalQuality:
             self._judge(raw, filt, self._start + len(raw))
 
     def _judge(self, raw: np.ndarray, filt: np.ndarray, index: int) -> None:
-        raw = np.nan_to_num(raw.astype(np.float64))
-        rms = np.sqrt(np.mean(filt.astype(np.float64) ** 2, axis=0))
+        raw = np.nan_to_num(raw)
+        rms = np.sqrt(np.mean(np.square(filt, dtype=np.float64), axis=0))
         self._flat_run = np.where(rms < self.s.flat_uv, self._flat_run + 1, 0)
-        t = np.arange(len(raw)) / self.rate
-        mains = np.zeros(raw.shape[1])
         centred = raw - raw.mean(axis=0)
-        for f in self.mains_hz:
-            ref = np.exp(-2j * np.pi * f * t)
-            amp = np.abs(ref @ centred) * 2 / len(raw)  # amplitude of the sinusoid
-            mains = np.maximum(mains, amp / np.sqrt(2))
+        # Amplitude of each mains frequency by projection on cached sine/cosine references.
+        proj = self._references(len(raw)) @ centred  # (2 x n_freqs, channels)
+        amp = np.hypot(proj[0::2], proj[1::2]) * 2 / len(raw)
+        mains = amp.max(axis=0) / np.sqrt(2)
         stuck = self._stuck(raw)
         for ch, label in enumerate(self.labels):
             self._set(
@@ -96,6 +94,16 @@ class SignalQuality:
                 index,
             )
 
+    def _references(self, n: int) -> np.ndarray:
+        if getattr(self, "_ref_n", None) != n:
+            t = np.arange(n) / self.rate
+            rows = []
+            for f in self.mains_hz:
+                rows += [np.cos(2 * np.pi * f * t), np.sin(2 * np.pi * f * t)]
+            self._ref = np.array(rows, dtype=np.float32)
+            self._ref_n = n
+        return self._ref
+
     def _stuck(self, raw: np.ndarray) -> np.ndarray:
         """Channels with a run of identical extreme samples (clipping) or beyond full scale."""
         out = np.zeros(raw.shape[1], bool)
@@ -103,6 +111,8 @@ class SignalQuality:
             out |= (np.abs(raw) >= self.s.saturation_uv).any(axis=0)
         k = self.s.stuck_samples
         big = np.abs(raw) > 1000.0
+        if not big.any():
+            return out
         same = np.concatenate([np.zeros((1, raw.shape[1]), bool), np.diff(raw, axis=0) == 0])
         run = same & big
         if len(raw) >= k:

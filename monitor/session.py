@@ -117,6 +117,10 @@ class Session:
         self._gap_samples = 0
         self._blocks = 0
         self._nonfinite = 0
+        self._backoff = _BACKOFF_START_S
+        self._backoff_reset_at = 0
+        self._nonfinite_episode = False
+        self._last_finite: np.ndarray | None = None
         self.problems: list[Problem] = []
         self.raw: RingBuffer | None = None
         self.filtered: RingBuffer | None = None
@@ -221,7 +225,15 @@ class Session:
                     self._reconnect(exc)
                     continue
                 if block is not None:
+                    if self._state is State.RECONNECTING:
+                        self._set_state(State.RUNNING)
+                        self._report(Severity.INFO, f"Signal from {self.source.info.name} is back.")
+                        self._backoff_reset_at = block.start
                     self.process(block)
+                    if self._backoff > _BACKOFF_START_S and block.stop - self._backoff_reset_at > (
+                        5 * self.source.info.rate
+                    ):
+                        self._backoff = _BACKOFF_START_S  # data has flowed for 5 s again
         except EndOfStream:
             self._report(Severity.INFO, f"{self.source.info.name}: end of recording reached.")
             self._set_state(State.FINISHED)
@@ -239,17 +251,17 @@ class Session:
             self._set_state(State.FAILED)
 
     def _reconnect(self, lost: SignalLost) -> None:
-        self._set_state(State.RECONNECTING)
-        self._report(Severity.WARNING, f"No signal: {lost} Trying to reconnect…")
-        delay = _BACKOFF_START_S
-        while not self._stop.wait(delay):
+        """Reopen with back-off. "Back" is announced by the first block that arrives, and
+        the back-off keeps growing while reconnections bring no data (a flapping link)."""
+        if self._state is not State.RECONNECTING:
+            self._set_state(State.RECONNECTING)
+            self._report(Severity.WARNING, f"No signal: {lost} Trying to reconnect…")
+        while not self._stop.wait(self._backoff):
+            self._backoff = min(self._backoff * 2, _BACKOFF_MAX_S)
             try:
                 self.source.reconnect()
             except SignalLost:
-                delay = min(delay * 2, _BACKOFF_MAX_S)
                 continue
-            self._set_state(State.RUNNING)
-            self._report(Severity.INFO, f"Signal from {self.source.info.name} is back.")
             return
 
     def process(self, block: Block) -> None:
@@ -261,11 +273,26 @@ class Session:
         if self._expected is not None and block.start != self._expected:
             self._on_discontinuity(block)
         data = block.data
+        bad = None
         if not np.isfinite(data).all():
+            # Hold the last finite value through the hole (a 0 would be a step into the
+            # high-pass filter, i.e. a fake spike); the filtered output is NaN there.
             bad = ~np.isfinite(data)
+            if self._nonfinite == 0 or not self._nonfinite_episode:
+                self._report(
+                    Severity.WARNING,
+                    f"Invalid samples from {self.source.info.name} "
+                    f"(channels {', '.join(str(c + 1) for c in np.flatnonzero(bad.any(0)))}); "
+                    "shown as a break.",
+                    sample_index=block.start,
+                )
             self._nonfinite += int(bad.sum())
-            data = np.where(bad, np.float32(0.0), data)
+            data = _hold_last_finite(data, bad, self._last_finite)
+        self._nonfinite_episode = bad is not None
         filtered = self.filters.process(data)
+        if bad is not None:
+            filtered[bad] = np.nan
+        self._last_finite = data[-1].copy() if len(data) else self._last_finite
         self.raw.write(block.start, block.data)
         self.filtered.write(block.start, filtered)
         self._expected = block.stop
@@ -334,3 +361,16 @@ class Session:
                 listener(problem)
             except Exception:
                 log.exception("problem listener failed")
+
+
+def _hold_last_finite(data: np.ndarray, bad: np.ndarray, last: np.ndarray | None) -> np.ndarray:
+    """Replace non-finite samples by the last finite sample before them, per channel."""
+    out = data.copy()
+    n = len(out)
+    idx = np.where(bad, 0, np.arange(n)[:, None])
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    out = out[idx, np.arange(out.shape[1])]
+    lead = bad & (np.cumsum(~bad, axis=0) == 0)  # before the first finite sample of the block
+    fill = np.zeros(out.shape[1], np.float32) if last is None else last
+    out[lead] = np.broadcast_to(fill, out.shape)[lead]
+    return out

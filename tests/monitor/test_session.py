@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -182,3 +183,54 @@ def test_bad_filter_setting_raises_and_streaming_continues():
     time.sleep(0.2)
     assert session.running
     session.stop()
+
+
+class NanSource(ScriptedSource):
+    """A DC offset with one invalid sample in the middle."""
+
+    def read(self):
+        if not self.steps:
+            raise EndOfStream
+        start, n = self.steps.pop(0)
+        data = np.full((n, 2), 500.0, np.float32)
+        if start <= 1500 < start + n:
+            data[1500 - start, 0] = np.nan
+        return Block(start, data, RATE, LABELS)
+
+
+def test_an_invalid_sample_is_a_break_not_a_fake_spike():
+    s = run(NanSource([(i, 500) for i in range(0, 4000, 500)]))
+    filt = s.filtered.read(0, 4000)
+    assert np.isnan(filt[1500, 0]) and np.isnan(filt[:, 0]).sum() == 1
+    finite = filt[np.isfinite(filt)]
+    assert np.abs(finite).max() < 1.0  # no step response from the hole
+    warnings = [p for p in s.problems if p.severity is Severity.WARNING]
+    assert len(warnings) == 1 and "Invalid samples" in warnings[0].text
+    assert s.status().nonfinite_samples == 1
+
+
+class FlappingSource(ScriptedSource):
+    """Reconnects fine but delivers nothing for a while (a bad line, a rebooting board)."""
+
+    def __init__(self) -> None:
+        super().__init__([(0, 100)])
+        self.reconnect_times: list[float] = []
+
+    def read(self):
+        if self.steps:
+            return super().read()
+        if len(self.reconnect_times) >= 4:
+            raise EndOfStream
+        raise SignalLost("no data.")
+
+    def reconnect(self) -> None:
+        self.reconnect_times.append(time.monotonic())
+
+
+def test_signal_back_is_only_announced_when_data_flows_and_backoff_grows():
+    s = run(FlappingSource())
+    texts = [p.text for p in s.problems]
+    assert sum("No signal" in t for t in texts) == 1
+    assert not any("is back" in t for t in texts)
+    gaps = np.diff(s.source.reconnect_times)
+    assert all(b > a * 1.5 for a, b in itertools.pairwise(gaps))
