@@ -23,6 +23,7 @@ every other type.
 from __future__ import annotations
 
 import enum
+import math
 import struct
 import zlib
 from dataclasses import dataclass
@@ -158,6 +159,8 @@ class DeviceInfo:
         sn = p[pos + 1 : pos + 1 + sn_len].decode("utf-8", "replace")
         if bits not in (16, 24) or not 1 <= ch <= 64 or rate <= 0:
             raise ValueError("device info out of range")
+        if not (math.isfinite(uv) and 0 < uv <= 1000.0):
+            raise ValueError(f"impossible scale of {uv!r} µV per count")
         return cls(ch, rate, bits, uv, gain, fw, sn)
 
 

@@ -38,6 +38,7 @@ from drivers.protocol import (
     FrameType,
     SetAcquisition,
     StatusPayload,
+    StimPulse,
     StimulatorSettings,
     encode_frame,
 )
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BAUD = 921_600
 COMMAND_TIMEOUT_S = 1.0
+START_GRACE_S = 1.6
 QUEUE_BLOCKS = 2000  # a few seconds of blocks: the session is never that far behind
 
 
@@ -127,7 +129,9 @@ class SerialSource(Source):
         self._info: SourceInfo | None = None
         self.device: DeviceInfo | None = None
         self.status: StatusPayload | None = None
-        self._pending_stims: list[StimMarker] = []
+        self._pending_stims: list[StimPulse] = []
+        self._streaming_ok = False  # data is only taken once INFO of this connection is in
+        self.bad_frames = 0
         self._expected: int | None = None  # host index one past the last sample
         self._offset = 0  # host index = device index + offset (changes if the device reboots)
         self._last_good = 0.0
@@ -207,10 +211,7 @@ class SerialSource(Source):
         self._reader = threading.Thread(target=self._read_loop, name="serial-reader", daemon=True)
         self._reader.start()
         try:
-            self._command(FrameType.GET_INFO, b"")
-            info = self.device
-            if info is None:
-                raise SignalLost(f"the device on {self.port} did not describe itself.")
+            info = self._get_info()
             rate, channels, bits = self._want
             if any(v is not None for v in self._want):
                 want = SetAcquisition(
@@ -230,14 +231,28 @@ class SerialSource(Source):
                             f"The amplifier cannot record {want.n_channels} channels at "
                             f"{want.rate_hz} Hz, {want.bits} bit: {ack.message}."
                         )
-                    self._command(FrameType.GET_INFO, b"")
-                    info = self.device
+                    info = self._get_info()
             self._set_info(info)
-            self._last_good = time.monotonic()
+            self._streaming_ok = True
+            # A device may take a moment after START: give it a grace before the 0.4 s rule.
+            self._last_good = time.monotonic() + START_GRACE_S
             self._command(FrameType.START, b"")
         except BaseException:
             self._disconnect()
             raise
+
+    def _get_info(self) -> DeviceInfo:
+        """Ask the device to describe itself (a corrupted answer is asked again)."""
+        self._streaming_ok = False
+        for _ in range(3):
+            self.device = None
+            with contextlib.suppress(SignalLost):
+                self._command(FrameType.GET_INFO, b"")
+            if self.device is not None:
+                return self.device
+            if self._reader_error:
+                break
+        raise SignalLost(f"the device on {self.port} did not describe itself.")
 
     def _set_info(self, info: DeviceInfo) -> None:
         labels = self._labels or default_labels(min(info.n_channels, 16))
@@ -292,7 +307,9 @@ class SerialSource(Source):
                         f"the amplifier on {self.port} did not answer ({ftype.name.lower()})."
                     )
                 self._ack_cond.wait(left)
-            return self._acks.pop(seq)
+            ack = self._acks.pop(seq)
+            self._acks.clear()  # answers that came after their command gave up
+            return ack
 
     # -- reader thread -------------------------------------------------------------------------
     def _read_loop(self) -> None:
@@ -309,6 +326,12 @@ class SerialSource(Source):
             if not self._reader_stop.is_set():
                 log.warning("serial read failed: %s", exc)
                 self._reader_error = f"the amplifier on {self.port} was disconnected."
+        except Exception:
+            # A bug or a frame we cannot place must not leave a silent dead reader.
+            log.exception("serial reader failed")
+            self._reader_error = (
+                f"the link to the amplifier on {self.port} failed (details in the log)."
+            )
         finally:
             with self._ack_cond:
                 self._ack_cond.notify_all()
@@ -329,10 +352,7 @@ class SerialSource(Source):
                 run.append(payload)
                 continue
             if frame.type is FrameType.STIM:
-                self._pending_stims.extend(
-                    StimMarker(p.index + self._offset, p.current_ma, p.width_ms, p.site)
-                    for p in payload.pulses
-                )
+                self._pending_stims.extend(payload.pulses)  # device indices, placed in _emit
             elif frame.type is FrameType.STATUS:
                 self.status = payload
             elif frame.type is FrameType.INFO:
@@ -354,7 +374,10 @@ class SerialSource(Source):
     def _emit(self, run: list[DataPayload]) -> None:
         """One block from consecutive data frames."""
         info, dev = self._info, self.device
-        if info is None or dev is None:
+        if info is None or dev is None or not self._streaming_ok:
+            return
+        if any(p.counts.shape[1] != info.n_channels for p in run):
+            self.bad_frames += len(run)  # not the set-up we were told: never shown
             return
         self._last_good = time.monotonic()
         first = run[0].first_index + self._offset
@@ -371,8 +394,11 @@ class SerialSource(Source):
             if first > self._expected:
                 gaps = (GapMarker(self._expected, first - self._expected),)
         stop = first + counts.shape[0]
-        stims = tuple(s for s in self._pending_stims if s.index < stop)
-        self._pending_stims = [s for s in self._pending_stims if s.index >= stop]
+        stims = tuple(
+            StimMarker(p.index + self._offset, p.current_ma, p.width_ms, p.site)
+            for p in self._pending_stims
+            if p.index + self._offset < stop
+        )
         data = (counts * np.float32(dev.uv_per_count)).astype(np.float32)
         block = Block(first, data, info.rate, info.labels, stims, gaps)
         self._last_block_t = time.monotonic()
@@ -381,4 +407,5 @@ class SerialSource(Source):
         except queue.Full:
             self._overruns += 1  # the next block carries the gap marker
             return
+        self._pending_stims = [p for p in self._pending_stims if p.index + self._offset >= stop]
         self._expected = stop

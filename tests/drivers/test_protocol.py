@@ -165,7 +165,7 @@ f32 = st.floats(width=32, allow_nan=False, allow_infinity=False)
         n_channels=st.integers(1, 64),
         rate_hz=st.integers(1, 2**32 - 1),
         bits=st.sampled_from([16, 24]),
-        uv_per_count=f32,
+        uv_per_count=st.floats(0.0009765625, 1000.0, width=32),
         gain=f32,
         firmware=utf8_text(64),
         serial_number=utf8_text(32),
@@ -453,3 +453,12 @@ def test_out_of_range_counts_saturate_instead_of_wrapping(bits):
     counts = np.array([[hi + 1, lo - 1, hi * 4]], dtype=np.int64)
     back = decode_samples(encode_samples(counts, bits // 8), 1, 3, bits // 8)
     assert back.tolist() == [[hi, lo, hi]]
+
+
+@pytest.mark.parametrize("scale", [0.0, -0.02, float("nan"), float("inf"), 5000.0])
+def test_an_impossible_scale_is_refused(scale):
+    info = DeviceInfo(4, 10_000, 24, 0.02, 1.0, "fw")
+    raw = bytearray(info.encode())
+    struct.pack_into("<f", raw, 6, scale)  # uv_per_count follows channels, rate and bits
+    with pytest.raises(ValueError, match="scale"):
+        DeviceInfo.decode(bytes(raw))
