@@ -240,14 +240,7 @@ class SimulatedDevice:
             counts = counts.astype(np.int32)
             self._saturated |= np.any(np.abs(counts) >= full_scale(self.bits)[1], axis=0)
             payload = DataPayload(self._next, counts, self.bits // 8).encode()
-            with self._lock:
-                drop = self._faults.drop_frames > 0
-                corrupt = not drop and self._faults.corrupt_frames > 0
-                garbage, self._faults.garbage_bytes = self._faults.garbage_bytes, 0
-                if drop:
-                    self._faults.drop_frames -= 1
-                if corrupt:
-                    self._faults.corrupt_frames -= 1
+            drop, corrupt, garbage = self._take_faults()
             if garbage:
                 self._write(os.urandom(garbage))
             if drop:
@@ -269,8 +262,26 @@ class SimulatedDevice:
                 if self._write(frame):
                     self.frames_sent += 1
                 else:
+                    # The host is not reading: like a real device, drop what is due, count
+                    # it, and carry on from now instead of sending a stale backlog later.
                     self.overflows += 1
+                    self._next += n
+                    self._skip_to(self._device_index(time.monotonic()))
+                    return
             self._next += n
+            if self._stop.is_set():
+                return
+
+    def _take_faults(self) -> tuple[bool, bool, int]:
+        """Consume the faults due on this frame: (drop it, corrupt it, garbage bytes)."""
+        with self._lock:
+            f = self._faults
+            drop = f.drop_frames > 0
+            corrupt = not drop and f.corrupt_frames > 0
+            garbage, f.garbage_bytes = f.garbage_bytes, 0
+            f.drop_frames -= drop
+            f.corrupt_frames -= corrupt
+        return drop, corrupt, garbage
 
     # -- commands -------------------------------------------------------------------------------
     def _command(self, frame: Frame) -> None:

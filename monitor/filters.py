@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, replace
 
@@ -35,6 +36,20 @@ class FilterSettings:
         return f"{hp} – {lp}{notch}"
 
 
+def _check_numbers(settings: FilterSettings) -> None:
+    values = (
+        ("High-pass", settings.highpass_hz),
+        ("Low-pass", settings.lowpass_hz),
+        ("Notch", settings.notch_hz),
+        ("Notch quality", settings.notch_q),
+    )
+    for name, value in values:
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise FilterSettingsError(f"{name} must be a positive number, not {value!r}.")
+    if settings.order < 1 or settings.order > 8:
+        raise FilterSettingsError(f"Filter order must be 1 to 8, not {settings.order}.")
+
+
 def design_sos(settings: FilterSettings, rate: float) -> tuple[np.ndarray, list[str]]:
     """Return second-order sections for ``settings`` at ``rate`` and notes on adjustments.
 
@@ -46,10 +61,7 @@ def design_sos(settings: FilterSettings, rate: float) -> tuple[np.ndarray, list[
     nyq = rate / 2.0
     notes: list[str] = []
     hp, lp = settings.highpass_hz, settings.lowpass_hz
-    if settings.order < 1 or settings.order > 8:
-        raise FilterSettingsError(f"Filter order must be 1 to 8, not {settings.order}.")
-    if hp is not None and hp <= 0:
-        raise FilterSettingsError(f"High-pass must be above 0 Hz, not {hp:g} Hz.")
+    _check_numbers(settings)
     if lp is not None and lp >= 0.95 * nyq:
         new_lp = round(0.9 * nyq, 1)
         notes.append(

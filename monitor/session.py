@@ -74,6 +74,7 @@ class SessionStatus:
         return self.end_index / self.rate if self.rate else 0.0
 
 
+MAX_RATE_HZ = 100_000.0
 _BACKOFF_START_S = 0.25
 _BACKOFF_MAX_S = 4.0
 
@@ -152,11 +153,20 @@ class Session:
     def open(self) -> None:
         """Open the source and allocate buffers. Raises ``SourceError`` with a clear sentence."""
         self.source.open()
-        info = self.source.info
-        capacity = max(1, round(self._buffer_seconds * info.rate))
-        self.raw = RingBuffer(capacity, info.n_channels)
-        self.filtered = RingBuffer(capacity, info.n_channels)
-        self.filters = FilterChain(info.rate, info.n_channels, self._filter_settings)
+        try:
+            info = self.source.info
+            if not 1 <= info.rate <= MAX_RATE_HZ:
+                raise SourceError(
+                    f"{info.name} says it samples at {info.rate:g} Hz; the monitor takes "
+                    f"up to {MAX_RATE_HZ:g} Hz."
+                )
+            self.filters = FilterChain(info.rate, info.n_channels, self._filter_settings)
+            capacity = max(1, round(self._buffer_seconds * info.rate))
+            self.raw = RingBuffer(capacity, info.n_channels)
+            self.filtered = RingBuffer(capacity, info.n_channels)
+        except BaseException:
+            self.source.close()  # nothing is left holding the device or file
+            raise
         for note in self.filters.notes:
             self._report(Severity.INFO, note)
         self.opened.set()

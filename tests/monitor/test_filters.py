@@ -102,7 +102,7 @@ def test_settings_change_while_streaming_keeps_the_stream_going():
     ("changes", "words"),
     [
         ({"highpass_hz": 4000.0, "lowpass_hz": 3000.0}, "must be below"),
-        ({"highpass_hz": -5.0}, "above 0"),
+        ({"highpass_hz": -5.0}, "positive"),
         ({"order": 0}, "order"),
         ({"notch_hz": 6000.0}, "notch"),
     ],
@@ -119,3 +119,17 @@ def test_lowpass_above_nyquist_is_lowered_with_a_note():
     sos, notes = design_sos(FilterSettings(lowpass_hz=3000.0), 4000.0)
     assert sos.shape[1] == 6
     assert notes and "1800" in notes[0]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"lowpass_hz": float("nan")},
+        {"notch_hz": -50.0},
+        {"highpass_hz": float("inf")},
+        {"notch_q": 0.0},
+    ],
+)
+def test_non_numbers_are_refused_in_words(changes):
+    with pytest.raises(FilterSettingsError, match=r"(?i)positive"):
+        FilterChain(RATE, 1).set_settings(**changes)
