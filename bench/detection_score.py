@@ -149,6 +149,51 @@ def confusion(run: Run) -> dict:
     return {k: dict(v) for k, v in table.items()}
 
 
+SHARED_EMG = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "emg"
+REAL = (
+    # file, rate, factor to µV, what it is
+    ("physionet_emgdb/emg_healthy.csv", 4000.0, 1000.0, "needle, healthy tibialis anterior"),
+    ("physionet_emgdb/emg_myopathy.csv", 4000.0, 1000.0, "needle, myopathy"),
+    ("physionet_emgdb/emg_neuropathy.csv", 4000.0, 1000.0, "needle, neuropathy (clips)"),
+    ("emghelper_mouse_diaphragm/EMG_data.csv", 5000.0, 1000.0, "mouse diaphragm + ECG"),
+    ("spikerbox_biceps_44k/amp_on_baseline.csv", 44100.0, 1.0, "surface, relaxed (counts)"),
+    ("spikerbox_biceps_44k/pulse_1.csv", 44100.0, 1.0, "surface, contractions (counts)"),
+    ("tugraz_biceps_tattoo/bbcontractions.csv", 1000.0, 1.0, "tattoo surface, a.u."),
+)
+
+
+def real_emg() -> dict:
+    """Run the detector on each real recording and count what it reports."""
+    if not SHARED_EMG.is_dir():
+        return {"skipped": "../shared/data/emg not present"}
+    out = {}
+    for name, rate, factor, what in REAL:
+        path = SHARED_EMG / name
+        header = 0 if "bbcontractions" in name else 1
+        raw = np.loadtxt(path, delimiter=",", skiprows=header, ndmin=2)[:, -1:] * factor
+        x = raw.astype(np.float32)
+        chain = FilterChain(rate, 1)
+        reports: list[EmgEvent] = []
+        det = FreeRunDetector(rate, 1, reports.append)
+        for start in range(0, len(x), 1000):
+            det.process(start, chain.process(x[start : start + 1000]))
+        det.flush(len(x))
+        finals = [e for e in reports if e.final]
+        counts: dict[str, int] = defaultdict(int)
+        for e in finals:
+            counts[e.kind.value] += 1
+        a_time = sum(e.offset - e.onset for e in finals if e.kind is EventKind.A_TRAIN) / rate
+        out[name.split("/")[-1]] = {
+            "what": what,
+            "seconds": round(len(x) / rate, 1),
+            "events": dict(counts),
+            "a_train_s": round(a_time, 2),
+            "noise_sd": round(float(det.noise_uv[0]), 2),
+            "threshold": round(float(det.threshold_uv[0]), 1),
+        }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="length of each case")
@@ -236,6 +281,7 @@ def main() -> None:
             "x_realtime": round(r.seconds / r.wall_s, 1),
         }
     results["variants"] = variants
+    results["real_emg"] = real_emg()
 
     print(json.dumps(results, indent=1))
     print(json.dumps({"bench": "detection_score", **results}))

@@ -12,8 +12,9 @@ class CauteryGate:
     ~1 kHz, unlike EMG, which is on one or a few channels and mostly below 500 Hz. A hop is
     artifact when, on at least ``min_fraction`` of the channels, the RMS exceeds
     ``k_noise`` x that channel's noise (and ``floor_uv``) *and* the signal is broadband
-    (first-difference power over signal power above ``hf_ratio``). It switches on after
-    ``on_hops`` such hops and off after ``off_hops`` clean ones.
+    (its power-weighted frequency, from the first-difference power, above
+    ``broadband_hz``). It switches on after ``on_hops`` such hops (longer with fewer
+    than three channels) and off after ``off_hops`` clean ones.
 
     Thread safety: not thread-safe; owned by one detector on the acquisition thread.
     """
@@ -21,21 +22,26 @@ class CauteryGate:
     def __init__(
         self,
         n_channels: int,
+        rate: float,
         k_noise: float = 12.0,
         floor_uv: float = 40.0,
-        hf_ratio: float = 0.5,
+        broadband_hz: float = 1000.0,
         min_fraction: float = 0.6,
-        on_hops: int = 2,
+        on_hops: int | None = None,
         off_hops: int = 20,
     ) -> None:
         self.n_channels = n_channels
         self.k_noise = k_noise
         self.floor_uv = floor_uv
-        self.hf_ratio = hf_ratio
+        # First-difference power over power equals (2 sin(pi f / fs))^2 for a tone at f:
+        # "broadband" means a power-weighted frequency above ``broadband_hz``.
+        f = min(broadband_hz, 0.3 * rate)
+        self.hf_ratio = (2 * np.sin(np.pi * f / rate)) ** 2
         self.min_channels = max(1, int(np.ceil(min_fraction * n_channels)))
         if n_channels >= 3:
             self.min_channels = max(2, self.min_channels)
-        self.on_hops = on_hops
+        # With one or two channels "on most channels" says little: ask for longer.
+        self.on_hops = on_hops if on_hops is not None else (2 if n_channels >= 3 else 8)
         self.off_hops = off_hops
         self.active = False
         self._run = 0

@@ -141,7 +141,7 @@ class FreeRunDetector:
         self.blank = round(self.s.stim_blank_ms * ms)
         self.b_gap = round(self.s.b_train_gap_s * self.rate)
         self.noise = RobustNoise(n_channels, round(self.s.noise_memory_s * self.rate / self.hop))
-        self.cautery = CauteryGate(n_channels)
+        self.cautery = CauteryGate(n_channels, self.rate)
         self._buf = np.zeros((0, n_channels), np.float32)
         self._buf_start = 0  # absolute index of _buf[0]
         self._next_hop: int | None = None  # absolute index of the next hop to analyse
