@@ -83,7 +83,6 @@ class _HopStats:
     dpower: np.ndarray
     ptp: np.ndarray
     maxabs: np.ndarray
-    meanabs: np.ndarray
 
 
 @dataclass(slots=True)
@@ -175,13 +174,13 @@ class FreeRunDetector:
             # looks closer where something crosses a threshold.
             i0 = self._next_hop - self._buf_start
             seg = self._buf[i0 : i0 + n_hops * self.hop].reshape(n_hops, self.hop, -1)
-            mag = np.abs(seg)
+            mx, mn = seg.max(axis=1), seg.min(axis=1)
+            d = np.diff(seg, axis=1)
             stats = _HopStats(
-                power=np.mean(seg * seg, axis=1),
-                dpower=np.mean(np.diff(seg, axis=1) ** 2, axis=1),
-                ptp=np.ptp(seg, axis=1),
-                maxabs=mag.max(axis=1),
-                meanabs=mag.mean(axis=1),
+                power=np.einsum("hnc,hnc->hc", seg, seg) / self.hop,
+                dpower=np.einsum("hnc,hnc->hc", d, d) / (self.hop - 1),
+                ptp=mx - mn,
+                maxabs=np.maximum(mx, -mn),
             )
             for k in range(n_hops):
                 self._analyse_hop(self._next_hop, stats, k)
@@ -220,7 +219,7 @@ class FreeRunDetector:
                 self._start_artifact(h0)
             else:
                 self._end_artifact(now)
-        self.noise.update(st.meanabs[k], artifact=active)
+        self.noise.update(st.power[k], artifact=active)
         if active:
             return
         self._set_thresholds()

@@ -8,7 +8,7 @@ import numpy as np
 class RobustNoise:
     """Per-channel noise SD from the quiet part of the last ``memory`` hops.
 
-    Each hop contributes its mean absolute value x sqrt(pi/2) (the SD of Gaussian noise);
+    Each hop contributes its RMS (the SD of the zero-mean filtered signal);
     the estimate is a low percentile of the stored hops, so activity on up to about two
     thirds of the recent signal does not raise it. Hops marked as artifact are not
     stored. The estimate is recomputed every ``every`` hops (the percentile is the costly
@@ -17,7 +17,7 @@ class RobustNoise:
     Thread safety: not thread-safe; owned by one detector on the acquisition thread.
     """
 
-    def __init__(self, n_channels: int, memory: int, every: int = 40, percentile: float = 30.0):
+    def __init__(self, n_channels: int, memory: int, every: int = 100, percentile: float = 25.0):
         self.n_channels = n_channels
         self.every = every
         self.percentile = percentile
@@ -30,11 +30,11 @@ class RobustNoise:
     def ready(self) -> bool:
         return self._count >= 8
 
-    def update(self, mean_abs: np.ndarray, artifact: bool) -> None:
-        """Feed one hop's per-channel mean absolute value."""
+    def update(self, power: np.ndarray, artifact: bool) -> None:
+        """Feed one hop's per-channel mean power (mean square)."""
         if artifact:
             return
-        self._ring[self._k % len(self._ring)] = mean_abs * 1.2533
+        self._ring[self._k % len(self._ring)] = np.sqrt(power)
         self._k += 1
         self._count = min(self._count + 1, len(self._ring))
         if (self._count < self.every and self._count % 4 == 0) or self._k % self.every == 0:

@@ -65,7 +65,7 @@ class SignalQuality:
 
     def _judge(self, raw: np.ndarray, filt: np.ndarray, index: int) -> None:
         raw = np.nan_to_num(raw)
-        rms = np.sqrt(np.mean(np.square(filt, dtype=np.float64), axis=0))
+        rms = np.sqrt(np.einsum("nc,nc->c", filt, filt) / len(filt))
         self._flat_run = np.where(rms < self.s.flat_uv, self._flat_run + 1, 0)
         centred = raw - raw.mean(axis=0)
         # Amplitude of each mains frequency by projection on cached sine/cosine references.
@@ -113,11 +113,13 @@ class SignalQuality:
         big = np.abs(raw) > 1000.0
         if not big.any():
             return out
-        same = np.concatenate([np.zeros((1, raw.shape[1]), bool), np.diff(raw, axis=0) == 0])
+        same = np.zeros_like(big)
+        same[1:] = raw[1:] == raw[:-1]
         run = same & big
-        if len(raw) >= k:
-            window = np.lib.stride_tricks.sliding_window_view(run, k, axis=0)
-            out |= window.all(axis=-1).any(axis=0)
+        for ch in np.flatnonzero(run.sum(axis=0) >= k - 1):
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], run[:, ch].astype(np.int8), [0]))))
+            if (edges[1::2] - edges[0::2]).max() >= k - 1:  # k equal samples = k-1 repeats
+                out[ch] = True
         return out
 
     def _set(self, key: str, on: bool, text: str, index: int) -> None:
