@@ -64,9 +64,7 @@ def test_events_csv_finds_the_demo_cases_events(demo_out):
         hits = [
             r
             for r in rows
-            if r["kind"] == kind
-            and r["channel"] == want
-            and abs(float(r["onset_s"]) - onset) < tol
+            if r["kind"] == kind and r["channel"] == want and abs(float(r["onset_s"]) - onset) < tol
         ]
         assert hits, f"{kind} on {channel} at {onset:.2f} s not found"
         if kind == "a_train":

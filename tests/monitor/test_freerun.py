@@ -72,8 +72,9 @@ def test_a_burst_is_a_burst_reported_within_50_ms():
 @pytest.mark.parametrize(("freq", "duration"), [(60.0, 0.12), (120.0, 2.0), (205.0, 0.5)])
 def test_a_train_is_called_by_its_regularity_within_200_ms(freq, duration):
     synth = quiet_synth(3)
-    truth = synth.add_event("a_train", 1.5, channel=1, duration_s=duration, freq_hz=freq,
-                            amplitude_uv=120)
+    truth = synth.add_event(
+        "a_train", 1.5, channel=1, duration_s=duration, freq_hz=freq, amplitude_uv=120
+    )
     finals, reports = detect(synth, duration + 3)
     trains = [e for e in finals if e.kind is EventKind.A_TRAIN]
     assert len(trains) == 1 and len(finals) == 1
@@ -139,8 +140,18 @@ def test_bad_settings_are_refused():
 @given(st.lists(st.integers(min_value=1, max_value=2500), min_size=1, max_size=30))
 def test_events_do_not_depend_on_block_sizes(sizes):
     def run(cut):
-        synth = EmgSynth(SimConfig(seed=9, **{**QUIET, "spikes_per_min": 60, "bursts_per_min": 20,
-                                               "a_trains_per_min": 20, "cautery_per_min": 6}))
+        synth = EmgSynth(
+            SimConfig(
+                seed=9,
+                **{
+                    **QUIET,
+                    "spikes_per_min": 60,
+                    "bursts_per_min": 20,
+                    "a_trains_per_min": 20,
+                    "cautery_per_min": 6,
+                },
+            )
+        )
         chain = FilterChain(RATE, 4)
         out: list[EmgEvent] = []
         det = FreeRunDetector(RATE, 4, out.append)

@@ -28,8 +28,9 @@ QUIET = {
 
 def run_quality(raw: np.ndarray, filtered: np.ndarray) -> list[tuple[str, bool]]:
     seen = []
-    q = SignalQuality(RATE, ("L Orb. oculi", "L Mentalis"),
-                      lambda k, t, on, i: seen.append((k, on, t)))
+    q = SignalQuality(
+        RATE, ("L Orb. oculi", "L Mentalis"), lambda k, t, on, i: seen.append((k, on, t))
+    )
     for start in range(0, len(raw), 1000):
         blk = Block(start, raw[start : start + 1000], RATE, ("L Orb. oculi", "L Mentalis"))
         q(blk, filtered[start : start + 1000])
