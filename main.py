@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from monitor.filters import FilterSettings, FilterSettingsError
+from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
 from monitor.session import Session, State
 from monitor.source import Source, SourceError
@@ -37,7 +38,8 @@ examples:
   python main.py --headless --duration 10          no window; a status line per second
   python main.py --screenshot shot.png --after 5   save the window after 5 s and exit
 
-keys in the window: + / - change the µV range."""
+keys in the window: + / - change the µV range; A or F2 acknowledges the alarms;
+P or F3 pauses the alarm sound for 2 minutes (again: resume)."""
 
 
 def positive_float(lo: float, hi: float, what: str):
@@ -251,7 +253,12 @@ def setup_logging(path: Path | None) -> Path:
     return path
 
 
-def run_headless(session: Session, duration: float | None) -> int:
+def run_headless(
+    session: Session, duration: float | None, monitoring: FreeRunMonitoring | None = None
+) -> int:
+    from ui.feed import MonitoringFeed, event_row, transition_text
+
+    feed = MonitoringFeed(monitoring) if monitoring is not None else None
     start = time.monotonic()
     seen = 0
     try:
@@ -260,6 +267,18 @@ def run_headless(session: Session, duration: float | None) -> int:
             for problem in session.problems[seen:]:
                 print(f"[{problem.severity.value}] {problem.text}", flush=True)
             seen = len(session.problems)
+            if feed is not None and monitoring is not None:
+                events, transitions = feed.poll()
+                for ev in events:
+                    row = event_row(ev, monitoring).line(with_time=False)
+                    print(f"event {ev.onset / monitoring.rate:.2f}s  {row}", flush=True)
+                for t in transitions:
+                    technical = monitoring.alarms.policy(t.key).technical
+                    print(
+                        f"alarm {t.sample_index / monitoring.rate:.2f}s  "
+                        f"{transition_text(t, technical)}",
+                        flush=True,
+                    )
             st = session.status()
             print(
                 f"{time.strftime('%H:%M:%S')} {st.state.value} {st.source_name} "
@@ -304,8 +323,12 @@ def print_ports() -> int:
     return 0
 
 
-def start_session(args: argparse.Namespace) -> Session:
-    """Build the source and start acquisition; raises ``UsageError`` with one line."""
+def start_session(args: argparse.Namespace) -> tuple[Session, FreeRunMonitoring]:
+    """Build the source, attach the free-run monitoring and start acquisition.
+
+    The monitoring subscribes between ``open`` and ``start``, so it sees every block.
+    Raises ``UsageError`` with one line.
+    """
     if args.replay is not None and args.port is not None:
         raise UsageError("choose one source: --replay or --port")
     try:
@@ -313,10 +336,12 @@ def start_session(args: argparse.Namespace) -> Session:
             make_source(args),
             FilterSettings(highpass_hz=args.highpass, lowpass_hz=args.lowpass, notch_hz=args.notch),
         )
+        session.open()
+        monitoring = FreeRunMonitoring(session)
         session.start()
     except (SourceError, FilterSettingsError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    return session
+    return session, monitoring
 
 
 def needs_offscreen(args: argparse.Namespace) -> bool:
@@ -347,17 +372,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         size = parse_size(args.size)
         offscreen = False if args.headless else needs_offscreen(args)
-        session = start_session(args)
+        session, monitoring = start_session(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.headless:
-        return run_headless(session, args.duration)
+        return run_headless(session, args.duration, monitoring)
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from ui.app import run_gui
 
-    return run_gui(session, args.window, args.screenshot, args.after, size)
+    return run_gui(session, args.window, args.screenshot, args.after, size, monitoring=monitoring)
 
 
 def entry() -> int:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication
 
 from drivers.emgsynth import SimConfig
 from drivers.simulator import SimulatorSource
+from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
 from monitor.session import Session
 
@@ -62,8 +63,10 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     config = SimConfig(rate=args.rate, labels=default_labels(args.channels), seed=1)
     session = Session(SimulatorSource(config))
+    session.open()
+    monitoring = FreeRunMonitoring(session)  # detectors, train time, alarms: the live screen
     session.start()
-    window = MainWindow(session, window_s=10.0)
+    window = MainWindow(session, monitoring, window_s=10.0)
     window.resize(1600, 900)
     window.show()
     counter = PaintCounter()

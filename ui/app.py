@@ -7,6 +7,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from monitor.monitoring import FreeRunMonitoring
 from monitor.session import Session
 
 log = logging.getLogger(__name__)
@@ -18,10 +19,13 @@ def run_gui(
     screenshot: Path | None = None,
     after_s: float = 3.0,
     size: tuple[int, int] = (1600, 900),
+    monitoring: FreeRunMonitoring | None = None,
 ) -> int:
     """Open the window on a started session and run until it is closed.
 
-    With ``screenshot``, save the window as PNG after ``after_s`` seconds and quit.
+    ``monitoring`` is the session's free-run monitoring, created before the session
+    started (the window attaches one itself when it is None). With ``screenshot``, save
+    the window as PNG after ``after_s`` seconds and quit.
     """
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
@@ -32,7 +36,7 @@ def run_gui(
     pg.setConfigOptions(antialias=False, useOpenGL=False, background="k")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Facial Nerve Monitor")
-    window = MainWindow(session, window_s=window_s)
+    window = MainWindow(session, monitoring, window_s=window_s)
     window.resize(*size)
     window.show()
 

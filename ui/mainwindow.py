@@ -1,72 +1,86 @@
-"""The monitor's main window: live traces, a problem banner and a status bar."""
+"""The monitor's main window: alarm banner, live traces with their events, train time per
+channel, the event log, a line for session problems and a status bar.
+
+Layout (fits 1366x768 and up without scrolling)::
+
+    ┌ alarm banner: !! text in words ···· +n more · [Acknowledge (A)] [Audio pause (P)] ┐
+    ├ problem line (session problems, only while there is one) ─────────────────────────┤
+    │ label │ trace with event bands and class names                  │ train time bar │
+    │  ...  │                                                         │      ...       │
+    ├ event log: time, channel, class, µV, duration, Hz; alarm transitions ─────────────┤
+    └ status bar ───────────────────────────────────────────────────────────────────────┘
+"""
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QVBoxLayout,
+    QWidget,
+)
 
 from monitor.envelope import Envelope
+from monitor.monitoring import FreeRunMonitoring
 from monitor.problems import Problem, Severity
 from monitor.session import Session, State
 from ui import theme
+from ui.alarmbanner import AlarmBanner, countdown
 from ui.bridge import SessionBridge
+from ui.eventlog import EventLog
+from ui.feed import MonitoringFeed
 from ui.traces import TraceView
+from ui.traintimebars import TrainTimePanel
 
 FRAME_MS = 33  # ~30 frames per second
 INFO_SHOWN_S = 8.0
+ACK_KEYS = ("A", "F2")
+PAUSE_KEYS = ("P", "F3")
 
 
 class MainWindow(QMainWindow):
-    """Shows one session. Owns nothing of the core but a display envelope subscriber.
+    """Shows one session and its free-run monitoring.
 
-    All methods run on the GUI thread.
+    Owns nothing of the core but a display envelope subscriber. With no ``monitoring``
+    given it attaches one itself (better: create it before the session starts, so that it
+    sees every block). All methods run on the GUI thread; everything the core produces is
+    pulled by the frame timer.
     """
 
-    def __init__(self, session: Session, window_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        session: Session,
+        monitoring: FreeRunMonitoring | None = None,
+        window_s: float = 10.0,
+    ) -> None:
         super().__init__()
         self.session = session
+        self.monitoring = monitoring if monitoring is not None else FreeRunMonitoring(session)
+        self.alarms = self.monitoring.alarms
+        self.feed = MonitoringFeed(self.monitoring)
         info = session.source.info
         self.setWindowTitle(f"Facial Nerve Monitor — {info.name}")
         self.envelope = Envelope(info.rate, info.n_channels, window_s=window_s, columns=1600)
         session.subscribe("Display", self.envelope)
         self.bridge = SessionBridge(session, self)
-
-        central = QWidget()
-        central.setStyleSheet(f"background:{theme.BACKGROUND}; color:{theme.FOREGROUND};")
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
-        self.banner = QLabel()
-        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.banner.setWordWrap(True)
-        font = QFont()
-        font.setPointSize(theme.BANNER_PT)
-        font.setBold(True)
-        self.banner.setFont(font)
-        self.banner.hide()
-        layout.addWidget(self.banner)
-        self.traces = TraceView(info.labels, info.rate, self.envelope)
-        layout.addWidget(self.traces, 1)
-        self.setCentralWidget(central)
-
-        self.status_label = QLabel()
-        sfont = QFont()
-        sfont.setPointSize(theme.STATUS_PT)
-        self.status_label.setFont(sfont)
-        self.statusBar().setStyleSheet(
-            f"background:#101010; color:{theme.FOREGROUND}; border-top:1px solid {theme.GRID};"
-        )
-        self.statusBar().addWidget(self.status_label, 1)
-        self.statusBar().setSizeGripEnabled(False)
+        self._build(info.labels, info.rate)
+        self._build_status_bar()
 
         self._banner_until: float | None = None
         self._banner_severity: Severity | None = None
         self.bridge.problem.connect(self.show_problem)
         for key, step in (("+", 1), ("=", 1), ("-", -1)):
             QShortcut(QKeySequence(key), self, activated=lambda s=step: self.traces.step_range(s))
+        for key in ACK_KEYS:
+            QShortcut(QKeySequence(key), self, activated=self.acknowledge)
+        for key in PAUSE_KEYS:
+            QShortcut(QKeySequence(key), self, activated=self.toggle_audio_pause)
 
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
@@ -74,15 +88,88 @@ class MainWindow(QMainWindow):
         self.timer.start()
         self.refresh()
 
+    def _build(self, labels: tuple[str, ...], rate: float) -> None:
+        central = QWidget()
+        central.setObjectName("central")
+        central.setStyleSheet(
+            f"#central {{ background:{theme.BACKGROUND}; }}QLabel {{ color:{theme.FOREGROUND}; }}"
+        )
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+
+        self.alarm_banner = AlarmBanner()
+        self.alarm_banner.acknowledge_clicked.connect(self.acknowledge)
+        self.alarm_banner.audio_pause_clicked.connect(self.toggle_audio_pause)
+        layout.addWidget(self.alarm_banner)
+
+        # Session problems (source lost, gaps, replay finished): a smaller line.
+        self.banner = QLabel()
+        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.banner.setWordWrap(True)
+        font = QFont()
+        font.setPointSize(theme.PROBLEM_PT)
+        font.setBold(True)
+        self.banner.setFont(font)
+        self.banner.hide()
+        layout.addWidget(self.banner)
+
+        middle = QHBoxLayout()
+        middle.setContentsMargins(4, 4, 0, 0)
+        middle.setSpacing(0)
+        self.traces = TraceView(labels, rate, self.envelope)
+        middle.addWidget(self.traces, 1)
+        self.traintime = TrainTimePanel(labels, self.monitoring.traintime.thresholds_s)
+        self.traintime.reset_requested.connect(self.reset_train_time)
+        middle.addWidget(self.traintime)
+        layout.addLayout(middle, 1)
+
+        self.event_log = EventLog(labels)
+        layout.addWidget(self.event_log)
+        self.setCentralWidget(central)
+
+    def _build_status_bar(self) -> None:
+        self.status_label = QLabel()
+        sfont = QFont()
+        sfont.setPointSize(theme.STATUS_PT)
+        self.status_label.setFont(sfont)
+        self.statusBar().setStyleSheet(
+            f"background:{theme.PANEL}; color:{theme.FOREGROUND}; "
+            f"border-top:1px solid {theme.GRID};"
+        )
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().setSizeGripEnabled(False)
+
     # -- per frame --------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Pull the newest data and counters. Never blocks on acquisition."""
-        self.traces.refresh()
+        """Pull the newest data, events, alarms and counters. Never blocks on acquisition."""
+        ongoing = self.monitoring.ongoing()  # before the log: an event ending in between
+        events, transitions = self.feed.poll()  # is then drawn twice, never missed
+        self.traces.markers.add_final(events)
+        self.traces.refresh(ongoing)
+        for ev in events:
+            self.event_log.add_event(ev, self.monitoring)
+        for t in transitions:
+            technical = self.alarms.policy(t.key).technical
+            self.event_log.add_transition(t, self.monitoring, technical)
+        self._align_train_time()
+        self.traintime.set_seconds(self.monitoring.traintime.seconds())
+        self.update_alarms()
         self.status_label.setText(self.status_text())
         if self._banner_until is not None and time.monotonic() > self._banner_until:
             self.banner.hide()
             self._banner_until = None
             self._banner_severity = None
+
+    def update_alarms(self) -> None:
+        self.alarm_banner.show_alarms(
+            self.alarms.alarms(), self.alarms.audio_paused_remaining(), time.monotonic()
+        )
+
+    def _align_train_time(self) -> None:
+        origin = QPoint(0, 0)
+        dy = self.traces.mapTo(self, origin).y() - self.traintime.mapTo(self, origin).y()
+        self.traintime.align([(int(a) + dy, int(b) + dy) for a, b in self.traces.row_spans()])
 
     def status_text(self) -> str:
         st = self.session.status()
@@ -104,6 +191,60 @@ class MainWindow(QMainWindow):
             f"overruns {st.overruns}   filter {filt}   ±{self.traces.range_uv:g} µV"
         )
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        # The log takes about a fifth of the height: 4-6 rows, the traces keep the rest.
+        rows = 4 if self.height() < 850 else 5
+        self.event_log.setFixedHeight(
+            self.event_log.horizontalHeader().height() + rows * self.event_log.row_height + 4
+        )
+
+    # -- operator actions -----------------------------------------------------------------------
+    def _now_index(self) -> int:
+        return self.session.status().end_index
+
+    def acknowledge(self) -> None:
+        """Acknowledge every active or latched alarm (button, A or F2)."""
+        self.alarms.acknowledge(None, self._now_index())
+        self.update_alarms()
+
+    def toggle_audio_pause(self) -> None:
+        """Pause alarm sound for the pause time, or resume it if paused (button, P or F3)."""
+        seconds = self._now_index() / self.monitoring.rate
+        if self.alarms.audio_paused_remaining() > 0:
+            self.alarms.resume_audio()
+            self.event_log.add_note(seconds, "", "Alarm sound resumed", theme.FOREGROUND)
+        else:
+            self.alarms.pause_audio()
+            left = countdown(self.alarms.audio_paused_remaining())
+            self.event_log.add_note(seconds, "", f"Alarm sound paused for {left}", theme.FOREGROUND)
+        self.update_alarms()
+
+    def reset_train_time(self, channel: int) -> None:
+        """Ask why, then reset one channel's train time (or all with ``channel`` -1)."""
+        label = "every channel" if channel < 0 else self.monitoring.label(channel)
+        reason, ok = QInputDialog.getText(
+            self,
+            "Reset train time",
+            f"Why is the train time of {label} reset?\nThe reason goes into the record.",
+        )
+        if not ok:
+            return
+        if not reason.strip():
+            self.show_problem(
+                Problem(Severity.WARNING, "Train time not reset: a reason is needed.")
+            )
+            return
+        index = self._now_index()
+        r = self.monitoring.traintime.reset(reason, None if channel < 0 else channel, index)
+        self.event_log.add_note(
+            index / self.monitoring.rate,
+            "all channels" if channel < 0 else label,
+            f"Train time reset (was {r.seconds_before:.1f} s): {r.reason}",
+            theme.FOREGROUND,
+        )
+        self.traintime.set_seconds(self.monitoring.traintime.seconds())
+
     # -- problems -----------------------------------------------------------------------------
     def show_problem(self, problem: Problem) -> None:
         """Show the newest problem; a critical message stays until a newer one replaces it."""
@@ -115,7 +256,7 @@ class MainWindow(QMainWindow):
             and problem.severity is not Severity.INFO
         ):
             return
-        self.banner.setStyleSheet(theme.SEVERITY_STYLE[problem.severity.value] + "padding:6px;")
+        self.banner.setStyleSheet(theme.SEVERITY_STYLE[problem.severity.value] + "padding:4px;")
         self.banner.setText(problem.text)
         self.banner.show()
         self._banner_severity = problem.severity

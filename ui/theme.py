@@ -5,6 +5,8 @@ from __future__ import annotations
 BACKGROUND = "#000000"
 FOREGROUND = "#e8e8e8"
 GRID = "#3a3a3a"
+PANEL = "#101010"  # background of the banner, log and train-time column when quiet
+MUTED = "#9a9a9a"  # secondary text (captions, "No alarms")
 #: Trace colours: bright, distinct on black, none of them alarm red or yellow-amber.
 CHANNEL_COLOURS = (
     "#4fc3f7",  # light blue
@@ -27,7 +29,14 @@ CHANNEL_COLOURS = (
 LABEL_PT = 20  # channel names
 AXIS_PT = 12
 STATUS_PT = 15
-BANNER_PT = 22
+BANNER_PT = 22  # the alarm banner's condition text
+PROBLEM_PT = 16  # the session-problem line under the alarm banner
+BUTTON_PT = 15  # Acknowledge / Audio pause / Reset
+MARKER_PT = 13  # class names on the traces
+LOG_PT = 14  # event log rows
+LOG_HEADER_PT = 12
+TRAINTIME_PT = 30  # the train-time number (seconds)
+CAPTION_PT = 12  # small captions (threshold marks, "A-train time")
 
 SEVERITY_STYLE = {
     "critical": "background:#d50000; color:white;",
@@ -35,6 +44,63 @@ SEVERITY_STYLE = {
     "info": "background:#1565c0; color:white;",
 }
 
+# -- free-running event classes ---------------------------------------------------------------
+#: Marker colour per event class (``EventKind`` value): saturated accents, so they differ
+#: from the pastel trace colours; none is alarm red. Artifact is grey (it covers all channels).
+EVENT_COLOURS = {
+    "spike": "#ffffff",  # white
+    "burst": "#1de9b6",  # teal accent
+    "a_train": "#ff3df2",  # magenta: the pattern that matters
+    "b_train": "#448aff",  # blue accent
+    "c_train": "#ff6e40",  # deep orange accent
+    "artifact": "#8a8a8a",  # grey
+}
+#: Text on a marker label (drawn on the class colour).
+EVENT_TEXT_ON = {
+    "spike": "#000000",
+    "burst": "#000000",
+    "a_train": "#000000",
+    "b_train": "#000000",
+    "c_train": "#000000",
+    "artifact": "#000000",
+}
+#: Opacity (0-255) of the band behind the trace over an event's duration.
+EVENT_BAND_ALPHA = {
+    "spike": 140,
+    "burst": 60,
+    "a_train": 80,
+    "b_train": 55,
+    "c_train": 55,
+    "artifact": 80,
+}
+
+# -- alarms (IEC 60601-1-8, CLINICAL.md §6) ---------------------------------------------------
+#: Priority value (``Priority``: 1 low, 2 medium, 3 high) -> (background, text) while lit.
+ALARM_ON = {
+    3: ("#e00000", "#ffffff"),  # high: red
+    2: ("#ffd600", "#000000"),  # medium: yellow
+    1: ("#00e5ff", "#000000"),  # low: cyan, constant
+}
+#: The dark phase of a flashing alarm: text stays legible in the alarm colour.
+ALARM_OFF = {
+    3: ("#3c0000", "#ff6060"),
+    2: ("#332b00", "#ffd600"),
+    1: ("#00e5ff", "#000000"),
+}
+#: Flash frequency (Hz) and duty cycle per priority; 0 Hz = constant (IEC: high 1.4-2.8 Hz,
+#: medium 0.4-0.8 Hz, 20-60 % on; low constant).
+ALARM_FLASH = {3: (2.0, 0.5), 2: (0.5, 0.5), 1: (0.0, 1.0)}
+#: IEC priority marks shown before the condition.
+ALARM_MARKS = {3: "!!!", 2: "!!", 1: "!"}
+NO_ALARM = (PANEL, MUTED)
+
+#: Train-time level (0 below the first threshold, 1 past it, 2 past the second) -> colour.
+TRAINTIME_COLOURS = ("#00e676", "#ffd600", "#ff3030")
+
 
 def channel_colour(i: int) -> str:
     return CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)]
+
+
+def event_colour(kind: str) -> str:
+    return EVENT_COLOURS.get(kind, "#ffffff")

@@ -1,4 +1,7 @@
-"""Live traces: one persistent pyqtgraph plot item per channel, fed by the display envelope."""
+"""Live traces: one persistent pyqtgraph plot item per channel, fed by the display envelope.
+
+Free-running events are drawn over them by :class:`~ui.eventmarkers.EventMarkers`.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,13 @@ import numpy as np
 import pyqtgraph as pg
 
 from monitor.envelope import Envelope
+from monitor.events import EmgEvent
 from ui import theme
+from ui.eventmarkers import EventMarkers
 
 #: Sensitivity steps (± µV shown per channel), as on an EMG machine's gain knob.
 RANGES_UV = (20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+AXIS_WIDTH = 84  # the µV axis left of each trace
 
 
 class TraceView(pg.GraphicsLayoutWidget):
@@ -28,55 +34,98 @@ class TraceView(pg.GraphicsLayoutWidget):
         self.envelope = envelope
         self.range_uv = 200
         self.frames = 0
+        self.end_index = 0  # sample index one past the newest sample drawn
         self._plots: list[pg.PlotItem] = []
         self._curves: list[pg.PlotDataItem] = []
         self._name_items: list[pg.LabelItem] = []
-        label_font = f"{theme.LABEL_PT}pt"
-        axis_font = pg.QtGui.QFont()
-        axis_font.setPointSize(theme.AXIS_PT)
+        self._compact = False  # rows too low for three tick labels: one "±N µV" label
+        self._axis_font = pg.QtGui.QFont()
+        self._axis_font.setPointSize(theme.AXIS_PT)
+        name_width = self._name_width(labels)
         for i, label in enumerate(labels):
             colour = theme.channel_colour(i)
-            name = pg.LabelItem(label, color=colour, size=label_font, bold=True, justify="right")
-            name.setFixedWidth(190)
+            name = pg.LabelItem(
+                label, color=colour, size=f"{theme.LABEL_PT}pt", bold=True, justify="right"
+            )
+            name.setFixedWidth(name_width)
             self.addItem(name, row=i, col=0)
-            plot = self.addPlot(row=i, col=1)
-            plot.setMenuEnabled(False)
-            plot.setMouseEnabled(x=False, y=False)
-            plot.disableAutoRange()
-            plot.hideButtons()
-            plot.showGrid(x=True, y=False, alpha=0.25)
-            for side in ("left", "bottom"):
-                ax = plot.getAxis(side)
-                ax.setTickFont(axis_font)
-                ax.setTextPen(theme.FOREGROUND)
-                ax.setPen(theme.GRID)
-            plot.getAxis("left").setWidth(70)
-            if i < len(labels) - 1:
-                plot.getAxis("bottom").setStyle(showValues=False)
-            else:
-                plot.setLabel(
-                    "bottom", "seconds", color=theme.FOREGROUND, size=f"{theme.AXIS_PT}pt"
-                )
+            plot = self._add_plot(i)
             curve = plot.plot(pen=pg.mkPen(colour, width=1))
             curve.setDownsampling(auto=False)
             curve.setClipToView(False)
             self._plots.append(plot)
             self._curves.append(curve)
             self._name_items.append(name)
+        if self._plots:
+            self._add_time_axis(len(labels))
+        self.markers = EventMarkers(self._plots, rate)
         self.set_window(envelope.window_s)
         self.set_range(self.range_uv)
 
+    @staticmethod
+    def _name_width(labels: tuple[str, ...]) -> int:
+        font = pg.QtGui.QFont()
+        font.setPointSize(theme.LABEL_PT)
+        font.setBold(True)
+        metrics = pg.QtGui.QFontMetrics(font)
+        widest = max((metrics.horizontalAdvance(lab) for lab in labels), default=100)
+        return int(min(260, max(150, widest + 24)))
+
+    def _add_plot(self, row: int) -> pg.PlotItem:
+        plot = self.addPlot(row=row, col=1)
+        plot.setMenuEnabled(False)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.disableAutoRange()
+        plot.hideButtons()
+        plot.showGrid(x=True, y=False, alpha=0.25)
+        for side in ("left", "bottom"):
+            ax = plot.getAxis(side)
+            ax.setTickFont(self._axis_font)
+            ax.setTextPen(theme.FOREGROUND)
+            ax.setPen(theme.GRID)
+        plot.getAxis("left").setWidth(AXIS_WIDTH)
+        plot.getAxis("bottom").setStyle(showValues=False)
+        return plot
+
+    def _add_time_axis(self, row: int) -> None:
+        """The time axis has a row of its own, so that every channel gets the same height."""
+        self.time_axis = pg.AxisItem("bottom")
+        self.time_axis.setTickFont(self._axis_font)
+        self.time_axis.setTextPen(theme.FOREGROUND)
+        self.time_axis.setPen(theme.GRID)
+        self.time_axis.setLabel("seconds", color=theme.FOREGROUND, size=f"{theme.AXIS_PT}pt")
+        self.time_axis.linkToView(self._plots[-1].vb)
+        layout = self.addLayout(row=row, col=1)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        pad = layout.addLabel("", row=0, col=0)
+        pad.setFixedWidth(AXIS_WIDTH + 1)  # under the plots' left axis and margin
+        layout.addItem(self.time_axis, row=0, col=1)
+        layout.setSizePolicy(
+            pg.QtWidgets.QSizePolicy.Policy.Preferred, pg.QtWidgets.QSizePolicy.Policy.Fixed
+        )
+
     # -- settings ---------------------------------------------------------------------------
     def set_window(self, window_s: float) -> None:
+        self.window_s = window_s
         for plot in self._plots:
             plot.setXRange(-window_s, 0, padding=0)
 
     def set_range(self, range_uv: float) -> None:
         """Set the ± µV shown on every channel."""
         self.range_uv = range_uv
-        ticks = [[(-range_uv, f"-{range_uv:g}"), (0, "0 µV"), (range_uv, f"{range_uv:g}")]]
         for plot in self._plots:
             plot.setYRange(-range_uv, range_uv, padding=0.02)
+        self._set_ticks()
+        self.markers.set_range(range_uv)
+
+    def _set_ticks(self) -> None:
+        r = self.range_uv
+        if self._compact:
+            ticks = [[(0, f"±{r / 1000:g} mV" if r >= 1000 else f"±{r:g} µV")]]
+        else:
+            ticks = [[(-r, f"-{r:g}"), (0, "0 µV"), (r, f"{r:g}")]]
+        for plot in self._plots:
             plot.getAxis("left").setTicks(ticks)
 
     def step_range(self, direction: int) -> None:
@@ -92,11 +141,18 @@ class TraceView(pg.GraphicsLayoutWidget):
                 self.envelope.configure(self.envelope.window_s, width)
 
     # -- drawing ------------------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Copy the newest envelope into the curves. Cheap: ~2 points per pixel column."""
+    def refresh(self, ongoing: list[EmgEvent] | tuple = ()) -> None:
+        """Copy the newest envelope into the curves (cheap: ~2 points per pixel column) and
+        draw the events of the window, ``ongoing`` ones extended to the newest sample."""
         t, y, end = self.envelope.snapshot()
         if t.size == 0:
             return
+        self.end_index = end
+        compact = self._plots[0].vb.height() < 160  # else "-200" and "200" of rows touch
+        if compact != self._compact:
+            self._compact = compact
+            self._set_ticks()
+        self.markers.update(ongoing, end, self.window_s)
         x = t - end / self.rate
         has_gap = bool(np.isnan(y).any())
         for ch, curve in enumerate(self._curves):
@@ -105,6 +161,15 @@ class TraceView(pg.GraphicsLayoutWidget):
             else:
                 curve.setData(x, y[:, ch], connect="all", skipFiniteCheck=True)
         self.frames += 1
+
+    def row_spans(self) -> list[tuple[int, int]]:
+        """Top and bottom (widget pixels) of each channel's plotting area, for the widgets
+        that line up with the rows (train-time bars)."""
+        spans = []
+        for plot in self._plots:
+            r = self.mapFromScene(plot.vb.sceneBoundingRect()).boundingRect()
+            spans.append((r.top(), r.bottom()))
+        return spans
 
     def curve_data(self, channel: int) -> tuple[np.ndarray, np.ndarray]:
         """What channel ``channel`` currently draws (for tests)."""

@@ -32,7 +32,8 @@ def window(qtbot):
 
 def test_window_plots_every_channel_with_its_label(window, qtbot):
     qtbot.waitUntil(lambda: window.traces.frames > 5, timeout=5000)
-    qtbot.waitUntil(lambda: window.session.status().samples > 5000, timeout=5000)
+    # The envelope restarts when the plots get their width: wait for 0.5 s drawn after that.
+    qtbot.waitUntil(lambda: window.envelope.snapshot()[0].size > 200, timeout=5000)
     window.refresh()
     for ch in range(4):
         x, y = window.traces.curve_data(ch)
