@@ -264,9 +264,9 @@ def run_headless(
     try:
         while True:
             time.sleep(min(1.0, max(0.05, (duration or 1.0) - (time.monotonic() - start))))
-            for problem in session.problems[seen:]:
+            seen, problems = session.problems_since(seen)
+            for problem in problems:
                 print(f"[{problem.severity.value}] {problem.text}", flush=True)
-            seen = len(session.problems)
             if feed is not None and monitoring is not None:
                 events, transitions = feed.poll()
                 for ev in events:

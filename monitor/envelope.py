@@ -32,8 +32,17 @@ class Envelope:
         self._lock = threading.Lock()
         self.configure(window_s, columns)
 
-    def configure(self, window_s: float, columns: int) -> None:
-        """Set the window length and the number of columns (about the plot's pixel width)."""
+    def configure(
+        self,
+        window_s: float,
+        columns: int,
+        history: tuple[int, np.ndarray] | None = None,
+    ) -> None:
+        """Set the window length and the number of columns (about the plot's pixel width).
+
+        ``history`` (``(start, samples)``, e.g. the filtered ring buffer's latest window)
+        is folded in at once, so a resize does not blank the screen.
+        """
         columns = max(16, int(columns))
         spc = max(1, int(np.ceil(window_s * self.rate / columns)))
         with self._lock:
@@ -43,6 +52,8 @@ class Envelope:
             self._min = np.full((self.n_cols, self.n_channels), np.nan, np.float32)
             self._max = np.full((self.n_cols, self.n_channels), np.nan, np.float32)
             self._end: int | None = None  # absolute sample index one past the newest
+        if history is not None and len(history[1]):
+            self.push(*history)
 
     def __call__(self, block: Block, filtered: np.ndarray) -> None:
         self.push(block.start, filtered)
@@ -52,12 +63,16 @@ class Envelope:
         with self._lock:
             spc = self.spc
             if self._end is not None and start > self._end:
-                self._clear_columns(self._end, start)  # gap: NaN columns
-            if self._end is None or start > self._end:
-                # Align so the first column holds only samples from ``start`` on.
-                pad = start % spc
+                if (self._end - 1) // spc == start // spc:
+                    pass  # a gap inside one column: keep what the column already holds
+                else:
+                    self._clear_columns(self._end, start)  # gap: NaN columns
+                    if start % spc:
+                        self._set_col(start // spc, None, None)
                 self._end = start
-                if pad:
+            elif self._end is None:
+                self._end = start
+                if start % spc:  # the first column holds only samples from ``start`` on
                     self._set_col(start // spc, None, None)
             n = data.shape[0]
             i = 0
@@ -99,7 +114,7 @@ class Envelope:
 
     def _clear_columns(self, stop_prev: int, start: int) -> None:
         first = -(-stop_prev // self.spc)  # first column with no sample yet
-        last = start // self.spc  # the new data's column (reset too)
+        last = start // self.spc - (1 if start % self.spc else 0)  # up to the new data
         if last - first >= self.n_cols:
             self._min[:] = np.nan
             self._max[:] = np.nan

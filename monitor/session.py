@@ -106,7 +106,7 @@ class Session:
         self.source = source
         self._filter_settings = filter_settings or FilterSettings()
         self._buffer_seconds = buffer_seconds
-        self._subscribers: list[tuple[str, Subscriber]] = []
+        self._subscribers: list[tuple[str, Subscriber, bool]] = []
         self._listeners: list[Callable[[Problem], None]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -123,24 +123,35 @@ class Session:
         self._nonfinite_episode = False
         self._last_finite: np.ndarray | None = None
         self.problems: list[Problem] = []
+        self._problem_total = 0
         self.raw: RingBuffer | None = None
         self.filtered: RingBuffer | None = None
         self.filters: FilterChain | None = None
         self.opened = threading.Event()
 
     # -- wiring --------------------------------------------------------------------------
-    def subscribe(self, name: str, callback: Subscriber) -> None:
-        """Add a subscriber called with ``(block, filtered)`` for every block."""
+    def subscribe(self, name: str, callback: Subscriber, essential: bool = False) -> None:
+        """Add a subscriber called with ``(block, filtered)`` for every block.
+
+        If it raises it is switched off; losing an ``essential`` one (the display, the
+        recorder) is reported as critical, any other as a warning.
+        """
         with self._lock:
-            self._subscribers.append((name, callback))
+            self._subscribers.append((name, callback, essential))
 
     def unsubscribe(self, callback: Subscriber) -> None:
         with self._lock:
-            self._subscribers = [(n, c) for n, c in self._subscribers if c is not callback]
+            self._subscribers = [t for t in self._subscribers if t[1] is not callback]
 
     def add_problem_listener(self, callback: Callable[[Problem], None]) -> None:
         with self._lock:
             self._listeners.append(callback)
+
+    def problems_since(self, seen: int) -> tuple[int, list[Problem]]:
+        """Problems reported after the first ``seen`` ones, and the new count. Thread-safe."""
+        with self._lock:
+            first = self._problem_total - len(self.problems)  # index of problems[0]
+            return self._problem_total, list(self.problems[max(0, seen - first) :])
 
     def set_filter(self, settings: FilterSettings | None = None, **changes: object) -> list[str]:
         """Change the filters while streaming; raises ``FilterSettingsError`` if invalid."""
@@ -169,6 +180,8 @@ class Session:
             raise
         for note in self.filters.notes:
             self._report(Severity.INFO, note)
+        for message in getattr(self.source, "messages", ()):  # e.g. channels left out
+            self._report(Severity.INFO, f"{self.source.info.name}: {message}")
         self.opened.set()
 
     def start(self) -> None:
@@ -310,15 +323,16 @@ class Session:
         self._blocks += 1
         with self._lock:
             subscribers = list(self._subscribers)
-        for name, callback in subscribers:
+        for name, callback, essential in subscribers:
             try:
                 callback(block, filtered)
             except Exception as exc:
                 log.exception("subscriber %s failed", name)
                 self.unsubscribe(callback)
                 self._report(
-                    Severity.WARNING,
-                    f"{name} stopped working and was switched off; monitoring continues.",
+                    Severity.CRITICAL if essential else Severity.WARNING,
+                    f"{name} stopped working and was switched off"
+                    + ("." if essential else "; monitoring continues."),
                     detail="".join(traceback.format_exception_only(type(exc), exc)).strip(),
                 )
 
@@ -363,6 +377,7 @@ class Session:
         )
         with self._lock:
             self.problems.append(problem)
+            self._problem_total += 1
             if len(self.problems) > 1000:
                 del self.problems[:500]
             listeners = list(self._listeners)

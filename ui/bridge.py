@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from monitor.problems import Problem
 from monitor.session import Session
@@ -20,9 +20,11 @@ class SessionBridge(QObject):
     def __init__(self, session: Session, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        # Problems raised before the window existed (at open, in the first second) are
+        # re-emitted once the event loop runs, i.e. after the receivers are connected.
         session.add_problem_listener(self._on_problem)
-        for p in list(session.problems):  # raised before the window existed (e.g. at open)
-            self._on_problem(p)
+        earlier = list(session.problems)
+        QTimer.singleShot(0, lambda: [self._on_problem(p) for p in earlier])
 
     def _on_problem(self, problem: Problem) -> None:
         self.problem.emit(problem)

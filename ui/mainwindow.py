@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         info = session.source.info
         self.setWindowTitle(f"Facial Nerve Monitor — {info.name}")
         self.envelope = Envelope(info.rate, info.n_channels, window_s=window_s, columns=1600)
-        session.subscribe("Display", self.envelope)
+        session.subscribe("Display", self.envelope, essential=True)
         self.bridge = SessionBridge(session, self)
         self._build(info.labels, info.rate)
         self._build_status_bar()
@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         middle.setContentsMargins(4, 4, 0, 0)
         middle.setSpacing(0)
         self.traces = TraceView(labels, rate, self.envelope)
+        self.traces.history = self.session.filtered.latest if self.session.filtered else None
         middle.addWidget(self.traces, 1)
         self.traintime = TrainTimePanel(labels, self.monitoring.traintime.thresholds_s)
         self.traintime.reset_requested.connect(self.reset_train_time)

@@ -5,6 +5,8 @@ Free-running events are drawn over them by :class:`~ui.eventmarkers.EventMarkers
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
 
@@ -32,6 +34,8 @@ class TraceView(pg.GraphicsLayoutWidget):
         self.labels = labels
         self.rate = rate
         self.envelope = envelope
+        #: ``n -> (start, samples)`` of the newest filtered signal, to redraw after a resize.
+        self.history: Callable[[int], tuple[int, np.ndarray]] | None = None
         self.range_uv = 200
         self.frames = 0
         self.end_index = 0  # sample index one past the newest sample drawn
@@ -138,7 +142,9 @@ class TraceView(pg.GraphicsLayoutWidget):
         if getattr(self, "_plots", None):  # pyqtgraph calls this from its own __init__
             width = int(self._plots[0].vb.width()) or 1600
             if abs(width - self.envelope.n_cols) > 32:
-                self.envelope.configure(self.envelope.window_s, width)
+                window = self.envelope.window_s
+                past = self.history(round(window * self.rate)) if self.history else None
+                self.envelope.configure(window, width, past)
 
     # -- drawing ------------------------------------------------------------------------------
     def refresh(self, ongoing: list[EmgEvent] | tuple = ()) -> None:

@@ -58,3 +58,25 @@ def test_gap_shows_as_a_break():
     in_gap = (t > 0.51) & (t < 0.69)
     assert np.isnan(y[in_gap]).all()
     assert not np.isnan(y[t > 0.71]).any()
+
+
+def test_a_gap_inside_one_column_keeps_the_samples_before_it():
+    env = Envelope(RATE, 1, window_s=1.0, columns=159)  # 63 samples per column
+    x = np.zeros((100, 1), np.float32)
+    x[80:90] = 500.0
+    env.push(0, x)
+    env.push(120, np.zeros((100, 1), np.float32))  # 20 samples lost inside column 1
+    _, y, _ = env.snapshot()
+    assert np.nanmax(y) == 500.0
+
+
+def test_reconfiguring_with_history_keeps_the_picture():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((30_000, 2)).astype(np.float32)
+    x[29_000, 1] = 900.0
+    env = Envelope(RATE, 2, window_s=2.0, columns=400)
+    env.push(0, x)
+    env.configure(2.0, 800, history=(10_000, x[10_000:]))
+    t, y, end = env.snapshot()
+    assert end == 30_000 and y[:, 1].max() == 900.0
+    assert t[-1] - t[0] > 1.9
