@@ -12,7 +12,11 @@ What an anaesthetised patient's facial needle EMG looks like to the amplifier:
 - **electrocautery**: mV-level broadband noise on all channels at once;
 - **stimulation**: a stimulus artifact on all channels, the stimulated branch's own direct
   response (~4 ms) and the lateral spread response in the other branches' muscles
-  (~10 ms), which disappears at a set time.
+  (~10 ms), which disappears at a set time (at once, or fading over a few stimuli, or by
+  its threshold rising). A site naming the nerve itself (``"facial nerve"``, ``"root"``)
+  gives a direct response in every muscle (triggered EMG); with a current sequence
+  (``stim_currents_ma``) and thresholds, responses appear only from their threshold on,
+  growing from half to full size at twice the threshold.
 
 Every event is recorded as a :class:`TruthEvent` (and every stimulus as a
 :class:`StimTruth`) placed exactly where its waveform is. The output depends only on the
@@ -92,6 +96,13 @@ class SimConfig:
     lsr_latency_ms: float = 10.0
     lsr_gone_at_s: float | None = None  # the decompression moment; None = persists
     direct_amplitude_uv: float = 1200.0
+    # Triggered EMG and AMR-threshold cases (all optional; the defaults change nothing):
+    stim_currents_ma: tuple[float, ...] = ()  # repeating sequence (a ramp); () = stim_current_ma
+    direct_latency_ms: float = 4.0
+    threshold_ma: float | tuple[float, ...] | None = None  # direct response threshold (per channel)
+    lsr_threshold_ma: float | None = None  # the LSR (AMR) threshold
+    lsr_threshold_after_ma: float | None = None  # at lsr_gone_at_s the threshold rises to this
+    lsr_fade_stims: int = 0  # the LSR fades out over this many stimuli before lsr_gone_at_s
     a_train_interval_cv: float = 0.02  # discharge-interval variability within an A-train
     extra: dict = field(default_factory=dict)
 
@@ -193,6 +204,18 @@ def _mix_for_low_share(
     ks = np.linspace(0.0, 40.0, 801)
     k = float(ks[np.argmin([abs(stats(k)[0] - share) for k in ks])])
     return k, stats(k)[1]
+
+
+_TRUNK_WORDS = ("nerve", "root", "trunk")
+
+
+def _recruitment(current_ma: float, threshold_ma: float | None) -> float:
+    """Response size relative to full: 0 below threshold, 1/2 at it, full from twice it."""
+    if threshold_ma is None:
+        return 1.0
+    if not current_ma >= threshold_ma:
+        return 0.0
+    return min(1.0, 0.5 + 0.5 * (current_ma - threshold_ma) / threshold_ma)
 
 
 def _place(buf: np.ndarray, start: int, w: np.ndarray, amp: float) -> None:
@@ -484,12 +507,37 @@ class EmgSynth:
 
     # -- stimulation -------------------------------------------------------------------------
     def _channel_roles(self) -> list[str]:
-        """For each channel: 'direct' if its muscle is on the stimulated branch, else 'lsr'."""
+        """For each channel: 'direct' if its muscle is on the stimulated branch (or the
+        nerve itself is stimulated), else 'lsr'."""
+        site = self.cfg.stim_site.lower()
+        trunk = any(w in site for w in _TRUNK_WORDS)
         roles = []
         for label in self.cfg.labels:
             m = muscle_of(label)
-            roles.append("direct" if m is not None and m.branch == self.cfg.stim_site else "lsr")
+            direct = trunk or (m is not None and m.branch == self.cfg.stim_site)
+            roles.append("direct" if direct else "lsr")
         return roles
+
+    def _channel_threshold(self, ch: int) -> float | None:
+        thr = self.cfg.threshold_ma
+        if isinstance(thr, tuple):
+            return thr[ch] if ch < len(thr) else None
+        return thr
+
+    def _lsr_state(self, t_s: float) -> tuple[float | None, float]:
+        """(LSR threshold or None, amplitude factor 0-1) for a stimulus at ``t_s``."""
+        c = self.cfg
+        gone = c.lsr_gone_at_s is not None and t_s >= c.lsr_gone_at_s
+        if c.lsr_threshold_after_ma is not None:
+            return (c.lsr_threshold_after_ma if gone else c.lsr_threshold_ma), 1.0
+        if gone:
+            return c.lsr_threshold_ma, 0.0
+        fade = 1.0
+        if c.lsr_fade_stims > 0 and c.lsr_gone_at_s is not None and c.stim_rate_hz > 0:
+            left = math.ceil(round((c.lsr_gone_at_s - t_s) * c.stim_rate_hz, 6))
+            if left <= c.lsr_fade_stims:
+                fade = left / (c.lsr_fade_stims + 1)
+        return c.lsr_threshold_ma, fade
 
     def _lsr_gain(self, label: str) -> tuple[float, float]:
         """Relative LSR amplitude and latency offset per muscle (mentalis most often largest)."""
@@ -522,9 +570,13 @@ class EmgSynth:
     def _stimulate(self, idx: int, k: int) -> StimMarker:
         c = self.cfg
         rng = np.random.default_rng([self._seed_entropy, 3, k])
-        marker = StimMarker(idx, c.stim_current_ma, c.stim_width_ms, c.stim_site)
+        seq = c.stim_currents_ma
+        current = seq[k % len(seq)] if seq else c.stim_current_ma
+        marker = StimMarker(idx, current, c.stim_width_ms, c.stim_site)
         t_s = idx / self.rate
-        lsr_on = c.lsr_gone_at_s is None or t_s < c.lsr_gone_at_s
+        lsr_threshold, fade = self._lsr_state(t_s)
+        lsr_gain = fade * _recruitment(current, lsr_threshold)
+        self._roles = self._channel_roles()  # the site may change while streaming
         waves: dict[int, np.ndarray] = {}
         responses = []
         length = int(0.06 * self.rate)
@@ -533,15 +585,20 @@ class EmgSynth:
         artifact = np.exp(-t / art_tau) - 0.05 * np.exp(-t / (6 * art_tau))
         for ch, label in enumerate(c.labels):
             w = np.zeros(length)
-            w += artifact * rng.uniform(400, 1500) * (c.stim_current_ma / 15.0)
+            w += artifact * rng.uniform(400, 1500) * (current / 15.0)
             if self._roles[ch] == "direct":
-                amp = c.direct_amplitude_uv * rng.normal(1.0, 0.05)
-                lat = 4.0 + rng.normal(0, 0.1)
+                recruit = _recruitment(current, self._channel_threshold(ch))
+                if recruit <= 0:
+                    responses.append(ResponseTruth(False, None, None, "direct"))
+                    waves[ch] = w
+                    continue
+                amp = c.direct_amplitude_uv * recruit * rng.normal(1.0, 0.05)
+                lat = c.direct_latency_ms + rng.normal(0, 0.1)
                 resp = muap(self.rate, 1.1, 0.7)
                 responses.append(self._put_response(w, resp, lat, amp, "direct"))
-            elif lsr_on:
+            elif lsr_gain > 0:
                 gain, offset = self._lsr_gain(label)
-                amp = c.lsr_amplitude_uv * gain * rng.normal(1.0, 0.12)
+                amp = c.lsr_amplitude_uv * lsr_gain * gain * rng.normal(1.0, 0.12)
                 lat = c.lsr_latency_ms + offset + rng.normal(0, 0.15)
                 a = muap(self.rate, 0.9, 0.6)
                 b = muap(self.rate, 0.7, 0.2, -1)

@@ -118,6 +118,7 @@ class AlarmManager:
         self._lock = threading.Lock()
         self._listeners: list[Callable[[AlarmTransition], None]] = []
         self.history: list[AlarmTransition] = []
+        self._transitions = 0
 
     def add_listener(self, callback: Callable[[AlarmTransition], None]) -> None:
         with self._lock:
@@ -237,9 +238,16 @@ class AlarmManager:
             key, new.text, new.priority, old_state, new.state, index, time.time(), reason
         )
         self.history.append(t)
+        self._transitions += 1
         if len(self.history) > 10_000:
             del self.history[:5_000]
         return t
+
+    def transitions_since(self, seen: int) -> tuple[int, list[AlarmTransition]]:
+        """Transitions after the first ``seen`` ones, and the new total. Thread-safe."""
+        with self._lock:
+            first = self._transitions - len(self.history)
+            return self._transitions, self.history[max(0, seen - first) :]
 
     def _notify(self, t: AlarmTransition) -> None:
         with self._lock:

@@ -61,8 +61,10 @@ class FreeRunMonitoring:
         self._lock = threading.Lock()
         self._log: deque[EmgEvent] = deque(maxlen=log_size)
         self._ongoing: dict[int, EmgEvent] = {}
+        self._finished = 0  # events ever finished (the log keeps the last log_size)
         self._listeners: list[EventListener] = []
         self._levels = [0] * info.n_channels
+        self._shown = [0.0] * info.n_channels  # train time last written into the alarm text
         self._lead_off: set[int] = set()
         session.subscribe("Free-run detection", self._on_block)
         session.subscribe("Signal quality", self.quality)
@@ -79,6 +81,13 @@ class FreeRunMonitoring:
         with self._lock:
             items = list(self._log)
         return items if n is None else items[-n:]
+
+    def events_since(self, seen: int) -> tuple[int, list[EmgEvent]]:
+        """Finished events after the first ``seen`` ones, and the new total."""
+        with self._lock:
+            first = self._finished - len(self._log)  # index of _log[0]
+            items = list(self._log)[max(0, seen - first) :] if seen < self._finished else []
+            return self._finished, items
 
     def ongoing(self) -> list[EmgEvent]:
         with self._lock:
@@ -106,6 +115,7 @@ class FreeRunMonitoring:
             if ev.final:
                 self._ongoing.pop(ev.id, None)
                 self._log.append(ev)
+                self._finished += 1
             else:
                 self._ongoing[ev.id] = ev
             listeners = list(self._listeners)
@@ -128,23 +138,31 @@ class FreeRunMonitoring:
         for ch, t in enumerate(seconds):
             level = (t >= lo) + (t >= hi)
             if level == self._levels[ch]:
+                if level and self._shown[ch] != round(t, 1):  # keep the banner's number live
+                    self._shown[ch] = round(t, 1)
+                    key, text = self._traintime_alarm(ch, t, level)
+                    self.alarms.raise_condition(key, text, now)
                 continue
-            label = self.labels[ch]
+            self._shown[ch] = round(t, 1)
             if level >= 1 > self._levels[ch]:
-                self.alarms.raise_condition(
-                    f"traintime_warning:{ch}", f"Train time {label}: {t:.1f} s (over {lo:g} s)", now
-                )
+                self.alarms.raise_condition(*self._traintime_alarm(ch, t, 1), now)
             if level >= 2 > self._levels[ch]:
-                self.alarms.raise_condition(
-                    f"traintime_high:{ch}",
-                    f"Train time {label}: {t:.1f} s — over {hi:g} s, risk of facial palsy",
-                    now,
-                )
+                self.alarms.raise_condition(*self._traintime_alarm(ch, t, 2), now)
             if level < 2 <= self._levels[ch]:
                 self.alarms.clear_condition(f"traintime_high:{ch}", now)
             if level < 1 <= self._levels[ch]:
                 self.alarms.clear_condition(f"traintime_warning:{ch}", now)
             self._levels[ch] = level
+
+    def _traintime_alarm(self, ch: int, t: float, level: int) -> tuple[str, str]:
+        lo, hi = self.traintime.thresholds_s
+        label = self.labels[ch]
+        if level >= 2:
+            return (
+                f"traintime_high:{ch}",
+                f"Train time {label}: {t:.1f} s — over {hi:g} s, risk of facial palsy",
+            )
+        return f"traintime_warning:{ch}", f"Train time {label}: {t:.1f} s (over {lo:g} s)"
 
     def _check_lead_off(self, now: int) -> None:
         status = getattr(self.session.source, "status", None)

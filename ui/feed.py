@@ -106,40 +106,20 @@ class MonitoringFeed:
 
     def __init__(self, monitoring: FreeRunMonitoring) -> None:
         self.monitoring = monitoring
-        self._last_event: EmgEvent | None = None
-        self._last_transition: AlarmTransition | None = None
+        self._events_seen = 0
+        self._transitions_seen = 0
 
     def poll(self) -> tuple[list[EmgEvent], list[AlarmTransition]]:
         return self.new_events(), self.new_transitions()
 
     def new_events(self) -> list[EmgEvent]:
         """Finished events since the last call, oldest first."""
-        log = self.monitoring.events()
-        new = _after(log, self._last_event)
-        if log:
-            self._last_event = log[-1]
+        self._events_seen, new = self.monitoring.events_since(self._events_seen)
         return new
 
     def new_transitions(self) -> list[AlarmTransition]:
         """Alarm transitions since the last call, oldest first."""
-        history = self.monitoring.alarms.history
-        n = 64 if self._last_transition is not None else len(history)
-        while True:
-            tail = history[-n:] if n else []  # a slice is one atomic copy under the GIL
-            new = _after(tail, self._last_transition)
-            if len(new) < len(tail) or len(tail) < n or self._last_transition is None:
-                break
-            n *= 4  # more than n new since last time: look further back
-        if tail:
-            self._last_transition = tail[-1]
+        self._transitions_seen, new = self.monitoring.alarms.transitions_since(
+            self._transitions_seen
+        )
         return new
-
-
-def _after(items: list, last) -> list:
-    """The items after ``last`` (compared by identity); all of them if it is not there."""
-    if last is None:
-        return list(items)
-    for i in range(len(items) - 1, -1, -1):
-        if items[i] is last:
-            return list(items[i + 1 :])
-    return list(items)
