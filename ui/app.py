@@ -4,13 +4,53 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import traceback
 from pathlib import Path
 
 from monitor.monitoring import FreeRunMonitoring
+from monitor.problems import Problem, Severity
 from monitor.session import Session
 
 log = logging.getLogger(__name__)
+
+
+def open_audio(session: Session):
+    """EMG audio and alarm tones on the sound card; a null output with a notice if none."""
+    from monitor.emgaudio import EmgAudio
+    from ui.audio import AudioOutput
+
+    info = session.source.info
+    emg = EmgAudio(info.rate, info.n_channels)
+    session.subscribe("EMG audio", emg)
+    audio = AudioOutput(emg)
+    if not audio.start():
+        log.warning("sound output unavailable: %s", audio.notice)
+    return audio
+
+
+def install_error_handlers(window) -> None:
+    """Errors in screen callbacks and worker threads are logged and shown on the problem
+    line; the monitor neither crashes with a traceback nor freezes behind a modal box."""
+
+    def excepthook(exc_type, exc, tb) -> None:
+        log.error(
+            "unhandled error in the GUI:\n%s",
+            "".join(traceback.format_exception(exc_type, exc, tb)),
+        )
+        window.show_problem(
+            Problem(
+                Severity.CRITICAL,
+                "The display hit an internal error; acquisition goes on. Details are in the log.",
+            )
+        )
+
+    sys.excepthook = excepthook
+    threading.excepthook = lambda args: log.error(
+        "unhandled error in thread %s:\n%s",
+        args.thread.name if args.thread else "?",
+        "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)),
+    )
 
 
 def run_gui(
@@ -29,31 +69,18 @@ def run_gui(
     """
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
     from ui.mainwindow import MainWindow
 
     pg.setConfigOptions(antialias=False, useOpenGL=False, background="k")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Facial Nerve Monitor")
-    window = MainWindow(session, monitoring, window_s=window_s)
+    window = MainWindow(session, monitoring, window_s=window_s, audio=open_audio(session))
     window.resize(*size)
     window.show()
 
-    def excepthook(exc_type, exc, tb) -> None:
-        # A bug in a screen callback must not take the monitor down with a traceback.
-        log.error(
-            "unhandled error in the GUI:\n%s",
-            "".join(traceback.format_exception(exc_type, exc, tb)),
-        )
-        QMessageBox.warning(
-            window,
-            "Display error",
-            "The display hit an internal error; monitoring and recording continue. "
-            "Details are in the log.",
-        )
-
-    sys.excepthook = excepthook
+    install_error_handlers(window)
     if screenshot is not None:
 
         def grab() -> None:

@@ -14,14 +14,17 @@ Layout (fits 1366x768 and up without scrolling)::
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
+    QSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -38,8 +41,12 @@ from ui.feed import MonitoringFeed
 from ui.traces import TraceView
 from ui.traintimebars import TrainTimePanel
 
+if TYPE_CHECKING:
+    from ui.audio import AudioOutput
+
 FRAME_MS = 33  # ~30 frames per second
 INFO_SHOWN_S = 8.0
+STALE_S = 1.0  # a live source with no new samples for this long is shown as not live
 ACK_KEYS = ("A", "F2")
 PAUSE_KEYS = ("P", "F3")
 
@@ -58,8 +65,10 @@ class MainWindow(QMainWindow):
         session: Session,
         monitoring: FreeRunMonitoring | None = None,
         window_s: float = 10.0,
+        audio: AudioOutput | None = None,
     ) -> None:
         super().__init__()
+        self.audio = audio
         self.session = session
         self.monitoring = monitoring if monitoring is not None else FreeRunMonitoring(session)
         self.alarms = self.monitoring.alarms
@@ -119,6 +128,21 @@ class MainWindow(QMainWindow):
         middle.setSpacing(0)
         self.traces = TraceView(labels, rate, self.envelope)
         self.traces.history = self.session.filtered.latest if self.session.filtered else None
+        # Over the traces when they are not live: a frozen trace must never look like a
+        # quiet nerve.
+        self.stale_label = QLabel(self.traces)
+        stale_font = QFont()
+        stale_font.setPointSize(theme.BANNER_PT + 6)
+        stale_font.setBold(True)
+        self.stale_label.setFont(stale_font)
+        self.stale_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stale_label.setStyleSheet(
+            "background: rgba(0, 0, 0, 170); color: #ffd600; padding: 18px; "
+            "border: 3px solid #ffd600;"
+        )
+        self.stale_label.hide()
+        self._last_end = -1
+        self._last_end_change = time.monotonic()
         middle.addWidget(self.traces, 1)
         self.traintime = TrainTimePanel(labels, self.monitoring.traintime.thresholds_s)
         self.traintime.reset_requested.connect(self.reset_train_time)
@@ -140,6 +164,59 @@ class MainWindow(QMainWindow):
         )
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().setSizeGripEnabled(False)
+        if self.audio is not None:
+            self._build_audio_controls(sfont)
+
+    def _build_audio_controls(self, font: QFont) -> None:
+        """Which EMG to hear and the two volumes; a notice that stays when there is no sound."""
+        audio = self.audio
+        assert audio is not None
+        bar = self.statusBar()
+        if not audio.available:
+            notice = QLabel(audio.notice)
+            notice.setFont(font)
+            notice.setStyleSheet(theme.SEVERITY_STYLE["warning"] + "padding:2px 8px;")
+            bar.addPermanentWidget(notice)
+            self.audio_notice = notice
+            return
+        labels = self.session.source.info.labels
+        self.hear = QComboBox()
+        self.hear.setFont(font)
+        self.hear.addItems(["Hear: all", *[f"Hear: {lab}" for lab in labels], "EMG sound off"])
+        self.hear.currentIndexChanged.connect(self._hear_changed)
+        bar.addPermanentWidget(self.hear)
+        for name, value, low, setter in (
+            ("EMG", audio.emg_volume, 0, self._set_emg_volume),
+            ("Alarm", audio.alarm_volume, 20, self._set_alarm_volume),
+        ):
+            label = QLabel(f"{name} vol")
+            label.setFont(font)
+            slider = QSlider(Qt.Orientation.Horizontal)
+            slider.setRange(low, 100)
+            slider.setValue(round(100 * value))
+            slider.setFixedWidth(110)
+            slider.valueChanged.connect(setter)
+            bar.addPermanentWidget(label)
+            bar.addPermanentWidget(slider)
+
+    def _hear_changed(self, index: int) -> None:
+        emg = self.audio.emg if self.audio is not None else None
+        if emg is None:
+            return
+        n = self.session.source.info.n_channels
+        if index == 0:
+            emg.set_channels(range(n))
+        elif index <= n:
+            emg.set_channels([index - 1])
+        self._emg_off = index > n
+
+    def _set_emg_volume(self, value: int) -> None:
+        if self.audio is not None:
+            self.audio.emg_volume = value / 100
+
+    def _set_alarm_volume(self, value: int) -> None:
+        if self.audio is not None:
+            self.audio.alarm_volume = value / 100
 
     # -- per frame --------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -156,11 +233,55 @@ class MainWindow(QMainWindow):
         self._align_train_time()
         self.traintime.set_seconds(self.monitoring.traintime.seconds())
         self.update_alarms()
+        self._update_stale()
+        self._update_audio()
         self.status_label.setText(self.status_text())
         if self._banner_until is not None and time.monotonic() > self._banner_until:
             self.banner.hide()
             self._banner_until = None
             self._banner_severity = None
+
+    def stale_text(self) -> str | None:
+        """Why the traces are not live (None when they are)."""
+        st = self.session.status()
+        now = time.monotonic()
+        if st.end_index != self._last_end:
+            self._last_end, self._last_end_change = st.end_index, now
+        if st.state is State.RECONNECTING:
+            return "NO SIGNAL — reconnecting"
+        if st.state is State.FAILED:
+            return "STOPPED — monitoring has stopped"
+        if st.state is State.FINISHED:
+            return "END OF RECORDING" if st.source_kind == "replay" else "STOPPED"
+        if st.state is State.RUNNING and now - self._last_end_change > STALE_S:
+            return "NO DATA"
+        return None
+
+    def _update_stale(self) -> None:
+        text = self.stale_text()
+        if text is None:
+            self.stale_label.hide()
+            return
+        if self.session.state is State.RECONNECTING and self.banner.isVisible():
+            self._banner_until = None  # the "No signal" line stays while it lasts
+        self.stale_label.setText(text)
+        self.stale_label.adjustSize()
+        area = self.traces.rect()
+        self.stale_label.move(
+            (area.width() - self.stale_label.width()) // 2,
+            (area.height() - self.stale_label.height()) // 2,
+        )
+        self.stale_label.show()
+        self.stale_label.raise_()
+
+    def _update_audio(self) -> None:
+        """Alarm tone for the highest sounding alarm; EMG muted during cautery."""
+        if self.audio is None:
+            return
+        self.audio.set_alarm_priority(self.alarms.sounding_priority())
+        if self.audio.emg is not None:
+            off = getattr(self, "_emg_off", False)
+            self.audio.emg.set_muted(off or self.monitoring.detector.artifact_active)
 
     def update_alarms(self) -> None:
         self.alarm_banner.show_alarms(
@@ -267,5 +388,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.timer.stop()
+        if self.audio is not None:
+            self.audio.stop()
         self.session.stop()
         super().closeEvent(event)

@@ -87,3 +87,32 @@ def test_window_follows_a_gap_with_a_break(qtbot):
     assert np.isnan(y).any()
     assert session.status().gaps == 1
     win.close()
+
+
+def test_traces_say_so_when_they_are_not_live(qtbot):
+    from ui.mainwindow import MainWindow
+
+    session = Session(SimulatorSource(SimConfig(seed=3), realtime=False, duration_s=0.5))
+    session.start()
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: not session.running, timeout=5000)
+    qtbot.waitUntil(win.stale_label.isVisible, timeout=3000)
+    assert win.stale_label.text() == "STOPPED"
+    win.close()
+
+
+def test_a_display_error_goes_to_the_problem_line_not_a_modal_box(window):
+    import sys
+
+    from ui.app import install_error_handlers
+
+    old = sys.excepthook
+    try:
+        install_error_handlers(window)
+        sys.excepthook(RuntimeError, RuntimeError("paint bug"), None)
+    finally:
+        sys.excepthook = old
+    assert "internal error" in window.banner.text()
+    assert window.timer.isActive()
