@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from commands.argtypes import number_in
 from monitor.filters import FilterSettings, FilterSettingsError
 from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
@@ -40,19 +41,6 @@ examples:
 
 keys in the window: + / - change the µV range; A or F2 acknowledges the alarms;
 P or F3 pauses the alarm sound for 2 minutes (again: resume)."""
-
-
-def positive_float(lo: float, hi: float, what: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{what} must be between {lo:g} and {hi:g}")
-        return value
-
-    return parse
 
 
 def channels_arg(text: str) -> int | tuple[str, ...]:
@@ -96,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     src.add_argument(
         "--speed",
-        type=positive_float(0.1, 20, "--speed"),
+        type=number_in(0.1, 20, "--speed"),
         default=1.0,
         help="replay (or simulator) speed, 0.1 to 20 times real time (default 1)",
     )
@@ -118,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument(
         "--rate",
-        type=positive_float(500, 20000, "--rate"),
+        type=number_in(500, 20000, "--rate"),
         default=None,
         help="sampling rate per channel in Hz, up to 20000 (default 10000)",
     )
@@ -161,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     disp = p.add_argument_group("display and running")
     disp.add_argument(
         "--window",
-        type=positive_float(1, 60, "--window"),
+        type=number_in(1, 60, "--window"),
         default=10.0,
         metavar="SECONDS",
         help="seconds of signal on screen (default 10)",
@@ -173,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     disp.add_argument(
         "--duration",
-        type=positive_float(0.1, 1e7, "--duration"),
+        type=number_in(0.1, 1e7, "--duration"),
         default=None,
         metavar="SECONDS",
         help="stop after this many seconds (headless)",
@@ -186,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     disp.add_argument(
         "--after",
-        type=positive_float(0, 3600, "--after"),
+        type=number_in(0, 3600, "--after"),
         default=3.0,
         metavar="SECONDS",
         help="when to take the screenshot (default 3)",

@@ -6,20 +6,8 @@ import argparse
 import sys
 import time
 
+from commands.argtypes import number_in
 from monitor.montage import default_labels
-
-
-def number(lo: float, hi: float, what: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{what} must be between {lo:g} and {hi:g}")
-        return value
-
-    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,18 +18,21 @@ def build_parser() -> argparse.ArgumentParser:
         "'main.py --port PATH'. Runs until Ctrl-C.",
     )
     p.add_argument(
-        "--channels", type=number(1, 16, "--channels"), default=4, help="channels, 1-16 (default 4)"
+        "--channels",
+        type=number_in(1, 16, "--channels"),
+        default=4,
+        help="channels, 1-16 (default 4)",
     )
     p.add_argument(
         "--rate",
-        type=number(500, 20000, "--rate"),
+        type=number_in(500, 20000, "--rate"),
         default=10000.0,
         help="samples per second per channel (default 10000)",
     )
     p.add_argument("--bits", type=int, choices=(16, 24), default=24, help="sample size (24)")
     p.add_argument(
         "--frame-ms",
-        type=number(0.5, 20, "--frame-ms"),
+        type=number_in(0.5, 20, "--frame-ms"),
         default=2.0,
         help="signal per data frame in ms (default 2)",
     )
