@@ -97,13 +97,13 @@ def main() -> None:
     def on_block(block, filtered) -> None:
         nonlocal frames_seen
         now = time.monotonic()
-        first = block.start // frame_n
-        last = (block.stop - 1) // frame_n
-        for k in range(first, last + 1):
-            t = sent_t[k % n_slots]
+        # A block is whole frames; the device files each frame's write time under the
+        # frame's first sample index // frame_n (frames need not start on multiples).
+        for start in range(block.start, block.stop, frame_n):
+            t = sent_t[(start // frame_n) % n_slots]
             if t > 0:
                 latencies.append(now - t)
-        frames_seen += last - first + 1
+            frames_seen += 1
 
     source = SerialSource(path)
     session = Session(source)
