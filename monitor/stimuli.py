@@ -1,0 +1,305 @@
+"""Stimuli: what a stimulus site means, and finding stimuli from their artifacts.
+
+Stimulus markers normally arrive with the blocks (:class:`~monitor.block.StimMarker`
+from the device, from EDF+ annotations or from a trigger channel). Two things here help
+the evoked-response engine (:mod:`monitor.evoked`) use them:
+
+- :func:`classify_site` reads a marker's free-text ``site`` and says which kind of
+  response to look for: the lateral spread response after stimulating a facial-nerve
+  branch (and which branches were stimulated, whose own muscles give a *direct* response),
+  the Z-L response after stimulating the offending vessel, or a triggered (direct) response
+  after stimulating the nerve itself.
+- :class:`StimulusArtifactDetector` finds stimuli in a recording that has no markers,
+  from the stimulus artifact: a jump that is very fast (within ``jump_ms``), large
+  (far above each channel's sample-to-sample noise and above ``floor_uv``), synchronous on
+  (almost) all channels, preceded by a quiet stretch and over within a few ms (unlike
+  electrocautery, which is large on all channels too but lasts). Its markers carry
+  ``site=DETECTED_SITE`` so nobody mistakes them for the stimulator's own.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.block import Block, StimMarker
+from monitor.montage import MUSCLES
+
+#: ``StimMarker.site`` of a stimulus found from its artifact.
+DETECTED_SITE = "detected artifact"
+
+#: Kinds of evoked response, by what was stimulated.
+MODE_LSR = "lsr"  # a facial-nerve branch: lateral spread response in the other branches
+MODE_ZL = "zl"  # the offending vessel: Z-L response (Zheng et al. 2012)
+MODE_TRIGGERED = "triggered"  # the nerve itself: direct responses in every muscle
+
+#: Facial-nerve branches the montage knows (the ``branch`` of its muscles).
+BRANCHES: tuple[str, ...] = tuple(
+    dict.fromkeys(m.branch for m in MUSCLES.values() if m.branch != "trigeminal motor")
+)
+
+_ZL = re.compile(r"z\s*-\s*l\b|\bzlr?\b|vessel|arter|\bvein|\baica\b|\bpica\b|\bva\b")
+_TRUNK = re.compile(r"nerve|\broot|\btrunk|\brez\b|\bprobe|\bcn\s*vii\b|\bcn7\b")
+
+
+@dataclass(frozen=True, slots=True)
+class StimSite:
+    """What a stimulus site means for the evoked-response analysis.
+
+    Attributes
+    ----------
+    mode : str
+        ``MODE_LSR``, ``MODE_ZL`` or ``MODE_TRIGGERED``.
+    branches : frozenset of str
+        Facial-nerve branches named by the site (LSR mode); their muscles answer directly.
+    known : bool
+        False when the site names neither a branch nor a vessel nor the nerve (an empty
+        site, ``"Trigger"``, ``DETECTED_SITE``): which channels answer directly is then
+        judged from each sweep (a response that starts right after the blanking).
+    """
+
+    mode: str
+    branches: frozenset[str] = frozenset()
+    known: bool = True
+
+
+def classify_site(site: str, default: str = "") -> StimSite:
+    """Read a stimulus site.
+
+    Parameters
+    ----------
+    site : str
+        Free text from the marker (``"zygomatic"``, ``"marginal mandibular branch"``,
+        ``"Z-L"``, ``"facial nerve"``, ``"temporal/zygomatic"``, ``""`` ...).
+    default : str
+        Used when ``site`` names nothing known (the user's setting for a recording whose
+        markers do not say where they stimulated).
+
+    Returns
+    -------
+    StimSite
+    """
+    for text in (site, default):
+        s = text.strip().lower()
+        if not s:
+            continue
+        if _ZL.search(s):
+            return StimSite(MODE_ZL)
+        branches = frozenset(b for b in BRANCHES if _names_branch(s, b))
+        if branches:
+            return StimSite(MODE_LSR, branches)
+        if _TRUNK.search(s):
+            return StimSite(MODE_TRIGGERED)
+    return StimSite(MODE_LSR, frozenset(), known=False)
+
+
+def _names_branch(text: str, branch: str) -> bool:
+    """``"mandibular"`` names the marginal mandibular branch, ``"zyg"`` the zygomatic one."""
+    if branch in text:
+        return True
+    words = re.findall(r"[a-z]+", text)
+    return any(
+        (len(w) >= 3 and part.startswith(w)) or w == part
+        for part in branch.split()
+        if len(part) >= 5
+        for w in words
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactDetectorSettings:
+    """How a stimulus artifact is told from everything else (the defaults are the monitor's).
+
+    Attributes
+    ----------
+    jump_ms : float
+        The artifact's leading edge: the signal jumps within this time.
+    k_noise : float
+        The jump must exceed this many times the channel's typical jump of that span
+        (a robust running scale, so noisy channels need larger artifacts).
+    floor_uv : float
+        ... and this absolute size. 50 µV: artifacts of stimuli of a few mA are hundreds of
+        µV; below about 0.5 mA (triggered-EMG mapping) they may not be found at all.
+    min_fraction : float
+        Fraction of the channels that must jump together (rounded up; at least one).
+    sync_ms : float
+        The channels' jumps must fall within this span.
+    quiet_ms : float
+        Before the jump, no channel may jump like that for this long (cautery crackle,
+        a train of artifacts at a high rate).
+    settle_ms, check_ms : float
+        From ``settle_ms`` after the jump, for ``check_ms``, fewer than ``min_fraction`` of
+        the channels may still jump (a stimulus artifact is over; cautery goes on).
+    sharpness : float
+        On the channels that jump, the jump must be at least this fraction of the
+        peak-to-peak within ±1 ms (a stimulus artifact is a step; a motor-unit potential,
+        even a sharp one, takes longer to swing through its amplitude).
+    refractory_ms : float
+        No second stimulus is reported this soon after one.
+    """
+
+    jump_ms: float = 0.15
+    k_noise: float = 25.0
+    floor_uv: float = 50.0
+    min_fraction: float = 0.75
+    sync_ms: float = 0.3
+    quiet_ms: float = 5.0
+    settle_ms: float = 1.5
+    check_ms: float = 4.0
+    sharpness: float = 0.6
+    refractory_ms: float = 20.0
+
+
+class StimulusArtifactDetector:
+    """Finds stimuli from their artifacts in the raw signal; causal, block-size blind.
+
+    The raw samples are examined on a grid of fixed chunks of absolute sample indices
+    (10 ms), each once the look-ahead it needs has arrived (``settle_ms + check_ms``,
+    about 6 ms), so the markers do not depend on how the stream is cut into blocks.
+
+    Parameters
+    ----------
+    rate : float
+        Sampling rate in Hz.
+    n_channels : int
+    on_stim : callable, optional
+        Called with each :class:`~monitor.block.StimMarker` found (``site=DETECTED_SITE``),
+        on the calling thread.
+    settings : ArtifactDetectorSettings, optional
+
+    Thread safety: ``process``/``__call__`` on the acquisition thread only; ``found`` is a
+    plain count, safe to read anywhere.
+    """
+
+    CHUNK_MS = 10.0
+    _SCALE_MEMORY = 50  # chunks in the running noise scale
+
+    def __init__(
+        self,
+        rate: float,
+        n_channels: int,
+        on_stim: Callable[[StimMarker], None] | None = None,
+        settings: ArtifactDetectorSettings | None = None,
+    ) -> None:
+        self.s = settings or ArtifactDetectorSettings()
+        self.rate = float(rate)
+        self.n_channels = n_channels
+        self.on_stim = on_stim
+        ms = self.rate / 1000.0
+        self.w = max(1, round(self.s.jump_ms * ms))
+        self.chunk = max(8, round(self.CHUNK_MS * ms))
+        self.sync = max(1, round(self.s.sync_ms * ms))
+        self.quiet = max(1, round(self.s.quiet_ms * ms))
+        self.settle = max(1, round(self.s.settle_ms * ms))
+        self.check = max(1, round(self.s.check_ms * ms))
+        self.refractory = max(1, round(self.s.refractory_ms * ms))
+        self.around = max(2, round(1.0 * ms))
+        self.need = max(1, math.ceil(self.s.min_fraction * n_channels - 1e-9))
+        self.behind = self.quiet + self.w + self.sync + self.around  # look-behind kept
+        self.ahead = max(self.settle + self.check, self.around + self.sync) + self.w
+        self._buf = np.zeros((0, n_channels), np.float32)
+        self._buf_start = 0
+        self._next: int | None = None  # absolute index of the next chunk to examine
+        self._scales: deque[np.ndarray] = deque(maxlen=self._SCALE_MEMORY)
+        self._scale = np.zeros(n_channels)  # typical jump per channel (µV)
+        self._last = -(10**12)
+        self.found = 0
+
+    def __call__(self, block: Block, filtered: np.ndarray | None = None) -> list[StimMarker]:
+        """Session-subscriber form: examine the block's raw samples."""
+        return self.process(block.start, block.data)
+
+    def process(self, start: int, raw: np.ndarray) -> list[StimMarker]:
+        """Feed raw samples ``[n, channels]`` (µV) from absolute index ``start``.
+
+        Returns
+        -------
+        list of StimMarker
+            The stimuli found in what could be examined so far (also passed to ``on_stim``).
+        """
+        end = self._buf_start + len(self._buf)
+        if self._next is None or start != end:  # first block, or a gap: start afresh
+            self._buf = np.zeros((0, self.n_channels), np.float32)
+            self._buf_start = start
+            self._next = start + self.behind
+        self._buf = np.concatenate([self._buf, raw]) if len(self._buf) else raw.copy()
+        found: list[StimMarker] = []
+        while self._next + self.chunk + self.ahead <= self._buf_start + len(self._buf):
+            found.extend(self._examine(self._next))
+            self._next += self.chunk
+        keep_from = self._next - self.behind - self._buf_start
+        if keep_from > 0:
+            self._buf = self._buf[keep_from:]
+            self._buf_start += keep_from
+        for marker in found:
+            if self.on_stim is not None:
+                self.on_stim(marker)
+        return found
+
+    def _jumps(self, a: int, b: int) -> np.ndarray:
+        """|x[i] - x[i - w]| for absolute i in [a, b), shape (b - a, channels)."""
+        i0 = a - self._buf_start
+        x = self._buf
+        with np.errstate(invalid="ignore"):
+            return np.abs(x[i0 : i0 + (b - a)] - x[i0 - self.w : i0 - self.w + (b - a)])
+
+    def _examine(self, c0: int) -> list[StimMarker]:
+        d = self._jumps(c0, c0 + self.chunk)
+        med = np.median(d, axis=0)  # NaN where a channel has invalid samples
+        self._scales.append(np.where(np.isfinite(med), med, self._scale))
+        if len(self._scales) <= 5 or (c0 // self.chunk) % 5 == 0:
+            self._scale = np.median(np.array(self._scales), axis=0)
+        thr = np.maximum(self.s.k_noise * self._scale, self.s.floor_uv)
+        with np.errstate(invalid="ignore"):
+            over = d > thr
+        count = over.sum(axis=1)
+        out = []
+        for rel in np.flatnonzero(count >= min(self.need, self.n_channels)):
+            i = c0 + int(rel)
+            if i - self._last < self.refractory:
+                continue
+            if self._is_stimulus(i, thr):
+                onset = self._onset(i, thr)
+                self._last = onset
+                self.found += 1
+                out.append(StimMarker(onset, site=DETECTED_SITE))
+        return out
+
+    def _is_stimulus(self, i: int, thr: np.ndarray) -> bool:
+        with np.errstate(invalid="ignore"):
+            # Synchronous: the channels that jump do so within sync of the first.
+            jumps = self._jumps(i, i + self.sync)
+            near = (jumps > thr).any(axis=0)
+            if near.sum() < self.need:
+                return False
+            i0 = i - self._buf_start
+            seg = self._buf[i0 - self.around : i0 + self.sync + self.around, near]
+            sharp = jumps[:, near].max(axis=0) / np.maximum(np.ptp(seg, axis=0), 1e-9)
+            if np.median(sharp) < self.s.sharpness:
+                return False
+            before = (self._jumps(i - self.quiet, i) > thr).any(axis=0)
+            if before.any():
+                return False  # not after a quiet stretch: cautery, or a burst of artifacts
+            a = i + self.settle
+            after = (self._jumps(a, a + self.check) > thr).any(axis=0)
+        return bool(after.sum() < self.need)
+
+    def _onset(self, i: int, thr: np.ndarray) -> int:
+        """The first sample of the jump: where the fastest channel first moves by a third of
+        its threshold from the sample before the jump window."""
+        i0 = i - self._buf_start
+        x = self._buf
+        first = i
+        ref = x[i0 - self.w]
+        for k in range(self.w, -1, -1):
+            with np.errstate(invalid="ignore"):
+                moved = np.abs(x[i0 - k] - ref) > thr / 3
+            if moved.any():
+                first = i - k
+                break
+        return first
