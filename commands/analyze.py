@@ -22,6 +22,7 @@ from pathlib import Path
 
 from monitor.alarms import AlarmManager
 from monitor.events import EmgEvent, EventKind
+from monitor.evoked import EvokedAnalyzer
 from monitor.freerun import FreeRunSettings
 from monitor.monitoring import FreeRunMonitoring
 from monitor.session import Session
@@ -66,6 +67,8 @@ def analyze(argv: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     monitoring = FreeRunMonitoring(session, AlarmManager(), FreeRunSettings(mode=args.threshold))
+    evoked = EvokedAnalyzer(source.info.rate, source.info.labels)
+    session.subscribe("Evoked responses", evoked)
     duration = max(source.duration_s, 1e-9)
     t0 = time.perf_counter()
     last_print = 0.0
@@ -87,11 +90,12 @@ def analyze(argv: list[str]) -> int:
     finally:
         source.close()
     monitoring.flush()
+    evoked.flush()
     wall = time.perf_counter() - t0
     if not args.quiet:
         progress(duration, duration, wall)
         print(file=sys.stderr)
-    write_results(args.out, args.recording, source, session, monitoring, wall)
+    write_results(args.out, args.recording, source, session, monitoring, evoked, wall)
     print(f"Wrote {args.out}/events.csv, stim_responses.csv, summary.json, report.html")
     return 0
 
@@ -119,6 +123,7 @@ def write_results(
     source,
     session: Session,
     monitoring: FreeRunMonitoring,
+    evoked: EvokedAnalyzer,
     wall_s: float,
 ) -> None:
     rate = source.info.rate
@@ -137,7 +142,9 @@ def write_results(
                 ]
             )
     with open(out / "stim_responses.csv", "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerow(["stim_onset_s", "channel", "present", "latency_ms", "amplitude_uv"])
+        w = csv.writer(f)
+        w.writerow(["stim_onset_s", "channel", "present", "latency_ms", "amplitude_uv"])
+        w.writerows(evoked.stim_response_rows())
     counts: dict[str, Counter] = {label: Counter() for label in monitoring.labels}
     for e in events:
         if e.channel >= 0:
@@ -171,18 +178,33 @@ def write_results(
             }
             for t in monitoring.alarms.history
         ],
-        "lsr": {"baseline_uv": {}, "disappeared_at_s": None, "analysed": False},
+        "lsr": evoked.lsr_summary(),
         "reader_messages": list(getattr(source, "messages", [])),
         "analysis_x_realtime": round(st.end_index / rate / wall_s, 1) if wall_s > 0 else None,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     (out / "report.html").write_text(
-        report_html(summary, events, monitoring, rate), encoding="utf-8"
+        report_html(summary, events, monitoring, rate, lsr_trend_rows(evoked)), encoding="utf-8"
     )
 
 
+def lsr_trend_rows(evoked: EvokedAnalyzer) -> list[tuple[float, str, str]]:
+    """(time s, channel, 'µV at ms' or 'absent') for the report's LSR table."""
+    rows = []
+    for r in evoked.results():
+        if r.kind != "lsr" or r.rejected:
+            continue
+        value = f"{r.amplitude_uv:.0f} µV at {r.latency_ms:.1f} ms" if r.present else "absent"
+        rows.append((r.stim_index / evoked.rate, r.label, value))
+    return rows
+
+
 def report_html(
-    summary: dict, events: list[EmgEvent], monitoring: FreeRunMonitoring, rate: float
+    summary: dict,
+    events: list[EmgEvent],
+    monitoring: FreeRunMonitoring,
+    rate: float,
+    lsr_rows: list[tuple[float, str, str]] = (),
 ) -> str:
     e = html.escape
     lo, hi = summary["traintime_thresholds_s"]
@@ -228,7 +250,7 @@ signal gaps {summary["gaps"]} ({summary["gap_s"]:.2f} s).</p>
 deterioration of facial function is likely.</p>
 <table><tr><th>Channel</th><th>Train time</th><th>A-trains</th><th>Spikes</th><th>Bursts</th>
 <th>B/C-trains</th></tr>{"".join(rows)}</table>
-<h2>Lateral spread response</h2><p>Not analysed in this version.</p>
+<h2>Lateral spread response</h2>{lsr_section(summary["lsr"], lsr_rows)}
 <h2>Alarms</h2><table><tr><th>Time</th><th>Priority</th><th>Condition</th><th>State</th></tr>
 {alarms}</table>
 <h2>Events</h2><table><tr><th>Time</th><th>Channel</th><th>Class</th><th>Duration</th>
@@ -236,6 +258,37 @@ deterioration of facial function is likely.</p>
 {f"<h2>Reading the file</h2><ul>{notes}</ul>" if notes else ""}
 </body></html>
 """
+
+
+def lsr_section(lsr: dict, rows: list[tuple[float, str, str]]) -> str:
+    e = html.escape
+    if not lsr.get("sweeps"):
+        return "<p>No stimuli in this recording.</p>"
+    base = ", ".join(f"{e(k)} {v:.0f} µV" for k, v in lsr["baseline_uv"].items()) or "none"
+    gone = lsr["disappeared_at_s"]
+    verdict = (
+        f"<p><strong>LSR disappeared at {_clock(gone)}</strong> "
+        f"(criterion {e(lsr['criterion'])}).</p>"
+        if gone is not None
+        else "<p><strong>The LSR did not disappear.</strong></p>"
+    )
+    calls = "".join(f"<li>{_clock(c['time_s'])} — {e(c['text'])}</li>" for c in lsr["calls"])
+    by_time: dict[float, dict[str, str]] = {}
+    for t, label, value in rows:
+        by_time.setdefault(t, {})[label] = value
+    labels = sorted({label for _, label, _ in rows})
+    head = "".join(f"<th>{e(lab)}</th>" for lab in labels)
+    body = "".join(
+        f"<tr><td>{_clock(t)}</td>"
+        + "".join(f"<td>{e(v.get(lab, ''))}</td>" for lab in labels)
+        + "</tr>"
+        for t, v in list(by_time.items())[:600]
+    )
+    return (
+        f"{verdict}<p>Stimuli: {lsr['sweeps']}. Baseline: {base}.</p>"
+        f"{f'<ul>{calls}</ul>' if calls else ''}"
+        f"<table><tr><th>Time</th>{head}</tr>{body}</table>"
+    )
 
 
 def _clock(seconds: float) -> str:

@@ -113,3 +113,19 @@ def test_a_third_party_file_with_gaps_is_analysed(shared_data, tmp_path):
     assert done.returncode == 0, done.stderr
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["gaps"] == 5 and s["gap_s"] == pytest.approx(9.0)
+
+
+def test_stim_responses_and_the_lsr_disappearance_of_the_demo(demo_out):
+    with open(demo_out / "stim_responses.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    stims = sorted({float(r["stim_onset_s"]) for r in rows})
+    assert stims[0] == pytest.approx(2.0) and len(stims) == 38  # 1 Hz from 2 s to 39 s
+    mentalis = [r for r in rows if r["channel"] == "L Mentalis"]
+    before = [r for r in mentalis if float(r["stim_onset_s"]) < 29.5]
+    after = [r for r in mentalis if float(r["stim_onset_s"]) > 30.5]
+    assert all(r["present"] == "1" and 7 < float(r["latency_ms"]) < 12 for r in before)
+    assert all(r["present"] == "0" and r["latency_ms"] == "" for r in after)
+    s = json.loads((demo_out / "summary.json").read_text())
+    assert s["lsr"]["disappeared_at_s"] == pytest.approx(30.0, abs=1.0)
+    assert s["lsr"]["baseline_uv"]["L Mentalis"] > 100
+    assert "LSR disappeared" in (demo_out / "report.html").read_text()
