@@ -1,7 +1,8 @@
 """Memory: resident size after one simulated hour versus after one minute.
 
-Runs the simulator as fast as it can through the session (filters, both ring buffers,
-the display envelope) for one hour of signal, sampling the process's resident size.
+Runs the simulator (stimulating at 1 Hz) as fast as it can through the session (filters,
+both ring buffers, the display envelope, free-run detection with its event log and alarms,
+the evoked-response engine) for one hour of signal, sampling the resident size.
 Goal: the hour ends within 50 MB of the one-minute figure. Prints its figures last as
 one JSON line.
 
@@ -23,6 +24,8 @@ import psutil
 from drivers.emgsynth import SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.envelope import Envelope
+from monitor.evoked import EvokedAnalyzer
+from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
 from monitor.session import Session, State
 
@@ -43,6 +46,8 @@ def main() -> None:
     session = Session(source)
     session.open()
     session.subscribe("Display", Envelope(args.rate, args.channels))
+    FreeRunMonitoring(session)  # detectors, train time, alarms, event log
+    session.subscribe("Evoked", EvokedAnalyzer(args.rate, config.labels))
     marks: dict[str, float] = {}
     t0 = time.perf_counter()
     session.start()
