@@ -31,21 +31,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from drivers.emgsynth import ALL_CHANNELS, EmgSynth, SimConfig, TruthEvent
+from drivers.emgsynth import ALL_CHANNELS, QUIET, EmgSynth, SimConfig, TruthEvent
 from monitor.events import EmgEvent, EventKind
 from monitor.filters import FilterChain
 from monitor.freerun import FreeRunDetector
 from monitor.montage import default_labels
 
-QUIET = {
-    "spikes_per_min": 0.0,
-    "bursts_per_min": 0.0,
-    "a_trains_per_min": 0.0,
-    "b_trains_per_min": 0.0,
-    "c_trains_per_min": 0.0,
-    "cautery_per_min": 0.0,
-    "stim_rate_hz": 0.0,
-}
 TOLERANCE_S = 0.02
 
 

@@ -40,6 +40,19 @@ KINDS = ("spike", "burst", "a_train", "b_train", "c_train", "artifact")
 ALL_CHANNELS = -1  # TruthEvent.channel for events on every channel (cautery)
 
 
+#: SimConfig settings for a patient with no spontaneous activity and no stimulation, to
+#: which tests and benches add exactly the events they want.
+QUIET: dict[str, float] = {
+    "spikes_per_min": 0.0,
+    "bursts_per_min": 0.0,
+    "a_trains_per_min": 0.0,
+    "b_trains_per_min": 0.0,
+    "c_trains_per_min": 0.0,
+    "cautery_per_min": 0.0,
+    "stim_rate_hz": 0.0,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class TruthEvent:
     """A generated event and where it is.

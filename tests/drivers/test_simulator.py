@@ -7,19 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from drivers.emgsynth import ALL_CHANNELS, EmgSynth, SimConfig
+from drivers.emgsynth import ALL_CHANNELS, QUIET, EmgSynth, SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.source import EndOfStream
-
-QUIET = {
-    "spikes_per_min": 0.0,
-    "bursts_per_min": 0.0,
-    "a_trains_per_min": 0.0,
-    "b_trains_per_min": 0.0,
-    "c_trains_per_min": 0.0,
-    "cautery_per_min": 0.0,
-    "stim_rate_hz": 0.0,
-}
 
 
 def render(synth: EmgSynth, seconds: float) -> np.ndarray:

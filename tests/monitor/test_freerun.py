@@ -6,21 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.emgsynth import EmgSynth, SimConfig
+from drivers.emgsynth import QUIET, EmgSynth, SimConfig
 from monitor.events import ALL_CHANNELS, EmgEvent, EventKind
 from monitor.filters import FilterChain
 from monitor.freerun import FreeRunDetector, FreeRunSettings
 
 RATE = 10_000.0
-QUIET = {
-    "spikes_per_min": 0.0,
-    "bursts_per_min": 0.0,
-    "a_trains_per_min": 0.0,
-    "b_trains_per_min": 0.0,
-    "c_trains_per_min": 0.0,
-    "cautery_per_min": 0.0,
-    "stim_rate_hz": 0.0,
-}
 
 
 def detect(synth: EmgSynth, seconds: float, block: int = 100, settings=None):

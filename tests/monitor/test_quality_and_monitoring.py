@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers.emgsynth import SimConfig
+from drivers.emgsynth import QUIET, SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.alarms import AlarmState, Priority
 from monitor.block import Block
@@ -15,15 +15,6 @@ from monitor.quality import SignalQuality
 from monitor.session import Session
 
 RATE = 10_000.0
-QUIET = {
-    "spikes_per_min": 0.0,
-    "bursts_per_min": 0.0,
-    "a_trains_per_min": 0.0,
-    "b_trains_per_min": 0.0,
-    "c_trains_per_min": 0.0,
-    "cautery_per_min": 0.0,
-    "stim_rate_hz": 0.0,
-}
 
 
 def run_quality(raw: np.ndarray, filtered: np.ndarray) -> list[tuple[str, bool]]:
