@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from commands.argtypes import number_in
+from monitor.evoked import EvokedAnalyzer
 from monitor.filters import FilterSettings, FilterSettingsError
 from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
@@ -40,7 +41,8 @@ examples:
   python main.py --screenshot shot.png --after 5   save the window after 5 s and exit
 
 keys in the window: + / - change the µV range; A or F2 acknowledges the alarms;
-P or F3 pauses the alarm sound for 2 minutes (again: resume)."""
+P or F3 pauses the alarm sound for 2 minutes (again: resume); B takes the LSR
+baseline now (the panel appears with the first stimulus)."""
 
 
 def channels_arg(text: str) -> int | tuple[str, ...]:
@@ -242,11 +244,16 @@ def setup_logging(path: Path | None) -> Path:
 
 
 def run_headless(
-    session: Session, duration: float | None, monitoring: FreeRunMonitoring | None = None
+    session: Session,
+    duration: float | None,
+    monitoring: FreeRunMonitoring | None = None,
+    evoked: EvokedAnalyzer | None = None,
 ) -> int:
     from ui.feed import MonitoringFeed, event_row, transition_text
+    from ui.lsrfeed import LsrFeed, call_line
 
     feed = MonitoringFeed(monitoring) if monitoring is not None else None
+    lsr_feed = LsrFeed(evoked) if evoked is not None else None
     start = time.monotonic()
     seen = 0
     try:
@@ -267,6 +274,9 @@ def run_headless(
                         f"{transition_text(t, technical)}",
                         flush=True,
                     )
+            if lsr_feed is not None and evoked is not None:
+                for call in lsr_feed.new_calls():
+                    print(call_line(call, evoked.rate), flush=True)
             st = session.status()
             print(
                 f"{time.strftime('%H:%M:%S')} {st.state.value} {st.source_name} "
@@ -311,12 +321,17 @@ def print_ports() -> int:
     return 0
 
 
-def start_session(args: argparse.Namespace) -> tuple[Session, FreeRunMonitoring]:
-    """Build the source, attach the free-run monitoring and start acquisition.
+def start_session(
+    args: argparse.Namespace,
+) -> tuple[Session, FreeRunMonitoring, EvokedAnalyzer]:
+    """Build the source, attach the free-run monitoring and the evoked-response analyzer
+    (LSR), and start acquisition.
 
-    The monitoring subscribes between ``open`` and ``start``, so it sees every block.
+    Both subscribe between ``open`` and ``start``, so they see every block.
     Raises ``UsageError`` with one line.
     """
+    from ui.lsrfeed import make_analyzer
+
     if args.replay is not None and args.port is not None:
         raise UsageError("choose one source: --replay or --port")
     try:
@@ -326,10 +341,13 @@ def start_session(args: argparse.Namespace) -> tuple[Session, FreeRunMonitoring]
         )
         session.open()
         monitoring = FreeRunMonitoring(session)
+        info = session.source.info
+        evoked = make_analyzer(info.rate, info.labels)
+        session.subscribe("Evoked responses", evoked)
         session.start()
     except (SourceError, FilterSettingsError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    return session, monitoring
+    return session, monitoring, evoked
 
 
 def needs_offscreen(args: argparse.Namespace) -> bool:
@@ -360,17 +378,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         size = parse_size(args.size)
         offscreen = False if args.headless else needs_offscreen(args)
-        session, monitoring = start_session(args)
+        session, monitoring, evoked = start_session(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.headless:
-        return run_headless(session, args.duration, monitoring)
+        return run_headless(session, args.duration, monitoring, evoked)
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from ui.app import run_gui
 
-    return run_gui(session, args.window, args.screenshot, args.after, size, monitoring=monitoring)
+    return run_gui(
+        session,
+        args.window,
+        args.screenshot,
+        args.after,
+        size,
+        monitoring=monitoring,
+        evoked=evoked,
+    )
 
 
 def entry() -> int:

@@ -8,6 +8,7 @@ import threading
 import traceback
 from pathlib import Path
 
+from monitor.evoked import EvokedAnalyzer
 from monitor.monitoring import FreeRunMonitoring
 from monitor.problems import Problem, Severity
 from monitor.session import Session
@@ -60,12 +61,13 @@ def run_gui(
     after_s: float = 3.0,
     size: tuple[int, int] = (1600, 900),
     monitoring: FreeRunMonitoring | None = None,
+    evoked: EvokedAnalyzer | None = None,
 ) -> int:
     """Open the window on a started session and run until it is closed.
 
-    ``monitoring`` is the session's free-run monitoring, created before the session
-    started (the window attaches one itself when it is None). With ``screenshot``, save
-    the window as PNG after ``after_s`` seconds and quit.
+    ``monitoring`` and ``evoked`` are the session's free-run monitoring and evoked-response
+    analyzer, created before the session started (the window attaches them itself when
+    None). With ``screenshot``, save the window as PNG after ``after_s`` seconds and quit.
     """
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
@@ -76,7 +78,9 @@ def run_gui(
     pg.setConfigOptions(antialias=False, useOpenGL=False, background="k")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Facial Nerve Monitor")
-    window = MainWindow(session, monitoring, window_s=window_s, audio=open_audio(session))
+    window = MainWindow(
+        session, monitoring, window_s=window_s, audio=open_audio(session), evoked=evoked
+    )
     window.resize(*size)
     window.show()
 

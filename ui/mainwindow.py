@@ -1,14 +1,18 @@
 """The monitor's main window: alarm banner, live traces with their events, train time per
-channel, the event log, a line for session problems and a status bar.
+channel, the LSR panel, the event log, a line for session problems and a status bar.
 
 Layout (fits 1366x768 and up without scrolling)::
 
-    ┌ alarm banner: !! text in words ···· +n more · [Acknowledge (A)] [Audio pause (P)] ┐
-    ├ problem line (session problems, only while there is one) ─────────────────────────┤
-    │ label │ trace with event bands and class names                  │ train time bar │
-    │  ...  │                                                         │      ...       │
-    ├ event log: time, channel, class, µV, duration, Hz; alarm transitions ─────────────┤
-    └ status bar ───────────────────────────────────────────────────────────────────────┘
+    ┌ alarm banner: !! text in words ···· +n more · [Acknowledge (A)] [Audio pause (P)] ─────┐
+    ├ problem line (session problems, only while there is one) ─────────────────────────────┤
+    │ label │ trace with event bands and class names │ train time bar │ LSR sweeps │ trend  │
+    │  ...  │                                        │      ...       │    ...     │  ...   │
+    ├ event log: time, channel, class, µV, duration, Hz; alarm, LSR ──┬ LSR status (big)    │
+    │                                                                  │ [Set baseline (B)] │
+    └ status bar ───────────────────────────────────────────────────────────────────────────┘
+
+The LSR column and status box (:mod:`ui.lsrpanel`) appear with the first stimulus; until
+then the screen is the free-run screen.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from monitor.envelope import Envelope
+from monitor.evoked import EvokedAnalyzer
 from monitor.monitoring import FreeRunMonitoring
 from monitor.problems import Problem, Severity
 from monitor.session import Session, State
@@ -38,6 +43,8 @@ from ui.alarmbanner import AlarmBanner, countdown
 from ui.bridge import SessionBridge
 from ui.eventlog import EventLog
 from ui.feed import MonitoringFeed
+from ui.lsrfeed import LsrFeed, baseline_note, call_channel, make_analyzer
+from ui.lsrpanel import LsrPanel
 from ui.traces import TraceView
 from ui.traintimebars import TrainTimePanel
 
@@ -49,15 +56,18 @@ INFO_SHOWN_S = 8.0
 STALE_S = 1.0  # a live source with no new samples for this long is shown as not live
 ACK_KEYS = ("A", "F2")
 PAUSE_KEYS = ("P", "F3")
+BASELINE_KEYS = ("B",)
+LSR_COLUMN_SHARE = 0.31  # of the window width, within the limits below
+LSR_COLUMN_PX = (400, 560)
 
 
 class MainWindow(QMainWindow):
-    """Shows one session and its free-run monitoring.
+    """Shows one session, its free-run monitoring and its evoked responses (LSR).
 
-    Owns nothing of the core but a display envelope subscriber. With no ``monitoring``
-    given it attaches one itself (better: create it before the session starts, so that it
-    sees every block). All methods run on the GUI thread; everything the core produces is
-    pulled by the frame timer.
+    Owns nothing of the core but a display envelope subscriber. With no ``monitoring`` or
+    ``evoked`` given it attaches them itself (better: create them before the session
+    starts, so that they see every block). All methods run on the GUI thread; everything
+    the core produces is pulled by the frame timer.
     """
 
     def __init__(
@@ -66,6 +76,7 @@ class MainWindow(QMainWindow):
         monitoring: FreeRunMonitoring | None = None,
         window_s: float = 10.0,
         audio: AudioOutput | None = None,
+        evoked: EvokedAnalyzer | None = None,
     ) -> None:
         super().__init__()
         self.audio = audio
@@ -74,6 +85,11 @@ class MainWindow(QMainWindow):
         self.alarms = self.monitoring.alarms
         self.feed = MonitoringFeed(self.monitoring)
         info = session.source.info
+        if evoked is None:
+            evoked = make_analyzer(info.rate, info.labels)
+            session.subscribe("Evoked responses", evoked)
+        self.evoked = evoked
+        self.lsr_feed = LsrFeed(evoked)
         self.setWindowTitle(f"Facial Nerve Monitor — {info.name}")
         self.envelope = Envelope(info.rate, info.n_channels, window_s=window_s, columns=1600)
         session.subscribe("Display", self.envelope, essential=True)
@@ -90,6 +106,8 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(key), self, activated=self.acknowledge)
         for key in PAUSE_KEYS:
             QShortcut(QKeySequence(key), self, activated=self.toggle_audio_pause)
+        for key in BASELINE_KEYS:
+            QShortcut(QKeySequence(key), self, activated=self.set_lsr_baseline)
 
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
@@ -148,10 +166,24 @@ class MainWindow(QMainWindow):
         self.traintime.reset_requested.connect(self.reset_train_time)
         middle.addWidget(self.traintime)
         layout.addLayout(middle, 1)
-
-        self.event_log = EventLog(labels)
-        layout.addWidget(self.event_log)
+        self._build_lsr_and_log(middle, layout, labels)
         self.setCentralWidget(central)
+
+    def _build_lsr_and_log(
+        self, middle: QHBoxLayout, layout: QVBoxLayout, labels: tuple[str, ...]
+    ) -> None:
+        """The LSR column right of the train time, the event log with the LSR status box
+        beside it; the LSR parts stay hidden until the first stimulus (ui.lsrpanel)."""
+        self.lsr = LsrPanel(self.evoked, labels, self)
+        self.lsr.status.baseline_clicked.connect(self.set_lsr_baseline)
+        middle.addWidget(self.lsr.column)
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.setSpacing(0)
+        self.event_log = EventLog(labels)
+        bottom.addWidget(self.event_log, 1)
+        bottom.addWidget(self.lsr.status)
+        layout.addLayout(bottom)
 
     def _build_status_bar(self) -> None:
         self.status_label = QLabel()
@@ -232,6 +264,7 @@ class MainWindow(QMainWindow):
             self.event_log.add_transition(t, self.monitoring, technical)
         self._align_train_time()
         self.traintime.set_seconds(self.monitoring.traintime.seconds())
+        self._refresh_lsr()
         self.update_alarms()
         self._update_stale()
         self._update_audio()
@@ -293,6 +326,39 @@ class MainWindow(QMainWindow):
         dy = self.traces.mapTo(self, origin).y() - self.traintime.mapTo(self, origin).y()
         self.traintime.align([(int(a) + dy, int(b) + dy) for a, b in self.traces.row_spans()])
 
+    def _refresh_lsr(self) -> None:
+        """The LSR panel (shown with the first stimulus), its calls and baselines in the log."""
+        if self.lsr.refresh():  # just shown: lay out now, so the rows line up at once
+            self._size_lsr()
+            self.centralWidget().layout().activate()
+            self.traces.refresh(self.monitoring.ongoing())
+        if self.lsr.started:
+            origin = QPoint(0, 0)
+            column = self.lsr.column
+            dy = self.traces.mapTo(self, origin).y() - column.mapTo(self, origin).y()
+            spans = [(int(a) + dy, int(b) + dy) for a, b in self.traces.row_spans()]
+            if column.align(spans, self.traces.height() + dy):
+                self.lsr.relayout()
+        rate = self.evoked.rate
+        baseline = self.lsr_feed.new_baseline()
+        if baseline is not None:
+            at = self.lsr.stim_seconds(baseline.last_stim)
+            self.event_log.add_note(
+                self._now_index() / rate if at is None else at,
+                "",
+                baseline_note(baseline),
+                theme.FOREGROUND,
+            )
+        for call in self.lsr_feed.new_calls():
+            colour = theme.LSR_GONE_MARK if call.kind == "disappeared" else theme.LSR_BACK_MARK
+            self.event_log.add_note(call.sample_index / rate, call_channel(call), call.text, colour)
+
+    def _size_lsr(self) -> None:
+        lo, hi = LSR_COLUMN_PX
+        width = int(min(hi, max(lo, LSR_COLUMN_SHARE * self.width())))
+        self.lsr.column.setFixedWidth(width)
+        self.lsr.status.setFixedWidth(width)
+
     def status_text(self) -> str:
         st = self.session.status()
         secs = int(st.signal_seconds)
@@ -320,6 +386,8 @@ class MainWindow(QMainWindow):
         self.event_log.setFixedHeight(
             self.event_log.horizontalHeader().height() + rows * self.event_log.row_height + 4
         )
+        self.lsr.status.setFixedHeight(self.event_log.height())
+        self._size_lsr()
 
     # -- operator actions -----------------------------------------------------------------------
     def _now_index(self) -> int:
@@ -341,6 +409,15 @@ class MainWindow(QMainWindow):
             left = countdown(self.alarms.audio_paused_remaining())
             self.event_log.add_note(seconds, "", f"Alarm sound paused for {left}", theme.FOREGROUND)
         self.update_alarms()
+
+    def set_lsr_baseline(self) -> None:
+        """Take the LSR baseline now from the latest sweeps (button or B)."""
+        try:
+            self.evoked.set_baseline()
+        except ValueError as exc:
+            self.show_problem(Problem(Severity.WARNING, f"LSR baseline not set: {exc}"))
+            return
+        self._refresh_lsr()
 
     def reset_train_time(self, channel: int) -> None:
         """Ask why, then reset one channel's train time (or all with ``channel`` -1)."""

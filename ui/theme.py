@@ -104,3 +104,20 @@ def channel_colour(i: int) -> str:
 
 def event_colour(kind: str) -> str:
     return EVENT_COLOURS.get(kind, "#ffffff")
+
+
+# -- evoked responses (LSR panel) -------------------------------------------------------------
+#: The LSR status box: (background, text). A disappearance is good news for the team, shown
+#: as information (blue), never in an alarm colour; present is green-ish; anything else
+#: (waiting for stimuli, collecting the baseline, a few absent sweeps) neutral.
+LSR_PRESENT = ("#1b5e20", "#ffffff")
+LSR_GONE = ("#0d47a1", "#ffffff")
+LSR_NEUTRAL = ("#1c1c1c", FOREGROUND)
+LSR_STATUS_PT = 30  # "LSR present" / "LSR gone": the line read from across the room
+LSR_DETAIL_PT = 22  # "L Mentalis 240 µV at 10.1 ms" / "since 00:14:32"
+#: Marks on the sweeps and the trend.
+LSR_BASELINE = "#ffffff"  # the baseline sweep (dashed) and level: white against the colours
+LSR_CURSOR = "#ffffff"  # onset line and peak diamond of the newest sweep
+LSR_GONE_MARK = "#64b5f6"  # disappearance line and the "gone" stretch of the trend
+LSR_BACK_MARK = "#69f0ae"  # reappearance line
+LSR_WINDOW_BRUSH = (255, 255, 255, 22)  # the response window behind the sweeps

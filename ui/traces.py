@@ -159,7 +159,8 @@ class TraceView(pg.GraphicsLayoutWidget):
             self._compact = compact
             self._set_ticks()
         self.markers.update(ongoing, end, self.window_s)
-        x = t - end / self.rate
+        # The newest column may be partial: its centre can fall after the newest sample.
+        x = np.minimum(t - end / self.rate, 0.0)
         has_gap = bool(np.isnan(y).any())
         for ch, curve in enumerate(self._curves):
             if has_gap:

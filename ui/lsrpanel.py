@@ -1,0 +1,775 @@
+"""The LSR part of the live screen: recent sweeps, amplitude trend and one big status line.
+
+Layout (the window puts the column right of the train-time bars and the status box right
+of the event log; both stay hidden until the first stimulus has been analysed, so the
+free-run screen is unchanged without stimulation)::
+
+    ... traces │ train time │ ↕ 75 µV      L Mentalis │ 137 µV 9.4 ms           │
+               │            │ ~~~~~~~~^v~~~~~~~~~~~~~ │    ^v^_^v  - - - - - - │
+               │            │ ▶~~~~~|~◆~~~ (newest)   │ 150        base 171     │
+               │            │ 0 10 20 30 40   ms      │ 0:10 0:20   time        │
+    ... log ─────────────────────────────────┬ LSR present                         │
+                                             │ L Mentalis 137 µV at 9.4 ms         │
+                                             │ Baseline: auto …  [Set baseline (B)] │
+
+Per channel, lined up with the channel's trace: the last ``WATERFALL_N`` sweeps (-5 to
+50 ms) stacked with the newest at the bottom (thick, full colour, ▶ at its start; older
+ones higher and fading), the baseline sweep dashed white under the newest (so it shows
+where the newest differs from it), an onset line and a peak diamond on the newest, the
+response window shaded, the offset between sweeps at the top left; beside it the LSR
+amplitude of every stimulus over the case (absent = 0 µV), the baseline level dashed, the
+baseline sweeps shaded grey, and each disappearance (blue line, the time since shaded
+blue) and reappearance (green line).
+
+Everything is drawn on persistent items (``setData`` on a fixed pool) from the window's
+frame timer, which pulls the analyzer's thread-safe readers (``last_sweep``, ``results``,
+``calls``, ``baseline``, ``state``, ``status_text``); nothing here runs on the
+acquisition thread.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from monitor.evoked import (
+    KIND_DIRECT,
+    KIND_LSR,
+    KIND_TRIGGERED,
+    KIND_ZL,
+    EvokedAnalyzer,
+    LsrBaseline,
+    Sweep,
+)
+from monitor.stimuli import MODE_LSR
+from ui import theme
+from ui.feed import hhmmss
+from ui.lsrfeed import baseline_text, status_parts
+
+WATERFALL_N = 10  # sweeps stacked per channel (fewer when the rows are low)
+HISTORY_N = 60  # sweeps kept for the waterfall and the baseline sweep
+EPOCH_MS = (-5.0, 50.0)
+TREND_MIN_SPAN_S = 30.0
+TREND_MAX_POINTS = 40_000  # per channel: 11 h at 1 Hz
+AXIS_W = 40  # the trend's µV axis
+COLUMN_GAP = 6  # between the train-time bars and the sweeps
+#: Offsets between stacked sweeps and trend ticks are rounded to these (µV).
+NICE_UV = (
+    5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 250, 300, 400, 500, 750,
+    1000, 1500, 2000, 3000, 5000, 7500, 10000,
+)  # fmt: skip
+#: Trend time-axis steps (s).
+CLOCK_STEPS_S = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+BUTTON_STYLE = (
+    "QPushButton {{ background:{bg}; color:{fg}; border:2px solid #777; "
+    "border-radius:4px; padding:2px 10px; }}"
+    "QPushButton:pressed {{ background:#555; }}"
+)
+
+
+def nice_up(x: float) -> float:
+    """The smallest of :data:`NICE_UV` at or above ``x``."""
+    return float(next((v for v in NICE_UV if v >= x), NICE_UV[-1]))
+
+
+def nice_down(x: float) -> float:
+    """The largest of :data:`NICE_UV` at or below ``x`` (at least the smallest)."""
+    return float(next((v for v in reversed(NICE_UV) if v <= x), NICE_UV[0]))
+
+
+def clock_text(seconds: float) -> str:
+    """``m:ss`` (``h:mm:ss`` from one hour) of signal, for the trend's time axis."""
+    s = max(0, round(seconds))
+    if s >= 3600:
+        return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+    return f"{s // 60}:{s % 60:02d}"
+
+
+class ClockAxis(pg.AxisItem):
+    """Seconds of signal shown as ``m:ss``, at 3-5 round steps (5 s ... 2 h)."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph override
+        span = maxVal - minVal
+        if not span > 0:
+            return super().tickSpacing(minVal, maxVal, size)
+        step = next((s for s in CLOCK_STEPS_S if span / s <= 4), CLOCK_STEPS_S[-1])
+        return [(float(step), 0.0)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
+        return [clock_text(v) for v in values]
+
+
+def _font(pt: int, bold: bool = False) -> QFont:
+    f = QFont()
+    f.setPointSize(pt)
+    f.setBold(bold)
+    return f
+
+
+def _plot_widget(parent: QWidget, bottom: pg.AxisItem | None = None) -> pg.PlotWidget:
+    axes = {"bottom": bottom} if bottom is not None else None
+    w = pg.PlotWidget(parent=parent, background=theme.BACKGROUND, axisItems=axes)
+    w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    p = w.getPlotItem()
+    p.setMenuEnabled(False)
+    p.setMouseEnabled(x=False, y=False)
+    p.hideButtons()
+    p.disableAutoRange()
+    p.layout.setContentsMargins(0, 0, 2, 0)
+    tick_font = _font(theme.CAPTION_PT - 1)
+    for side in ("left", "bottom"):
+        ax = p.getAxis(side)
+        ax.setTickFont(tick_font)
+        ax.setTextPen(theme.FOREGROUND)
+        ax.setPen(theme.GRID)
+    return w
+
+
+def _caption(parent: QWidget) -> QLabel:
+    label = QLabel(parent)
+    label.setFont(_font(theme.CAPTION_PT, bold=True))
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    label.setStyleSheet("background: rgba(0, 0, 0, 150); padding: 0px 3px;")
+    label.move(2, 1)
+    return label
+
+
+def _span(colour: str, text: str) -> str:
+    return f'<span style="color:{colour}">{text}</span>'
+
+
+class SweepHistory:
+    """The sweeps seen by the frame timer (``last_sweep`` at every frame), newest last.
+
+    At 30 frames a second no sweep is missed up to 30 stimuli a second; ``missed`` counts
+    any that were (a replay far above real time). GUI thread only.
+    """
+
+    def __init__(self, keep: int = HISTORY_N) -> None:
+        self.sweeps: deque[Sweep] = deque(maxlen=keep)
+        self.missed = 0
+
+    def poll(self, analyzer: EvokedAnalyzer) -> bool:
+        """Take the analyzer's newest sweep; True when it is new."""
+        sw = analyzer.last_sweep()
+        if sw is None:
+            return False
+        if self.sweeps:
+            last = self.sweeps[-1].stim_number
+            if sw.stim_number <= last:
+                return False
+            self.missed += sw.stim_number - last - 1
+        self.sweeps.append(sw)
+        return True
+
+    def newest(self, n: int) -> list[Sweep]:
+        """The latest ``n`` sweeps, newest first."""
+        out = []
+        for sw in reversed(self.sweeps):
+            if len(out) == n:
+                break
+            out.append(sw)
+        return out
+
+    def baseline_sweep(self, b: LsrBaseline) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(times_ms, epoch)``: the mean of the baseline's sweeps still held (same
+        stimulus site and current), or None."""
+        rows = [
+            sw
+            for sw in self.sweeps
+            if b.first_stim <= sw.stim_number <= b.last_stim
+            and sw.mode == b.mode
+            and sw.marker.site.strip().lower() == b.site
+            and _same_current(sw.marker.current_ma, b.current_ma)
+        ]
+        rows = [sw for sw in rows if np.isfinite(sw.epoch).any()]
+        if not rows:
+            return None
+        n = min(len(sw.epoch) for sw in rows)
+        stack = np.stack([sw.epoch[:n] for sw in rows])
+        with np.errstate(all="ignore"):
+            mean = np.nanmean(stack, axis=0) if np.isnan(stack).any() else stack.mean(axis=0)
+        return rows[-1].times_ms()[:n], mean
+
+
+def _same_current(a: float, b: float, tolerance: float = 0.1) -> bool:
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return math.isfinite(a) == math.isfinite(b)
+    return abs(a - b) <= tolerance * max(a, b)
+
+
+class LsrRow:
+    """One channel: the waterfall and the amplitude trend, on a fixed pool of items."""
+
+    def __init__(self, channel: int, label: str, parent: QWidget) -> None:
+        self.channel = channel
+        self.label = label
+        self.colour = theme.channel_colour(channel)
+        self.spacing = 50.0
+        self.shown = 0  # sweeps drawn
+        self.n_slots = WATERFALL_N
+        self._build_waterfall(parent)
+        self._build_trend(parent)
+        self.trend_x: list[float] = []
+        self.trend_y: list[float] = []
+        self.gone_x: list[float] = []
+        self.back_x: list[float] = []
+        self.baseline_uv: float | None = None
+        self._last_axis: bool | None = None
+        #: Response window (ms) by result kind, from the analyzer's settings.
+        self.windows: dict[str, tuple[float, float]] = {}
+
+    # -- building ------------------------------------------------------------------------------
+    def _build_waterfall(self, parent: QWidget) -> None:
+        self.waterfall = _plot_widget(parent)
+        p = self.wplot = self.waterfall.getPlotItem()
+        p.hideAxis("left")
+        p.getAxis("bottom").setTicks([[(v, f"{v:g}") for v in (0, 10, 20, 30, 40, 50)]])
+        p.getAxis("bottom").setLabel(
+            "ms  ▶ newest   - - baseline", color=theme.MUTED, size=f"{theme.CAPTION_PT - 1}pt"
+        )
+        p.setXRange(*EPOCH_MS, padding=0)
+        self.window = pg.LinearRegionItem(
+            (6.0, 20.0),
+            movable=False,
+            brush=pg.mkBrush(*theme.LSR_WINDOW_BRUSH),
+            pen=pg.mkPen(None),
+        )
+        self.window.setZValue(-10)
+        p.addItem(self.window)
+        p.addItem(pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen(theme.GRID, width=1)))
+        colour = pg.mkColor(self.colour)
+        self.curves: list[pg.PlotDataItem] = []
+        for age in range(WATERFALL_N):
+            c = pg.mkColor(colour)
+            if age == 0:
+                pen = pg.mkPen(c, width=2)
+            else:
+                c.setAlpha(int(210 - 130 * (age - 1) / max(1, WATERFALL_N - 2)))
+                pen = pg.mkPen(c, width=1)
+            curve = p.plot(pen=pen)
+            curve.setZValue(WATERFALL_N - age)
+            self.curves.append(curve)
+        # Under the newest sweep (which stays readable in its own colour), over the others.
+        self.base_curve = p.plot(
+            pen=pg.mkPen(theme.LSR_BASELINE, width=1.5, style=Qt.PenStyle.DashLine)
+        )
+        self.base_curve.setZValue(WATERFALL_N - 0.5)
+        self.onset_line = p.plot(pen=pg.mkPen(theme.LSR_CURSOR, width=2))
+        self.onset_line.setZValue(WATERFALL_N + 2)
+        self.peak_mark = pg.ScatterPlotItem(
+            size=11, symbol="d", brush=pg.mkBrush(theme.LSR_CURSOR), pen=pg.mkPen("#000000")
+        )
+        self.peak_mark.setZValue(WATERFALL_N + 3)
+        p.addItem(self.peak_mark)
+        self.newest_mark = pg.ScatterPlotItem(
+            size=12, symbol="t2", brush=pg.mkBrush(self.colour), pen=pg.mkPen(None)
+        )
+        self.newest_mark.setZValue(WATERFALL_N + 3)
+        p.addItem(self.newest_mark)
+        self.wcaption = _caption(self.waterfall)
+        self.scale_label = _caption(self.waterfall)
+        self.scale_label.setFont(_font(theme.CAPTION_PT - 1))
+
+    def _build_trend(self, parent: QWidget) -> None:
+        self.trend = _plot_widget(parent, ClockAxis("bottom"))
+        p = self.tplot = self.trend.getPlotItem()
+        p.getAxis("left").setWidth(AXIS_W)
+        p.getAxis("bottom").setLabel(
+            "time (min:s)", color=theme.MUTED, size=f"{theme.CAPTION_PT - 1}pt"
+        )
+        p.showGrid(x=True, y=False, alpha=0.2)
+        self.base_region = pg.LinearRegionItem(
+            (0.0, 0.0), movable=False, brush=pg.mkBrush(255, 255, 255, 30), pen=pg.mkPen(None)
+        )
+        self.base_region.setZValue(-10)
+        self.base_region.hide()
+        p.addItem(self.base_region)
+        gone = pg.mkColor(theme.LSR_GONE_MARK)
+        gone.setAlpha(55)
+        self.gone_region = pg.LinearRegionItem(
+            (0.0, 0.0), movable=False, brush=pg.mkBrush(gone), pen=pg.mkPen(None)
+        )
+        self.gone_region.setZValue(-9)
+        self.gone_region.hide()
+        p.addItem(self.gone_region)
+        self.base_level = pg.InfiniteLine(
+            0.0, angle=0, pen=pg.mkPen(theme.LSR_BASELINE, width=1, style=Qt.PenStyle.DashLine)
+        )
+        self.base_level.hide()
+        p.addItem(self.base_level)
+        self.base_text = pg.TextItem("", color=theme.MUTED, anchor=(1.0, 0.0))
+        self.base_text.setFont(_font(theme.CAPTION_PT - 2, bold=True))
+        self.base_text.hide()
+        p.addItem(self.base_text)
+        self.trend_curve = p.plot(pen=pg.mkPen(self.colour, width=2))
+        self.last_dot = pg.ScatterPlotItem(
+            size=9, symbol="o", brush=pg.mkBrush(self.colour), pen=pg.mkPen(None)
+        )
+        p.addItem(self.last_dot)
+        self.gone_lines = p.plot(pen=pg.mkPen(theme.LSR_GONE_MARK, width=2))
+        self.back_lines = p.plot(pen=pg.mkPen(theme.LSR_BACK_MARK, width=2))
+        self.gone_text = pg.TextItem("gone", color=theme.LSR_GONE_MARK, anchor=(0.0, 0.0))
+        self.gone_text.setFont(_font(theme.CAPTION_PT - 1, bold=True))
+        self.gone_text.hide()
+        p.addItem(self.gone_text)
+        self.tcaption = _caption(self.trend)
+        self.tcaption.move(AXIS_W + 2, 1)
+
+    # -- geometry --------------------------------------------------------------------------------
+    def set_geometry(
+        self, left: int, top: int, height: int, wf_width: int, trend_width: int
+    ) -> None:
+        self.waterfall.setGeometry(left, top, wf_width, height)
+        self.trend.setGeometry(left + wf_width + 4, top, trend_width, height)
+        self._place_captions()
+
+    def _place_captions(self) -> None:
+        """Channel name at the top right, the sweep offset at the top left (over the oldest
+        sweep's quiet ends; the newest is at the bottom)."""
+        self.wcaption.move(self.waterfall.width() - self.wcaption.width() - 4, 1)
+        self.scale_label.move(2, 1)
+
+    def show_axes(self, bottom: bool) -> None:
+        """The ms and time axes only under the last row (its extra height holds them)."""
+        if bottom == self._last_axis:
+            return
+        self._last_axis = bottom
+        for p in (self.wplot, self.tplot):
+            p.showAxis("bottom", bottom)
+
+    # -- waterfall ---------------------------------------------------------------------------------
+    def draw_sweeps(
+        self,
+        sweeps: list[Sweep],
+        n_slots: int,
+        base: tuple[np.ndarray, np.ndarray] | None,
+        baseline_uv: float | None,
+        analyzer: EvokedAnalyzer,
+    ) -> None:
+        """Stack ``sweeps`` (newest first) with the newest at the bottom; baseline over it."""
+        ch = self.channel
+        self.n_slots = n_slots
+        shown = sweeps[:n_slots]
+        # One offset for the row: from the baseline response, else the sweeps' size, so
+        # that a vanished LSR does not blow the noise up to the same height.
+        ptps = []
+        for sw in shown:
+            y = sw.epoch[:, ch]
+            t = sw.times_ms()
+            seg = y[(t >= analyzer.s.blank_ms) & np.isfinite(y)]
+            if len(seg):
+                ptps.append(float(seg.max() - seg.min()))
+        ref = baseline_uv if baseline_uv else (float(np.median(ptps)) if ptps else 0.0)
+        if base is not None and baseline_uv is None:
+            t, y = base
+            seg = y[(t >= analyzer.s.blank_ms) & np.isfinite(y[:, ch]), ch]
+            if len(seg):
+                ref = max(ref, float(seg.max() - seg.min()))
+        # The response spans about three offsets: sweeps overlap a little, as on paper.
+        spacing = nice_up(max(ref, 60.0) / 3.0)
+        if spacing != self.spacing:
+            self.spacing = spacing
+        self.wplot.setYRange(-1.4 * spacing, (n_slots - 0.4) * spacing, padding=0)
+        for age, curve in enumerate(self.curves):  # newest at the bottom (offset 0)
+            if age < len(shown):
+                sw = shown[age]
+                y = sw.epoch[:, ch] + age * spacing
+                finite = bool(np.isfinite(y).all())
+                curve.setData(
+                    sw.times_ms(), y, connect="all" if finite else "finite", skipFiniteCheck=finite
+                )
+            else:
+                curve.setData([], [])
+        self.shown = len(shown)
+        if base is not None:
+            t, y = base
+            self.base_curve.setData(t, y[:, ch], connect="finite")
+        else:
+            self.base_curve.setData([], [])
+        self.newest_mark.setData([EPOCH_MS[0] + 0.6] if shown else [], [0.0] if shown else [])
+        self.scale_label.setText(_span(theme.MUTED, f"↕ {spacing:g} µV"))
+        self.scale_label.adjustSize()
+        self._draw_cursors(shown[0] if shown else None)
+
+    def _draw_cursors(self, sw: Sweep | None) -> None:
+        r = sw.results[self.channel] if sw is not None else None
+        kind = r.kind if r is not None else KIND_LSR
+        if r is not None:
+            self.window.setRegion(self.windows.get(kind, (0.0, 0.0)))
+        self.wcaption.setText(_span(self.colour, self.label))
+        self.wcaption.adjustSize()
+        self._place_captions()
+        if r is None or not r.present or r.latency_ms is None:
+            self.onset_line.setData([], [])
+            self.peak_mark.setData([], [])
+            return
+        s = self.spacing
+        self.onset_line.setData([r.latency_ms] * 2, [-0.9 * s, 0.9 * s])
+        if r.peak_latency_ms is not None:
+            t = sw.times_ms()
+            i = int(np.clip(np.searchsorted(t, r.peak_latency_ms), 0, len(t) - 1))
+            y = float(sw.epoch[i, self.channel])
+            self.peak_mark.setData([r.peak_latency_ms], [y if math.isfinite(y) else 0.0])
+        else:
+            self.peak_mark.setData([], [])
+
+    # -- trend --------------------------------------------------------------------------------
+    def draw_trend(
+        self,
+        x_range: tuple[float, float],
+        baseline: LsrBaseline | None,
+        baseline_span: tuple[float, float] | None,
+        gone_since: float | None,
+        last_x: float,
+        newest: Sweep | None,
+    ) -> None:
+        p = self.tplot
+        x = np.asarray(self.trend_x, float)
+        y = np.asarray(self.trend_y, float)
+        self.trend_curve.setData(x, y)
+        self.last_dot.setData(x[-1:], y[-1:])
+        watched = baseline is not None and self.channel in baseline.channels
+        self.baseline_uv = baseline.amplitude_uv.get(self.label) if watched else None
+        top = max([50.0, *(y.tolist()[-2000:] if len(y) else []), self.baseline_uv or 0.0])
+        ymax = top * 1.25
+        p.setYRange(-0.04 * ymax, ymax, padding=0)
+        p.setXRange(*x_range, padding=0)
+        tick = nice_down(top)
+        p.getAxis("left").setTicks([[(0.0, "0"), (tick, f"{tick:g}")]])
+        if self.baseline_uv is not None:
+            self.base_level.setValue(self.baseline_uv)
+            self.base_level.show()
+            self.base_text.setText(f"base {self.baseline_uv:.0f}")
+            self.base_text.setPos(x_range[1], self.baseline_uv)
+            self.base_text.show()
+        else:
+            self.base_level.hide()
+            self.base_text.hide()
+        if baseline_span is not None and len(x):
+            self.base_region.setRegion(baseline_span)
+            self.base_region.show()
+        else:
+            self.base_region.hide()
+        has_lsr = bool(len(x))
+        gx = self.gone_x if has_lsr else []
+        bx = self.back_x if has_lsr else []
+        self.gone_lines.setData(*_verticals(gx, ymax), connect="finite")
+        self.back_lines.setData(*_verticals(bx, ymax), connect="finite")
+        if gone_since is not None and has_lsr:
+            self.gone_region.setRegion((gone_since, max(last_x, gone_since)))
+            self.gone_region.show()
+        else:
+            self.gone_region.hide()
+        if gx:
+            self.gone_text.setPos(gx[-1], ymax)
+            self.gone_text.show()
+        else:
+            self.gone_text.hide()
+        self._trend_caption(newest)
+
+    def _trend_caption(self, newest: Sweep | None) -> None:
+        r = newest.results[self.channel] if newest is not None else None
+        if r is None:
+            text = _span(theme.MUTED, "LSR µV")
+        elif r.kind == KIND_DIRECT:
+            text = _span(theme.MUTED, "direct: no LSR")
+        elif r.rejected:
+            text = _span(theme.MUTED, "not judged")
+        elif r.present and r.amplitude_uv is not None:
+            text = _span(self.colour, f"{r.amplitude_uv:.0f} µV {r.latency_ms:.1f} ms")
+        else:
+            text = _span(theme.FOREGROUND, "absent")
+        self.tcaption.setText(text)
+        self.tcaption.adjustSize()
+
+
+def _verticals(xs: list[float], ymax: float) -> tuple[np.ndarray, np.ndarray]:
+    """Vertical lines from 0 to ``ymax`` at ``xs`` as one NaN-separated curve."""
+    if not xs:
+        return np.zeros(0), np.zeros(0)
+    x = np.repeat(np.asarray(xs, float), 3)
+    y = np.tile([0.0, ymax, np.nan], len(xs))
+    x[2::3] = np.nan
+    return x, y
+
+
+class LsrColumn(QWidget):
+    """The per-channel rows, each lined up with its channel's trace (see ``align``)."""
+
+    def __init__(self, labels: tuple[str, ...], parent=None) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.setStyleSheet(f"background:{theme.BACKGROUND};")
+        self.rows = [LsrRow(i, lab, self) for i, lab in enumerate(labels)]
+        self._geometry: tuple = ()
+        self.n_slots = WATERFALL_N
+
+    def align(self, spans: list[tuple[int, int]], bottom: int) -> bool:
+        """Place row ``i`` over ``spans[i]`` (top, bottom in this widget's pixels); the last
+        row reaches down to ``bottom`` to hold the axes. True when something moved."""
+        key = (tuple(spans), bottom, self.width())
+        if key == self._geometry or not spans:
+            return False
+        self._geometry = key
+        w = self.width() - COLUMN_GAP
+        wf = int(w * 0.52)
+        tw = w - wf - 4
+        last = len(spans) - 1
+        for i, (row, (top, bot)) in enumerate(zip(self.rows, spans, strict=False)):
+            height = (max(bottom, bot) if i == last else bot) - top
+            row.show_axes(i == last)
+            row.set_geometry(COLUMN_GAP, int(top), max(20, int(height)), wf, tw)
+        # About 10 px per sweep at least: fewer sweeps in low rows.
+        row_h = min(b - t for t, b in spans)
+        self.n_slots = int(min(WATERFALL_N, max(4, row_h // 10)))
+        return True
+
+
+class LsrStatusBox(QFrame):
+    """The big status line, its detail, the baseline and the "Set baseline" button."""
+
+    baseline_clicked = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("lsrStatus")
+        self.text = ""
+        self.state = ""
+        self.colours = theme.LSR_NEUTRAL
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 4, 8, 6)
+        layout.setSpacing(0)
+        self.head = QLabel()
+        self.detail = QLabel()
+        for label in (self.head, self.detail):
+            label.setWordWrap(False)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(self.head)
+        layout.addWidget(self.detail)
+        layout.addStretch(1)
+        bottom = QHBoxLayout()
+        bottom.setSpacing(8)
+        self.baseline_label = QLabel()
+        self.baseline_label.setFont(_font(theme.CAPTION_PT - 1))
+        self.baseline_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.baseline_label.setWordWrap(True)
+        bottom.addWidget(self.baseline_label, 1)
+        self.button = QPushButton("Set baseline  (B)")
+        self.button.setFont(_font(theme.CAPTION_PT + 1, bold=True))
+        self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.button.setToolTip(
+            "Take the LSR baseline now from the latest sweeps at the current stimulus "
+            "site and intensity (key B)"
+        )
+        self.button.clicked.connect(self.baseline_clicked)
+        bottom.addWidget(self.button)
+        layout.addLayout(bottom)
+        self._baseline_full = ""
+        self._apply_colours()
+
+    def set_status(self, text: str, state: str) -> None:
+        if (text, state) == (self.text, self.state):
+            return
+        self.text, self.state = text, state
+        if state == "gone":
+            colours = theme.LSR_GONE
+        elif text.startswith("LSR present"):
+            colours = theme.LSR_PRESENT
+        else:
+            colours = theme.LSR_NEUTRAL
+        if colours != self.colours:
+            self.colours = colours
+            self._apply_colours()
+        self._fit()
+
+    def set_baseline(self, b: LsrBaseline | None, at: str = "") -> None:
+        """The short baseline line (the values are on the trends and in the event log)."""
+        if b is None:
+            self._baseline_full = "Baseline: not yet"
+        else:
+            who = "set by you" if b.set_by == "user" else "auto"
+            when = f" at {at}" if at else ""
+            current = f", {b.current_ma:g} mA" if math.isfinite(b.current_ma) else ""
+            self._baseline_full = f"Baseline: {who}{when}{current}"
+        self.baseline_label.setToolTip(baseline_text(b))
+        self._fit()
+
+    def _apply_colours(self) -> None:
+        bg, fg = self.colours
+        self.setStyleSheet(
+            f"#lsrStatus {{ background:{bg}; border-left:1px solid {theme.GRID}; "
+            f"border-top:1px solid {theme.GRID}; }}"
+            f"QLabel {{ color:{fg}; background:transparent; }}"
+        )
+        self.button.setStyleSheet(BUTTON_STYLE.format(bg="#202020", fg=theme.FOREGROUND))
+
+    def _fit(self) -> None:
+        """Largest font (down to a floor) at which each line fits the box's width."""
+        head, detail = status_parts(self.text)
+        width = max(50, self.width() - 24)
+        extra = 6 if self.height() >= 160 else 0  # a taller box (5 log rows): larger type
+        for label, text, top, floor in (
+            (self.head, head, theme.LSR_STATUS_PT + extra, 16),
+            (self.detail, detail, theme.LSR_DETAIL_PT + extra // 2, 12),
+        ):
+            font = _font(top, bold=True)
+            while font.pointSize() > floor and QFontMetrics(font).horizontalAdvance(text) > width:
+                font.setPointSize(font.pointSize() - 1)
+            label.setFont(font)
+            label.setText(text)
+        self.baseline_label.setText(self._baseline_full)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+
+class LsrPanel(QObject):
+    """The LSR column and status box for one analyzer; ``refresh`` from the frame timer.
+
+    Both widgets stay hidden until the analyzer has its first sweep. GUI thread only.
+    """
+
+    def __init__(self, analyzer: EvokedAnalyzer, labels: tuple[str, ...], parent=None) -> None:
+        super().__init__(parent)
+        self.analyzer = analyzer
+        self.labels = labels
+        self.history = SweepHistory()
+        self.column = LsrColumn(labels)
+        self.status = LsrStatusBox()
+        self.column.hide()
+        self.status.hide()
+        self.started = False
+        self._baseline: LsrBaseline | None = None
+        self._base_sweep: tuple[np.ndarray, np.ndarray] | None = None
+        self._seen_stim = 0  # results taken into the trends up to this stimulus
+        self._stim_x: dict[int, float] = {}
+        self._first_x: float | None = None
+        self._last_x = 0.0
+        self._dirty = False
+        for row in self.column.rows:
+            row.windows = {
+                kind: analyzer.s.window(row.label, kind)
+                for kind in (KIND_LSR, KIND_DIRECT, KIND_ZL, KIND_TRIGGERED)
+            }
+
+    # -- per frame --------------------------------------------------------------------------------
+    def refresh(self) -> bool:
+        """Pull what is new; returns True when the panel was just shown (the layout changes)."""
+        a = self.analyzer
+        new = self.history.poll(a)
+        just_started = False
+        if not self.started:
+            if not self.history.sweeps:
+                return False
+            self.started = just_started = True
+            self.column.show()
+            self.status.show()
+        if new:
+            self._take_results()
+        b = a.baseline(MODE_LSR)
+        if b is not self._baseline:
+            self._baseline = b
+            self._base_sweep = self.history.baseline_sweep(b) if b is not None else None
+            at = self._stim_x.get(b.last_stim) if b is not None else None
+            self.status.set_baseline(b, "" if at is None else hhmmss(at))
+            new = True
+        self.status.set_status(a.status_text(MODE_LSR), a.state(MODE_LSR))
+        if new or self._dirty:
+            self._dirty = False
+            self.redraw()
+        return just_started
+
+    def relayout(self) -> None:
+        """After the rows changed size (more or fewer sweeps fit): draw again."""
+        self._dirty = True
+
+    def _take_results(self) -> None:
+        """Append the LSR results of the new stimuli to each row's trend."""
+        results = self.analyzer.results()
+        k = len(results)
+        while k > 0 and results[k - 1].stim_number > self._seen_stim:
+            k -= 1
+        rate = self.analyzer.rate
+        for r in results[k:]:
+            x = r.stim_index / rate
+            self._stim_x[r.stim_number] = x
+            if self._first_x is None:
+                self._first_x = x
+            self._last_x = max(self._last_x, x)
+            if r.kind != KIND_LSR or r.rejected or r.channel >= len(self.column.rows):
+                continue
+            row = self.column.rows[r.channel]
+            row.trend_x.append(x)
+            row.trend_y.append(float(r.amplitude_uv or 0.0) if r.present else 0.0)
+            if len(row.trend_x) > TREND_MAX_POINTS:  # hours at a high rate: drop the oldest
+                del row.trend_x[: TREND_MAX_POINTS // 4], row.trend_y[: TREND_MAX_POINTS // 4]
+                self._first_x = row.trend_x[0]
+        if len(results) > k:
+            self._seen_stim = results[-1].stim_number
+        if len(self._stim_x) > 4 * HISTORY_N:  # only recent ones are looked up
+            for key in sorted(self._stim_x)[: -2 * HISTORY_N]:
+                if self._baseline is None or key not in (
+                    self._baseline.first_stim,
+                    self._baseline.last_stim,
+                ):
+                    del self._stim_x[key]
+
+    def redraw(self) -> None:
+        a = self.analyzer
+        sweeps = self.history.newest(WATERFALL_N)
+        b = self._baseline
+        gone_x, back_x = [], []
+        for c in a.calls():
+            if c.mode == MODE_LSR:
+                (gone_x if c.kind == "disappeared" else back_x).append(c.sample_index / a.rate)
+        gone_since = gone_x[-1] if a.state(MODE_LSR) == "gone" and gone_x else None
+        first = self._first_x if self._first_x is not None else 0.0
+        last = max(self._last_x, first)
+        span = max(TREND_MIN_SPAN_S, last - first)
+        x_range = (first - 0.02 * span, first + 1.04 * span)
+        base_span = None
+        if b is not None and b.first_stim in self._stim_x and b.last_stim in self._stim_x:
+            base_span = (self._stim_x[b.first_stim] - 0.3, self._stim_x[b.last_stim] + 0.3)
+        newest = sweeps[0] if sweeps else None
+        for row in self.column.rows:
+            base_uv = b.amplitude_uv.get(row.label) if b is not None else None
+            row.draw_sweeps(sweeps, self.column.n_slots, self._base_sweep, base_uv, a)
+            row.gone_x, row.back_x = gone_x, back_x
+            row.draw_trend(x_range, b, base_span, gone_since, last, newest)
+
+    def stim_seconds(self, stim_number: int) -> float | None:
+        """Signal time (s) of a recent stimulus, by its number."""
+        return self._stim_x.get(stim_number)
+
+    # -- reading (tests, the window) --------------------------------------------------------------
+    @property
+    def status_text(self) -> str:
+        return self.status.text
+
+    def sweeps_drawn(self, channel: int) -> int:
+        """How many sweeps channel ``channel``'s waterfall shows."""
+        return sum(
+            1
+            for c in self.column.rows[channel].curves
+            if c.getData()[0] is not None and len(c.getData()[0]) > 0
+        )
+
+    def trend_data(self, channel: int) -> tuple[np.ndarray, np.ndarray]:
+        x, y = self.column.rows[channel].trend_curve.getData()
+        return (np.zeros(0), np.zeros(0)) if x is None else (x, y)
+
+    def disappearance_marks(self, channel: int) -> list[float]:
+        """Times (s) of the disappearance lines on channel ``channel``'s trend."""
+        x, _ = self.column.rows[channel].gone_lines.getData()
+        if x is None:
+            return []
+        return sorted({float(v) for v in x if np.isfinite(v)})
