@@ -125,6 +125,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="make the lateral spread response disappear at this time",
     )
+    sim.add_argument(
+        "--stim-rate",
+        type=number_in(0, 20, "--stim-rate"),
+        default=1.0,
+        metavar="HZ",
+        help="simulated stimulator rate, 0 for off (default 1 Hz)",
+    )
+    sim.add_argument(
+        "--stim-current",
+        type=number_in(0, 100, "--stim-current"),
+        default=15.0,
+        metavar="MA",
+        help="simulated stimulus current (default 15 mA)",
+    )
+    sim.add_argument(
+        "--stim-width",
+        type=number_in(0.05, 1.0, "--stim-width"),
+        default=0.2,
+        metavar="MS",
+        help="simulated pulse width (default 0.2 ms)",
+    )
+    sim.add_argument(
+        "--stim-site",
+        choices=("zygomatic", "temporal", "buccal", "marginal mandibular", "Z-L"),
+        default="zygomatic",
+        help="stimulated branch, or Z-L for the offending vessel (default zygomatic)",
+    )
     filt = p.add_argument_group("filters")
     filt.add_argument(
         "--highpass",
@@ -225,6 +252,10 @@ def make_source(args: argparse.Namespace) -> Source:
         labels=labels or default_labels(4, args.side),
         seed=args.seed,
         lsr_gone_at_s=args.lsr_gone_at,
+        stim_rate_hz=args.stim_rate,
+        stim_current_ma=args.stim_current,
+        stim_width_ms=args.stim_width,
+        stim_site=args.stim_site,
     )
     return SimulatorSource(config, speed=args.speed)
 

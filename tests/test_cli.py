@@ -40,6 +40,10 @@ def test_help_explains_every_option():
         "--seed",
         "--notch",
         "--window",
+        "--stim-rate",
+        "--stim-current",
+        "--stim-site",
+        "--lsr-gone-at",
     ):
         assert option in out.stdout
 
