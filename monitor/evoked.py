@@ -89,6 +89,9 @@ STIM_RESPONSE_COLUMNS = ("stim_onset_s", "channel", "present", "latency_ms", "am
 _MODE_NAMES = {MODE_LSR: "LSR", MODE_ZL: "Z-L response"}
 
 
+RECENT_SWEEPS = 64  # sweeps kept whole (with their epochs) for the screen
+
+
 @dataclass(frozen=True)
 class EvokedSettings:
     """Evoked-response settings; the defaults are the monitor's (sources in docs/evoked.md).
@@ -1097,6 +1100,8 @@ class EvokedAnalyzer:
         self._count = 0
         self._results: deque[SweepResult] = deque(maxlen=s.history * max(1, self.n_channels))
         self._last: Sweep | None = None
+        self._recent: deque[Sweep] = deque(maxlen=RECENT_SWEEPS)  # for displays
+        self._sweeps_total = 0
         self._trackers = {
             mode: _Tracker(mode, self.labels, s, self.format_time) for mode in (MODE_LSR, MODE_ZL)
         }
@@ -1367,6 +1372,8 @@ class EvokedAnalyzer:
     def _record(self, sw: Sweep, done: list[Sweep], calls: list[LsrCall]) -> None:
         self._results.extend(sw.results)
         self._last = sw
+        self._recent.append(sw)
+        self._sweeps_total += 1
         done.append(sw)
         if sw.mode in self._trackers:
             kind = KIND_LSR if sw.mode == MODE_LSR else KIND_ZL
@@ -1393,6 +1400,13 @@ class EvokedAnalyzer:
         """Every disappearance/reappearance call so far, oldest first."""
         with self._lock:
             return list(self._calls)
+
+    def sweeps_since(self, seen: int) -> tuple[int, list[Sweep]]:
+        """Sweeps after the first ``seen`` (at most the last ``RECENT_SWEEPS``) and the new
+        total, so a display misses none however fast the stimuli come. Thread-safe."""
+        with self._lock:
+            first = self._sweeps_total - len(self._recent)
+            return self._sweeps_total, list(self._recent)[max(0, seen - first) :]
 
     def last_sweep(self) -> Sweep | None:
         with self._lock:

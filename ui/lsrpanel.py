@@ -146,28 +146,17 @@ def _span(colour: str, text: str) -> str:
 
 
 class SweepHistory:
-    """The sweeps seen by the frame timer (``last_sweep`` at every frame), newest last.
-
-    At 30 frames a second no sweep is missed up to 30 stimuli a second; ``missed`` counts
-    any that were (a replay far above real time). GUI thread only.
-    """
+    """The sweeps pulled by the frame timer (``sweeps_since``), newest last. GUI thread only."""
 
     def __init__(self, keep: int = HISTORY_N) -> None:
         self.sweeps: deque[Sweep] = deque(maxlen=keep)
-        self.missed = 0
+        self._seen = 0
 
     def poll(self, analyzer: EvokedAnalyzer) -> bool:
-        """Take the analyzer's newest sweep; True when it is new."""
-        sw = analyzer.last_sweep()
-        if sw is None:
-            return False
-        if self.sweeps:
-            last = self.sweeps[-1].stim_number
-            if sw.stim_number <= last:
-                return False
-            self.missed += sw.stim_number - last - 1
-        self.sweeps.append(sw)
-        return True
+        """Take the sweeps made since the last call; True when there were any."""
+        self._seen, new = analyzer.sweeps_since(self._seen)
+        self.sweeps.extend(new)
+        return bool(new)
 
     def newest(self, n: int) -> list[Sweep]:
         """The latest ``n`` sweeps, newest first."""
