@@ -179,6 +179,7 @@ def write_results(
             for t in monitoring.alarms.history
         ],
         "lsr": evoked.lsr_summary(),
+        "triggered_emg": triggered_summary(evoked),
         "reader_messages": list(getattr(source, "messages", [])),
         "analysis_x_realtime": round(st.end_index / rate / wall_s, 1) if wall_s > 0 else None,
     }
@@ -186,6 +187,17 @@ def write_results(
     (out / "report.html").write_text(
         report_html(summary, events, monitoring, rate, lsr_trend_rows(evoked)), encoding="utf-8"
     )
+
+
+def triggered_summary(evoked: EvokedAnalyzer) -> dict:
+    """Response thresholds from triggered-EMG current ramps, against 0.05/0.1/0.2/0.3 mA."""
+    has_ramp = any(r.kind == "triggered" for r in evoked.results())
+    if not has_ramp:
+        return {}
+    return {
+        t.label: {"threshold_ma": t.threshold_ma, "level_ma": t.level_ma, "text": t.text}
+        for t in evoked.ramp.thresholds()
+    }
 
 
 def lsr_trend_rows(evoked: EvokedAnalyzer) -> list[tuple[float, str, str]]:
@@ -251,6 +263,7 @@ deterioration of facial function is likely.</p>
 <table><tr><th>Channel</th><th>Train time</th><th>A-trains</th><th>Spikes</th><th>Bursts</th>
 <th>B/C-trains</th></tr>{"".join(rows)}</table>
 <h2>Lateral spread response</h2>{lsr_section(summary["lsr"], lsr_rows)}
+{triggered_section(summary.get("triggered_emg", {}))}
 <h2>Alarms</h2><table><tr><th>Time</th><th>Priority</th><th>Condition</th><th>State</th></tr>
 {alarms}</table>
 <h2>Events</h2><table><tr><th>Time</th><th>Channel</th><th>Class</th><th>Duration</th>
@@ -258,6 +271,19 @@ deterioration of facial function is likely.</p>
 {f"<h2>Reading the file</h2><ul>{notes}</ul>" if notes else ""}
 </body></html>
 """
+
+
+def triggered_section(thresholds: dict) -> str:
+    if not thresholds:
+        return ""
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(label)}</td><td>{e(t['text'])}</td></tr>" for label, t in thresholds.items()
+    )
+    return (
+        "<h2>Triggered EMG: response thresholds</h2>"
+        f"<table><tr><th>Channel</th><th>Threshold</th></tr>{rows}</table>"
+    )
 
 
 def lsr_section(lsr: dict, rows: list[tuple[float, str, str]]) -> str:
