@@ -201,6 +201,16 @@ class Session:
             self._thread.join(timeout)
         if self._state in (State.RUNNING, State.RECONNECTING, State.IDLE):
             self._set_state(State.FINISHED)
+        if self._thread is not None and self._thread.is_alive():
+            # Still inside read() or reconnect(): closing under it would race; the thread
+            # closes the source itself when it leaves its loop.
+            log.warning(
+                "acquisition thread still busy after %.1f s; it will close the source", timeout
+            )
+            return
+        self._close_source()
+
+    def _close_source(self) -> None:
         try:
             self.source.close()
         except Exception:  # closing a broken device must not raise at the user
@@ -272,6 +282,9 @@ class Session:
                 detail="".join(traceback.format_exception_only(type(exc), exc)).strip(),
             )
             self._set_state(State.FAILED)
+        finally:
+            if self._stop.is_set() and threading.current_thread() is self._thread:
+                self._close_source()  # stop() timed out while we were busy: close now
 
     def _reconnect(self, lost: SignalLost) -> None:
         """Reopen with back-off. "Back" is announced by the first block that arrives, and
