@@ -205,7 +205,8 @@ class MainWindow(QMainWindow):
         assert audio is not None
         bar = self.statusBar()
         if not audio.available:
-            notice = QLabel(audio.notice)
+            notice = QLabel("NO SOUND — alarms are visual only")
+            notice.setToolTip(audio.notice)
             notice.setFont(font)
             notice.setStyleSheet(theme.SEVERITY_STYLE["warning"] + "padding:2px 8px;")
             bar.addPermanentWidget(notice)
