@@ -1,0 +1,236 @@
+"""The recorder: never blocks acquisition, survives kill -9, stops cleanly on a full disk."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drivers.edfreader import EdfFile
+from drivers.emgsynth import EmgSynth, SimConfig
+from drivers.simulator import SimulatorSource
+from monitor import edfwriter
+from monitor.block import Block, NoteMarker, StimMarker
+from monitor.edfwriter import recover
+from monitor.recorder import Recorder, RecorderError, default_recording_path, stim_text
+from monitor.session import Session
+
+ROOT = Path(__file__).resolve().parents[2]
+FULL = (
+    "Recording stopped: the disk is full. Monitoring continues; free space or choose another "
+    "folder."
+)
+
+
+def _read(path):
+    f = EdfFile(path)
+    rows = f.read_records(0, f.n_records)
+    data = np.stack([f.physical(rows, s) for s in f.signals if not s.is_annotation], 1)
+    notes, _ = f.read_annotations()
+    f.close()
+    return f, data, notes
+
+
+def _wait(condition, timeout=10.0):
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.01)
+
+
+def _blocks(n_blocks, n=20, channels=2, start=0, rate=2000.0):
+    rng = np.random.default_rng(5)
+    for k in range(n_blocks):
+        data = rng.normal(0, 50, (n, channels)).astype(np.float32)
+        yield Block(start + k * n, data, rate, tuple(f"C{i}" for i in range(channels)))
+
+
+def test_session_recording_has_the_samples_stimuli_notes_and_gaps(tmp_path):
+    source = SimulatorSource(
+        SimConfig(seed=11, stim_rate_hz=5, stim_start_s=0.1), realtime=False, duration_s=1.5
+    )
+    session = Session(source)
+    session.open()
+    info = source.info
+    rec = Recorder(tmp_path / "s.edf", info.rate, info.labels, queue_seconds=10)
+    rec.start()
+    session.subscribe("recorder", rec, essential=True)
+    session.start()
+    assert session.join(20)
+    rec.annotate(5000, "alarm a_train:1 active", 0.25)
+    rec.close()
+    assert not rec.failed and rec.dropped_blocks == 0
+
+    truth = EmgSynth(SimConfig(seed=11, stim_rate_hz=5, stim_start_s=0.1))
+    want, stims = truth.render(0, 15000)
+    _, data, notes = _read(tmp_path / "s.edf")
+    assert np.abs(data[:15000] - want).max() <= rec.writer.gain / 2 + 1e-3
+    texts = [(round(a.onset_s * info.rate), a.text) for a in notes]
+    assert [(s.index, stim_text(s.current_ma, s.width_ms, s.site)) for s in stims] == [
+        t for t in texts if t[1].startswith("stim")
+    ]
+    assert texts.count((stims[0].index, "stim 15 mA 0.2 ms zygomatic")) == 1
+    assert (5000, "alarm a_train:1 active") in texts
+    assert any(a.duration_s == 0.25 for a in notes)
+
+
+def test_stream_gaps_are_zero_filled_and_annotated(tmp_path):
+    rec = Recorder(tmp_path / "g.edf", 2000.0, ("C0", "C1"), queue_seconds=10)
+    rec.start()
+    blocks = list(_blocks(60))
+    for b in blocks[:20] + blocks[30:]:  # 200 samples missing at index 400
+        rec(b, None)
+    rec(
+        Block(
+            1200,
+            blocks[0].data,
+            2000.0,
+            ("C0", "C1"),
+            (StimMarker(1205, 8.0),),
+            notes=(NoteMarker(1210, "operator: dura open"),),
+        )
+    )
+    rec.close()
+    _, data, notes = _read(tmp_path / "g.edf")
+    assert np.all(data[400:600] == 0.0)
+    assert np.abs(data[600:1200] - np.concatenate([b.data for b in blocks[30:]])).max() <= 0.1
+    got = {(round(a.onset_s * 2000), a.text) for a in notes}
+    assert {(400, "gap 200 samples"), (1205, "stim 8 mA"), (1210, "operator: dura open")} <= got
+
+
+def test_killed_recording_opens_with_everything_up_to_the_kill(tmp_path):
+    pyedflib = pytest.importorskip("pyedflib")
+    edfio = pytest.importorskip("edfio")
+    path = tmp_path / "killed.edf"
+    script = textwrap.dedent(f"""
+        import time
+        from drivers.emgsynth import SimConfig
+        from drivers.simulator import SimulatorSource
+        from monitor.recorder import Recorder
+        src = SimulatorSource(SimConfig(seed=42, stim_rate_hz=20, stim_start_s=0.05),
+                              realtime=False)
+        rec = Recorder({str(path)!r}, src.info.rate, src.info.labels, fsync_interval_s=0.2)
+        rec.start()
+        while True:
+            block = src.read()
+            rec(block, None)
+            if block.start % 1000 == 0:
+                rec.annotate(block.start + 3, f"note {{block.start}}")
+            time.sleep(0.002)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    try:
+
+        def records():
+            try:
+                return int(path.read_bytes()[236:244])
+            except (OSError, ValueError):
+                return 0
+
+        _wait(lambda: records() >= 12 or child.poll() is not None, timeout=30)
+        assert child.poll() is None, "the recording child died by itself"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(5)
+
+    f, data, notes = _read(path)  # directly, without recover
+    n = len(data)
+    assert f.n_records >= 12
+    want, stims = EmgSynth(SimConfig(seed=42, stim_rate_hz=20, stim_start_s=0.05)).render(0, n)
+    assert len(stims) >= 20
+    assert np.abs(data - want).max() <= 0.1 + 1e-3  # sample by sample, 0.2 µV steps
+    got = {(round(a.onset_s * 10000), a.text) for a in notes}
+    assert {(s.index, "stim 15 mA 0.2 ms zygomatic") for s in stims} <= got
+    assert {(k + 3, f"note {k}") for k in range(0, n - 3, 1000)} <= got
+
+    print(recover(path))
+    r = pyedflib.EdfReader(str(path))
+    assert r.datarecords_in_file == f.n_records
+    assert np.abs(r.readSignal(0) - want[:, 0]).max() <= 0.1 + 1e-3
+    assert len(r.readAnnotations()[0]) == len(notes)
+    r.close()
+    assert len(edfio.read_edf(path).annotations) == len(notes)
+
+
+def test_full_disk_stops_recording_keeps_the_file_and_tells_the_user(tmp_path, monkeypatch):
+    errors = []
+    rec = Recorder(tmp_path / "full.edf", 2000.0, ("C0", "C1"), on_error=errors.append)
+    rec.start()
+    blocks = list(_blocks(200))
+    for b in blocks[:100]:
+        rec(b, None)
+    _wait(lambda: rec.queue_fraction == 0 and rec.writer.records_written >= 10)
+    written = rec.writer.records_written
+
+    def no_space(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(edfwriter.os, "pwrite", no_space)
+    for b in blocks[100:]:
+        rec(b, None)  # never raises
+    _wait(lambda: errors)
+    monkeypatch.undo()
+    rec(blocks[0], None)
+    rec.annotate(10, "late note")
+    rec.close()
+    assert errors == [FULL] and rec.failed and rec.error == FULL
+    f, data, _ = _read(tmp_path / "full.edf")
+    assert f.n_records == written
+    ref = np.concatenate([b.data for b in blocks])[: len(data)]
+    assert np.abs(data - ref).max() <= 0.1 + 1e-3
+
+
+def test_slow_disk_never_blocks_acquisition(tmp_path, monkeypatch):
+    slow_write = edfwriter.EdfWriter.write
+
+    def slow(self, data):
+        time.sleep(0.02)
+        slow_write(self, data)
+
+    monkeypatch.setattr(edfwriter.EdfWriter, "write", slow)
+    backlog = []
+    rec = Recorder(
+        tmp_path / "slow.edf", 2000.0, ("C0", "C1"), queue_seconds=0.2, on_backlog=backlog.append
+    )
+    rec.start()
+    longest = 0.0
+    fractions = []
+    for b in _blocks(300):
+        t0 = time.perf_counter()
+        rec(b, None)
+        longest = max(longest, time.perf_counter() - t0)
+        fractions.append(rec.queue_fraction)
+    assert longest < 0.005
+    assert rec.dropped_blocks > 200 and backlog[:1] == [True] and max(fractions) <= 1.0
+    rec.close()
+    _, _, notes = _read(tmp_path / "slow.edf")
+    assert sum(a.text.startswith("recorder overflow") for a in notes) == rec.dropped_blocks
+
+
+def test_default_recording_path_has_date_time_and_case_only(tmp_path):
+    import datetime as dt
+
+    now = dt.datetime(2026, 11, 25, 14, 3, 9)
+    p = default_recording_path(tmp_path, "MVD case/17 Müller", now=now)
+    assert p.name == "2026-11-25_140309_MVD-case-17-M-ller.edf"
+    p.touch()
+    assert default_recording_path(tmp_path, "MVD case/17 Müller", now=now).name.endswith("_2.edf")
+    assert default_recording_path(tmp_path, bits=24, now=now).name == "2026-11-25_140309.bdf"
+
+
+def test_a_missing_folder_is_refused_at_start_with_a_sentence(tmp_path):
+    rec = Recorder(tmp_path / "gone" / "r.edf", 2000.0, ("C0",))
+    with pytest.raises(RecorderError) as err:
+        rec.start()
+    assert str(err.value) == (
+        f"Cannot record to r.edf: the folder {tmp_path / 'gone'} is missing (was the drive "
+        "removed?); reconnect the drive or choose another folder."
+    )
