@@ -66,7 +66,9 @@ def analyze(argv: list[str]) -> int:
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    monitoring = FreeRunMonitoring(session, AlarmManager(), FreeRunSettings(mode=args.threshold))
+    monitoring = FreeRunMonitoring(
+        session, AlarmManager(), FreeRunSettings(mode=args.threshold), log_size=None
+    )  # offline: keep every event for events.csv
     evoked = EvokedAnalyzer(source.info.rate, source.info.labels)
     session.subscribe("Evoked responses", evoked)
     duration = max(source.duration_s, 1e-9)

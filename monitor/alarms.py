@@ -115,6 +115,7 @@ class AlarmManager:
         self._clock = clock
         self._alarms: dict[str, Alarm] = {}
         self._paused_until: float | None = None
+        self._paused_at = 0.0
         self._lock = threading.Lock()
         self._listeners: list[Callable[[AlarmTransition], None]] = []
         self.history: list[AlarmTransition] = []
@@ -196,7 +197,10 @@ class AlarmManager:
     def pause_audio(self, seconds: float | None = None) -> None:
         """Silence every alarm for ``seconds`` (default ``audio_pause_s``)."""
         with self._lock:
-            self._paused_until = self._clock() + (seconds or self.audio_pause_s)
+            self._paused_until = self._clock() + (
+                self.audio_pause_s if seconds is None else seconds
+            )
+            self._paused_at = time.time()
 
     def resume_audio(self) -> None:
         with self._lock:
@@ -221,14 +225,18 @@ class AlarmManager:
         return sorted(items, key=lambda a: (-a.priority, -a.since_wall))
 
     def sounding_priority(self) -> Priority | None:
-        """The priority whose tone should sound now, or None (nothing, or audio paused)."""
-        if self.audio_paused_remaining() > 0:
-            return None
+        """The priority whose tone should sound now, or None.
+
+        While audio is paused nothing sounds, except a high-priority alarm that began after
+        the pause was pressed: a new emergency is never silenced in advance.
+        """
+        paused = self.audio_paused_remaining() > 0
         with self._lock:
             loud = [
                 a.priority
                 for a in self._alarms.values()
                 if a.state in (AlarmState.ACTIVE, AlarmState.LATCHED)
+                and (not paused or (a.priority is Priority.HIGH and a.since_wall > self._paused_at))
             ]
         return max(loud) if loud else None
 

@@ -85,7 +85,9 @@ class CauteryGate:
                 return True, True
             return False, False
         self.peak_uv = max(self.peak_uv, float(ptp.max()))
-        calm = hot < max(1, self.min_channels // 2)
+        # Off as soon as fewer channels than it takes to switch on stay hot: one electrode
+        # left noisy after cautery must not hold the whole montage in "artifact".
+        calm = hot < self.min_channels
         self._quiet = self._quiet + 1 if calm else 0
         if self._quiet >= self.off_hops:
             self.active = False

@@ -75,6 +75,9 @@ class FreeRunSettings:
             raise ValueError("Detection thresholds must be positive.")
 
 
+MAX_HELD_POTENTIALS = 4096  # per open episode; beyond, the middle is thinned out
+
+
 @dataclass(frozen=True, slots=True)
 class _HopStats:
     """Per-hop, per-channel statistics, shape ``(hops, channels)``."""
@@ -101,6 +104,11 @@ class _Episode:
     kind: EventKind | None = None  # None until first reported
     train_from: int = 0  # index into potentials where the A-train starts
     freq_hz: float | None = None
+    period: float = 0.0  # A-train discharge period, samples (tracked)
+    train_pp: float = 0.0  # median peak-to-peak of the A-train when called
+    misfit: _Potential | None = None  # an off-rhythm potential held aside
+    dropped: int = 0  # potentials dropped from the middle of a very long episode
+    max_pp: float = 0.0  # largest peak-to-peak of the episode (of the train, once called)
 
 
 class FreeRunDetector:
@@ -189,7 +197,7 @@ class FreeRunDetector:
         if keep_from > 0:
             self._buf = self._buf[keep_from:]
             self._buf_start += keep_from
-        horizon = self._next_hop - self.blank
+        horizon = self._next_hop - self.blank - self.gap  # A-train rhythm looks back a gap
         self._stims = [s for s in self._stims if s >= horizon]
 
     def flush(self, now: int) -> None:
@@ -291,15 +299,60 @@ class FreeRunDetector:
             self._next_id += 1
             self._episodes[ch] = ep
             self._open += 1
+        if ep.kind is EventKind.A_TRAIN and not self._continues_train(ep, p):
+            if ep.misfit is None:
+                ep.misfit = p  # one stray potential (another unit) does not end a train
+                return
+            # Two off-rhythm potentials in a row: the train is over; they start anew.
+            misfit, ep.misfit = ep.misfit, None
+            last = ep.potentials[-1].index
+            self._finish(ch, last + max(self.half, round(ep.period / 2)))
+            self._add(ch, misfit, now)
+            self._add(ch, p, now)
+            return
+        ep.misfit = None
         ep.potentials.append(p)
+        ep.max_pp = max(ep.max_pp, p.pp)
+        if len(ep.potentials) > MAX_HELD_POTENTIALS:
+            self._thin(ep)
         if ep.kind is EventKind.A_TRAIN:
+            beats = max(1, round((p.index - ep.potentials[-2].index) / ep.period))
+            ep.period += 0.1 * ((p.index - ep.potentials[-2].index) / beats - ep.period)
             return
         freq = self._regular_run(ep)
         if freq is not None:
             ep.freq_hz = freq
+            ep.period = self.rate / freq
+            train = ep.potentials[ep.train_from :]
+            ep.train_pp = float(np.median([q.pp for q in train]))
+            ep.max_pp = max(q.pp for q in train)
             self._report(ch, ep, EventKind.A_TRAIN, now)
         elif ep.kind is not EventKind.BURST and self._is_cluster(ep.potentials):
             self._report(ch, ep, EventKind.BURST, now)
+
+    def _continues_train(self, ep: _Episode, p: _Potential) -> bool:
+        """Whether ``p`` keeps the A-train's rhythm and size."""
+        iv = p.index - ep.potentials[-1].index
+        beats = round(iv / ep.period)
+        # One missed beat is allowed (an amplitude dip), more only across the blanking
+        # after a stimulus; the peak may switch lobe, and jitter adds up over missed beats.
+        last = ep.potentials[-1].index
+        blanked = any(last < st + self.blank and st < p.index for st in self._stims)
+        max_beats = 2 + (round(self.blank / ep.period) + 1 if blanked else 0)
+        return (
+            1 <= beats <= max_beats
+            and abs(iv - beats * ep.period) <= (0.35 + 0.03 * beats) * ep.period
+            and 0.5 * ep.train_pp <= p.pp <= 2.0 * ep.train_pp
+        )
+
+    @staticmethod
+    def _thin(ep: _Episode) -> None:
+        """Bound the memory of a never-ending episode: drop potentials from its middle,
+        keeping its start (and the A-train's) and its recent end; counts stay right."""
+        keep_head = ep.train_from + 8
+        cut = MAX_HELD_POTENTIALS // 2
+        del ep.potentials[keep_head : keep_head + cut]
+        ep.dropped += cut
 
     def _is_cluster(self, pots: list[_Potential]) -> bool:
         """More than one motor-unit potential: three peaks, or two well apart (two close
@@ -344,10 +397,10 @@ class FreeRunDetector:
     ) -> None:
         ep.kind = kind
         pots = ep.potentials[ep.train_from :] if kind is EventKind.A_TRAIN else ep.potentials
-        pp = max(p.pp for p in pots)
+        pp = ep.max_pp or max(p.pp for p in pots)
         freq = ep.freq_hz if kind is EventKind.A_TRAIN else None
         if freq is not None and len(pots) > 1:
-            freq = (len(pots) - 1) * self.rate / (pots[-1].index - pots[0].index)
+            freq = (len(pots) - 1 + ep.dropped) * self.rate / (pots[-1].index - pots[0].index)
         self.on_event(EmgEvent(ep.event_id, kind, ch, pots[0].onset, offset, pp, freq, now, final))
 
     def _finish(self, ch: int, end: int, limit: int | None = None) -> None:
@@ -359,10 +412,7 @@ class FreeRunDetector:
         self._open -= 1
         pots = ep.potentials
         if ep.kind is EventKind.A_TRAIN:
-            period = (pots[-1].index - pots[ep.train_from].index) / max(
-                1, len(pots) - 1 - ep.train_from
-            )
-            end = pots[-1].index + max(self.half, round(period / 2))
+            end = pots[-1].index + max(self.half, round(ep.period / 2))
         if limit is not None:
             end = min(end, limit)
         if ep.kind is EventKind.A_TRAIN:
@@ -374,7 +424,7 @@ class FreeRunDetector:
             if duration < self.s.burst_max_s:
                 kind = EventKind.BURST
             else:
-                rate = (len(pots) - 1) / duration
+                rate = (len(pots) - 1 + ep.dropped) / duration
                 kind = EventKind.C_TRAIN if rate >= self.s.c_train_min_hz else EventKind.B_TRAIN
         self._report(ch, ep, kind, end, final=True, offset=end)
         if kind in (EventKind.SPIKE, EventKind.BURST):

@@ -18,6 +18,7 @@ technical alarm.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -30,6 +31,11 @@ from monitor.problems import Problem, Severity
 from monitor.quality import QualitySettings, SignalQuality
 from monitor.session import Session
 from monitor.traintime import TrainTime
+
+log = logging.getLogger(__name__)
+
+#: The shortest time an A-train alarm is shown and sounded, from the train's onset.
+A_TRAIN_ALARM_MIN_S = 3.0
 
 EventListener = Callable[[EmgEvent], None]
 
@@ -48,7 +54,7 @@ class FreeRunMonitoring:
         settings: FreeRunSettings | None = None,
         quality: QualitySettings | None = None,
         traintime_thresholds_s: tuple[float, float] = (0.5, 10.0),
-        log_size: int = 5000,
+        log_size: int | None = 5000,
     ) -> None:
         info = session.source.info
         self.session = session
@@ -62,12 +68,14 @@ class FreeRunMonitoring:
         self._log: deque[EmgEvent] = deque(maxlen=log_size)
         self._ongoing: dict[int, EmgEvent] = {}
         self._finished = 0  # events ever finished (the log keeps the last log_size)
+        self._a_train_clear: dict[str, int] = {}  # alarm key -> sample index to clear it
         self._listeners: list[EventListener] = []
         self._levels = [0] * info.n_channels
         self._shown = [0.0] * info.n_channels  # train time last written into the alarm text
         self._lead_off: set[int] = set()
-        session.subscribe("Free-run detection", self._on_block)
-        session.subscribe("Signal quality", self.quality)
+        # Losing detection is critical (an alarm), never a passing warning.
+        session.subscribe("Free-run detection", self._on_block, essential=True)
+        session.subscribe("Signal quality", self.quality, essential=True)
         session.add_problem_listener(self._on_problem)
 
     # -- reading (any thread) ----------------------------------------------------------------
@@ -99,9 +107,18 @@ class FreeRunMonitoring:
     # -- acquisition thread ----------------------------------------------------------------
     def _on_block(self, block: Block, filtered) -> None:
         self.detector(block, filtered)
+        self._clear_due_a_train_alarms(block.stop)
         self.traintime.advance(block.stop)
         self._check_traintime(block.stop)
         self._check_lead_off(block.stop)
+
+    def _clear_due_a_train_alarms(self, now: int) -> None:
+        with self._lock:
+            due = [k for k, at in self._a_train_clear.items() if now >= at]
+            for k in due:
+                del self._a_train_clear[k]
+        for key in due:
+            self.alarms.clear_condition(key, now)
 
     def flush(self) -> None:
         """End open events at the end of the stream (offline analysis)."""
@@ -123,14 +140,19 @@ class FreeRunMonitoring:
         if ev.kind is EventKind.A_TRAIN and ev.channel >= 0:
             key = f"a_train:{ev.channel}"
             if ev.final:
-                self.alarms.clear_condition(key, ev.reported_at)
+                # Shown (and sounded) at least A_TRAIN_ALARM_MIN_S, even for a 0.1 s train.
+                with self._lock:
+                    self._a_train_clear[key] = ev.onset + round(A_TRAIN_ALARM_MIN_S * self.rate)
             else:
                 freq = f" at {ev.freq_hz:.0f} Hz" if ev.freq_hz else ""
                 self.alarms.raise_condition(
                     key, f"A-train on {self.labels[ev.channel]}{freq}", ev.onset
                 )
         for cb in listeners:
-            cb(ev)
+            try:
+                cb(ev)
+            except Exception:  # one bad listener must not switch detection off
+                log.exception("event listener failed")
 
     def _check_traintime(self, now: int) -> None:
         seconds = self.traintime.seconds()

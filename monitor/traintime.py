@@ -47,9 +47,10 @@ class TrainTime:
             return
         with self._lock:
             if ev.final:
-                self._open.pop(ev.id, None)
+                # A reset during the train moved its counted start: keep the later one.
+                _, onset = self._open.pop(ev.id, (ev.channel, ev.onset))
                 end = ev.offset if ev.offset is not None else ev.reported_at
-                self._done[ev.channel] += max(0, end - ev.onset)
+                self._done[ev.channel] += max(0, end - max(ev.onset, onset))
             else:
                 self._open[ev.id] = (ev.channel, ev.onset)
             self._now = max(self._now, ev.reported_at)
@@ -62,9 +63,12 @@ class TrainTime:
     def seconds(self) -> list[float]:
         """Train time per channel in seconds, ongoing trains included."""
         with self._lock:
-            total = list(self._done)
-            for ch, onset in self._open.values():
-                total[ch] += max(0, self._now - onset)
+            return self._seconds_unlocked()
+
+    def _seconds_unlocked(self) -> list[float]:
+        total = list(self._done)
+        for ch, onset in self._open.values():
+            total[ch] += max(0, self._now - onset)
         return [t / self.rate for t in total]
 
     def level(self, channel: int) -> int:
@@ -78,8 +82,8 @@ class TrainTime:
         """Start counting again (one channel, or all); the reason is kept for the record."""
         if not reason.strip():
             raise ValueError("Say why the train time is reset; the reason goes into the record.")
-        before = self.seconds()
         with self._lock:
+            before = self._seconds_unlocked()
             chans = range(self.n_channels) if channel is None else [channel]
             for ch in chans:
                 self._done[ch] = 0

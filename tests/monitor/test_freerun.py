@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -172,3 +173,33 @@ def test_a_gap_ends_what_was_going_on():
     finals = [e for e in out if e.final]
     assert len(finals) == 1 and finals[0].kind is EventKind.A_TRAIN
     assert finals[0].offset <= 15_000
+
+
+def test_irregular_activity_after_an_a_train_does_not_count_as_train_time():
+    synth = quiet_synth(10)
+    train = synth.add_event(
+        "a_train", 1.0, channel=1, duration_s=0.3, freq_hz=100, amplitude_uv=150
+    )
+    synth.add_event("c_train", 1.33, channel=1, duration_s=4.0, amplitude_uv=150)
+    finals, _ = detect(synth, 7)
+    trains = [e for e in finals if e.kind is EventKind.A_TRAIN]
+    assert len(trains) == 1
+    assert (trains[0].offset - trains[0].onset) / RATE < 0.45
+    assert abs(trains[0].onset - train.onset) / RATE < 0.02
+
+
+def test_an_invalid_sample_does_not_blind_the_channel():
+    synth = quiet_synth(11)
+    synth.add_event("a_train", 6.0, channel=0, duration_s=1.0, freq_hz=120, amplitude_uv=150)
+    chain = FilterChain(RATE, 4)
+    out: list[EmgEvent] = []
+    det = FreeRunDetector(RATE, 4, out.append)
+    for start in range(0, 90_000, 500):
+        data, _ = synth.render(start, 500)
+        filtered = chain.process(data)
+        if start == 30_000:
+            filtered[10, 0] = np.nan  # what the session writes for an invalid sample
+        det.process(start, filtered)
+    det.flush(90_000)
+    assert np.isfinite(det.threshold_uv).all()
+    assert [(e.kind, e.channel) for e in out if e.final] == [(EventKind.A_TRAIN, 0)]
