@@ -109,3 +109,14 @@ def test_priorities_are_configurable():
     assert m.alarms()[0].priority is Priority.HIGH
     m.clear_condition("a_train:0", 2)
     assert m.alarms() == []
+
+
+def test_a_high_alarm_raised_during_audio_pause_still_sounds(mgr):
+    import time
+
+    mgr.raise_condition("a_train:1", "A-train", 1)
+    mgr.pause_audio()
+    assert mgr.sounding_priority() is None
+    time.sleep(0.01)
+    mgr.raise_condition("traintime_high:1", "Train time over 10 s", 2)
+    assert mgr.sounding_priority() is Priority.HIGH

@@ -45,3 +45,14 @@ def test_reset_needs_a_reason_and_is_kept():
 def test_thresholds_are_checked():
     with pytest.raises(ValueError):
         TrainTime(1, RATE, (10.0, 0.5))
+
+
+def test_a_reset_during_a_train_holds_when_the_train_ends():
+    tt = TrainTime(1, RATE)
+    tt.on_event(ev(1, 0, 0))  # a train starts
+    tt.advance(30_000)  # 3 s into it
+    tt.reset("surgeon asked", sample_index=30_000)
+    tt.advance(40_000)
+    assert tt.seconds() == pytest.approx([1.0])
+    tt.on_event(ev(1, 0, 0, 40_000, final=True))
+    assert tt.seconds() == pytest.approx([1.0])
