@@ -17,6 +17,7 @@ from monitor.evoked import EvokedAnalyzer
 from monitor.filters import FilterSettings, FilterSettingsError
 from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
+from monitor.recorder import Recorder
 from monitor.session import Session, State
 from monitor.source import Source, SourceError
 
@@ -27,7 +28,8 @@ Facial Nerve Monitor: live facial EMG for microvascular decompression and other
 cerebellopontine-angle surgery, replay of recorded cases, and a simulator.
 
 With no source option it starts the built-in simulator (4 channels, 10 kHz).
-Other commands: 'main.py analyze --help' (detect events in a recording, offline) and
+Other commands: 'main.py analyze --help' (detect events in a recording, offline),
+'main.py recover FILE' (repair a recording cut short by a crash) and
 'main.py simulate-device --help' (a simulated amplifier on a serial pty)."""
 
 EPILOG = """\
@@ -221,6 +223,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="log file (default: the user's state folder)",
     )
+    rec = p.add_argument_group("recording")
+    rec.add_argument(
+        "--record",
+        nargs="?",
+        const="recordings",
+        default=None,
+        metavar="FOLDER",
+        help="record the case crash-safely as EDF+ (BDF+ for 24-bit amplifiers) into FOLDER "
+        "(default recordings/), named from date, time and case id",
+    )
+    rec.add_argument(
+        "--case-id",
+        default="",
+        metavar="ID",
+        help="case identifier for the file name and header (never the patient's name)",
+    )
     return p
 
 
@@ -354,9 +372,9 @@ def print_ports() -> int:
 
 def start_session(
     args: argparse.Namespace,
-) -> tuple[Session, FreeRunMonitoring, EvokedAnalyzer]:
-    """Build the source, attach the free-run monitoring and the evoked-response analyzer
-    (LSR), and start acquisition.
+) -> tuple[Session, FreeRunMonitoring, EvokedAnalyzer, Recorder | None]:
+    """Build the source, attach the free-run monitoring, the evoked-response analyzer
+    (LSR) and, with ``--record``, the recorder, and start acquisition.
 
     Both subscribe between ``open`` and ``start``, so they see every block.
     Raises ``UsageError`` with one line.
@@ -375,10 +393,26 @@ def start_session(
         info = session.source.info
         evoked = make_analyzer(info.rate, info.labels)
         session.subscribe("Evoked responses", evoked)
+        recorder = None
+        if args.record is not None:
+            recorder = start_recording(args, session, monitoring, evoked)
         session.start()
     except (SourceError, FilterSettingsError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    return session, monitoring, evoked
+    return session, monitoring, evoked, recorder
+
+
+def start_recording(args, session, monitoring, evoked):
+    from monitor.caserecording import record_case
+    from monitor.recorder import RecorderError, default_recording_path
+
+    bits = 24 if "24 bit" in session.source.info.description else 16
+    path = default_recording_path(args.record, args.case_id, bits)
+    try:
+        return record_case(session, monitoring, evoked, path, args.case_id)
+    except RecorderError as exc:
+        session.stop()
+        raise UsageError(str(exc)) from None
 
 
 def needs_offscreen(args: argparse.Namespace) -> bool:
@@ -398,6 +432,10 @@ def main(argv: list[str] | None = None) -> int:
         from commands.simulate_device import simulate_device
 
         return simulate_device(argv[1:])
+    if argv[:1] == ["recover"]:
+        from commands.recover import recover
+
+        return recover(argv[1:])
     if argv[:1] == ["analyze"]:
         from commands.analyze import analyze
 
@@ -409,10 +447,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         size = parse_size(args.size)
         offscreen = False if args.headless else needs_offscreen(args)
-        session, monitoring, evoked = start_session(args)
+        session, monitoring, evoked, recorder = start_session(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        return run_monitor(args, session, monitoring, evoked, offscreen, size)
+    finally:
+        session.stop()
+        if recorder is not None:
+            recorder.close()
+            print(f"Recorded {recorder.path}", file=sys.stderr)
+
+
+def run_monitor(args, session, monitoring, evoked, offscreen: bool, size) -> int:
     if args.headless:
         return run_headless(session, args.duration, monitoring, evoked)
     if offscreen:

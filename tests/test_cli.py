@@ -86,3 +86,39 @@ def test_bad_input_gets_one_clear_line_and_no_traceback(args, words):
     assert out.returncode == 2
     assert words in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_record_writes_an_annotated_edf_that_other_software_opens(tmp_path):
+    pyedflib = pytest.importorskip("pyedflib")
+    out = run(
+        "--headless",
+        "--duration",
+        "4",
+        "--seed",
+        "204",
+        "--record",
+        str(tmp_path),
+        "--case-id",
+        "case 7",
+    )
+    assert out.returncode == 0, out.stderr
+    (rec,) = tmp_path.glob("*_case-7.edf")
+    f = pyedflib.EdfReader(str(rec))
+    try:
+        assert f.getSignalLabels()[:2] == ["L Orb. oculi", "L Orb. oris"]
+        assert f.getFileDuration() >= 3
+        texts = list(f.readAnnotations()[2])
+    finally:
+        f.close()
+    assert sum(t.startswith("stim 15 mA") for t in texts) >= 2
+
+
+def test_recover_repairs_a_file_cut_short(tmp_path):
+    out = run("--headless", "--duration", "2", "--record", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    (rec,) = tmp_path.glob("*.edf")
+    data = rec.read_bytes()
+    rec.write_bytes(data[: len(data) - 1234])  # a crash in the middle of a record
+    fixed = run("recover", str(rec))
+    assert fixed.returncode == 0, fixed.stderr
+    assert "Traceback" not in fixed.stderr

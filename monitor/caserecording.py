@@ -1,0 +1,94 @@
+"""Recording a monitored case: the recorder wired to everything that must be annotated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.alarms import AlarmTransition
+from monitor.events import EmgEvent
+from monitor.evoked import EvokedAnalyzer, LsrCall
+from monitor.monitoring import FreeRunMonitoring
+from monitor.recorder import Recorder
+from monitor.session import Session
+
+EVENT_NAMES = {
+    "spike": "spike",
+    "burst": "burst",
+    "a_train": "A-train",
+    "b_train": "B-train",
+    "c_train": "C-train",
+    "artifact": "artifact",
+}
+
+
+def record_case(
+    session: Session,
+    monitoring: FreeRunMonitoring,
+    evoked: EvokedAnalyzer | None,
+    path: str | Path,
+    case_id: str = "",
+) -> Recorder:
+    """Start a :class:`~monitor.recorder.Recorder` for the session and annotate into it
+    every finished event, every alarm transition (raised, acknowledged, ended), every LSR
+    call and the train-time resets; disk trouble raises the high-priority technical alarm
+    ``recorder``. Stimuli, gaps and source notes come with the blocks.
+
+    Call after ``session.open()`` and before ``session.start()``; close the recorder after
+    the session stops. Raises ``RecorderError`` (a sentence) when the file cannot be made.
+    """
+    info = session.source.info
+    alarms = monitoring.alarms
+    bits = 24 if "24 bit" in info.description else 16
+
+    def on_error(text: str) -> None:
+        alarms.raise_condition("recorder", text, session.status().end_index)
+
+    def on_backlog(high: bool) -> None:
+        if high:
+            alarms.raise_condition(
+                "recorder",
+                "Recording is falling behind: the disk is slow.",
+                session.status().end_index,
+            )
+        else:
+            alarms.clear_condition("recorder", session.status().end_index)
+
+    rec = Recorder(
+        path,
+        info.rate,
+        info.labels,
+        bits=bits,
+        on_error=on_error,
+        on_backlog=on_backlog,
+        case_id=case_id,
+    )
+    rec.start()
+    session.subscribe("Recording", rec, essential=True)
+
+    def on_event(ev: EmgEvent) -> None:
+        if not ev.final:
+            return
+        where = monitoring.label(ev.channel)
+        freq = f" {ev.freq_hz:.0f} Hz" if ev.freq_hz else ""
+        end = ev.offset if ev.offset is not None else ev.onset
+        rec.annotate(
+            ev.onset,
+            f"{EVENT_NAMES.get(ev.kind.value, ev.kind.value)} {where}{freq} {ev.peak_uv:.0f} uV",
+            (end - ev.onset) / info.rate,
+        )
+
+    def on_transition(t: AlarmTransition) -> None:
+        rec.annotate(t.sample_index, f"alarm {t.priority.label} {t.new.value}: {t.text}")
+
+    monitoring.add_listener(on_event)
+    alarms.add_listener(on_transition)
+    if evoked is not None:
+        previous = evoked.on_call
+
+        def on_call(call: LsrCall) -> None:
+            rec.annotate(call.sample_index, call.text)
+            if previous is not None:
+                previous(call)
+
+        evoked.on_call = on_call
+    return rec
