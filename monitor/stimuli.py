@@ -229,9 +229,18 @@ class StimulusArtifactDetector:
             self._next = start + self.behind
         self._buf = np.concatenate([self._buf, raw]) if len(self._buf) else raw.copy()
         found: list[StimMarker] = []
-        while self._next + self.chunk + self.ahead <= self._buf_start + len(self._buf):
-            found.extend(self._examine(self._next))
-            self._next += self.chunk
+        n = (self._buf_start + len(self._buf) - self.ahead - self._next) // self.chunk
+        if n > 0:
+            # The per-chunk jump medians of everything available in one call (the costly
+            # part); the loop then only looks closer where something jumps.
+            d_all = self._jumps(self._next, self._next + n * self.chunk).reshape(
+                n, self.chunk, self.n_channels
+            )
+            with np.errstate(invalid="ignore"):
+                meds = np.median(d_all, axis=1)
+            for k in range(n):
+                found.extend(self._examine(self._next, d_all[k], meds[k]))
+                self._next += self.chunk
         keep_from = self._next - self.behind - self._buf_start
         if keep_from > 0:
             self._buf = self._buf[keep_from:]
@@ -248,14 +257,16 @@ class StimulusArtifactDetector:
         with np.errstate(invalid="ignore"):
             return np.abs(x[i0 : i0 + (b - a)] - x[i0 - self.w : i0 - self.w + (b - a)])
 
-    def _examine(self, c0: int) -> list[StimMarker]:
-        d = self._jumps(c0, c0 + self.chunk)
-        med = np.median(d, axis=0)  # NaN where a channel has invalid samples
+    def _examine(self, c0: int, d: np.ndarray, med: np.ndarray) -> list[StimMarker]:
+        """``d``: the chunk's jumps; ``med``: their median per channel (NaN where a channel
+        has invalid samples)."""
         self._scales.append(np.where(np.isfinite(med), med, self._scale))
         if len(self._scales) <= 5 or (c0 // self.chunk) % 5 == 0:
             self._scale = np.median(np.array(self._scales), axis=0)
         thr = np.maximum(self.s.k_noise * self._scale, self.s.floor_uv)
         with np.errstate(invalid="ignore"):
+            if not (d.max(axis=0) > thr).any():
+                return []
             over = d > thr
         count = over.sum(axis=1)
         out = []
