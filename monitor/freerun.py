@@ -1,6 +1,6 @@
 """Free-running EMG detection: spikes, bursts, A-, B- and C-trains, and artifact.
 
-Causal and in real time, on the filtered stream, hop by hop (5 ms hops on a grid of
+Causal and in real time, on the filtered stream, hop by hop (10 ms hops on a grid of
 absolute sample indices, so the result does not depend on how the stream is cut into
 blocks):
 
@@ -65,7 +65,7 @@ class FreeRunSettings:
     b_train_gap_s: float = 1.0  # spikes/bursts this close in a row form a sequence ...
     b_train_min: int = 4  # ... and this many of them a B-train
     stim_blank_ms: float = 30.0
-    hop_ms: float = 5.0
+    hop_ms: float = 10.0
     noise_memory_s: float = 20.0
 
     def __post_init__(self) -> None:

@@ -38,9 +38,11 @@ class RobustNoise:
         if not np.isfinite(rms).all():  # a hop with invalid samples says nothing of the noise
             previous = self._ring[(self._k - 1) % len(self._ring)] if self._count else self.sd
             rms = np.where(np.isfinite(rms), rms, previous)
+            if not np.isfinite(rms).all():
+                return  # nothing known yet to stand in for it
         self._ring[self._k % len(self._ring)] = rms
         self._k += 1
         self._count = min(self._count + 1, len(self._ring))
         if (self._count < self.every and self._count % 4 == 0) or self._k % self.every == 0:
             filled = self._ring[: self._count]
-            self.sd = np.nanpercentile(filled, self.percentile, axis=0).astype(np.float32)
+            self.sd = np.percentile(filled, self.percentile, axis=0).astype(np.float32)
