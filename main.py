@@ -452,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        return run_monitor(args, session, monitoring, evoked, offscreen, size)
+        return run_monitor(args, session, monitoring, evoked, recorder, offscreen, size)
     finally:
         session.stop()
         if recorder is not None:
@@ -460,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Recorded {recorder.path}", file=sys.stderr)
 
 
-def run_monitor(args, session, monitoring, evoked, offscreen: bool, size) -> int:
+def run_monitor(args, session, monitoring, evoked, recorder, offscreen: bool, size) -> int:
     if args.headless:
         return run_headless(session, args.duration, monitoring, evoked)
     if offscreen:
@@ -475,6 +475,9 @@ def run_monitor(args, session, monitoring, evoked, offscreen: bool, size) -> int
         size,
         monitoring=monitoring,
         evoked=evoked,
+        recorder=recorder,
+        record_folder=args.record or "recordings",
+        case_id=args.case_id,
     )
 
 

@@ -62,6 +62,9 @@ def run_gui(
     size: tuple[int, int] = (1600, 900),
     monitoring: FreeRunMonitoring | None = None,
     evoked: EvokedAnalyzer | None = None,
+    recorder=None,
+    record_folder: str = "recordings",
+    case_id: str = "",
 ) -> int:
     """Open the window on a started session and run until it is closed.
 
@@ -79,7 +82,14 @@ def run_gui(
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Facial Nerve Monitor")
     window = MainWindow(
-        session, monitoring, window_s=window_s, audio=open_audio(session), evoked=evoked
+        session,
+        monitoring,
+        window_s=window_s,
+        audio=open_audio(session),
+        evoked=evoked,
+        recorder=recorder,
+        record_folder=record_folder,
+        case_id=case_id,
     )
     window.resize(*size)
     window.show()

@@ -49,6 +49,7 @@ from ui.traces import TraceView
 from ui.traintimebars import TrainTimePanel
 
 if TYPE_CHECKING:
+    from monitor.recorder import Recorder
     from ui.audio import AudioOutput
 
 FRAME_MS = 33  # ~30 frames per second
@@ -77,9 +78,15 @@ class MainWindow(QMainWindow):
         window_s: float = 10.0,
         audio: AudioOutput | None = None,
         evoked: EvokedAnalyzer | None = None,
+        recorder: Recorder | None = None,
+        record_folder: str = "recordings",
+        case_id: str = "",
     ) -> None:
         super().__init__()
         self.audio = audio
+        self.recorder = recorder
+        self.record_folder = record_folder
+        self.case_id = case_id
         self.session = session
         self.monitoring = monitoring if monitoring is not None else FreeRunMonitoring(session)
         self.alarms = self.monitoring.alarms
@@ -106,6 +113,8 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(key), self, activated=self.acknowledge)
         for key in PAUSE_KEYS:
             QShortcut(QKeySequence(key), self, activated=self.toggle_audio_pause)
+        QShortcut(QKeySequence("R"), self, activated=self.toggle_recording)
+        QShortcut(QKeySequence("N"), self, activated=self.add_note)
         for key in BASELINE_KEYS:
             QShortcut(QKeySequence(key), self, activated=self.set_lsr_baseline)
 
@@ -181,6 +190,9 @@ class MainWindow(QMainWindow):
         bottom.setContentsMargins(0, 0, 0, 0)
         bottom.setSpacing(0)
         self.event_log = EventLog(labels)
+        # The log must never take the keyboard: a table eats letters (type-ahead search)
+        # and the window's one-key shortcuts (A, P, R, N, B) would stop working.
+        self.event_log.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         bottom.addWidget(self.event_log, 1)
         bottom.addWidget(self.lsr.status)
         layout.addLayout(bottom)
@@ -196,6 +208,9 @@ class MainWindow(QMainWindow):
         )
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().setSizeGripEnabled(False)
+        self.rec_label = QLabel()
+        self.rec_label.setFont(sfont)
+        self.statusBar().addPermanentWidget(self.rec_label)
         if self.audio is not None:
             self._build_audio_controls(sfont)
 
@@ -267,6 +282,7 @@ class MainWindow(QMainWindow):
         self.traintime.set_seconds(self.monitoring.traintime.seconds())
         self._refresh_lsr()
         self.update_alarms()
+        self._update_recording()
         self._update_stale()
         self._update_audio()
         self.status_label.setText(self.status_text())
@@ -274,6 +290,60 @@ class MainWindow(QMainWindow):
             self.banner.hide()
             self._banner_until = None
             self._banner_severity = None
+
+    def _update_recording(self) -> None:
+        rec = self.recorder
+        if rec is None:
+            self.rec_label.setText("not recording (R)")
+            self.rec_label.setStyleSheet(f"color:{theme.MUTED}; padding:0 8px;")
+            return
+        st = rec.stats()
+        if st["error"]:
+            self.rec_label.setText("REC STOPPED — see alarm")
+            self.rec_label.setStyleSheet(theme.SEVERITY_STYLE["warning"] + "padding:0 8px;")
+            return
+        secs = int(st["seconds_written"])
+        queue = f"  queue {100 * st['queue_fraction']:.0f} %" if st["queue_fraction"] > 0.1 else ""
+        self.rec_label.setText(
+            f"● REC {secs // 3600:d}:{secs // 60 % 60:02d}:{secs % 60:02d}{queue}"
+        )
+        self.rec_label.setStyleSheet("color:#ff5252; font-weight:bold; padding:0 8px;")
+
+    def toggle_recording(self) -> None:
+        """Start recording into the recordings folder, or stop it (R)."""
+        index = self._now_index()
+        seconds = index / self.monitoring.rate
+        if self.recorder is not None and not self.recorder.failed:
+            rec, self.recorder = self.recorder, None
+            self.session.unsubscribe(rec)
+            rec.close()
+            self.event_log.add_note(seconds, "", f"Recording stopped: {rec.path}", theme.FOREGROUND)
+            return
+        from monitor.caserecording import record_case
+        from monitor.recorder import RecorderError, default_recording_path
+
+        bits = 24 if "24 bit" in self.session.source.info.description else 16
+        path = default_recording_path(self.record_folder, self.case_id, bits)
+        try:
+            self.recorder = record_case(
+                self.session, self.monitoring, self.evoked, path, self.case_id
+            )
+        except RecorderError as exc:
+            self.show_problem(Problem(Severity.CRITICAL, str(exc)))
+            return
+        self.event_log.add_note(seconds, "", f"Recording to {path}", theme.FOREGROUND)
+
+    def add_note(self) -> None:
+        """A note typed during the case, kept at the time of the keypress (N)."""
+        index = self._now_index()
+        text, ok = QInputDialog.getText(self, "Note", "Note for the record:")
+        if not ok or not text.strip():
+            return
+        if self.recorder is not None:
+            self.recorder.annotate(index, f"note: {text.strip()}")
+        self.event_log.add_note(
+            index / self.monitoring.rate, "", f"Note: {text.strip()}", theme.FOREGROUND
+        )
 
     def stale_text(self) -> str | None:
         """Why the traces are not live (None when they are)."""
@@ -466,6 +536,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.timer.stop()
+        if self.recorder is not None:
+            self.session.stop()  # the last blocks reach the recorder before it closes
+            self.recorder.close()
         if self.audio is not None:
             self.audio.stop()
         self.session.stop()

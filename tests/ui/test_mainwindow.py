@@ -116,3 +116,43 @@ def test_a_display_error_goes_to_the_problem_line_not_a_modal_box(window):
         sys.excepthook = old
     assert "internal error" in window.banner.text()
     assert window.timer.isActive()
+
+
+def press(win, key: str) -> None:
+    """Fire the window's one-key shortcut (offscreen windows are not always active)."""
+    from PySide6.QtGui import QKeySequence, QShortcut
+
+    (shortcut,) = [s for s in win.findChildren(QShortcut) if s.key() == QKeySequence(key)]
+    shortcut.activated.emit()
+
+
+def test_record_key_starts_and_stops_a_recording_and_notes_go_into_it(qtbot, tmp_path, monkeypatch):
+    from drivers.edfreader import EdfFile
+    from ui.mainwindow import MainWindow
+
+    session = Session(SimulatorSource(SimConfig(seed=5), realtime=False))
+    session.open()
+    win = MainWindow(session, record_folder=str(tmp_path), case_id="t1")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    assert "not recording" in (win.refresh() or win.rec_label.text())
+    press(win, "R")
+    assert win.recorder is not None, win.banner.text()
+    for _ in range(300):  # 3 s of signal
+        session.process(session.source.read())
+    monkeypatch.setattr(
+        "ui.mainwindow.QInputDialog.getText", lambda *a, **k: ("vessel moved", True)
+    )
+    press(win, "N")
+    win.refresh()
+    assert win.rec_label.text().startswith("● REC")
+    path = win.recorder.path
+    press(win, "R")
+    assert win.recorder is None
+    f = EdfFile(path)
+    notes, _ = f.read_annotations()
+    f.close()
+    assert any(n.text == "note: vessel moved" for n in notes)
+    assert path.name.endswith("_t1.edf")
+    win.close()
