@@ -22,7 +22,7 @@ from pathlib import Path
 
 from monitor.alarms import AlarmManager
 from monitor.events import EmgEvent, EventKind
-from monitor.evoked import EvokedAnalyzer
+from monitor.evoked import EvokedAnalyzer, EvokedSettings
 from monitor.freerun import FreeRunSettings
 from monitor.monitoring import FreeRunMonitoring
 from monitor.session import Session
@@ -69,7 +69,10 @@ def analyze(argv: list[str]) -> int:
     monitoring = FreeRunMonitoring(
         session, AlarmManager(), FreeRunSettings(mode=args.threshold), log_size=None
     )  # offline: keep every event for events.csv
-    evoked = EvokedAnalyzer(source.info.rate, source.info.labels)
+    # Offline every sweep is kept for stim_responses.csv (live, the last 20 000 stimuli).
+    evoked = EvokedAnalyzer(
+        source.info.rate, source.info.labels, settings=EvokedSettings(history=10**9)
+    )
     session.subscribe("Evoked responses", evoked)
     duration = max(source.duration_s, 1e-9)
     t0 = time.perf_counter()
