@@ -27,6 +27,8 @@ What the file becomes:
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -52,6 +54,7 @@ OFFLINE_SECONDS_PER_BLOCK = 1.0
 WINDOW_SECONDS = 2.0  # recording time decoded per file read
 MAX_GAP_PAUSE_S = 2.0  # a longer EDF+D gap pauses real-time replay this long only
 POLL_S = 0.1
+SEEK_BACK_GAP_S = 1.0  # stream time skipped by a jump back: the detectors see a gap
 
 _UV_PER_UNIT = {"v": 1e6, "mv": 1e3, "uv": 1.0, "nv": 1e-3}
 _CURRENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*ma\b", re.IGNORECASE)
@@ -162,11 +165,22 @@ class ReplaySource(Source):
     gaps : list of GapMarker
         Every EDF+D gap.
 
+    Review controls
+    ---------------
+    ``pause``, ``resume``, ``set_speed`` and ``seek`` steer a real-time replay while it
+    plays; they take effect at the next ``read``. The stream's sample index must never go
+    back (the whole pipeline is addressed by it), so a jump back continues the stream
+    :data:`SEEK_BACK_GAP_S` later and maps it onto the earlier part of the file: use
+    :meth:`recording_index` to turn a stream index into the file's own index. A jump
+    forward keeps the two equal. Every jump reaches the pipeline as a
+    :class:`~monitor.block.GapMarker` with ``seek=True``.
+
     Notes
     -----
-    Thread safety: ``request_stop`` may be called from any thread; everything else is
-    called from the acquisition thread only. After ``request_stop``, ``read`` returns
-    ``None`` at once until the source is opened again.
+    Thread safety: ``request_stop``, ``pause``, ``resume``, ``set_speed``, ``seek``,
+    ``position_s``, ``paused``, ``at_end`` and ``recording_index`` may be called from any
+    thread; everything else from the acquisition thread only. After ``request_stop``,
+    ``read`` returns ``None`` at once until the source is opened again.
     """
 
     def __init__(
@@ -176,12 +190,9 @@ class ReplaySource(Source):
         realtime: bool = True,
         block_seconds: float | None = None,
         start_s: float = 0.0,
+        hold_at_end: bool = False,
     ) -> None:
-        if not MIN_SPEED <= speed <= MAX_SPEED:
-            raise ValueError(
-                f"Replay speed must be between {MIN_SPEED:g} and {MAX_SPEED:g} times real "
-                f"time; {speed!r} was asked for."
-            )
+        _check_speed(speed)
         if block_seconds is not None and not block_seconds > 0:
             raise ValueError(
                 f"Block length must be a positive number of seconds, not {block_seconds!r}."
@@ -195,6 +206,8 @@ class ReplaySource(Source):
             block_seconds = WALL_SECONDS_PER_BLOCK if realtime else OFFLINE_SECONDS_PER_BLOCK
         self.block_file_seconds = block_seconds * self.speed if realtime else block_seconds
         self.start_s = float(start_s)
+        self.hold_at_end = hold_at_end
+        self._block_seconds = block_seconds
         self.messages: list[str] = []
         self.duration_s = 0.0
         self.start_datetime: dt.datetime | None = None
@@ -211,6 +224,18 @@ class ReplaySource(Source):
         self._pending: tuple[Block, float] | None = None
         self._t0: float | None = None
         self._stop = threading.Event()
+        # Review controls: written by any thread under the lock, applied in read().
+        self._control = threading.Lock()
+        self._paused = False
+        self._at_end = False
+        self._want_speed: float | None = None
+        self._want_seek: int | None = None
+        self._offset = 0  # stream index - file index, since the last jump back
+        self._segments: list[tuple[int, int]] = [(0, 0)]  # (first stream index, offset)
+        self._next_file = 0  # file index after the last block delivered
+        self._next_stream = 0  # stream index after the last block delivered
+        self._delivered = False
+        self._seek_marker: GapMarker | None = None
 
     # -- Source contract ------------------------------------------------------------
 
@@ -239,12 +264,20 @@ class ReplaySource(Source):
             raise RuntimeError("ReplaySource.read() called before open().")
         if self._stop.is_set():
             return None
+        self._apply_controls()
+        if self._paused or self._at_end:
+            self._stop.wait(POLL_S)
+            return None
         if self._pending is None:
             try:
                 self._pending = next(self._blocks, None)
             except (OSError, EdfFormatError) as exc:
                 raise SourceError(f"Cannot replay {self.path.name}: {_reason(exc)}.") from None
             if self._pending is None:
+                if self.hold_at_end:
+                    with self._control:
+                        self._at_end = True
+                    return None
                 raise EndOfStream(f"{self.path.name} has been played to the end.")
         block, at_s = self._pending
         if self.realtime:
@@ -255,7 +288,115 @@ class ReplaySource(Source):
             if wait > 0 and (self._stop.wait(min(wait, POLL_S)) or wait > POLL_S):
                 return None
         self._pending = None
+        self._next_file = block.stop
+        block = self._to_stream(block)
+        self._next_stream = block.stop
+        self._delivered = True
         return block
+
+    # -- review controls (thread-safe) ------------------------------------------------------
+
+    def pause(self) -> None:
+        """Hold the replay where it is. Thread-safe."""
+        with self._control:
+            self._paused = True
+
+    def resume(self) -> None:
+        """Play on from where it was held (from the start again after the end). Thread-safe."""
+        with self._control:
+            if self._at_end and self._want_seek is None:
+                self._want_seek = 0
+            self._paused = self._at_end = False
+
+    @property
+    def paused(self) -> bool:
+        """True while held by :meth:`pause`. Thread-safe."""
+        return self._paused
+
+    @property
+    def at_end(self) -> bool:
+        """True when a ``hold_at_end`` replay has played everything. Thread-safe."""
+        return self._at_end
+
+    def set_speed(self, speed: float) -> None:
+        """Play at ``speed`` times real time from now on (0.1 to 20). Thread-safe."""
+        _check_speed(speed)
+        with self._control:
+            self._want_speed = float(speed)
+
+    def seek(self, seconds: float) -> None:
+        """Jump to ``seconds`` of recording time (clipped to the recording). Thread-safe.
+
+        Valid after ``open``; the jump happens at the next ``read``.
+        """
+        if not math.isfinite(seconds):
+            raise ValueError(f"Cannot jump to {seconds!r} s.")
+        end = self._runs[-1].stop if self._runs else 0
+        index = min(max(0, round(seconds * self._rate)), max(0, end - 1))
+        with self._control:
+            self._want_seek = index
+            self._at_end = False
+
+    def position_s(self) -> float:
+        """Recording time reached by the blocks delivered so far, in s. Thread-safe."""
+        return self._next_file / self._rate if self._rate else 0.0
+
+    def recording_index(self, stream_index: int) -> int:
+        """The file's own sample index of a stream index. Thread-safe."""
+        with self._control:
+            segments = list(self._segments)
+        k = bisect.bisect_right(segments, (stream_index, math.inf)) - 1
+        return stream_index - segments[max(k, 0)][1]
+
+    def _apply_controls(self) -> None:
+        """Apply what other threads asked for (acquisition thread)."""
+        with self._control:
+            speed, self._want_speed = self._want_speed, None
+            target, self._want_seek = self._want_seek, None
+        if speed is not None and speed != self.speed:
+            self.speed = speed
+            if self.realtime:
+                self.block_file_seconds = (self._block_seconds or WALL_SECONDS_PER_BLOCK) * speed
+            if target is None:
+                target = self._pending[0].start - self._offset if self._pending else None
+                if target is None:
+                    target = self._next_file
+                self._restart(target)
+                return
+        if target is None:
+            return
+        self._restart(target)
+        if not self._delivered:  # nothing played yet: simply start there
+            self._next_file = self._next_stream = target
+            return
+        if target > self._next_file:
+            jump = target + self._offset - self._next_stream
+        else:
+            jump = max(1, round(SEEK_BACK_GAP_S * self._rate))
+            with self._control:
+                self._offset = self._next_stream + jump - target
+                self._segments.append((self._next_stream + jump, self._offset))
+        self._seek_marker = GapMarker(self._next_stream, jump, seek=True)
+
+    def _restart(self, first: int) -> None:
+        self._blocks = self._generate(first)
+        self._pending = None
+        self._t0 = None
+
+    def _to_stream(self, block: Block) -> Block:
+        """The block moved from the file's index to the stream's, with a pending jump."""
+        seek, self._seek_marker = self._seek_marker, None
+        k = self._offset
+        if k == 0 and seek is None:
+            return block
+        gaps = tuple(GapMarker(g.index + k, g.n_missing, g.seek) for g in block.gaps)
+        return dataclasses.replace(
+            block,
+            start=block.start + k,
+            stims=tuple(dataclasses.replace(m, index=m.index + k) for m in block.stims),
+            gaps=(seek, *gaps) if seek is not None else gaps,
+            notes=tuple(dataclasses.replace(m, index=m.index + k) for m in block.notes),
+        )
 
     def request_stop(self) -> None:
         """Make a waiting ``read`` return ``None`` promptly. Thread-safe."""
@@ -345,6 +486,10 @@ class ReplaySource(Source):
             description=" ".join([self._summary(f.format, len(labels)), *self.messages]),
         )
         self._blocks = self._generate(first)
+        self._next_file = self._next_stream = first
+        self._delivered = False
+        self._offset, self._segments, self._seek_marker = 0, [(0, 0)], None
+        self._paused = self._at_end = False
 
     def _summary(self, fmt: str, n_channels: int) -> str:
         return (
@@ -524,6 +669,14 @@ class ReplaySource(Source):
         for j, ch in enumerate(self._channels):
             out[:, j] = f.digital(rows, ch.signal) * ch.scale + ch.shift
         return out
+
+
+def _check_speed(speed: float) -> None:
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise ValueError(
+            f"Replay speed must be between {MIN_SPEED:g} and {MAX_SPEED:g} times real "
+            f"time; {speed!r} was asked for."
+        )
 
 
 def _reason(exc: BaseException) -> str:

@@ -36,10 +36,15 @@ class StimMarker:
 
 @dataclass(frozen=True, slots=True)
 class GapMarker:
-    """Samples the source knows it lost: ``[index, index + n_missing)``."""
+    """Samples the source knows it lost: ``[index, index + n_missing)``.
+
+    ``seek`` marks the jump a reviewer asked for (replay moved to another point of the
+    recording): nothing was lost, the pipeline restarts as after a gap.
+    """
 
     index: int
     n_missing: int
+    seek: bool = False
 
 
 @dataclass(frozen=True, slots=True)
