@@ -233,6 +233,7 @@ class ReplaySource(Source):
         self._offset = 0  # stream index - file index, since the last jump back
         self._segments: list[tuple[int, int]] = [(0, 0)]  # (first stream index, offset)
         self._next_file = 0  # file index after the last block delivered
+        self._position = 0  # the same, or where a jump not yet played goes
         self._next_stream = 0  # stream index after the last block delivered
         self._delivered = False
         self._seek_marker: GapMarker | None = None
@@ -288,7 +289,7 @@ class ReplaySource(Source):
             if wait > 0 and (self._stop.wait(min(wait, POLL_S)) or wait > POLL_S):
                 return None
         self._pending = None
-        self._next_file = block.stop
+        self._next_file = self._position = block.stop
         block = self._to_stream(block)
         self._next_stream = block.stop
         self._delivered = True
@@ -338,8 +339,9 @@ class ReplaySource(Source):
             self._at_end = False
 
     def position_s(self) -> float:
-        """Recording time reached by the blocks delivered so far, in s. Thread-safe."""
-        return self._next_file / self._rate if self._rate else 0.0
+        """Recording time reached by the blocks delivered so far (or jumped to), in s.
+        Thread-safe."""
+        return self._position / self._rate if self._rate else 0.0
 
     def recording_index(self, stream_index: int) -> int:
         """The file's own sample index of a stream index. Thread-safe."""
@@ -366,6 +368,7 @@ class ReplaySource(Source):
         if target is None:
             return
         self._restart(target)
+        self._position = target
         if not self._delivered:  # nothing played yet: simply start there
             self._next_file = self._next_stream = target
             return
@@ -486,7 +489,7 @@ class ReplaySource(Source):
             description=" ".join([self._summary(f.format, len(labels)), *self.messages]),
         )
         self._blocks = self._generate(first)
-        self._next_file = self._next_stream = first
+        self._next_file = self._next_stream = self._position = first
         self._delivered = False
         self._offset, self._segments, self._seek_marker = 0, [(0, 0)], None
         self._paused = self._at_end = False

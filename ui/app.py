@@ -106,5 +106,7 @@ def run_gui(
 
         QTimer.singleShot(int(after_s * 1000), grab)
     code = app.exec()
+    if window.review is not None:
+        window.review.close_down()  # the re-detection child process goes too
     session.stop()
     return code

@@ -7,6 +7,9 @@ record is the monitoring's log and the recording.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
@@ -28,6 +31,9 @@ class EventLog(QTableWidget):
     def __init__(self, labels: tuple[str, ...], max_rows: int = 500, parent=None) -> None:
         super().__init__(0, len(COLUMNS), parent)
         self.max_rows = max_rows
+        #: Seconds shown for a sample index; a replay that jumped back maps its stream
+        #: index to the recording's time. ``None``: index / rate.
+        self.seconds_of: Callable[[int], float] | None = None
         font = QFont()
         font.setPointSize(theme.LOG_PT)
         self.setFont(font)
@@ -78,6 +84,8 @@ class EventLog(QTableWidget):
     # -- adding rows ------------------------------------------------------------------------
     def add_event(self, ev: EmgEvent, monitoring: FreeRunMonitoring) -> None:
         r = event_row(ev, monitoring)
+        if self.seconds_of is not None:
+            r = dataclasses.replace(r, time=hhmmss(self.seconds_of(ev.onset)))
         colour = theme.event_colour(ev.kind.value)
         cells = (r.time, r.channel, r.kind, r.amplitude, r.duration, r.frequency)
         self._insert(
@@ -101,9 +109,12 @@ class EventLog(QTableWidget):
         colour = ALARM_TEXT.get(int(t.priority), theme.FOREGROUND)
         if t.new is AlarmState.RESOLVED:
             colour = theme.MUTED
-        self.add_note(
-            t.sample_index / monitoring.rate, channel, transition_text(t, technical), colour
+        seconds = (
+            self.seconds_of(t.sample_index)
+            if self.seconds_of is not None
+            else t.sample_index / monitoring.rate
         )
+        self.add_note(seconds, channel, transition_text(t, technical), colour)
 
     def add_note(self, seconds: float, channel: str, text: str, colour: str | None = None) -> None:
         """A row whose text spans the event columns (alarms, resets, audio pause)."""

@@ -7,6 +7,7 @@ Layout (fits 1366x768 and up without scrolling)::
     ├ problem line (session problems, only while there is one) ─────────────────────────────┤
     │ label │ trace with event bands and class names │ train time bar │ LSR sweeps │ trend  │
     │  ...  │                                        │      ...       │    ...     │  ...   │
+    ├ replay only: [Play] [◀ Event] [Event ▶] speed  0:12 / 0:40  timeline of the file ──────┤
     ├ event log: time, channel, class, µV, duration, Hz; alarm, LSR ──┬ LSR status (big)    │
     │                                                                  │ [Set baseline (B)] │
     └ status bar ───────────────────────────────────────────────────────────────────────────┘
@@ -45,6 +46,7 @@ from ui.eventlog import EventLog
 from ui.feed import MonitoringFeed
 from ui.lsrfeed import LsrFeed, baseline_note, call_channel, make_analyzer
 from ui.lsrpanel import LsrPanel
+from ui.reviewbar import ReviewBar, is_reviewable
 from ui.traces import TraceView
 from ui.traintimebars import TrainTimePanel
 
@@ -175,6 +177,10 @@ class MainWindow(QMainWindow):
         self.traintime.reset_requested.connect(self.reset_train_time)
         middle.addWidget(self.traintime)
         layout.addLayout(middle, 1)
+        self.review: ReviewBar | None = None
+        if is_reviewable(self.session.source):
+            self.review = ReviewBar(self.session.source, self)
+            layout.addWidget(self.review)
         self._build_lsr_and_log(middle, layout, labels)
         self.setCentralWidget(central)
 
@@ -193,6 +199,9 @@ class MainWindow(QMainWindow):
         # The log must never take the keyboard: a table eats letters (type-ahead search)
         # and the window's one-key shortcuts (A, P, R, N, B) would stop working.
         self.event_log.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        if self.review is not None:  # times in the log are the recording's, across jumps
+            source, rate = self.review.source, self.session.source.info.rate
+            self.event_log.seconds_of = lambda index: source.recording_index(index) / rate
         bottom.addWidget(self.event_log, 1)
         bottom.addWidget(self.lsr.status)
         layout.addLayout(bottom)
@@ -283,6 +292,8 @@ class MainWindow(QMainWindow):
         self._refresh_lsr()
         self.update_alarms()
         self._update_recording()
+        if self.review is not None:
+            self.review.refresh()
         self._update_stale()
         self._update_audio()
         self.status_label.setText(self.status_text())
@@ -357,6 +368,8 @@ class MainWindow(QMainWindow):
             return "STOPPED — monitoring has stopped"
         if st.state is State.FINISHED:
             return "END OF RECORDING" if st.source_kind == "replay" else "STOPPED"
+        if self.review is not None and (held := self.review.held_text()):
+            return held
         if st.state is State.RUNNING and now - self._last_end_change > STALE_S:
             return "NO DATA"
         return None
@@ -536,6 +549,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.timer.stop()
+        if self.review is not None:
+            self.review.close_down()
         if self.recorder is not None:
             self.session.stop()  # the last blocks reach the recorder before it closes
             self.recorder.close()
