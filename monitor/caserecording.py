@@ -30,7 +30,8 @@ def record_case(
 ) -> Recorder:
     """Start a :class:`~monitor.recorder.Recorder` for the session and annotate into it
     every finished event, every alarm transition (raised, acknowledged, ended), every LSR
-    call and the train-time resets; disk trouble raises the high-priority technical alarm
+    call, the train-time resets and every setting changed during the case (filters,
+    thresholds); disk trouble raises the high-priority technical alarm
     ``recorder``. Stimuli, gaps and source notes come with the blocks.
 
     Call after ``session.open()`` and before ``session.start()``; close the recorder after
@@ -82,6 +83,7 @@ def record_case(
 
     monitoring.add_listener(on_event)
     alarms.add_listener(on_transition)
+    session.add_change_listener(lambda text, index: rec.annotate(index, f"setting: {text}"))
     if evoked is not None:
         previous = evoked.on_call
 

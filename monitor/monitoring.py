@@ -19,9 +19,11 @@ technical alarm.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 
 from monitor.alarms import AlarmManager
 from monitor.block import Block
@@ -30,7 +32,7 @@ from monitor.freerun import FreeRunDetector, FreeRunSettings
 from monitor.problems import Problem, Severity
 from monitor.quality import QualitySettings, SignalQuality
 from monitor.session import Session
-from monitor.traintime import TrainTime
+from monitor.traintime import TrainTime, TrainTimeReset
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,46 @@ class FreeRunMonitoring:
         session.subscribe("Free-run detection", self._on_block, essential=True)
         session.subscribe("Signal quality", self.quality, essential=True)
         session.add_problem_listener(self._on_problem)
+
+    # -- settings during the case (any thread) ---------------------------------------------
+    def set_thresholds(self, **changes: object) -> None:
+        """Change the detection threshold (``mode``, ``k_sigma``, ``floor_uv``,
+        ``fixed_uv``) from the next hop on; ``ValueError`` (a sentence) if invalid.
+        The change is annotated in the recording."""
+        unknown = set(changes) - {"mode", "k_sigma", "floor_uv", "fixed_uv"}
+        if unknown:
+            raise ValueError(f"Not a detection threshold: {', '.join(sorted(unknown))}.")
+        before = self.detector.s
+        after = replace(before, **changes)  # type: ignore[arg-type]  # validates
+        self.detector.s = after  # one reference swap: the detector reads it per hop
+        if after != before:
+            self.session.note_change(
+                f"detection threshold {_threshold_text(before)} -> {_threshold_text(after)}"
+            )
+
+    def set_traintime_thresholds(self, low_s: float, high_s: float) -> None:
+        """Change the two train-time alarm levels; ``ValueError`` if not 0 < low < high."""
+        if not (math.isfinite(low_s) and math.isfinite(high_s) and 0 < low_s < high_s):
+            raise ValueError(
+                "Train-time thresholds must be two increasing positive numbers of seconds."
+            )
+        before = self.traintime.thresholds_s
+        self.traintime.thresholds_s = (float(low_s), float(high_s))
+        if self.traintime.thresholds_s != before:
+            self.session.note_change(
+                f"train-time thresholds {before[0]:g}/{before[1]:g} s -> {low_s:g}/{high_s:g} s"
+            )
+
+    def reset_traintime(
+        self, reason: str, channel: int | None, sample_index: int
+    ) -> TrainTimeReset:
+        """Reset one channel's train time (``None``: all), with the reason for the record."""
+        r = self.traintime.reset(reason, channel, sample_index)
+        where = "all channels" if channel is None else self.label(channel)
+        self.session.note_change(
+            f"train time reset on {where} (was {r.seconds_before:.1f} s): {reason}", sample_index
+        )
+        return r
 
     # -- reading (any thread) ----------------------------------------------------------------
     def add_listener(self, callback: EventListener) -> None:
@@ -213,3 +255,9 @@ class FreeRunMonitoring:
             self.alarms.clear_condition("no_signal", problem.sample_index)
         elif problem.severity is Severity.CRITICAL:
             self.alarms.raise_condition("no_signal", problem.text, problem.sample_index)
+
+
+def _threshold_text(s: FreeRunSettings) -> str:
+    if s.mode == "fixed":
+        return f"fixed {s.fixed_uv:g} uV"
+    return f"adaptive {s.k_sigma:g} x noise (at least {s.floor_uv:g} uV)"

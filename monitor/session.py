@@ -108,6 +108,7 @@ class Session:
         self._buffer_seconds = buffer_seconds
         self._subscribers: list[tuple[str, Subscriber, bool]] = []
         self._listeners: list[Callable[[Problem], None]] = []
+        self._change_listeners: list[Callable[[str, int], None]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -147,6 +148,25 @@ class Session:
         with self._lock:
             self._listeners.append(callback)
 
+    def add_change_listener(self, callback: Callable[[str, int], None]) -> None:
+        """Call ``callback(text, sample_index)`` for every setting changed during the case
+        (filters, detection and train-time thresholds): the recording annotates them."""
+        with self._lock:
+            self._change_listeners.append(callback)
+
+    def note_change(self, text: str, sample_index: int | None = None) -> None:
+        """Tell the change listeners that a setting changed (now, or at ``sample_index``).
+        Thread-safe."""
+        log.info("setting changed: %s", text)
+        index = (self._expected or 0) if sample_index is None else sample_index
+        with self._lock:
+            listeners = list(self._change_listeners)
+        for listener in listeners:
+            try:
+                listener(text, index)
+            except Exception:
+                log.exception("change listener failed")
+
     def problems_since(self, seen: int) -> tuple[int, list[Problem]]:
         """Problems reported after the first ``seen`` ones, and the new count. Thread-safe."""
         with self._lock:
@@ -158,7 +178,12 @@ class Session:
         if self.filters is None:  # not open yet: validated against the rate at open()
             self._filter_settings = replace(settings or self._filter_settings, **changes)  # type: ignore[arg-type]
             return []
-        return self.filters.set_settings(settings, **changes)
+        before = self.filters.settings
+        notes = self.filters.set_settings(settings, **changes)
+        after = replace(settings or before, **changes)  # type: ignore[arg-type]
+        if after != before:
+            self.note_change(f"filter {before.describe()} -> {after.describe()}")
+        return notes
 
     # -- life cycle ------------------------------------------------------------------------
     def open(self) -> None:

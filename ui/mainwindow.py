@@ -519,7 +519,7 @@ class MainWindow(QMainWindow):
             )
             return
         index = self._now_index()
-        r = self.monitoring.traintime.reset(reason, None if channel < 0 else channel, index)
+        r = self.monitoring.reset_traintime(reason, None if channel < 0 else channel, index)
         self.event_log.add_note(
             index / self.monitoring.rate,
             "all channels" if channel < 0 else label,

@@ -234,3 +234,48 @@ def test_a_missing_folder_is_refused_at_start_with_a_sentence(tmp_path):
         f"Cannot record to r.edf: the folder {tmp_path / 'gone'} is missing (was the drive "
         "removed?); reconnect the drive or choose another folder."
     )
+
+
+def test_setting_changes_during_the_case_are_annotated_in_the_recording(tmp_path):
+    from monitor.caserecording import record_case
+    from monitor.monitoring import FreeRunMonitoring
+
+    source = SimulatorSource(SimConfig(seed=4), realtime=False, duration_s=2.0)
+    session = Session(source)
+    session.open()
+    monitoring = FreeRunMonitoring(session)
+    rec = record_case(session, monitoring, None, tmp_path / "c.edf", "17")
+    for block in _session_blocks(source, 0.5):
+        session.process(block)
+    session.set_filter(highpass_hz=30.0)
+    monitoring.set_thresholds(mode="fixed", fixed_uv=80.0)
+    for block in _session_blocks(source, 0.5):
+        session.process(block)
+    monitoring.set_traintime_thresholds(1.0, 8.0)
+    monitoring.reset_traintime("electrocautery artifact", 2, session.status().end_index)
+    with pytest.raises(ValueError, match="increasing"):
+        monitoring.set_traintime_thresholds(5.0, 2.0)
+    with pytest.raises(ValueError, match="Not a detection threshold"):
+        monitoring.set_thresholds(colour="red")
+    rec.close()
+    _, _, notes = _read(tmp_path / "c.edf")
+    changes = {a.text: a.onset_s for a in notes if a.text.startswith("setting:")}
+    assert changes == {
+        "setting: filter 20 Hz – 3000 Hz -> 30 Hz – 3000 Hz": pytest.approx(0.5, abs=0.06),
+        "setting: detection threshold adaptive 7 x noise (at least 20 uV) -> fixed 80 uV": (
+            pytest.approx(0.5, abs=0.06)
+        ),
+        "setting: train-time thresholds 0.5/10 s -> 1/8 s": pytest.approx(1.0, abs=0.06),
+        f"setting: train time reset on {monitoring.label(2)} (was 0.0 s): electrocautery "
+        "artifact": pytest.approx(1.0, abs=0.06),
+    }
+    assert monitoring.detector.s.fixed_uv == 80.0 and monitoring.traintime.thresholds_s == (1, 8)
+
+
+def _session_blocks(source, seconds):
+    got = 0.0
+    while got < seconds:
+        block = source.read()
+        if block is not None:
+            got += block.n_samples / block.rate
+            yield block
