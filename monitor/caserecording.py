@@ -6,7 +6,7 @@ from pathlib import Path
 
 from monitor.alarms import AlarmTransition
 from monitor.events import EmgEvent
-from monitor.evoked import EvokedAnalyzer, LsrCall
+from monitor.evoked import EvokedAnalyzer, LsrCall, Sweep
 from monitor.monitoring import FreeRunMonitoring
 from monitor.recorder import Recorder
 from monitor.session import Session
@@ -19,6 +19,33 @@ EVENT_NAMES = {
     "c_train": "C-train",
     "artifact": "artifact",
 }
+
+#: Annotation space per data record (1 s): an evoked measurement per stimulus at up to
+#: about 3 Hz besides events and alarms; more waits for the next records (nothing lost).
+ANNOTATION_BYTES = 1024
+MAX_SWEEP_TEXT = 300
+
+
+def sweep_text(sweep: Sweep) -> str:
+    """``"LSR #12: L Mentalis 230 uV 10.2 ms, L Orb. oris absent"`` for one stimulus:
+    the evoked measurements the recording keeps (the direct response is left out: it is
+    always there and says nothing of the nerve's irritability)."""
+    parts = []
+    kind = ""
+    for r in sweep.results:
+        if r.kind == "direct":
+            continue
+        kind = kind or {"lsr": "LSR", "zl": "Z-L", "triggered": "EMG"}.get(r.kind, r.kind)
+        if r.rejected:
+            parts.append(f"{r.label} not judged ({r.rejected})")
+        elif r.present:
+            parts.append(f"{r.label} {r.amplitude_uv:.0f} uV {r.latency_ms:.1f} ms")
+        else:
+            parts.append(f"{r.label} absent")
+    if not parts:
+        return ""
+    text = f"{kind} #{sweep.stim_number}: " + ", ".join(parts)
+    return text if len(text) <= MAX_SWEEP_TEXT else text[: MAX_SWEEP_TEXT - 1] + "…"
 
 
 def record_case(
@@ -62,6 +89,7 @@ def record_case(
         on_error=on_error,
         on_backlog=on_backlog,
         case_id=case_id,
+        annotation_bytes=ANNOTATION_BYTES,
     )
     rec.start()
     session.subscribe("Recording", rec, essential=True)
@@ -85,6 +113,16 @@ def record_case(
     alarms.add_listener(on_transition)
     session.add_change_listener(lambda text, index: rec.annotate(index, f"setting: {text}"))
     if evoked is not None:
+        previous_sweep = evoked.on_sweep
+
+        def on_sweep(sweep: Sweep) -> None:
+            text = sweep_text(sweep)
+            if text:
+                rec.annotate(sweep.marker.index, text)
+            if previous_sweep is not None:
+                previous_sweep(sweep)
+
+        evoked.on_sweep = on_sweep
         previous = evoked.on_call
 
         def on_call(call: LsrCall) -> None:

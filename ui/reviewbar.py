@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QPushButto
 
 from drivers.replay import ReplaySource
 from monitor.block import NoteMarker, StimMarker
+from monitor.caserecording import EVENT_NAMES
 from ui import theme
 from ui.feed import hhmmss
 from ui.redetect import Redetection
@@ -31,6 +32,12 @@ _BUTTON = (
 )
 
 
+#: Our own recordings name the events they annotate: drawn in the event's colour.
+RECORDED_EVENTS = {name: kind for kind, name in EVENT_NAMES.items()}
+#: Per-stimulus evoked measurements: as many as the stimuli, shown by the stimulus marks.
+_MEASUREMENT = ("LSR #", "Z-L #", "EMG #")
+
+
 def file_marks(source: ReplaySource) -> list[Mark]:
     """The recording's own annotations as timeline marks (recording seconds)."""
     rate = source.info.rate
@@ -39,8 +46,9 @@ def file_marks(source: ReplaySource) -> list[Mark]:
         t = m.index / rate
         if isinstance(m, StimMarker):
             marks.append(Mark(t, t, "stim", "stimulus"))
-        elif isinstance(m, NoteMarker):
-            kind = "alarm" if m.text.lower().startswith("alarm") else "note"
+        elif isinstance(m, NoteMarker) and not m.text.startswith(_MEASUREMENT):
+            first = m.text.split(" ", 1)[0]
+            kind = "alarm" if first.lower() == "alarm" else RECORDED_EVENTS.get(first, "note")
             marks.append(Mark(t, t + m.duration_s, kind, m.text))
     return marks
 

@@ -279,3 +279,33 @@ def _session_blocks(source, seconds):
         if block is not None:
             got += block.n_samples / block.rate
             yield block
+
+
+def test_every_stimulus_gets_its_evoked_measurement_in_the_recording(tmp_path):
+    from monitor.caserecording import record_case
+    from monitor.evoked import EvokedAnalyzer
+    from monitor.monitoring import FreeRunMonitoring
+
+    cfg = SimConfig(seed=8, stim_rate_hz=2, stim_start_s=0.2)
+    source = SimulatorSource(cfg, realtime=False, duration_s=4.0)
+    session = Session(source)
+    session.open()
+    monitoring = FreeRunMonitoring(session)
+    evoked = EvokedAnalyzer(source.info.rate, source.info.labels)
+    session.subscribe("Evoked", evoked)
+    rec = record_case(session, monitoring, evoked, tmp_path / "lsr.edf", "9")
+    session.start()
+    assert session.join(30)
+    evoked.flush()
+    rec.close()
+    _, _, notes = _read(tmp_path / "lsr.edf")
+    rate = source.info.rate
+    stims = [round(a.onset_s * rate) for a in notes if a.text.startswith("stim")]
+    measured = {round(a.onset_s * rate): a.text for a in notes if a.text.startswith("LSR #")}
+    assert len(stims) >= 6 and set(measured) == {s.stim_index for s in evoked.results()}
+    assert set(measured) <= set(stims)
+    # The measurement in the file is the analyzer's, channel by channel.
+    present = [r for r in evoked.results() if r.kind == "lsr" and r.present]
+    assert present
+    for r in present:
+        assert f"{r.label} {r.amplitude_uv:.0f} uV {r.latency_ms:.1f} ms" in measured[r.stim_index]
