@@ -165,7 +165,8 @@ class EvokedSettings:
         Stimulus-artifact detection (:mod:`monitor.stimuli`): ``"auto"`` while no marker
         has been seen in the stream, ``"always"``, or ``"off"``.
     history : int
-        Sweeps kept in the trends.
+        Stimuli whose results are kept for the trends and ``results`` (live: two hours
+        at 1 Hz, about 3 MB per channel; every measurement is also in the recording).
     """
 
     epoch_ms: tuple[float, float] = (-5.0, 50.0)
@@ -203,7 +204,7 @@ class EvokedSettings:
     current_tolerance: float = 0.1
     default_site: str = ""
     detect_stimuli: str = "auto"
-    history: int = 20_000
+    history: int = 7_200
 
     def __post_init__(self) -> None:
         if self.criterion not in CRITERIA:
