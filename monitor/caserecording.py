@@ -20,9 +20,6 @@ EVENT_NAMES = {
     "artifact": "artifact",
 }
 
-#: Annotation space per data record (1 s): an evoked measurement per stimulus at up to
-#: about 3 Hz besides events and alarms; more waits for the next records (nothing lost).
-ANNOTATION_BYTES = 1024
 MAX_SWEEP_TEXT = 300
 
 
@@ -89,7 +86,6 @@ def record_case(
         on_error=on_error,
         on_backlog=on_backlog,
         case_id=case_id,
-        annotation_bytes=ANNOTATION_BYTES,
     )
     rec.start()
     session.subscribe("Recording", rec, essential=True)

@@ -80,9 +80,11 @@ class ReviewBar(QFrame):
         self.speed = QComboBox()
         self.speed.setFont(font)
         self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.speed.addItems([f"{s:g}x" for s in SPEEDS])
-        self.speed.setCurrentIndex(self._speed_index(source.speed))
-        self.speed.currentIndexChanged.connect(lambda i: self.source.set_speed(SPEEDS[i]))
+        # The speed asked for on the command line is offered too, if it is not a usual one.
+        self.speeds = tuple(sorted({*SPEEDS, source.speed}))
+        self.speed.addItems([f"{s:g}x" for s in self.speeds])
+        self.speed.setCurrentIndex(self.speeds.index(source.speed))
+        self.speed.currentIndexChanged.connect(lambda i: self.source.set_speed(self.speeds[i]))
         self.speed.setToolTip("Replay speed ([ slower, ] faster)")
         self.clock = QLabel()
         self.clock.setFont(font)
@@ -121,10 +123,6 @@ class ReviewBar(QFrame):
         b.clicked.connect(slot)
         return b
 
-    @staticmethod
-    def _speed_index(speed: float) -> int:
-        return min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - speed))
-
     # -- actions --------------------------------------------------------------------------
     def toggle_play(self) -> None:
         if self.source.paused or self.source.at_end:
@@ -148,7 +146,7 @@ class ReviewBar(QFrame):
         self.timeline.set_position(seconds)
 
     def step_speed(self, step: int) -> None:
-        i = min(max(0, self.speed.currentIndex() + step), len(SPEEDS) - 1)
+        i = min(max(0, self.speed.currentIndex() + step), len(self.speeds) - 1)
         self.speed.setCurrentIndex(i)
 
     def marks(self) -> list[Mark]:
