@@ -426,7 +426,7 @@ def needs_offscreen(args: argparse.Namespace) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - a return per sub-command
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["simulate-device"]:
         from commands.simulate_device import simulate_device
@@ -440,6 +440,10 @@ def main(argv: list[str] | None = None) -> int:
         from commands.analyze import analyze
 
         return analyze(argv[1:])
+    if argv[:1] == ["deidentify"]:
+        from commands.deidentify import deidentify
+
+        return deidentify(argv[1:])
     args = build_parser().parse_args(argv)
     setup_logging(args.log)
     if args.list_ports:
