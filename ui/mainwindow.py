@@ -40,10 +40,12 @@ from monitor.monitoring import FreeRunMonitoring
 from monitor.problems import Problem, Severity
 from monitor.session import Session, State
 from ui import theme
+from ui.actionbar import ActionBar
 from ui.alarmbanner import AlarmBanner, countdown
 from ui.bridge import SessionBridge
 from ui.eventlog import EventLog
-from ui.feed import MonitoringFeed
+from ui.feed import MonitoringFeed, hhmmss
+from ui.freeze import FreezeView
 from ui.lsrfeed import LsrFeed, baseline_note, call_channel, make_analyzer
 from ui.lsrpanel import LsrPanel
 from ui.reviewbar import ReviewBar, is_reviewable
@@ -177,12 +179,99 @@ class MainWindow(QMainWindow):
         self.traintime.reset_requested.connect(self.reset_train_time)
         middle.addWidget(self.traintime)
         layout.addLayout(middle, 1)
+        self._build_actions(layout)
         self.review: ReviewBar | None = None
         if is_reviewable(self.session.source):
             self.review = ReviewBar(self.session.source, self)
             layout.addWidget(self.review)
         self._build_lsr_and_log(middle, layout, labels)
         self.setCentralWidget(central)
+
+    def _build_actions(self, layout: QVBoxLayout) -> None:
+        """Freeze and measure, mark and compare, note, record: buttons with their keys."""
+        history = self.session.filtered.latest if self.session.filtered else None
+        self.freeze = FreezeView(self.traces, history or (lambda n: (0, [])), self.seconds_of)
+        actions = {
+            "freeze": ("Freeze (F)", self.toggle_freeze, True),
+            "zoom": ("Zoom to cursors (Z)", self.freeze_zoom, False),
+            "whole": ("Whole window (X)", self.freeze_whole, False),
+            "mark": ("Mark moment (M)", self.mark_moment, False),
+            "compare": ("Compare (C)", self.toggle_compare, True),
+            "note": ("Note (N)", self.add_note, False),
+            "record": ("Record (R)", self.toggle_recording, False),
+        }
+        self.actions = ActionBar(actions, self)
+        layout.addWidget(self.actions)
+        for key, slot in (
+            ("F", self.toggle_freeze),
+            ("Z", self.freeze_zoom),
+            ("X", self.freeze_whole),
+            ("M", self.mark_moment),
+            ("C", self.toggle_compare),
+        ):
+            QShortcut(QKeySequence(key), self, activated=slot)
+        self._update_actions()
+
+    def seconds_of(self, index: int) -> float:
+        """Recording time of a sample index (a replay that jumped back maps it)."""
+        source = self.session.source
+        if getattr(self, "review", None) is not None:
+            return source.recording_index(index) / source.info.rate
+        return index / source.info.rate
+
+    def toggle_freeze(self) -> None:
+        """Hold the traces still (F); acquisition, detection, alarms and recording go on."""
+        if self.freeze.frozen is None:
+            if not self.freeze.freeze():
+                self.show_problem(Problem(Severity.INFO, "Nothing to freeze yet."))
+        else:
+            self.freeze.resume()
+        self._update_actions()
+
+    def freeze_zoom(self) -> None:
+        if self.freeze.frozen is not None:
+            self.freeze.zoom_to_cursors()
+
+    def freeze_whole(self) -> None:
+        if self.freeze.frozen is not None:
+            self.freeze.zoom_out()
+
+    def mark_moment(self) -> None:
+        """Keep this moment (M) to compare with later (C)."""
+        snap = self.freeze.mark_now()
+        if snap is not None:
+            self.event_log.add_note(
+                self.seconds_of(snap.end), "", "Moment marked for comparison", theme.FOREGROUND
+            )
+        self._update_actions()
+
+    def toggle_compare(self) -> None:
+        if self.freeze.mark is None:
+            self.show_problem(
+                Problem(Severity.INFO, "Mark a moment first (M), then compare with it (C).")
+            )
+        self.freeze.toggle_compare()
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        frozen = self.freeze.frozen is not None
+        b = self.actions.buttons
+        b["freeze"].setChecked(frozen)
+        b["freeze"].setText("Live (F)" if frozen else "Freeze (F)")
+        b["zoom"].setEnabled(frozen)
+        b["whole"].setEnabled(frozen)
+        b["compare"].setEnabled(self.freeze.mark is not None)
+        b["compare"].setChecked(self.freeze.comparing)
+        b["record"].setText("Stop recording (R)" if self.recorder is not None else "Record (R)")
+        mark = self.freeze.mark
+        if frozen:
+            self.actions.caption.setText(
+                self.freeze.caption() + "   drag the cursors; wheel zooms in time"
+            )
+        elif mark is not None:
+            self.actions.caption.setText(f"marked: {hhmmss(self.seconds_of(mark.end))}")
+        else:
+            self.actions.caption.setText("")
 
     def _build_lsr_and_log(
         self, middle: QHBoxLayout, layout: QVBoxLayout, labels: tuple[str, ...]
@@ -292,6 +381,7 @@ class MainWindow(QMainWindow):
         self._refresh_lsr()
         self.update_alarms()
         self._update_recording()
+        self._update_actions()
         if self.review is not None:
             self.review.refresh()
         self._update_stale()
@@ -457,6 +547,8 @@ class MainWindow(QMainWindow):
             State.FAILED: "✖  STOPPED BY ERROR",
             State.IDLE: "…",
         }[st.state]
+        if self.freeze.frozen is not None:
+            state = "❚❚ FROZEN (acquisition goes on)"
         return (
             f"{state}   {st.source_name}   {st.n_channels} ch @ {rate}   {clock}   "
             f"{st.samples:,} samples   gaps {st.gaps} ({gap_ms:.0f} ms)   "

@@ -38,6 +38,7 @@ class TraceView(pg.GraphicsLayoutWidget):
         self.history: Callable[[int], tuple[int, np.ndarray]] | None = None
         self.range_uv = 200
         self.frames = 0
+        self.frozen = False  # held by ui.freeze: refresh leaves the curves alone
         self.end_index = 0  # sample index one past the newest sample drawn
         self._plots: list[pg.PlotItem] = []
         self._curves: list[pg.PlotDataItem] = []
@@ -150,6 +151,8 @@ class TraceView(pg.GraphicsLayoutWidget):
     def refresh(self, ongoing: list[EmgEvent] | tuple = ()) -> None:
         """Copy the newest envelope into the curves (cheap: ~2 points per pixel column) and
         draw the events of the window, ``ongoing`` ones extended to the newest sample."""
+        if self.frozen:
+            return
         t, y, end = self.envelope.snapshot()
         if t.size == 0:
             return

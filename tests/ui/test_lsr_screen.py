@@ -359,7 +359,7 @@ def test_headless_prints_lsr_calls(capsys):
         [
             "--headless",
             "--duration",
-            "1.6",
+            "3.0",
             "--speed",
             "20",
             "--lsr-gone-at",

@@ -1,0 +1,58 @@
+"""The row of operator actions under the traces: each a button and a key.
+
+Nothing that matters sits in a menu: freeze and measure, mark and compare, note, record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
+
+from ui import theme
+
+_STYLE = (
+    "QPushButton {{ background:#262626; color:{fg}; border:2px solid #5a5a5a; "
+    "border-radius:4px; padding:3px 10px; }} QPushButton:pressed {{ background:#555; }} "
+    "QPushButton:checked {{ background:#ffd600; color:#000; border-color:#ffd600; }} "
+    "QPushButton:disabled {{ color:#555; border-color:#333; }}"
+)
+
+
+class ActionBar(QFrame):
+    """Buttons named with their keys. GUI thread only.
+
+    ``actions`` maps a name to ``(text with key, slot, checkable)``; ``buttons[name]`` is
+    the button.
+    """
+
+    def __init__(
+        self,
+        actions: dict[str, tuple[str, Callable[[], object], bool]],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setStyleSheet(f"background:{theme.PANEL};")
+        font = QFont()
+        font.setPointSize(theme.CAPTION_PT + 1)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 2, 6, 2)
+        row.setSpacing(6)
+        self.buttons: dict[str, QPushButton] = {}
+        for name, (text, slot, checkable) in actions.items():
+            b = QPushButton(text)
+            b.setFont(font)
+            b.setCheckable(checkable)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the window
+            b.setStyleSheet(_STYLE.format(fg=theme.FOREGROUND))
+            b.clicked.connect(lambda _=False, s=slot: s())
+            row.addWidget(b)
+            self.buttons[name] = b
+        self.caption = QLabel()
+        self.caption.setFont(font)
+        self.caption.setStyleSheet(f"color:{theme.MUTED};")
+        # A long caption is cut, never widens the window (it must fit 1366 px).
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        row.addWidget(self.caption, 1)
