@@ -251,7 +251,8 @@ def make_source(args: argparse.Namespace) -> Source:
     if args.replay is not None:
         from drivers.replay import ReplaySource
 
-        return ReplaySource(args.replay, speed=args.speed)
+        # On screen a replay holds at its end, to be reviewed; headless it ends.
+        return ReplaySource(args.replay, speed=args.speed, hold_at_end=not args.headless)
     if args.port is not None:
         from drivers.serial_link import SerialSource
 
