@@ -170,6 +170,9 @@ class EdfWriter:
     fsync_interval_s : float
         ``os.fsync`` after a record when this much wall time has passed since the last
         one (0: after every record).
+    technician : str
+        The recording field's investigator/technician code (spaces become ``_``); ``X``
+        when empty (the default).
 
     Thread safety: not thread-safe; one thread writes (the recorder's writer thread).
 
@@ -196,6 +199,7 @@ class EdfWriter:
         equipment: str = "Facial_Nerve_Monitor",
         annotation_bytes: int = DEFAULT_ANNOTATION_BYTES,
         fsync_interval_s: float = 1.0,
+        technician: str = "",
     ) -> None:
         if bits not in (16, 24):
             raise EdfWriteError(f"samples must be 16 (EDF) or 24 (BDF) bits, not {bits}")
@@ -229,6 +233,7 @@ class EdfWriter:
         self.patient = patient
         self.case_id = case_id
         self.equipment = equipment
+        self.technician = technician
         self.records_written = 0
         self.samples_written = 0  # samples per channel, padding excluded
         self.clipped_samples = 0
@@ -265,8 +270,10 @@ class EdfWriter:
         version = b"\xffBIOSEMI" if self.bits == 24 else b"0       "
         code = "_".join(_ascii(self.case_id).split()) or "X"
         equipment = "_".join(_ascii(self.equipment).split()) or "X"
+        technician = "_".join(_ascii(self.technician).split()) or "X"
         recording = (
-            f"Startdate {s.day:02d}-{_MONTHS[s.month - 1]}-{s.year:04d} {code} X {equipment}"
+            f"Startdate {s.day:02d}-{_MONTHS[s.month - 1]}-{s.year:04d} {code} {technician} "
+            f"{equipment}"
         )
         ns = self.n_channels + 1
         head = (

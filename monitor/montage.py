@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -56,3 +57,98 @@ def default_labels(n_channels: int, side: str = "left") -> tuple[str, ...]:
     other = "right" if side == "left" else "left"
     labels = [channel_label(k, side) for k in order] + [channel_label(k, other) for k in order]
     return tuple(labels[:n_channels])
+
+
+# -- a montage per channel: muscle, side, colour -----------------------------------------------
+MAX_CHANNELS = 16
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+class MontageError(ValueError):
+    """A montage that cannot be used; ``str()`` is a sentence for the clinician."""
+
+
+def check_colour(colour: str | None) -> str | None:
+    """``None`` (the screen's colour for the channel) or a ``#rrggbb`` colour, lower case.
+
+    Raises
+    ------
+    MontageError
+        Anything else.
+    """
+    if colour is None:
+        return None
+    if not isinstance(colour, str) or not _COLOUR.fullmatch(colour):
+        raise MontageError(f"A channel colour must look like #4fc3f7, not {colour!r}.")
+    return colour.lower()
+
+
+def check_muscle(key: str) -> str:
+    """The muscle's key, checked against :data:`MUSCLES` (raises :class:`MontageError`)."""
+    if key not in MUSCLES:
+        known = ", ".join(MUSCLES)
+        raise MontageError(f"Unknown muscle {key!r}; the muscles are: {known}.")
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSpec:
+    """One recorded channel: a muscle on a side, and its trace colour.
+
+    Parameters
+    ----------
+    muscle : str
+        Key in :data:`MUSCLES` (``"oculi"``, ``"masseter"`` ...).
+    side : {"left", "right"}
+    colour : str or None
+        ``#rrggbb``; ``None`` uses the screen's colour for the channel's position.
+    """
+
+    muscle: str
+    side: str
+    colour: str | None = None
+
+    def __post_init__(self) -> None:
+        check_muscle(self.muscle)
+        if self.side not in SIDES:
+            raise MontageError(f"A channel's side must be left or right, not {self.side!r}.")
+        object.__setattr__(self, "colour", check_colour(self.colour))
+
+    @property
+    def label(self) -> str:
+        return channel_label(self.muscle, self.side)
+
+
+@dataclass(frozen=True, slots=True)
+class Montage:
+    """The channels of a case, in amplifier order (1 to 16 channels).
+
+    ``labels()`` gives the channel labels a source is built with (``SimConfig(labels=...)``,
+    ``SerialSource(labels=...)``); the same muscle twice on one side gets ``" 2"``.
+    """
+
+    channels: tuple[ChannelSpec, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", tuple(self.channels))
+        if not 1 <= len(self.channels) <= MAX_CHANNELS:
+            raise MontageError(
+                f"A montage has 1 to {MAX_CHANNELS} channels, not {len(self.channels)}."
+            )
+
+    def __len__(self) -> int:
+        return len(self.channels)
+
+    def labels(self) -> tuple[str, ...]:
+        out: list[str] = []
+        for ch in self.channels:
+            base, k = ch.label, 1
+            label = base
+            while label in out:
+                k += 1
+                label = f"{base} {k}"
+            out.append(label)
+        return tuple(out)
+
+    def colours(self) -> tuple[str | None, ...]:
+        return tuple(ch.colour for ch in self.channels)

@@ -121,7 +121,9 @@ class Recorder:
         Passed to the writer: the longest time between two ``os.fsync``.
     writer_options
         Passed to :class:`~monitor.edfwriter.EdfWriter` (``case_id``, ``record_seconds``,
-        ``physical_range``, ``annotation_bytes`` ...).
+        ``physical_range``, ``annotation_bytes`` ...); ``**case.edf_header()`` of a
+        :class:`~monitor.casesetup.CaseSetup` gives ``patient``, ``case_id`` and
+        ``technician``.
 
     Thread safety: ``__call__`` is for the acquisition thread (one producer) and never
     blocks or raises. ``annotate``, ``annotate_time``, ``queue_fraction``, ``stats`` and the

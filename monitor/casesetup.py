@@ -1,0 +1,240 @@
+"""The case: its id, the surgeon, the procedure, the side, and optional patient fields.
+
+The patient fields (name, birth date, hospital number) are for the recording's EDF+ header
+only, where EDF+ keeps them (``code sex birthdate name``). They never reach a file name, a
+log line or the settings store: they are left out of ``repr``/``str``, :meth:`describe`
+and :meth:`remembered`, and the case id may not contain them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from enum import Enum
+
+from monitor.montage import SIDES
+
+CASE_ID_MAX = 20
+_CASE_ID = re.compile(r"[A-Za-z0-9_-]+")
+_EDF_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+EDF_FIELD_CHARS = 80  # the EDF header's patient and recording fields
+
+
+class CaseSetupError(ValueError):
+    """A case field that cannot be used; ``str()`` is a sentence for the clinician."""
+
+
+class Procedure(Enum):
+    """The operations the monitor has presets for; the value names files and settings."""
+
+    MVD_HFS = "mvd-hfs"
+    VESTIBULAR_SCHWANNOMA = "vestibular-schwannoma"
+    OTHER_CPA = "other-cpa"
+
+    @property
+    def title(self) -> str:
+        return _TITLES[self]
+
+    @classmethod
+    def parse(cls, text: str | Procedure) -> Procedure:
+        """A procedure from its value (``"mvd-hfs"``) or its title (case-insensitive)."""
+        if isinstance(text, Procedure):
+            return text
+        low = str(text).strip().lower()
+        for p in cls:
+            if low in (p.value, p.title.lower(), p.name.lower()):
+                return p
+        names = "; ".join(p.title for p in cls)
+        raise CaseSetupError(f"Unknown procedure {text!r}; the procedures are: {names}.")
+
+
+_TITLES = {
+    Procedure.MVD_HFS: "MVD for hemifacial spasm",
+    Procedure.VESTIBULAR_SCHWANNOMA: "Vestibular schwannoma",
+    Procedure.OTHER_CPA: "Other cerebellopontine-angle surgery",
+}
+DEFAULT_PROCEDURE = Procedure.MVD_HFS
+
+
+def check_case_id(case_id: str) -> str:
+    """The case id, stripped; letters, digits, ``-`` and ``_`` only, 1 to 20 characters.
+
+    Raises
+    ------
+    CaseSetupError
+    """
+    text = str(case_id).strip()
+    if not text:
+        raise CaseSetupError("Enter a case id (letters, digits, - and _); it names the file.")
+    if len(text) > CASE_ID_MAX:
+        raise CaseSetupError(f"The case id has at most {CASE_ID_MAX} characters.")
+    if not _CASE_ID.fullmatch(text):
+        raise CaseSetupError("The case id may hold only letters, digits, - and _ (no spaces).")
+    return text
+
+
+def parse_birth_date(text: str | dt.date | None) -> dt.date | None:
+    """``1961-08-02`` or ``02.08.1961`` as a date; empty gives ``None``.
+
+    Raises
+    ------
+    CaseSetupError
+        Another form, or a date in the future or before 1900.
+    """
+    if text is None or isinstance(text, dt.date):
+        day = text
+    else:
+        raw = str(text).strip()
+        if not raw:
+            return None
+        day = None
+        for form in ("%Y-%m-%d", "%d.%m.%Y"):
+            try:
+                day = dt.datetime.strptime(raw, form).date()
+                break
+            except ValueError:
+                continue
+        if day is None:
+            raise CaseSetupError("The birth date must look like 1961-08-02 or 02.08.1961.")
+    if day is not None and not dt.date(1900, 1, 1) <= day <= dt.date.today():
+        raise CaseSetupError("The birth date must be a past date after 1900.")
+    return day
+
+
+def edf_text(text: str) -> str:
+    """An EDF+ subfield: printable ASCII with spaces (runs of them) as ``_``; ``X`` if empty."""
+    text = text.replace("µ", "u")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = "".join(c for c in text if 32 <= ord(c) < 127)
+    return "_".join(text.split()) or "X"
+
+
+def edf_date(day: dt.date) -> str:
+    """``02-AUG-1961``, the EDF+ form of a date."""
+    return f"{day.day:02d}-{_EDF_MONTHS[day.month - 1]}-{day.year:04d}"
+
+
+@dataclass(frozen=True)
+class CaseSetup:
+    """Everything known about the case before monitoring starts.
+
+    Parameters
+    ----------
+    case_id : str
+        Letters, digits, ``-`` and ``_``, at most 20: names the recording file.
+    side : {"left", "right"}
+        Side of the operation (for hemifacial spasm, the affected side).
+    procedure : Procedure
+        Default: MVD for hemifacial spasm.
+    surgeon : str
+        Optional, at most 40 characters.
+    user : str
+        Who monitors (their settings are used); the EDF+ technician code.
+    patient_name, patient_birth_date, hospital_number
+        Optional; only for the EDF+ header. Not shown by ``repr``.
+
+    Raises
+    ------
+    CaseSetupError
+        A field that cannot be used, in one sentence (never quoting a patient field).
+    """
+
+    case_id: str
+    side: str
+    procedure: Procedure = DEFAULT_PROCEDURE
+    surgeon: str = ""
+    user: str = ""
+    patient_name: str = field(default="", repr=False)
+    patient_birth_date: dt.date | None = field(default=None, repr=False)
+    hospital_number: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "case_id", check_case_id(self.case_id))
+        if self.side not in SIDES:
+            raise CaseSetupError("Choose the side of the operation: left or right.")
+        set_(self, "procedure", Procedure.parse(self.procedure))
+        set_(self, "surgeon", " ".join(str(self.surgeon).split()))
+        if len(self.surgeon) > 40:
+            raise CaseSetupError("The surgeon's name has at most 40 characters.")
+        set_(self, "user", " ".join(str(self.user).split()))
+        if len(self.user) > 40:
+            raise CaseSetupError("The user's name has at most 40 characters.")
+        set_(self, "patient_name", " ".join(str(self.patient_name).split()))
+        if len(self.patient_name) > 60:
+            raise CaseSetupError("The patient's name has at most 60 characters.")
+        set_(self, "patient_birth_date", parse_birth_date(self.patient_birth_date))
+        set_(self, "hospital_number", str(self.hospital_number).strip())
+        if len(self.hospital_number) > 20 or " " in self.hospital_number:
+            raise CaseSetupError("The hospital number has at most 20 characters, no spaces.")
+        self._check_case_id_is_not_identifying()
+
+    def _check_case_id_is_not_identifying(self) -> None:
+        low = self.case_id.lower()
+        if self.hospital_number and self.hospital_number.lower() in low:
+            raise CaseSetupError(
+                "The case id must not contain the hospital number: it goes into file names."
+            )
+        parts = re.split(r"[\s,;.-]+", self.patient_name.lower())
+        if any(len(p) >= 3 and p in low for p in parts):
+            raise CaseSetupError(
+                "The case id must not contain the patient's name: it goes into file names."
+            )
+        if self.patient_birth_date is not None:
+            d = self.patient_birth_date
+            for form in (d.strftime("%Y%m%d"), d.strftime("%d%m%Y"), d.isoformat()):
+                if form in low:
+                    raise CaseSetupError(
+                        "The case id must not contain the birth date: it goes into file names."
+                    )
+
+    # -- what may be shown, logged and stored -----------------------------------------------
+    def describe(self) -> str:
+        """One line for the log and the screen: no patient field."""
+        parts = [f"case {self.case_id}", self.procedure.title, f"{self.side} side"]
+        if self.surgeon:
+            parts.append(f"surgeon {self.surgeon}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def remembered(self) -> dict[str, str]:
+        """What the settings store may keep for the next case: never a patient field,
+        nor the case id or the side (each case sets its own)."""
+        return {"surgeon": self.surgeon, "procedure": self.procedure.value}
+
+    # -- the recording ---------------------------------------------------------------------
+    def edf_patient(self) -> str:
+        """The EDF+ patient field ``code sex birthdate name`` (``X`` where unknown).
+
+        Spaces become ``_``; non-ASCII letters lose their accents; the name is shortened
+        so the field fits its 80 characters.
+        """
+        code = edf_text(self.hospital_number)
+        birth = edf_date(self.patient_birth_date) if self.patient_birth_date else "X"
+        head = f"{code} X {birth} "
+        return head + edf_text(self.patient_name)[: EDF_FIELD_CHARS - len(head)]
+
+    def edf_header(self) -> dict[str, str]:
+        """Header fields for :class:`~monitor.edfwriter.EdfWriter` or
+        :class:`~monitor.recorder.Recorder` (``Recorder(path, rate, labels,
+        **setup.edf_header())``): the patient field, the case id as the hospital
+        administration code, the user as the technician code."""
+        return {
+            "patient": self.edf_patient(),
+            "case_id": self.case_id,
+            "technician": edf_text(self.user)[:20],
+        }
+
+    def recording_note(self) -> str:
+        """An annotation for the start of the recording: procedure, side, surgeon, user
+        (the EDF+ recording field has no room for them); no patient field."""
+        text = f"case {self.case_id}: {self.procedure.title}, {self.side} side"
+        if self.surgeon:
+            text += f", surgeon {self.surgeon}"
+        if self.user:
+            text += f", monitored by {self.user}"
+        return text
