@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 from commands.argtypes import number_in
+from commands.badelectrode import HELP as BAD_ELECTRODE_HELP
+from commands.badelectrode import bad_electrode_arg
 from monitor.evoked import EvokedAnalyzer
 from monitor.filters import FilterSettings, FilterSettingsError
 from monitor.monitoring import FreeRunMonitoring
@@ -84,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--baud", type=int, default=921_600, help="serial line rate for UARTs (default 921600)"
     )
     src.add_argument(
+        "--sim-device",
+        action="store_true",
+        help="the simulated amplifier, read through the serial protocol as a real one "
+        "(simulator options apply)",
+    )
+    src.add_argument(
         "--list-ports", action="store_true", help="list this machine's serial ports and exit"
     )
     src.add_argument(
@@ -153,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("zygomatic", "temporal", "buccal", "marginal mandibular", "Z-L"),
         default="zygomatic",
         help="stimulated branch, or Z-L for the offending vessel (default zygomatic)",
+    )
+    sim.add_argument(
+        "--bad-electrode",
+        type=bad_electrode_arg,
+        action="append",
+        default=None,
+        metavar="CH[:NEEDLE][:KOHM]",
+        help=BAD_ELECTRODE_HELP,
     )
     filt = p.add_argument_group("filters")
     filt.add_argument(
@@ -243,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def make_source(args: argparse.Namespace) -> Source:
+    if args.bad_electrode and (args.replay is not None or args.port is not None):
+        raise ValueError("--bad-electrode is for the simulator, not for --replay or --port")
     labels = None
     if isinstance(args.channels, tuple):
         labels = args.channels
@@ -264,7 +282,6 @@ def make_source(args: argparse.Namespace) -> Source:
             channels=None if labels is None else len(labels),
         )
     from drivers.emgsynth import SimConfig
-    from drivers.simulator import SimulatorSource
 
     config = SimConfig(
         rate=args.rate or 10_000.0,
@@ -275,7 +292,14 @@ def make_source(args: argparse.Namespace) -> Source:
         stim_current_ma=args.stim_current,
         stim_width_ms=args.stim_width,
         stim_site=args.stim_site,
+        bad_electrodes=tuple(args.bad_electrode or ()),
     )
+    if args.sim_device:
+        from drivers.simamplifier import SimulatedAmplifierSource
+
+        return SimulatedAmplifierSource(config)
+    from drivers.simulator import SimulatorSource
+
     return SimulatorSource(config, speed=args.speed)
 
 
@@ -382,8 +406,8 @@ def start_session(
     """
     from ui.lsrfeed import make_analyzer
 
-    if args.replay is not None and args.port is not None:
-        raise UsageError("choose one source: --replay or --port")
+    if sum((args.replay is not None, args.port is not None, args.sim_device)) > 1:
+        raise UsageError("choose one source: --replay, --port or --sim-device")
     try:
         session = Session(
             make_source(args),

@@ -7,6 +7,8 @@ import sys
 import time
 
 from commands.argtypes import number_in
+from commands.badelectrode import HELP as BAD_ELECTRODE_HELP
+from commands.badelectrode import bad_electrode_arg
 from monitor.montage import default_labels
 
 
@@ -62,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--unplug-for", type=float, default=3.0, metavar="S", help="... and come back after S s (3)"
     )
+    f.add_argument(
+        "--bad-electrode",
+        type=bad_electrode_arg,
+        action="append",
+        default=None,
+        metavar="CH[:NEEDLE][:KOHM]",
+        help=BAD_ELECTRODE_HELP,
+    )
     f.add_argument("--duration", type=float, default=None, metavar="S", help="exit after S s")
     return p
 
@@ -71,15 +81,22 @@ def simulate_device(argv: list[str]) -> int:
     from drivers.emgsynth import SimConfig
     from drivers.simdevice import SimulatedDevice
 
-    config = SimConfig(
-        rate=args.rate,
-        labels=default_labels(int(args.channels)),
-        seed=args.seed,
-        lsr_gone_at_s=args.lsr_gone_at,
-    )
+    try:
+        config = SimConfig(
+            rate=args.rate,
+            labels=default_labels(int(args.channels)),
+            seed=args.seed,
+            lsr_gone_at_s=args.lsr_gone_at,
+            bad_electrodes=tuple(args.bad_electrode or ()),
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     device = SimulatedDevice(config, bits=args.bits, frame_ms=args.frame_ms, link_path=args.link)
     path = device.start()
     print(f"Simulated amplifier on {path} (pty {device.pty_name})", flush=True)
+    for bad in config.bad_electrodes:
+        print(f"Bad electrode: {bad.describe()}", flush=True)
     print(f"Monitor it with: python main.py --port {path}", flush=True)
     try:
         run_faults(device, args)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal
 
+from drivers.electrodesim import BadElectrode
 from monitor.block import StimMarker
 from monitor.montage import muscle_of
 
@@ -118,12 +119,21 @@ class SimConfig:
     lsr_fade_stims: int = 0  # the LSR fades out over this many stimuli before lsr_gone_at_s
     a_train_interval_cv: float = 0.02  # discharge-interval variability within an A-train
     extra: dict = field(default_factory=dict)
+    #: Needles that start bad (high impedance or off): the electrode check shows them and
+    #: their channel hums more (drivers/electrodesim.py). () = every needle good.
+    bad_electrodes: tuple[BadElectrode, ...] = ()
 
     def __post_init__(self) -> None:
         if not 500 <= self.rate <= 20_000:
             raise ValueError(f"Simulator rate must be 500 Hz to 20 kHz, not {self.rate:g} Hz.")
         if not 1 <= len(self.labels) <= 16:
             raise ValueError(f"Simulator takes 1 to 16 channels, not {len(self.labels)}.")
+        for bad in self.bad_electrodes:
+            if bad.channel >= len(self.labels):
+                raise ValueError(
+                    f"There is no channel {bad.channel + 1} for a bad electrode: "
+                    f"the simulator has {len(self.labels)} channels."
+                )
 
 
 # -- waveforms ----------------------------------------------------------------------------
@@ -282,6 +292,7 @@ class EmgSynth:
         self._drift_a = config.drift_uv * np.sqrt(2 * weights)
         self._mains_phase = mains_rng.uniform(0, 2 * np.pi, self.n_channels)
         self._mains_amp = config.mains_uv * mains_rng.uniform(0.5, 1.5, self.n_channels)
+        self._mains_normal = self._mains_amp.copy()
         self._planned_until = 0  # windows planned: [0, _planned_until)
         self._busy_until = np.zeros(self.n_channels, dtype=np.int64)
         self._active: list[_Rendered] = []
@@ -304,6 +315,11 @@ class EmgSynth:
                 _place(out[:, ch], ev.start - start, w, 1.0)
         self._active = [ev for ev in self._active if ev.stop > stop]
         return out.astype(np.float32), [s for s in stims if start <= s.index < stop]
+
+    def set_mains_gain(self, gain: np.ndarray) -> None:
+        """Scale each channel's mains hum (a badly matched needle pair picks up more);
+        ones restore the normal hum. Same thread as ``render``."""
+        self._mains_amp = self._mains_normal * np.asarray(gain, dtype=float)
 
     def add_event(
         self,

@@ -1,4 +1,4 @@
-"""The amplifier link protocol, version 1: frame encoding and a resynchronising parser.
+"""The amplifier link protocol, version 1 revision 1: frame encoding and a resynchronising parser.
 
 The normative description, with byte tables and bandwidth arithmetic, is
 ``docs/protocol.md``; this module is its reference implementation, used by the driver
@@ -31,7 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 
 SYNC = b"\xa5\x5a"
-VERSION = 1
+VERSION = 1  # the version byte of every frame
+#: Revision within version 1 (docs/protocol.md §9): 1 added the per-electrode STATUS block.
+#: A revision only appends to payloads, so the version byte and the framing do not change.
+REVISION = 1
 HEADER = struct.Struct("<2sBBIH")  # sync, version, type, seq, length
 CRC = struct.Struct("<I")
 HEADER_SIZE = HEADER.size  # 10
@@ -165,15 +168,48 @@ class DeviceInfo:
 
 
 IMPEDANCE_UNKNOWN = 0xFFFF
+IMPEDANCE_OVER = 0xFFFE  # above 6553.4 kΩ
 LEAD_OFF = 0x01
 SATURATED = 0x02
+ACTIVE_OFF = 0x01  # electrode flags of the STATUS electrode block
+REFERENCE_OFF = 0x02
+#: STATUS extension tags (docs/protocol.md §4.4); receivers skip tags they do not know.
+STATUS_EXT_ELECTRODES = 0x01
+_EXT_HEAD = struct.Struct("<BH")  # tag, length
+_ELECTRODES = struct.Struct("<HHB")  # active, reference (0.1 kΩ), flags
+
+
+def _kohm_code(kohm: float | None) -> int:
+    return IMPEDANCE_UNKNOWN if kohm is None else min(round(kohm * 10), IMPEDANCE_OVER)
+
+
+def _kohm_value(code: int) -> float | None:
+    return None if code == IMPEDANCE_UNKNOWN else code / 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ElectrodeStatus:
+    """One needle of a channel's pair (revision 1)."""
+
+    impedance_kohm: float | None  # None when not measured
+    lead_off: bool
 
 
 @dataclass(frozen=True, slots=True)
 class ChannelStatus:
+    """One channel of a STATUS frame.
+
+    ``impedance_kohm``/``lead_off`` are the channel's own fields (every revision); a
+    revision-1 device sends the higher of its two needles there, and lead off when either
+    needle is off, so a revision-0 host still flags the channel. ``active``/``reference``
+    are the needles one by one, ``None`` from a device that does not send them.
+    """
+
     impedance_kohm: float | None  # None when not measured
     lead_off: bool
     saturated: bool
+    active: ElectrodeStatus | None = None
+    reference: ElectrodeStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,36 +217,71 @@ class StatusPayload:
     index: int  # sample index the status refers to
     channels: tuple[ChannelStatus, ...]
 
+    _HEAD = struct.Struct("<QB")
+    _CHANNEL = struct.Struct("<HB")
+
+    @property
+    def per_electrode(self) -> bool:
+        """True when the frame carries each needle's impedance (the electrode block)."""
+        return bool(self.channels) and self.channels[0].active is not None
+
     def encode(self) -> bytes:
-        out = [struct.pack("<QB", self.index, len(self.channels))]
+        out = [self._HEAD.pack(self.index, len(self.channels))]
         for c in self.channels:
-            imp = (
-                IMPEDANCE_UNKNOWN
-                if c.impedance_kohm is None
-                else min(round(c.impedance_kohm * 10), 0xFFFE)
-            )
-            out.append(
-                struct.pack(
-                    "<HB", imp, (LEAD_OFF if c.lead_off else 0) | (SATURATED if c.saturated else 0)
+            flags = (LEAD_OFF if c.lead_off else 0) | (SATURATED if c.saturated else 0)
+            out.append(self._CHANNEL.pack(_kohm_code(c.impedance_kohm), flags))
+        has = [c.active is not None and c.reference is not None for c in self.channels]
+        if any(has):
+            if not all(has):
+                raise ValueError("either every channel carries its two electrodes or none does")
+            block = b"".join(
+                _ELECTRODES.pack(
+                    _kohm_code(c.active.impedance_kohm),
+                    _kohm_code(c.reference.impedance_kohm),
+                    (ACTIVE_OFF if c.active.lead_off else 0)
+                    | (REFERENCE_OFF if c.reference.lead_off else 0),
                 )
+                for c in self.channels
             )
-        return b"".join(out)
+            out.append(_EXT_HEAD.pack(STATUS_EXT_ELECTRODES, len(block)) + block)
+        payload = b"".join(out)
+        if len(payload) > MAX_LENGTH[FrameType.STATUS]:
+            raise ValueError(f"a status of {len(self.channels)} channels does not fit a frame")
+        return payload
 
     @classmethod
     def decode(cls, p: bytes) -> StatusPayload:
-        idx, n = struct.unpack_from("<QB", p)
-        if len(p) != 9 + 3 * n:
-            raise ValueError("status payload size does not match its channel count")
+        idx, n = cls._HEAD.unpack_from(p)
+        pos = cls._HEAD.size + cls._CHANNEL.size * n
+        if len(p) < pos:
+            raise ValueError("status payload is shorter than its channel count")
         chans = []
         for k in range(n):
-            imp, flags = struct.unpack_from("<HB", p, 9 + 3 * k)
+            imp, flags = cls._CHANNEL.unpack_from(p, cls._HEAD.size + cls._CHANNEL.size * k)
             chans.append(
-                ChannelStatus(
-                    None if imp == IMPEDANCE_UNKNOWN else imp / 10.0,
-                    bool(flags & LEAD_OFF),
-                    bool(flags & SATURATED),
-                )
+                ChannelStatus(_kohm_value(imp), bool(flags & LEAD_OFF), bool(flags & SATURATED))
             )
+        # Extensions (revision 1 on): tag, length, body; unknown tags are skipped.
+        while pos < len(p):
+            if len(p) - pos < _EXT_HEAD.size:
+                raise ValueError("status extension is cut short")
+            tag, length = _EXT_HEAD.unpack_from(p, pos)
+            pos += _EXT_HEAD.size
+            if pos + length > len(p):
+                raise ValueError("status extension runs past the payload")
+            if tag == STATUS_EXT_ELECTRODES:
+                if length != _ELECTRODES.size * n:
+                    raise ValueError("electrode block size does not match the channel count")
+                for k in range(n):
+                    a, r, f = _ELECTRODES.unpack_from(p, pos + _ELECTRODES.size * k)
+                    chans[k] = ChannelStatus(
+                        chans[k].impedance_kohm,
+                        chans[k].lead_off,
+                        chans[k].saturated,
+                        ElectrodeStatus(_kohm_value(a), bool(f & ACTIVE_OFF)),
+                        ElectrodeStatus(_kohm_value(r), bool(f & REFERENCE_OFF)),
+                    )
+            pos += length
         return cls(idx, tuple(chans))
 
 
@@ -344,7 +415,7 @@ MAX_LENGTH: dict[int, int] = {
     FrameType.DATA: MAX_PAYLOAD,
     FrameType.STIM: 1 + 255 * StimPulse._ITEM.size,
     FrameType.INFO: DeviceInfo._HEAD.size + 1 + 64 + 1 + 32,
-    FrameType.STATUS: 9 + 3 * 255,
+    FrameType.STATUS: 9 + 3 * 255,  # also with the electrode block: 12 + 8 x 64 fits
     FrameType.ACK: 6 + 200,
     FrameType.START: 0,
     FrameType.STOP: 0,

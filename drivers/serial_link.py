@@ -43,6 +43,7 @@ from drivers.protocol import (
     encode_frame,
 )
 from monitor.block import Block, GapMarker, StimMarker
+from monitor.electrodes import ChannelElectrodes, ElectrodeReport
 from monitor.montage import default_labels
 from monitor.source import SignalLost, Source, SourceError, SourceInfo
 
@@ -99,7 +100,8 @@ class SerialSource(Source):
         No valid frame for this long means the signal is lost.
 
     Thread safety: ``open``/``read``/``reconnect``/``close`` from the acquisition thread;
-    ``request_stop``, ``status``, ``send_stimulator`` from any thread.
+    ``request_stop``, ``status``, ``send_stimulator``, ``electrodes`` and
+    ``request_electrode_check`` from any thread (the last two never block).
     """
 
     def __init__(
@@ -129,6 +131,10 @@ class SerialSource(Source):
         self._info: SourceInfo | None = None
         self.device: DeviceInfo | None = None
         self.status: StatusPayload | None = None
+        self._latest_status: tuple[StatusPayload, float] | None = None  # with its arrival
+        self._check_note = ""  # why the last requested impedance check was refused
+        self._check_lock = threading.Lock()
+        self._check_thread: threading.Thread | None = None
         self._pending_stims: list[StimPulse] = []
         self._streaming_ok = False  # data is only taken once INFO of this connection is in
         self.bad_frames = 0
@@ -196,7 +202,54 @@ class SerialSource(Source):
         return ack
 
     def request_impedance(self) -> None:
-        self._command(FrameType.IMPEDANCE_CHECK, b"")
+        """Ask for an impedance measurement and wait for its acknowledgement."""
+        ack = self._command(FrameType.IMPEDANCE_CHECK, b"")
+        if ack.result is AckResult.BUSY:
+            self._check_note = "The amplifier cannot measure impedance now (it is busy)."
+        elif ack.result is not AckResult.OK:
+            self._check_note = "This amplifier does not measure electrode impedance."
+        else:
+            self._check_note = ""
+
+    # -- electrode check (any thread, never blocks) ----------------------------------------
+    def electrodes(self) -> ElectrodeReport | None:
+        """The latest STATUS as an electrode report; None before the first one."""
+        latest = self._latest_status  # one read: the status and its time belong together
+        if latest is None:
+            return None
+        status, at = latest
+        channels = tuple(
+            ChannelElectrodes(
+                active_kohm=None if c.active is None else c.active.impedance_kohm,
+                reference_kohm=None if c.reference is None else c.reference.impedance_kohm,
+                active_off=c.active is not None and c.active.lead_off,
+                reference_off=c.reference is not None and c.reference.lead_off,
+                channel_kohm=c.impedance_kohm,
+                lead_off=c.lead_off,
+            )
+            for c in status.channels
+        )
+        index = status.index + self._offset
+        return ElectrodeReport(channels, at, status.per_electrode, index, self._check_note)
+
+    def request_electrode_check(self) -> bool:
+        """Send IMPEDANCE_CHECK from a helper thread; the result comes as a new STATUS."""
+        if self._ser is None:
+            return False
+        with self._check_lock:
+            if self._check_thread is not None and self._check_thread.is_alive():
+                return True  # one check at a time; the one under way answers this too
+            self._check_thread = threading.Thread(
+                target=self._check_in_background, name="impedance-check", daemon=True
+            )
+            self._check_thread.start()
+        return True
+
+    def _check_in_background(self) -> None:
+        try:
+            self.request_impedance()
+        except SourceError:  # SignalLost included: the session reports the link itself
+            self._check_note = "The amplifier did not acknowledge the impedance check."
 
     # -- connection ---------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -355,6 +408,7 @@ class SerialSource(Source):
                 self._pending_stims.extend(payload.pulses)  # device indices, placed in _emit
             elif frame.type is FrameType.STATUS:
                 self.status = payload
+                self._latest_status = (payload, time.monotonic())
             elif frame.type is FrameType.INFO:
                 self.device = payload
             elif frame.type is FrameType.ACK:

@@ -21,11 +21,12 @@ import threading
 import time
 import tty
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from drivers.electrodesim import BadElectrode, SimulatedElectrodes
 from drivers.emgsynth import EmgSynth, SimConfig
 from drivers.protocol import (
     AckPayload,
@@ -33,6 +34,7 @@ from drivers.protocol import (
     ChannelStatus,
     DataPayload,
     DeviceInfo,
+    ElectrodeStatus,
     Frame,
     FrameParser,
     FrameType,
@@ -57,8 +59,6 @@ class Faults:
     corrupt_frames: int = 0
     garbage_bytes: int = 0
     stall_until: float = 0.0
-    lead_off: set[int] = field(default_factory=set)
-    impedance_kohm: dict[int, float] = field(default_factory=dict)
 
 
 class SimulatedDevice:
@@ -76,6 +76,9 @@ class SimulatedDevice:
         Where to keep the stable symbolic link; a temporary folder by default.
     record : bool
         Keep every frame's samples (for tests that compare what arrived).
+    electrode_block : bool
+        Send each needle's impedance in STATUS (protocol revision 1); False plays a
+        revision-0 device with one value per channel.
 
     Thread safety: ``start``/``stop`` from the owning thread; the fault methods
     (``drop_frames``, ``corrupt_frames``, ``send_garbage``, ``stall``, ``unplug``,
@@ -90,6 +93,7 @@ class SimulatedDevice:
         link_path: str | os.PathLike[str] | None = None,
         record: bool = False,
         firmware: str = "FNM simulated amplifier 1.0",
+        electrode_block: bool = True,
     ) -> None:
         if bits not in (16, 24):
             raise ValueError("The device sends 16- or 24-bit samples.")
@@ -102,6 +106,8 @@ class SimulatedDevice:
             link_path = Path(self._tmpdir) / "amplifier"
         self.path = str(link_path)
         self.record = record
+        self.electrode_block = electrode_block
+        self.electrode_model: SimulatedElectrodes | None = None
         self.sent: list[tuple[int, np.ndarray]] = []  # (first index, counts) when recording
         self.on_frame: Callable[[int, int, float], None] | None = None  # (index, n, t_write)
         self.frames_sent = 0
@@ -169,13 +175,16 @@ class SimulatedDevice:
         with self._lock:
             self._unplugged_until = time.monotonic() + (seconds if seconds is not None else 1e12)
 
-    def set_lead_off(self, channel: int, off: bool = True) -> None:
-        with self._lock:
-            (self._faults.lead_off.add if off else self._faults.lead_off.discard)(channel)
+    def set_lead_off(self, channel: int, off: bool = True, which: str = "reference") -> None:
+        """Take a needle of ``channel`` (from 0) off; ``off=False`` makes both needles good."""
+        if off:
+            self.electrode_model.set_bad(BadElectrode(channel, which, None))
+        else:
+            self.electrode_model.clear_bad(channel)
 
-    def set_impedance(self, channel: int, kohm: float) -> None:
-        with self._lock:
-            self._faults.impedance_kohm[channel] = kohm
+    def set_impedance(self, channel: int, kohm: float, which: str = "reference") -> None:
+        """Give a needle of ``channel`` (from 0) this impedance from the next STATUS on."""
+        self.electrode_model.set_bad(BadElectrode(channel, which, kohm))
 
     # -- the device loop ------------------------------------------------------------------------
     def _run(self) -> None:
@@ -231,6 +240,9 @@ class SimulatedDevice:
     def _stream(self, now: float) -> None:
         due = self._device_index(now)
         n = self._frame_n
+        if self.electrode_model.version != self._mains_version:
+            self._mains_version = self.electrode_model.version
+            self.synth.set_mains_gain(self.electrode_model.mains_gain())
         while self._next + n <= due:
             data, stims = self.synth.render(self._next, n)
             if stims:
@@ -350,24 +362,35 @@ class SimulatedDevice:
         )
 
     def _send_status(self, _: bytes = b"") -> None:
-        rng = np.random.default_rng(int(time.monotonic() * 1000))
-        with self._lock:
-            lead_off = set(self._faults.lead_off)
-            imp = dict(self._faults.impedance_kohm)
+        index = self._device_index(time.monotonic())
+        report = self.electrode_model.measure(index / self.rate, index)
         chans = []
-        for ch in range(len(self.config.labels)):
-            kohm = imp.get(ch, 3.2 + 0.15 * ch + rng.normal(0, 0.1))
-            off = ch in lead_off
+        for ch, el in enumerate(report.channels):
+            active = ElectrodeStatus(el.active_kohm, el.active_off)
+            reference = ElectrodeStatus(el.reference_kohm, el.reference_off)
             chans.append(
-                ChannelStatus(999.0 if off else round(kohm, 1), off, bool(self._saturated[ch]))
+                ChannelStatus(
+                    el.channel_kohm,
+                    el.lead_off,
+                    bool(self._saturated[ch]),
+                    active if self.electrode_block else None,
+                    reference if self.electrode_block else None,
+                )
             )
         self._saturated[:] = False
-        index = self._device_index(time.monotonic())
         self._send(FrameType.STATUS, StatusPayload(index, tuple(chans)).encode())
 
     # -- plumbing -------------------------------------------------------------------------------
     def _build_synth(self) -> None:
         self.synth = EmgSynth(self.config)
+        n = len(self.config.labels)
+        old = self.electrode_model  # a new acquisition keeps the needles that still exist
+        bad = self.config.bad_electrodes if old is None else [b for b in old.bad() if b.channel < n]
+        self.electrode_model = SimulatedElectrodes(n, self.synth._seed_entropy, bad)
+        self._mains_version = 0
+        if self.electrode_model.version:
+            self._mains_version = self.electrode_model.version
+            self.synth.set_mains_gain(self.electrode_model.mains_gain())
         self.rate = float(self.config.rate)
         self._uv_per_count = UV_PER_COUNT[self.bits]
         self._frame_n = max(1, round(self.frame_ms * self.rate / 1000.0))

@@ -5,9 +5,14 @@ from __future__ import annotations
 import threading
 import time
 
+from drivers.electrodesim import BadElectrode, SimulatedElectrodes
 from drivers.emgsynth import EmgSynth, SimConfig
 from monitor.block import Block, GapMarker
+from monitor.electrodes import ElectrodeReport
 from monitor.source import EndOfStream, Source, SourceInfo
+
+#: Like an amplifier's STATUS frames: a new electrode measurement each second of signal.
+ELECTRODE_PERIOD_S = 1.0
 
 
 class SimulatorSource(Source):
@@ -26,8 +31,10 @@ class SimulatorSource(Source):
         End the stream (``EndOfStream``) after this much signal.
 
     Thread safety: ``read``/``open``/``close`` on the acquisition thread only;
-    ``request_stop`` from any thread. ``synth`` (and its ground truth lists) belongs to the
-    acquisition thread while streaming; read ``truth_snapshot()`` from elsewhere.
+    ``request_stop``, ``electrodes``, ``request_electrode_check``, ``set_bad_electrode``
+    and ``clear_bad_electrodes`` from any thread. ``synth`` (and its ground truth lists)
+    belongs to the acquisition thread while streaming; read ``truth_snapshot()`` from
+    elsewhere.
     """
 
     def __init__(
@@ -51,6 +58,13 @@ class SimulatorSource(Source):
         self._wake = threading.Event()
         self._truth_lock = threading.Lock()
         self._overruns = 0
+        self.electrode_model = SimulatedElectrodes(
+            len(self.config.labels), self.synth._seed_entropy, self.config.bad_electrodes
+        )
+        self._mains_version = 0  # electrode_model.version whose hum the synth has
+        self._apply_mains_gain()
+        self._electrode_lock = threading.Lock()
+        self._electrodes: ElectrodeReport | None = None
         self._info = SourceInfo(
             name="Simulator",
             rate=self.config.rate,
@@ -102,10 +116,44 @@ class SimulatorSource(Source):
         if self.duration_n is not None:
             n = min(n, self.duration_n - self._next)
         with self._truth_lock:
+            if self.electrode_model.version != self._mains_version:
+                self._apply_mains_gain()
             data, stims = self.synth.render(self._next, n)
         block = Block(self._next, data, self.config.rate, self._info.labels, tuple(stims), gaps)
         self._next += n
         return block
+
+    def _apply_mains_gain(self) -> None:
+        """Give the synth the hum of the current needles (acquisition thread or __init__)."""
+        version = self.electrode_model.version
+        if version != self._mains_version:
+            self.synth.set_mains_gain(self.electrode_model.mains_gain())
+            self._mains_version = version
+
+    # -- electrode check (any thread) --------------------------------------------------------
+    def electrodes(self) -> ElectrodeReport:
+        """The needles' impedances, measured anew each second of signal."""
+        t = self._next / self.config.rate
+        with self._electrode_lock:
+            last = self._electrodes
+            if last is None or t - last.sample_index / self.config.rate >= ELECTRODE_PERIOD_S:
+                self._electrodes = self.electrode_model.measure(t, self._next)
+            return self._electrodes
+
+    def request_electrode_check(self) -> bool:
+        """Measure now (the simulated amplifier answers at once)."""
+        with self._electrode_lock:
+            self._electrodes = self.electrode_model.measure(
+                self._next / self.config.rate, self._next
+            )
+        return True
+
+    def set_bad_electrode(self, bad: BadElectrode) -> None:
+        """Make a needle bad or take it off; shown from the next measurement on."""
+        self.electrode_model.set_bad(bad)
+
+    def clear_bad_electrodes(self) -> None:
+        self.electrode_model.clear_bad()
 
     def truth_snapshot(self) -> tuple[list, list]:
         """Copies of the ground-truth events and stimuli so far. Thread-safe."""

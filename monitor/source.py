@@ -12,6 +12,7 @@ import abc
 from dataclasses import dataclass
 
 from monitor.block import Block
+from monitor.electrodes import ElectrodeReport
 
 
 class SourceError(Exception):
@@ -53,7 +54,9 @@ class Source(abc.ABC):
 
     Thread safety: all methods are called from one thread (the session's acquisition
     thread), except ``request_stop``, which may be called from any thread and must make
-    a blocked ``read`` return (or raise) promptly.
+    a blocked ``read`` return (or raise) promptly, and the optional electrode check
+    (``electrodes``, ``request_electrode_check``), which the screen calls from its own
+    thread and which must return at once.
     """
 
     @property
@@ -84,6 +87,21 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release the device or file. Idempotent."""
+
+    def electrodes(self) -> ElectrodeReport | None:
+        """The latest impedance of every channel's needles (see :mod:`monitor.electrodes`).
+
+        ``None`` when the source has no measurement (yet), or cannot measure at all, as a
+        replayed file. Thread-safe; never blocks.
+        """
+        return None
+
+    def request_electrode_check(self) -> bool:
+        """Ask for a fresh impedance measurement; it arrives with a later ``electrodes()``.
+
+        Returns False when this source cannot measure. Thread-safe; never blocks.
+        """
+        return False
 
     @property
     def overruns(self) -> int:

@@ -25,6 +25,7 @@ from drivers.protocol import (
     ChannelStatus,
     DataPayload,
     DeviceInfo,
+    ElectrodeStatus,
     Frame,
     FrameParser,
     FrameType,
@@ -176,24 +177,113 @@ def test_info_round_trip(info):
     assert over_the_link(FrameType.INFO, info) == info
 
 
+kohm = st.none() | st.integers(0, 0xFFFE).map(lambda k: k / 10)
 channel = st.builds(
+    ChannelStatus, impedance_kohm=kohm, lead_off=st.booleans(), saturated=st.booleans()
+)
+electrode = st.builds(ElectrodeStatus, impedance_kohm=kohm, lead_off=st.booleans())
+channel_with_electrodes = st.builds(
     ChannelStatus,
-    impedance_kohm=st.none() | st.integers(0, 0xFFFE).map(lambda k: k / 10),
+    impedance_kohm=kohm,
     lead_off=st.booleans(),
     saturated=st.booleans(),
+    active=electrode,
+    reference=electrode,
+)
+# The doc's STATUS example (§4.4): index 20 000, seq 42; channel 0 active 2.1, reference
+# 12.4 kΩ; channel 1 active 1.8 kΩ, reference off (above range).
+DOC_STATUS_HEX = (
+    "a5 5a 01 04 2a 00 00 00 1c 00 20 4e 00 00 00 00 00 00 02 7c 00 00 fe ff 01 01 0a 00 "
+    "15 00 7c 00 00 12 00 fe ff 02 74 98 8c 7c"
 )
 
 
-@given(index=U64, channels=st.lists(channel, max_size=64).map(tuple))
+@given(
+    index=U64,
+    channels=st.lists(channel, max_size=64) | st.lists(channel_with_electrodes, max_size=64),
+)
 def test_status_round_trip(index, channels):
-    status = StatusPayload(index, channels)
+    status = StatusPayload(index, tuple(channels))
     assert StatusPayload.decode(status.encode()) == status
     assert over_the_link(FrameType.STATUS, status) == status
+    assert status.per_electrode == (bool(channels) and channels[0].active is not None)
 
 
 def test_status_bytes():
     raw = StatusPayload(5, (ChannelStatus(None, True, False), ChannelStatus(12.3, False, True)))
     assert raw.encode() == bytes.fromhex("0500000000000000 02 ffff01 7b0002")
+
+
+def test_status_with_electrodes_matches_the_documents_example():
+    status = StatusPayload(
+        20_000,
+        (
+            ChannelStatus(
+                12.4, False, False, ElectrodeStatus(2.1, False), ElectrodeStatus(12.4, False)
+            ),
+            ChannelStatus(
+                6553.4, True, False, ElectrodeStatus(1.8, False), ElectrodeStatus(6553.4, True)
+            ),
+        ),
+    )
+    frame = encode_frame(FrameType.STATUS, 42, status.encode())
+    assert frame == bytes.fromhex(DOC_STATUS_HEX)
+    assert over_the_link(FrameType.STATUS, status, seq=42) == status
+
+
+def test_a_revision_0_status_still_decodes_with_one_value_per_channel():
+    old = bytes.fromhex("0500000000000000 02 ffff01 7b0002")
+    status = StatusPayload.decode(old)
+    assert not status.per_electrode
+    assert [c.impedance_kohm for c in status.channels] == [None, 12.3]
+    assert [c.active for c in status.channels] == [None, None]
+
+
+def test_unknown_status_extensions_are_skipped():
+    status = StatusPayload(
+        9,
+        (
+            ChannelStatus(
+                2.5, False, False, ElectrodeStatus(2.5, False), ElectrodeStatus(2.0, False)
+            ),
+        ),
+    )
+    unknown = struct.pack("<BH", 0x7E, 4) + b"\x01\x02\x03\x04"
+    assert StatusPayload.decode(status.encode() + unknown) == status
+    assert StatusPayload.decode(status.encode()[:12] + unknown) == StatusPayload(
+        9, (ChannelStatus(2.5, False, False),)
+    )
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b"\x01",  # a block header cut short
+        struct.pack("<BH", 0x01, 10) + bytes(5),  # a block that runs past the payload
+        struct.pack("<BH", 0x01, 4) + bytes(4),  # an electrode block of the wrong size
+    ],
+)
+def test_malformed_status_extensions_are_refused(tail):
+    base = StatusPayload(1, (ChannelStatus(2.0, False, False),)).encode()
+    with pytest.raises(ValueError):
+        StatusPayload.decode(base + tail)
+
+
+def test_status_encoding_refuses_what_the_wire_cannot_carry():
+    half = (
+        ChannelStatus(2.0, False, False, ElectrodeStatus(2.0, False), ElectrodeStatus(2.0, False)),
+        ChannelStatus(2.0, False, False),
+    )
+    with pytest.raises(ValueError, match="every channel"):
+        StatusPayload(0, half).encode()
+    full = ChannelStatus(
+        2.0, False, False, ElectrodeStatus(2.0, False), ElectrodeStatus(2.0, False)
+    )
+    assert (
+        len(StatusPayload(0, (full,) * 64).encode()) == 12 + 8 * 64 <= MAX_LENGTH[FrameType.STATUS]
+    )
+    with pytest.raises(ValueError, match="does not fit"):
+        StatusPayload(0, (full,) * 200).encode()
 
 
 @given(

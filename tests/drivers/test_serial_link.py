@@ -13,10 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from drivers.electrodesim import BadElectrode
 from drivers.emgsynth import SimConfig
-from drivers.protocol import StimulatorSettings
+from drivers.protocol import AckResult, StimulatorSettings
 from drivers.serial_link import SerialSource, describe_port_error
 from drivers.simdevice import UV_PER_COUNT, SimulatedDevice
+from monitor.electrodes import Verdict, judge
 from monitor.problems import Severity
 from monitor.session import Session, State
 from monitor.source import SourceError
@@ -196,6 +198,66 @@ def test_acquisition_settings_and_electrode_status(link):
         lambda: session.source.status is not None and session.source.status.channels[2].lead_off
     )
     assert session.source.status.channels[1].impedance_kohm == pytest.approx(7.5)
+
+
+def test_a_bad_needle_set_on_the_device_is_reported_per_electrode(link):
+    device, session, _ = link()
+    source = session.source
+    assert wait_for(lambda: source.electrodes() is not None)
+    assert judge(source.electrodes(), source.info.labels).all_good
+    device.set_impedance(0, 12.4)  # the reference needle of L Orb. oculi
+    asked = time.monotonic()
+    assert source.request_electrode_check() is True
+    assert time.monotonic() - asked < 0.05  # the screen's thread never waits for the device
+    assert wait_for(lambda: source.electrodes().measured_at >= asked)
+    report = source.electrodes()
+    assert report.per_electrode and report.note == ""
+    check = judge(report, source.info.labels)
+    assert [c.verdict for c in check.channels] == [Verdict.HIGH] + [Verdict.OK] * 3
+    assert check.channels[0].reference_kohm == pytest.approx(12.4)
+    assert check.channels[0].active_kohm < 5
+    assert check.problems == (
+        "L Orb. oculi: reference needle 12.4 kΩ — over 5 kΩ; check the needle.",
+    )
+    # The channel's own field carries the higher needle, for hosts of revision 0.
+    assert source.status.channels[0].impedance_kohm == pytest.approx(12.4)
+
+
+def test_a_refused_impedance_check_is_said_in_words(link):
+    device, session, _ = link()
+    source = session.source
+    assert wait_for(lambda: source.electrodes() is not None)
+    # This device cannot measure while streaming: it answers BUSY (docs/protocol.md §6).
+    device._send_status = lambda _=b"": (AckResult.BUSY, "stop streaming first")
+    assert source.request_electrode_check() is True
+    assert wait_for(lambda: source.electrodes().note != "")
+    assert source.electrodes().note == "The amplifier cannot measure impedance now (it is busy)."
+    assert "cannot measure impedance now" in judge(source.electrodes(), source.info.labels).note
+
+
+def test_a_device_without_the_electrode_block_gives_one_value_per_channel(tmp_path):
+    bad = (BadElectrode(1, "active", 7.5),)
+    config = SimConfig(seed=1, bad_electrodes=bad, **QUIET_STIM)
+    device = SimulatedDevice(config, link_path=tmp_path / "amp", electrode_block=False)
+    device.start()
+    source = SerialSource(device.path)
+    try:
+        source.open()
+        assert wait_for(lambda: source.electrodes() is not None)
+        report = source.electrodes()
+        assert not report.per_electrode
+        check = judge(report, source.info.labels)
+        assert [c.verdict for c in check.channels] == [
+            Verdict.OK,
+            Verdict.HIGH,
+            Verdict.OK,
+            Verdict.OK,
+        ]
+        assert [c.imbalance_kohm for c in check.channels] == [None] * 4
+        assert "pair imbalance cannot be judged" in check.note
+    finally:
+        source.close()
+        device.stop()
 
 
 def test_a_missing_port_is_one_clear_sentence(tmp_path):
