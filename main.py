@@ -86,12 +86,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--baud", type=int, default=921_600, help="serial line rate for UARTs (default 921600)"
     )
     src.add_argument(
-        "--sim-device",
-        action="store_true",
-        help="the simulated amplifier, read through the serial protocol as a real one "
-        "(simulator options apply)",
-    )
-    src.add_argument(
         "--list-ports", action="store_true", help="list this machine's serial ports and exit"
     )
     src.add_argument(
@@ -282,6 +276,7 @@ def make_source(args: argparse.Namespace) -> Source:
             channels=None if labels is None else len(labels),
         )
     from drivers.emgsynth import SimConfig
+    from drivers.simulator import SimulatorSource
 
     config = SimConfig(
         rate=args.rate or 10_000.0,
@@ -294,12 +289,6 @@ def make_source(args: argparse.Namespace) -> Source:
         stim_site=args.stim_site,
         bad_electrodes=tuple(args.bad_electrode or ()),
     )
-    if args.sim_device:
-        from drivers.simamplifier import SimulatedAmplifierSource
-
-        return SimulatedAmplifierSource(config)
-    from drivers.simulator import SimulatorSource
-
     return SimulatorSource(config, speed=args.speed)
 
 
@@ -406,8 +395,8 @@ def start_session(
     """
     from ui.lsrfeed import make_analyzer
 
-    if sum((args.replay is not None, args.port is not None, args.sim_device)) > 1:
-        raise UsageError("choose one source: --replay, --port or --sim-device")
+    if args.replay is not None and args.port is not None:
+        raise UsageError("choose one source: --replay or --port")
     try:
         session = Session(
             make_source(args),
