@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--baud", type=int, default=921_600, help="serial line rate for UARTs (default 921600)"
     )
     src.add_argument(
+        "--sim-device",
+        action="store_true",
+        help="the simulated amplifier, read through the serial protocol as a real one "
+        "(simulator options apply)",
+    )
+    src.add_argument(
         "--list-ports", action="store_true", help="list this machine's serial ports and exit"
     )
     src.add_argument(
@@ -276,7 +282,6 @@ def make_source(args: argparse.Namespace) -> Source:
             channels=None if labels is None else len(labels),
         )
     from drivers.emgsynth import SimConfig
-    from drivers.simulator import SimulatorSource
 
     config = SimConfig(
         rate=args.rate or 10_000.0,
@@ -289,6 +294,12 @@ def make_source(args: argparse.Namespace) -> Source:
         stim_site=args.stim_site,
         bad_electrodes=tuple(args.bad_electrode or ()),
     )
+    if args.sim_device:
+        from drivers.simamplifier import SimulatedAmplifierSource
+
+        return SimulatedAmplifierSource(config)
+    from drivers.simulator import SimulatorSource
+
     return SimulatorSource(config, speed=args.speed)
 
 
@@ -395,8 +406,8 @@ def start_session(
     """
     from ui.lsrfeed import make_analyzer
 
-    if args.replay is not None and args.port is not None:
-        raise UsageError("choose one source: --replay or --port")
+    if sum((args.replay is not None, args.port is not None, args.sim_device)) > 1:
+        raise UsageError("choose one source: --replay, --port or --sim-device")
     try:
         session = Session(
             make_source(args),
@@ -496,7 +507,24 @@ def run_monitor(args, session, monitoring, evoked, recorder, offscreen: bool, si
         recorder=recorder,
         record_folder=args.record or "recordings",
         case_id=args.case_id,
+        open_source=lambda argv: open_source(args, argv),
     )
+
+
+def open_source(base: argparse.Namespace, argv: list[str]):
+    """Start the session a source command line names (the screen's source switch);
+    display and filter options carry over. ``ValueError`` with a sentence if it cannot."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:
+        raise ValueError(f"not a valid source: {' '.join(argv)}") from None
+    for keep in ("window", "highpass", "lowpass", "notch", "side"):
+        setattr(args, keep, getattr(base, keep))
+    try:
+        return start_session(args)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def entry() -> int:

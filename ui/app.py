@@ -6,6 +6,7 @@ import logging
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from monitor.evoked import EvokedAnalyzer
@@ -30,16 +31,17 @@ def open_audio(session: Session):
     return audio
 
 
-def install_error_handlers(window) -> None:
+def install_error_handlers(current) -> None:
     """Errors in screen callbacks and worker threads are logged and shown on the problem
-    line; the monitor neither crashes with a traceback nor freezes behind a modal box."""
+    line of the ``current()`` window; the monitor neither crashes with a traceback nor
+    freezes behind a modal box."""
 
     def excepthook(exc_type, exc, tb) -> None:
         log.error(
             "unhandled error in the GUI:\n%s",
             "".join(traceback.format_exception(exc_type, exc, tb)),
         )
-        window.show_problem(
+        current().show_problem(
             Problem(
                 Severity.CRITICAL,
                 "The display hit an internal error; acquisition goes on. Details are in the log.",
@@ -54,6 +56,9 @@ def install_error_handlers(window) -> None:
     )
 
 
+OpenSource = Callable[[list[str]], tuple[Session, FreeRunMonitoring, EvokedAnalyzer, object]]
+
+
 def run_gui(
     session: Session,
     window_s: float = 10.0,
@@ -65,48 +70,99 @@ def run_gui(
     recorder=None,
     record_folder: str = "recordings",
     case_id: str = "",
+    open_source: OpenSource | None = None,
 ) -> int:
     """Open the window on a started session and run until it is closed.
 
     ``monitoring`` and ``evoked`` are the session's free-run monitoring and evoked-response
     analyzer, created before the session started (the window attaches them itself when
     None). With ``screenshot``, save the window as PNG after ``after_s`` seconds and quit.
+    ``open_source(argv)`` opens the source a command line names (``ValueError`` with a
+    sentence if it cannot): with it, the window offers switching the source.
     """
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from ui.mainwindow import MainWindow
-
     pg.setConfigOptions(antialias=False, useOpenGL=False, background="k")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Facial Nerve Monitor")
-    window = MainWindow(
-        session,
-        monitoring,
-        window_s=window_s,
-        audio=open_audio(session),
-        evoked=evoked,
-        recorder=recorder,
-        record_folder=record_folder,
-        case_id=case_id,
-    )
-    window.resize(*size)
-    window.show()
-
-    install_error_handlers(window)
+    screen = MonitorScreens(window_s, size, record_folder, case_id, open_source)
+    window = screen.open(session, monitoring, evoked, recorder)
+    install_error_handlers(lambda: screen.window)
     if screenshot is not None:
 
         def grab() -> None:
-            window.refresh()
-            ok = window.grab().save(str(screenshot), "PNG")
+            screen.window.refresh()
+            ok = screen.window.grab().save(str(screenshot), "PNG")
             if not ok:
                 log.error("could not write screenshot to %s", screenshot)
             app.exit(0 if ok else 1)
 
         QTimer.singleShot(int(after_s * 1000), grab)
     code = app.exec()
-    if window.review is not None:
-        window.review.close_down()  # the re-detection child process goes too
-    session.stop()
+    for w in {window, screen.window}:
+        if w.review is not None:
+            w.review.close_down()  # the re-detection child process goes too
+        w.session.stop()
     return code
+
+
+class MonitorScreens:
+    """The monitor's window, and moving it to another source. GUI thread only."""
+
+    def __init__(
+        self,
+        window_s: float,
+        size: tuple[int, int],
+        record_folder: str,
+        case_id: str,
+        open_source: OpenSource | None,
+    ) -> None:
+        self.window_s = window_s
+        self.size = size
+        self.record_folder = record_folder
+        self.case_id = case_id
+        self.open_source = open_source
+        self.window = None
+
+    def open(self, session: Session, monitoring, evoked, recorder):
+        from ui.mainwindow import MainWindow
+
+        window = MainWindow(
+            session,
+            monitoring,
+            window_s=self.window_s,
+            audio=open_audio(session),
+            evoked=evoked,
+            recorder=recorder,
+            record_folder=self.record_folder,
+            case_id=self.case_id,
+        )
+        if self.open_source is not None:
+            window.switch_source = self.switch
+        if self.window is not None:
+            window.setGeometry(self.window.geometry())
+        else:
+            window.resize(*self.size)
+        window.show()
+        self.window = window
+        return window
+
+    def switch(self, argv: list[str]) -> bool:
+        """Open the source ``argv`` names; on success the screen moves to it and the old
+        source stops (its recording closed). A source that cannot be opened is said on
+        the problem line and the present one keeps running."""
+        old = self.window
+        assert old is not None and self.open_source is not None
+        if old.recorder is not None:  # the case goes on being recorded, in a new file
+            argv = [*argv, "--record", self.record_folder, "--case-id", self.case_id or ""]
+        try:
+            session, monitoring, evoked, recorder = self.open_source(argv)
+        except ValueError as exc:
+            old.show_problem(Problem(Severity.WARNING, f"The source was not changed: {exc}"))
+            return False
+        log.info("source changed to %s", session.source.info.name)
+        self.open(session, monitoring, evoked, recorder)
+        old.close()
+        return True

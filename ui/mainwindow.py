@@ -19,6 +19,7 @@ then the screen is the free-run screen.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, Qt, QTimer
@@ -89,6 +90,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.audio = audio
         self.recorder = recorder
+        #: ``switch_source(argv)``, set by the application: open the source that command
+        #: line names and move the screen to it (None: not offered).
+        self.switch_source: Callable[[list[str]], None] | None = None
         self.record_folder = record_folder
         self.case_id = case_id
         self.session = session
@@ -199,6 +203,7 @@ class MainWindow(QMainWindow):
             "compare": ("Compare (C)", self.toggle_compare, True),
             "note": ("Note (N)", self.add_note, False),
             "record": ("Record (R)", self.toggle_recording, False),
+            "source": ("Source (S)", self.choose_source, False),
         }
         self.actions = ActionBar(actions, self)
         layout.addWidget(self.actions)
@@ -208,9 +213,25 @@ class MainWindow(QMainWindow):
             ("X", self.freeze_whole),
             ("M", self.mark_moment),
             ("C", self.toggle_compare),
+            ("S", self.choose_source),
         ):
             QShortcut(QKeySequence(key), self, activated=slot)
         self._update_actions()
+
+    def choose_source(self) -> None:
+        """Switch to another signal source (S): simulator, amplifier, simulated amplifier
+        or a recording. The present one keeps running until the new one has opened."""
+        from ui.sourcedialog import SourceDialog, current_kind
+
+        if self.switch_source is None:
+            self.show_problem(
+                Problem(Severity.INFO, "The source can be changed only from the monitor's window.")
+            )
+            return
+        info = self.session.source.info
+        dialog = SourceDialog(current_kind(info.kind, info.description), self)
+        if dialog.exec():
+            self.switch_source(dialog.argv())
 
     def seconds_of(self, index: int) -> float:
         """Recording time of a sample index (a replay that jumped back maps it)."""

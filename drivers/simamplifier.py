@@ -1,0 +1,43 @@
+"""The simulated amplifier as a source: a :class:`~drivers.simdevice.SimulatedDevice` on a
+pseudo-terminal, read through the real serial driver.
+
+What ``main.py simulate-device`` and ``main.py --port PATH`` do in two processes, in one:
+the whole device link (framing, CRC, gaps, reconnection, stimulator commands, electrode
+status) runs as with a real amplifier, without a second command.
+"""
+
+from __future__ import annotations
+
+from drivers.emgsynth import SimConfig
+from drivers.serial_link import SerialSource
+from drivers.simdevice import SimulatedDevice
+
+
+class SimulatedAmplifierSource(SerialSource):
+    """A :class:`~drivers.serial_link.SerialSource` on a simulated device it owns.
+
+    The device starts with ``open`` and stops with ``close``; reconnections (the serial
+    driver's own) keep it running. Thread safety as :class:`SerialSource`.
+    """
+
+    def __init__(self, config: SimConfig, bits: int = 24) -> None:
+        self.amplifier = SimulatedDevice(config, bits=bits)
+        self._running = False
+        super().__init__(
+            self.amplifier.path,
+            labels=config.labels,
+            rate=int(config.rate),
+            channels=len(config.labels),
+        )
+
+    def open(self) -> None:
+        if not self._running:
+            self.amplifier.start()
+            self._running = True
+        super().open()
+
+    def close(self) -> None:
+        super().close()
+        if self._running:
+            self.amplifier.stop()
+            self._running = False

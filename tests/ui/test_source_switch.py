@@ -1,0 +1,104 @@
+"""Switching the signal source from the screen: the same path as the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtGui import QShortcut
+
+from monitor.session import State
+
+DEMO = Path(__file__).resolve().parents[2] / "recordings" / "demo_mvd.edf"
+
+
+@pytest.fixture
+def screens(qtbot):
+    import main
+    from ui.app import MonitorScreens
+
+    base = main.build_parser().parse_args(["--highpass", "30"])
+    opened = []
+
+    def open_source(argv):
+        result = main.open_source(base, argv)
+        opened.append(result[0])
+        return result
+
+    screens = MonitorScreens(10.0, (1366, 768), "recordings", "", open_source)
+    session, monitoring, evoked, recorder = main.start_session(base)
+    opened.append(session)
+    win = screens.open(session, monitoring, evoked, recorder)
+    qtbot.addWidget(win)
+    yield screens, opened
+    for s in opened:
+        s.stop()
+    if screens.window is not None:
+        screens.window.close()
+
+
+def test_switching_to_a_recording_moves_the_screen_and_stops_the_old_source(screens, qtbot):
+    screens, _ = screens
+    old = screens.window
+    assert old.session.source.info.kind == "simulator"
+    assert screens.switch(["--replay", str(DEMO), "--speed", "2"])
+    new = screens.window
+    qtbot.addWidget(new)
+    assert new is not old and new.session.source.info.kind == "replay"
+    assert new.review is not None  # a replay gets its review bar
+    assert old.session.state is State.FINISHED
+    # The filters chosen on the command line carry over to the new source.
+    assert new.session.filters.settings.highpass_hz == 30
+    qtbot.waitUntil(lambda: new.session.status().samples > 0, timeout=5000)
+
+
+def test_a_source_that_cannot_open_keeps_the_present_one_and_says_why(screens, qtbot):
+    screens, _ = screens
+    old = screens.window
+    assert not screens.switch(["--replay", "/no/such/case.edf"])
+    assert screens.window is old
+    assert old.session.state is State.RUNNING
+    qtbot.waitUntil(old.banner.isVisible, timeout=2000)
+    assert "The source was not changed" in old.banner.text()
+    assert "does not exist" in old.banner.text()
+
+
+def test_the_simulated_amplifier_runs_through_the_serial_protocol(screens, qtbot):
+    screens, _ = screens
+    assert screens.switch(["--sim-device", "--channels", "2"])
+    new = screens.window
+    qtbot.addWidget(new)
+    assert new.session.source.info.kind == "serial"
+    qtbot.waitUntil(lambda: new.session.status().samples > 5000, timeout=10_000)
+    assert new.session.source.info.n_channels == 2
+
+
+def test_the_dialog_answers_with_a_command_line(qtbot, tmp_path):
+    from ui.sourcedialog import SourceDialog
+
+    dialog = SourceDialog("simulator")
+    qtbot.addWidget(dialog)
+    keys = {s.key().toString(): s for s in dialog.findChildren(QShortcut)}
+    assert set(keys) == {"Alt+1", "Alt+2", "Alt+3", "Alt+4"}
+
+    def press(key: str) -> None:  # offscreen windows are never active: fire the shortcut
+        keys[key].activated.emit()
+
+    assert dialog.argv() == ["--channels", "4"]
+    press("Alt+4")
+    assert dialog.kind == "replay"
+    with pytest.raises(ValueError, match="Choose the recording"):
+        dialog.argv()
+    dialog.accept()  # incomplete: says so and stays open
+    assert "Choose the recording" in dialog.error.text() and dialog.result() == 0
+    dialog.replay_file.setText(str(DEMO))
+    dialog.replay_speed.setCurrentText("5")
+    assert dialog.argv() == ["--replay", str(DEMO), "--speed", "5"]
+    press("Alt+3")
+    assert dialog.argv() == ["--sim-device", "--channels", "4"]
+    press("Alt+2")
+    dialog.port.setEditText("/dev/ttyACM0")
+    assert dialog.argv()[:2] == ["--port", "/dev/ttyACM0"]
