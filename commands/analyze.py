@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import argparse
 import csv
-import html
 import json
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+from commands.casedetails import read_case_details
+from commands.casenotes import case_notes
+from commands.keymoments import KeyMoments
+from commands.report import build_figures, report_html, wall_clock
 from monitor.alarms import AlarmManager
-from monitor.events import EmgEvent, EventKind
-from monitor.evoked import EvokedAnalyzer, EvokedSettings
+from monitor.events import EventKind
+from monitor.evoked import KIND_LSR, EvokedAnalyzer, EvokedSettings
 from monitor.freerun import FreeRunSettings
 from monitor.monitoring import FreeRunMonitoring
 from monitor.session import Session
@@ -69,11 +72,13 @@ def analyze(argv: list[str]) -> int:
     monitoring = FreeRunMonitoring(
         session, AlarmManager(), FreeRunSettings(mode=args.threshold), log_size=None
     )  # offline: keep every event for events.csv
-    # Offline every sweep is kept for stim_responses.csv (live, the last 20 000 stimuli).
+    # Offline every sweep is kept for stim_responses.csv (live, the last 7 200 stimuli).
     evoked = EvokedAnalyzer(
         source.info.rate, source.info.labels, settings=EvokedSettings(history=10**9)
     )
     session.subscribe("Evoked responses", evoked)
+    moments = KeyMoments(session, monitoring)  # the report's figures, from this same pass
+    moments.watch(evoked)
     duration = max(source.duration_s, 1e-9)
     t0 = time.perf_counter()
     last_print = 0.0
@@ -96,11 +101,12 @@ def analyze(argv: list[str]) -> int:
         source.close()
     monitoring.flush()
     evoked.flush()
+    moments.finish()
     wall = time.perf_counter() - t0
     if not args.quiet:
         progress(duration, duration, wall)
         print(file=sys.stderr)
-    write_results(args.out, args.recording, source, session, monitoring, evoked, wall)
+    write_results(args.out, args.recording, source, session, monitoring, evoked, wall, moments)
     print(f"Wrote {args.out}/events.csv, stim_responses.csv, summary.json, report.html")
     return 0
 
@@ -130,6 +136,7 @@ def write_results(
     monitoring: FreeRunMonitoring,
     evoked: EvokedAnalyzer,
     wall_s: float,
+    moments: KeyMoments | None = None,
 ) -> None:
     rate = source.info.rate
     events = sorted(monitoring.events(), key=lambda e: (e.onset, e.channel))
@@ -189,9 +196,47 @@ def write_results(
         "analysis_x_realtime": round(st.end_index / rate / wall_s, 1) if wall_s > 0 else None,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    (out / "report.html").write_text(
-        report_html(summary, events, monitoring, rate, lsr_trend_rows(evoked)), encoding="utf-8"
+    write_report(out, recording, source, session, summary, events, evoked, moments)
+
+
+def write_report(
+    out: Path,
+    recording: Path,
+    source,
+    session: Session,
+    summary: dict,
+    events: list,
+    evoked: EvokedAnalyzer,
+    moments: KeyMoments | None,
+) -> None:
+    """``report.html``: case details, montage, figures and notes besides the summary."""
+    rate, labels = source.info.rate, source.info.labels
+    case = read_case_details(
+        recording, labels, rate, summary["duration_s"], getattr(source, "start_datetime", None)
     )
+    figures = None
+    if moments is not None:
+        figures = build_figures(
+            moments,
+            labels,
+            rate,
+            summary["lsr"],
+            lambda label: evoked.s.window(label, KIND_LSR),
+            wall_clock(case.start),
+        )
+    filters = session.filters.settings.describe() if session.filters is not None else ""
+    page = report_html(
+        summary,
+        events,
+        labels,
+        rate,
+        lsr_trend_rows(evoked),
+        case=case,
+        notes=case_notes(getattr(source, "annotations", []), rate),
+        figures=figures,
+        filters=f"band-pass {filters}, causal Butterworth" if filters else "",
+    )
+    (out / "report.html").write_text(page, encoding="utf-8")
 
 
 def triggered_summary(evoked: EvokedAnalyzer) -> dict:
@@ -214,117 +259,6 @@ def lsr_trend_rows(evoked: EvokedAnalyzer) -> list[tuple[float, str, str]]:
         value = f"{r.amplitude_uv:.0f} µV at {r.latency_ms:.1f} ms" if r.present else "absent"
         rows.append((r.stim_index / evoked.rate, r.label, value))
     return rows
-
-
-def report_html(
-    summary: dict,
-    events: list[EmgEvent],
-    monitoring: FreeRunMonitoring,
-    rate: float,
-    lsr_rows: list[tuple[float, str, str]] = (),
-) -> str:
-    e = html.escape
-    lo, hi = summary["traintime_thresholds_s"]
-    rows = []
-    for label, t in summary["traintime_s"].items():
-        level = "high" if t >= hi else "warn" if t >= lo else "ok"
-        n = summary["events"][label]
-        rows.append(
-            f"<tr class='{level}'><td>{e(label)}</td><td>{t:.2f} s</td>"
-            f"<td>{n.get('a_train', 0)}</td><td>{n.get('spike', 0)}</td>"
-            f"<td>{n.get('burst', 0)}</td><td>{n.get('b_train', 0) + n.get('c_train', 0)}</td></tr>"
-        )
-    timeline = "".join(
-        f"<tr><td>{_clock(ev.onset / rate)}</td><td>{e(_label(monitoring, ev.channel))}</td>"
-        f"<td>{e(ev.kind.value.replace('_', '-'))}</td>"
-        f"<td>{((ev.offset or ev.onset) - ev.onset) / rate:.2f} s</td>"
-        f"<td>{ev.peak_uv:.0f} µV</td>"
-        f"<td>{'' if ev.freq_hz is None else f'{ev.freq_hz:.0f} Hz'}</td></tr>"
-        for ev in events[:2000]
-    )
-    alarms = "".join(
-        f"<tr><td>{_clock(a['time_s'])}</td><td>{e(a['priority'])}</td><td>{e(a['text'])}</td>"
-        f"<td>{e(a['state'])}</td></tr>"
-        for a in summary["alarms"][:2000]
-    )
-    notes = "".join(f"<li>{e(m)}</li>" for m in summary["reader_messages"])
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Facial nerve monitoring report — {e(Path(summary["recording"]).name)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; color: #111; }}
-h1 {{ font-size: 1.6em; }} table {{ border-collapse: collapse; margin: 1em 0; }}
-td, th {{ border: 1px solid #999; padding: 0.3em 0.6em; text-align: left; }}
-tr.warn td {{ background: #fff3b0; }} tr.high td {{ background: #ffb3b3; font-weight: bold; }}
-@media print {{ body {{ margin: 0.5cm; }} h2 {{ page-break-after: avoid; }} }}
-</style></head><body>
-<h1>Facial nerve monitoring — {e(Path(summary["recording"]).name)}</h1>
-<p>Duration {summary["duration_s"]:.1f} s; {len(summary["channels"])} channels at
-{summary["rate_hz"]:g} Hz; electrocautery/artifact {summary["artifact_s"]:.1f} s;
-signal gaps {summary["gaps"]} ({summary["gap_s"]:.2f} s).</p>
-<h2>Train time (A-trains) per channel</h2>
-<p>Thresholds {lo:g} s and {hi:g} s (Prell et al. 2007): past {hi:g} s a profound
-deterioration of facial function is likely.</p>
-<table><tr><th>Channel</th><th>Train time</th><th>A-trains</th><th>Spikes</th><th>Bursts</th>
-<th>B/C-trains</th></tr>{"".join(rows)}</table>
-<h2>Lateral spread response</h2>{lsr_section(summary["lsr"], lsr_rows)}
-{triggered_section(summary.get("triggered_emg", {}))}
-<h2>Alarms</h2><table><tr><th>Time</th><th>Priority</th><th>Condition</th><th>State</th></tr>
-{alarms}</table>
-<h2>Events</h2><table><tr><th>Time</th><th>Channel</th><th>Class</th><th>Duration</th>
-<th>Amplitude</th><th>Frequency</th></tr>{timeline}</table>
-{f"<h2>Reading the file</h2><ul>{notes}</ul>" if notes else ""}
-</body></html>
-"""
-
-
-def triggered_section(thresholds: dict) -> str:
-    if not thresholds:
-        return ""
-    e = html.escape
-    rows = "".join(
-        f"<tr><td>{e(label)}</td><td>{e(t['text'])}</td></tr>" for label, t in thresholds.items()
-    )
-    return (
-        "<h2>Triggered EMG: response thresholds</h2>"
-        f"<table><tr><th>Channel</th><th>Threshold</th></tr>{rows}</table>"
-    )
-
-
-def lsr_section(lsr: dict, rows: list[tuple[float, str, str]]) -> str:
-    e = html.escape
-    if not lsr.get("sweeps"):
-        return "<p>No stimuli in this recording.</p>"
-    base = ", ".join(f"{e(k)} {v:.0f} µV" for k, v in lsr["baseline_uv"].items()) or "none"
-    gone = lsr["disappeared_at_s"]
-    verdict = (
-        f"<p><strong>LSR disappeared at {_clock(gone)}</strong> "
-        f"(criterion {e(lsr['criterion'])}).</p>"
-        if gone is not None
-        else "<p><strong>The LSR did not disappear.</strong></p>"
-    )
-    calls = "".join(f"<li>{_clock(c['time_s'])} — {e(c['text'])}</li>" for c in lsr["calls"])
-    by_time: dict[float, dict[str, str]] = {}
-    for t, label, value in rows:
-        by_time.setdefault(t, {})[label] = value
-    labels = sorted({label for _, label, _ in rows})
-    head = "".join(f"<th>{e(lab)}</th>" for lab in labels)
-    body = "".join(
-        f"<tr><td>{_clock(t)}</td>"
-        + "".join(f"<td>{e(v.get(lab, ''))}</td>" for lab in labels)
-        + "</tr>"
-        for t, v in list(by_time.items())[:600]
-    )
-    return (
-        f"{verdict}<p>Stimuli: {lsr['sweeps']}. Baseline: {base}.</p>"
-        f"{f'<ul>{calls}</ul>' if calls else ''}"
-        f"<table><tr><th>Time</th>{head}</tr>{body}</table>"
-    )
-
-
-def _clock(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}.{int((seconds - s) * 10)}"
 
 
 if __name__ == "__main__":

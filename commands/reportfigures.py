@@ -1,0 +1,445 @@
+"""Figures of the end-of-case report as inline SVG: arrays in, SVG text out.
+
+Black on white, thin lines, a light grey shade for what the figure is about (the
+A-train, the LSR window), µV and time (ms) scale bars, and text of at least 11 units in a
+720-unit wide drawing, which the report prints 18 cm wide on A4 (about 8 pt). Nothing here
+reads files or knows the pipeline: the report hands in traces and sweeps.
+
+Long signals are reduced by :func:`minmax_decimate` (the minimum and the maximum of each
+of a few hundred bins, in time order), which keeps every peak, so a figure's peak-to-peak
+is the signal's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+
+WIDTH = 720  # SVG units; the report prints it 18 cm wide
+FONT = 12  # text size in SVG units (about 8.5 pt on paper)
+INK = "#000"
+SHADE = "#e4e4e4"  # what the figure is about
+SWEEP_INK = "#8c8c8c"  # single sweeps under their mean
+TRACE_POINTS = 1600  # points per decimated trace: 800 min/max pairs
+SWEEP_POINTS = 200  # points per single LSR sweep drawn under the mean
+TENTHS = 10  # polyline points are written in tenths of a unit
+_STEPS = (1.0, 2.0, 5.0)
+_BOLD_CHANNEL = {"font_weight": "bold", "class_": "channel"}
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A signal to draw: ``values`` (µV) at ``times_s`` (s, increasing; NaN = no signal)."""
+
+    times_s: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class LsrRow:
+    """One channel of the LSR figure: baseline and after-disappearance sweeps.
+
+    ``baseline``/``gone`` are sweeps sampled at ``times_ms`` (ms after the pulse), each a
+    1-D array in µV (NaN where there was no signal); ``window_ms`` is the channel's LSR
+    window (shaded); ``*_text`` is the line written in the panel (``"170 µV at 9.2 ms"``,
+    ``"absent on 5 of 5 sweeps"``).
+    """
+
+    label: str
+    times_ms: np.ndarray
+    baseline: Sequence[np.ndarray]
+    gone: Sequence[np.ndarray]
+    window_ms: tuple[float, float] = (6.0, 20.0)
+    baseline_text: str = ""
+    gone_text: str = ""
+
+
+def minmax_decimate(
+    values: np.ndarray, rate: float, t0_s: float = 0.0, n_points: int = TRACE_POINTS
+) -> Trace:
+    """Reduce a signal to about ``n_points`` points that keep every peak.
+
+    Parameters
+    ----------
+    values : ndarray
+        Samples (µV), NaN where there was no signal.
+    rate : float
+        Samples per second.
+    t0_s : float
+        Time of the first sample.
+    n_points : int
+        Points wanted (two per bin: the bin's minimum and maximum, in time order).
+
+    Returns
+    -------
+    Trace
+        The signal itself when it has no more than ``n_points`` samples.
+    """
+    y = np.asarray(values, dtype=np.float64)
+    n = len(y)
+    bins = max(1, n_points // 2)
+    if n <= n_points:
+        return Trace(t0_s + np.arange(n) / rate, y.copy())
+    k = math.ceil(n / bins)
+    bins = math.ceil(n / k)
+    padded = np.full(bins * k, np.nan)
+    padded[:n] = y
+    grid = padded.reshape(bins, k)
+    holes = np.isnan(grid)
+    lo_at = np.argmin(np.where(holes, np.inf, grid), axis=1)
+    hi_at = np.argmax(np.where(holes, -np.inf, grid), axis=1)
+    first = np.minimum(lo_at, hi_at)
+    second = np.maximum(lo_at, hi_at)
+    rows = np.arange(bins)
+    idx = np.column_stack([rows * k + first, rows * k + second]).reshape(-1)
+    vals = np.column_stack([grid[rows, first], grid[rows, second]]).reshape(-1)
+    return Trace(t0_s + idx / rate, vals)
+
+
+def nice_step(span: float, fraction: float = 0.25) -> float:
+    """A 1-2-5 number near ``fraction`` of ``span`` (never above it): scale-bar lengths."""
+    if not (span > 0 and math.isfinite(span)):
+        return 1.0
+    target = span * fraction
+    power = 10.0 ** math.floor(math.log10(target))
+    best = power
+    for step in _STEPS:
+        if step * power <= target * 1.5:
+            best = step * power
+    return best
+
+
+def _num(x: float) -> str:
+    return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+def _text(x: float, y: float, s: str, anchor: str = "start", size: int = FONT, **extra) -> str:
+    attrs = "".join(
+        f" {k.rstrip('_').replace('_', '-')}={quoteattr(str(v))}" for k, v in extra.items()
+    )
+    return (
+        f'<text x="{_num(x)}" y="{_num(y)}" font-size="{size}" text-anchor="{anchor}"{attrs}>'
+        f"{escape(s)}</text>"
+    )
+
+
+def _fit(label: str, width: float) -> str:
+    """``label`` shortened with … to fit ``width`` units of bold text."""
+    most = max(4, int(width / 7.6))
+    return label if len(label) <= most else label[: most - 1] + "…"
+
+
+def _polylines(xs: np.ndarray, ys: np.ndarray, cls: str, colour: str, width: float) -> str:
+    """One ``<polyline>`` per unbroken run of finite points (NaN: no signal, a break).
+
+    Points are written as whole tenths of a unit under ``scale(0.1)``: integers format
+    three times faster than decimals, and a report holds tens of thousands of points.
+    """
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    out = []
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a < 2:
+            continue
+        xy = np.rint(np.column_stack([xs[a:b], ys[a:b]]) * TENTHS).astype(np.int64)
+        pts = ("%d,%d " * (b - a) % tuple(xy.ravel().tolist())).rstrip()
+        out.append(
+            f'<polyline class="{cls}" transform="scale({1 / TENTHS:g})" points="{pts}" '
+            f'fill="none" stroke="{colour}" stroke-width="{width * TENTHS:g}" '
+            'stroke-linejoin="round"/>'
+        )
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class _Box:
+    """A plot area in SVG units and the data range it shows."""
+
+    x0: float
+    y0: float
+    w: float
+    h: float
+    t0: float
+    t1: float
+    half_uv: float  # the box shows -half_uv .. +half_uv around its middle
+
+    def x(self, t: np.ndarray | float) -> np.ndarray | float:
+        return self.x0 + (np.asarray(t) - self.t0) * self.w / (self.t1 - self.t0)
+
+    def y(self, uv: np.ndarray | float) -> np.ndarray | float:
+        return self.y0 + self.h / 2 - np.asarray(uv) * self.h / (2 * self.half_uv)
+
+    @property
+    def px_per_uv(self) -> float:
+        return self.h / (2 * self.half_uv)
+
+    def clip(self, t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points inside the time range, values held inside the box (never drawn outside)."""
+        keep = (t >= self.t0) & (t <= self.t1)
+        yy = np.clip(y[keep], -self.half_uv, self.half_uv)
+        return np.asarray(self.x(t[keep])), np.asarray(self.y(yy))
+
+
+def _half_range(arrays: Sequence[np.ndarray], floor_uv: float) -> float:
+    peaks = [float(np.nanmax(np.abs(a))) for a in arrays if np.isfinite(a).any()]
+    return max([floor_uv, *peaks]) * 1.1
+
+
+def _uv_bar(x: float, y_mid: float, box: _Box, fraction: float = 0.4) -> str:
+    """A vertical µV scale bar centred on ``y_mid``, labelled to its right."""
+    uv = nice_step(2 * box.half_uv, fraction)
+    length = uv * box.px_per_uv
+    top, bottom = y_mid - length / 2, y_mid + length / 2
+    return (
+        f'<line class="uv-bar" data-uv="{_num(uv)}" x1="{_num(x)}" y1="{top:.2f}" '
+        f'x2="{_num(x)}" y2="{bottom:.2f}" stroke="{INK}" stroke-width="2"/>'
+        + _text(x + 5, y_mid + FONT / 3, f"{_num(uv)} µV")
+    )
+
+
+def _time_bar(x_right: float, y: float, box: _Box, scale_ms: float = 1000.0) -> str:
+    """A horizontal time scale bar ending at ``x_right``, labelled under it in ms."""
+    span_ms = (box.t1 - box.t0) * scale_ms
+    ms = nice_step(span_ms, 0.15)
+    length = ms / scale_ms * box.w / (box.t1 - box.t0)
+    return (
+        f'<line class="ms-bar" data-ms="{_num(ms)}" x1="{x_right - length:.2f}" y1="{_num(y)}" '
+        f'x2="{_num(x_right)}" y2="{_num(y)}" stroke="{INK}" stroke-width="2"/>'
+        + _text(x_right - length / 2, y + FONT + 3, f"{_num(ms)} ms", "middle")
+    )
+
+
+def _svg(height: float, body: str, title: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {_num(height)}" '
+        f'width="{WIDTH}" height="{_num(height)}" font-family="Helvetica, Arial, sans-serif" '
+        f'role="img"><title>{escape(title)}</title>'
+        f'<rect width="{WIDTH}" height="{_num(height)}" fill="#fff"/>{body}</svg>'
+    )
+
+
+def clock(seconds: float) -> str:
+    """Signal time ``h:mm:ss.s``."""
+    s = int(seconds)
+    return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}.{int((seconds - s) * 10)}"
+
+
+def train_figure(
+    trace: Trace,
+    label: str,
+    span_s: tuple[float, float],
+    headline: str = "",
+    half_uv: float | None = None,
+    height: float = 190.0,
+) -> str:
+    """One channel around an A-train: the filtered EMG, the train shaded.
+
+    Parameters
+    ----------
+    trace : Trace
+        The channel's filtered EMG (µV) over the figure's time range.
+    label : str
+        The channel label, written at the top left.
+    span_s : (float, float)
+        The train's onset and end (s), shaded.
+    headline : str
+        Written after the label (``"A-train 140 Hz, 1.47 s, 218 µV"``).
+    half_uv : float, optional
+        The µV from the middle to the top of the plot; by default the largest |µV| shown.
+        Sized to the train, a stimulus artifact nearby cannot flatten it (what is
+        larger is held at the edge).
+    """
+    t = np.asarray(trace.times_s, float)
+    y = np.asarray(trace.values, float)
+    t0, t1 = (float(t[0]), float(t[-1])) if len(t) > 1 else (0.0, 1.0)
+    if t1 <= t0:
+        t1 = t0 + 1e-3
+    half = half_uv if half_uv and half_uv > 0 else _half_range([y], 10.0)
+    box = _Box(10, 30, WIDTH - 100, height - 72, t0, t1, half)
+    a, b = max(span_s[0], t0), min(span_s[1], t1)
+    parts = [_text(box.x0, 19, label, **_BOLD_CHANNEL)]
+    if headline:
+        parts.append(_text(box.x0 + 7.5 * len(label) + 14, 19, headline))
+    if b > a:
+        parts.append(
+            f'<rect class="event" x="{box.x(a):.1f}" y="{box.y0}" '
+            f'width="{box.x(b) - box.x(a):.1f}" height="{box.h}" fill="{SHADE}"/>'
+        )
+    xs, ys = box.clip(t, y)
+    parts.append(_polylines(xs, ys, "trace", INK, 0.8))
+    bottom = box.y0 + box.h
+    parts += [
+        _text(box.x0, bottom + 17, clock(t0)),
+        _text(box.x0 + box.w, bottom + 17, clock(t1), "end"),
+        _time_bar(box.x0 + box.w * 0.62, bottom + 10, box),
+        _uv_bar(box.x0 + box.w + 18, box.y0 + box.h / 2, box),
+    ]
+    return _svg(height, "".join(parts), f"{label}: {headline}".rstrip(": "))
+
+
+def lsr_figure(
+    rows: Sequence[LsrRow],
+    titles: tuple[str, str] = ("Baseline", "After disappearance"),
+    range_ms: tuple[float, float] = (0.0, 20.0),
+    row_height: float = 112.0,
+    second_kind: str = "gone",
+) -> str:
+    """The LSR at baseline and after its disappearance, side by side, one row per channel.
+
+    Each panel shows the single sweeps thin and grey and their mean black, from
+    ``range_ms``, with the response window shaded and the pulse at 0 ms marked. Both
+    panels of a row share one µV scale (the bar at the right), so a vanished response
+    looks vanished. ``second_kind`` names the right-hand panels (``data-kind``).
+    """
+    label_w, gap, right = 104.0, 18.0, 70.0
+    panel_w = (WIDTH - label_w - gap - right) / 2
+    head, foot = 24.0, 34.0
+    height = head + row_height * len(rows) + foot
+    parts = []
+    for col, title in enumerate(titles):
+        x = label_w + col * (panel_w + gap)
+        parts.append(_text(x, 16, title, font_weight="bold", class_="column"))
+    for i, row in enumerate(rows):
+        y0 = head + i * row_height
+        times = np.asarray(row.times_ms, float)
+        shown = (times >= range_ms[0]) & (times <= range_ms[1])
+        half = _half_range([np.asarray(s)[shown] for s in [*row.baseline, *row.gone]], 10.0)
+        parts.append(
+            _text(
+                6,
+                y0 + 22 + (row_height - 28) / 2 + FONT / 3,
+                _fit(row.label, label_w - 8),
+                **_BOLD_CHANNEL,
+            )
+        )
+        for col, (kind, sweeps, note) in enumerate(
+            (("baseline", row.baseline, row.baseline_text), (second_kind, row.gone, row.gone_text))
+        ):
+            box = _Box(
+                label_w + col * (panel_w + gap), y0 + 22, panel_w, row_height - 28, *range_ms, half
+            )
+            parts.append(_lsr_panel(box, times, sweeps, row.window_ms, kind, row.label, note))
+        parts.append(_uv_bar(WIDTH - right + 14, box.y0 + box.h / 2, box))
+    parts.append(_ms_axis(label_w, panel_w, gap, head + row_height * len(rows), range_ms))
+    return _svg(height, "".join(parts), "Lateral spread response: " + " and ".join(titles))
+
+
+def _lsr_panel(
+    box: _Box,
+    times: np.ndarray,
+    sweeps: Sequence[np.ndarray],
+    window_ms: tuple[float, float],
+    kind: str,
+    label: str,
+    note: str,
+) -> str:
+    a, b = max(window_ms[0], box.t0), min(window_ms[1], box.t1)
+    parts = [
+        f'<g class="panel" data-kind="{kind}" data-channel={quoteattr(label)}>',
+        f'<rect class="window" x="{box.x(a):.1f}" y="{box.y0}" width="{box.x(b) - box.x(a):.1f}" '
+        f'height="{box.h}" fill="{SHADE}"/>',
+        f'<line x1="{box.x0}" y1="{box.y(0.0):.1f}" x2="{box.x0 + box.w}" y2="{box.y(0.0):.1f}" '
+        f'stroke="{SWEEP_INK}" stroke-width="0.5" stroke-dasharray="2 3"/>',
+    ]
+    x_stim = box.x(0.0)
+    if box.t0 <= 0.0 <= box.t1:
+        parts.append(
+            f'<path d="M{x_stim:.1f},{box.y0 - 3} l-4,-7 h8 z" fill="{INK}"><title>stimulus'
+            "</title></path>"
+        )
+    shown = (times >= box.t0) & (times <= box.t1)
+    times = times[shown]
+    usable = [np.asarray(s, float)[shown] for s in sweeps if np.isfinite(s).any()]
+    rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 1.0
+    if len(usable) > 1:
+        for s in usable:  # thin grey lines: fewer points than the mean (the peaks kept)
+            tr = minmax_decimate(s, rate, float(times[0]), SWEEP_POINTS)
+            parts.append(_polylines(*box.clip(tr.times_s, tr.values), "sweep", SWEEP_INK, 0.6))
+    if usable:
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(np.vstack(usable), axis=0)
+        parts.append(_polylines(*box.clip(times, mean), "mean", INK, 1.3))
+    else:
+        parts.append(_text(box.x0 + box.w / 2, box.y0 + box.h / 2, "no sweep", "middle"))
+    if note:
+        parts.append(_text(box.x0 + 12, box.y0 - 6, note, class_="note"))
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _ms_axis(x0: float, panel_w: float, gap: float, y: float, range_ms: tuple[float, float]) -> str:
+    """Tick marks and ms labels under both columns of the LSR figure."""
+    step = nice_step(range_ms[1] - range_ms[0], 0.25)
+    ticks = np.arange(math.ceil(range_ms[0] / step) * step, range_ms[1] + 1e-9, step)
+    parts = []
+    for col in range(2):
+        left = x0 + col * (panel_w + gap)
+        scale = panel_w / (range_ms[1] - range_ms[0])
+        parts.append(
+            f'<line class="ms-axis" x1="{left}" y1="{y + 2}" x2="{left + panel_w:.1f}" '
+            f'y2="{y + 2}" stroke="{INK}" stroke-width="1"/>'
+        )
+        for tick in ticks:
+            x = left + (tick - range_ms[0]) * scale
+            parts.append(
+                f'<line x1="{x:.1f}" y1="{y + 2}" x2="{x:.1f}" y2="{y + 7}" stroke="{INK}"/>'
+                + _text(x, y + 7 + FONT, _num(tick), "middle")
+            )
+        parts.append(_text(left + panel_w, y + 7 + 2 * FONT + 2, "ms after the stimulus", "end"))
+    return "".join(parts)
+
+
+def moment_figure(
+    traces: Sequence[tuple[str, Trace]],
+    at_s: float,
+    headline: str,
+    row_height: float = 54.0,
+) -> str:
+    """Every channel around a moment (an alarm): stacked traces, the moment as a line.
+
+    All rows share one µV scale (the bar at the bottom right), clipped to their row.
+    """
+    label_w, right, head, foot = 104.0, 70.0, 28.0, 40.0
+    height = head + row_height * len(traces) + foot
+    times = [np.asarray(tr.times_s, float) for _, tr in traces]
+    t0 = min((float(t[0]) for t in times if len(t)), default=at_s - 1)
+    t1 = max((float(t[-1]) for t in times if len(t)), default=at_s + 1)
+    t1 = max(t1, t0 + 1e-3)
+    half = _half_range([np.asarray(tr.values, float) for _, tr in traces], 10.0)
+    typical = float(np.nanmedian([_robust_peak(tr) for _, tr in traces]))
+    half = min(half, 2.0 * max(10.0, typical))  # the usual signal fills half of its row
+    parts = [_text(6, 18, headline, font_weight="bold")]
+    box = None
+    for i, ((label, tr), t) in enumerate(zip(traces, times, strict=True)):
+        box = _Box(
+            label_w, head + i * row_height, WIDTH - label_w - right, row_height, t0, t1, half
+        )
+        y = box.y0 + row_height / 2 + FONT / 3
+        parts.append(_text(6, y, _fit(label, label_w - 8), **_BOLD_CHANNEL))
+        parts.append(_polylines(*box.clip(t, np.asarray(tr.values, float)), "trace", INK, 0.7))
+    if box is not None:
+        x = box.x(at_s)
+        top, bottom = head, head + row_height * len(traces)
+        parts.append(
+            f'<line class="moment" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" '
+            f'stroke="{INK}" stroke-width="1" stroke-dasharray="4 3"/>'
+        )
+        parts += [
+            _text(label_w, bottom + 17, clock(t0)),
+            _text(label_w + box.w, bottom + 17, clock(t1), "end"),
+            _time_bar(label_w + box.w * 0.62, bottom + 10, box),
+            _uv_bar(WIDTH - right + 14, bottom - row_height / 2, box),
+        ]
+    return _svg(height, "".join(parts), headline)
+
+
+def _robust_peak(trace: Trace) -> float:
+    """A channel's size for a shared scale: its 99th percentile of |µV| (one spike of
+    cautery on one channel must not flatten the others)."""
+    v = np.abs(np.asarray(trace.values, float))
+    v = v[np.isfinite(v)]
+    return float(np.percentile(v, 99)) if len(v) else 10.0
