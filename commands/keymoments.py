@@ -155,6 +155,8 @@ class KeyMoments:
                 del self._trains[ev.id]
                 if moment.window in self._pending:
                     self._pending.remove(moment.window)
+                if self._last_train.get(moment.channel) is moment:
+                    del self._last_train[moment.channel]
             return
         if moment is None:
             start = ev.onset - round(A_TRAIN_PRE_S * self.rate)
