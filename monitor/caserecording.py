@@ -51,6 +51,8 @@ def record_case(
     evoked: EvokedAnalyzer | None,
     path: str | Path,
     case_id: str = "",
+    header: dict[str, str] | None = None,
+    start_note: str = "",
 ) -> Recorder:
     """Start a :class:`~monitor.recorder.Recorder` for the session and annotate into it
     every finished event, every alarm transition (raised, acknowledged, ended), every LSR
@@ -58,8 +60,13 @@ def record_case(
     thresholds); disk trouble raises the high-priority technical alarm
     ``recorder``. Stimuli, gaps and source notes come with the blocks.
 
-    Call after ``session.open()`` and before ``session.start()``; close the recorder after
-    the session stops. Raises ``RecorderError`` (a sentence) when the file cannot be made.
+    ``header`` holds EDF+ header fields of a set-up case (``CaseSetup.edf_header()``:
+    patient, case id, technician) and ``start_note`` is annotated at the first sample
+    recorded (procedure, side, surgeon).
+
+    Call after ``session.open()`` and before ``session.start()`` (or while it runs: the
+    recording starts with the next block); close the recorder after the session stops.
+    Raises ``RecorderError`` (a sentence) when the file cannot be made.
     """
     info = session.source.info
     alarms = monitoring.alarms
@@ -85,9 +92,11 @@ def record_case(
         bits=bits,
         on_error=on_error,
         on_backlog=on_backlog,
-        case_id=case_id,
+        **({"case_id": case_id} | (header or {})),
     )
     rec.start()
+    if start_note:
+        rec.annotate(session.status().end_index, start_note)
     session.subscribe("Recording", rec, essential=True)
 
     def on_event(ev: EmgEvent) -> None:

@@ -71,6 +71,7 @@ def run_gui(
     record_folder: str = "recordings",
     case_id: str = "",
     open_source: OpenSource | None = None,
+    setup_case: bool = False,
 ) -> int:
     """Open the window on a started session and run until it is closed.
 
@@ -78,7 +79,8 @@ def run_gui(
     analyzer, created before the session started (the window attaches them itself when
     None). With ``screenshot``, save the window as PNG after ``after_s`` seconds and quit.
     ``open_source(argv)`` opens the source a command line names (``ValueError`` with a
-    sentence if it cannot): with it, the window offers switching the source.
+    sentence if it cannot): with it, the window offers switching the source and setting
+    up a case (``setup_case``: at once, before monitoring).
     """
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
@@ -90,6 +92,8 @@ def run_gui(
     screen = MonitorScreens(window_s, size, record_folder, case_id, open_source)
     window = screen.open(session, monitoring, evoked, recorder)
     install_error_handlers(lambda: screen.window)
+    if setup_case and open_source is not None:
+        QTimer.singleShot(300, screen.flow.begin)
     if screenshot is not None:
 
         def grab() -> None:
@@ -125,6 +129,10 @@ class MonitorScreens:
         self.case_id = case_id
         self.open_source = open_source
         self.window = None
+        self.case = None  # the case set up (monitor.casesetup.CaseSetup), kept across sources
+        from ui.caseflow import CaseFlow
+
+        self.flow = CaseFlow(self)
 
     def open(self, session: Session, monitoring, evoked, recorder):
         from ui.mainwindow import MainWindow
@@ -139,6 +147,8 @@ class MonitorScreens:
             record_folder=self.record_folder,
             case_id=self.case_id,
         )
+        window.case = self.case
+        window.case_flow = self.flow
         if self.open_source is not None:
             window.switch_source = self.switch
         if self.window is not None:

@@ -93,6 +93,10 @@ class MainWindow(QMainWindow):
         #: ``switch_source(argv)``, set by the application: open the source that command
         #: line names and move the screen to it (None: not offered).
         self.switch_source: Callable[[list[str]], None] | None = None
+        #: The case set up for this session (``monitor.casesetup.CaseSetup``), if any, and
+        #: the application's case workflow (``ui.caseflow.CaseFlow``; None: not offered).
+        self.case = None
+        self.case_flow = None
         self.record_folder = record_folder
         self.case_id = case_id
         self.session = session
@@ -204,6 +208,8 @@ class MainWindow(QMainWindow):
             "note": ("Note (N)", self.add_note, False),
             "record": ("Record (R)", self.toggle_recording, False),
             "source": ("Source (S)", self.choose_source, False),
+            "case": ("Case (F9)", self.begin_case, False),
+            "electrodes": ("Electrodes (E)", self.check_electrodes, False),
         }
         self.actions = ActionBar(actions, self)
         layout.addWidget(self.actions)
@@ -214,9 +220,30 @@ class MainWindow(QMainWindow):
             ("M", self.mark_moment),
             ("C", self.toggle_compare),
             ("S", self.choose_source),
+            ("F9", self.begin_case),
+            ("E", self.check_electrodes),
         ):
             QShortcut(QKeySequence(key), self, activated=slot)
         self._update_actions()
+
+    def begin_case(self) -> None:
+        """Set up a case (F9): case, montage, settings, electrode check, then monitoring."""
+        if self.case_flow is None:
+            self.show_problem(
+                Problem(Severity.INFO, "A case can be set up only from the monitor's window.")
+            )
+            return
+        self.case_flow.begin()
+
+    def check_electrodes(self) -> None:
+        """The electrode check, on demand (E)."""
+        if self.case_flow is not None:
+            self.case_flow.check_electrodes()
+            return
+        from ui.electrodecheck import ElectrodeCheckDialog
+
+        info = self.session.source.info
+        ElectrodeCheckDialog(self.session.source, info.labels, self, offer_start=False).exec()
 
     def choose_source(self) -> None:
         """Switch to another signal source (S): simulator, amplifier, simulated amplifier
@@ -446,9 +473,16 @@ class MainWindow(QMainWindow):
 
         bits = 24 if "24 bit" in self.session.source.info.description else 16
         path = default_recording_path(self.record_folder, self.case_id, bits)
+        case = self.case
         try:
             self.recorder = record_case(
-                self.session, self.monitoring, self.evoked, path, self.case_id
+                self.session,
+                self.monitoring,
+                self.evoked,
+                path,
+                self.case_id,
+                header=case.edf_header() if case is not None else None,
+                start_note=case.recording_note() if case is not None else "",
             )
         except RecorderError as exc:
             self.show_problem(Problem(Severity.CRITICAL, str(exc)))

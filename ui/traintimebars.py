@@ -195,3 +195,13 @@ class TrainTimePanel(QWidget):
     def set_seconds(self, seconds: list[float]) -> None:
         for bar, s in zip(self.bars, seconds, strict=False):
             bar.set_seconds(s)
+
+    def set_thresholds(self, thresholds_s: tuple[float, float]) -> None:
+        """New warning levels (a user's settings): the marks and colours follow."""
+        for bar in self.bars:
+            bar.thresholds_s = tuple(thresholds_s)
+            bar.setToolTip(
+                f"{bar.label}: cumulative A-train time. Marks at {thresholds_s[0]:g} s and "
+                f"{thresholds_s[1]:g} s (Prell et al.); log scale."
+            )
+            bar.update()

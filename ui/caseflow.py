@@ -1,0 +1,134 @@
+"""The start of a case, step by step: case setup, the montage on the source, the user's
+settings, the electrode check, then monitoring with the recording running.
+
+1. **Case setup** (:class:`~ui.casesetupdialog.CaseSetupDialog`): case id, procedure,
+   side, muscles per channel, the user's settings for the procedure.
+2. **The montage and filters go to the source**: the source is opened again with the
+   case's channel labels and filters (the screen's source switch, so the same checks
+   and messages as the command line); a recording keeps its file's montage.
+3. **The user's settings** go to the running monitor: detection and train-time
+   thresholds, alarm priorities, display range and window, volumes.
+4. **Electrode check** (:class:`~ui.electrodecheck.ElectrodeCheckDialog`); "Start
+   monitoring" starts the recording, with the case in its header (the patient fields only
+   there) and the case's procedure, side and surgeon as its first annotation.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from monitor.casesetup import CaseSetup
+from monitor.monitorsettings import MonitorSettings
+from monitor.montage import Montage
+from monitor.problems import Problem, Severity
+from monitor.settingsstore import SettingsStore
+from ui import theme
+
+if TYPE_CHECKING:
+    from ui.app import MonitorScreens
+    from ui.mainwindow import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+def source_argv(window: MainWindow, labels: tuple[str, ...], settings: MonitorSettings):
+    """The command line reopening the window's source with a case's montage and filters;
+    ``None`` for a recording (its channels are what was recorded)."""
+    info = window.session.source.info
+    f = settings.filters
+    filters = ["--highpass", f"{f.highpass_hz or 0:g}", "--lowpass", f"{f.lowpass_hz or 0:g}"]
+    if f.notch_hz:
+        filters += ["--notch", f"{f.notch_hz:g}"]
+    channels = ["--channels", ",".join(labels)]
+    if info.kind == "replay":
+        return None
+    if info.kind == "serial":
+        source = window.session.source
+        if hasattr(source, "amplifier"):  # the simulated amplifier
+            return ["--sim-device", *channels, *filters]
+        return ["--port", source.port, "--baud", str(source.baud), *channels, *filters]
+    return [*channels, *filters]
+
+
+class CaseFlow:
+    """Runs the steps above over the application's screens. GUI thread only."""
+
+    def __init__(self, screens: MonitorScreens, store: SettingsStore | None = None) -> None:
+        self.screens = screens
+        self.store = store or SettingsStore()
+
+    def begin(self) -> bool:
+        """Case setup, then the rest; False when the user cancels the setup."""
+        from ui.casesetupdialog import CaseSetupDialog
+
+        window = self.screens.window
+        dialog = CaseSetupDialog(self.store, window, case_id=window.case_id or "")
+        if not dialog.exec():
+            return False
+        self.apply(dialog.result_setup(), dialog.result_montage(), dialog.result_settings())
+        self.check_electrodes(before_monitoring=True)
+        return True
+
+    def apply(self, setup: CaseSetup, montage: Montage, settings: MonitorSettings) -> None:
+        """Steps 2 and 3: the montage and filters on the source, the settings on the monitor."""
+        window = self.screens.window
+        labels = montage.labels()
+        argv = source_argv(window, labels, settings)
+        if window.recorder is not None:  # the case starts a new file with its own header
+            window.toggle_recording()
+        if argv is not None and not self.screens.switch(argv):
+            return  # said on the problem line; the old source runs on
+        self.screens.case = setup
+        self.screens.case_id = setup.case_id
+        window = self.screens.window
+        window.case, window.case_id = setup, setup.case_id
+        apply_settings(window, settings)
+        if argv is None:
+            window.show_problem(
+                Problem(
+                    Severity.INFO,
+                    "A recording keeps its own channels; the case's montage applies to live "
+                    "sources.",
+                )
+            )
+        seconds = window.seconds_of(window.session.status().end_index)
+        window.event_log.add_note(seconds, "", setup.describe(), theme.FOREGROUND)
+
+    def check_electrodes(self, before_monitoring: bool = False) -> None:
+        """Step 4 (and E at any time): the electrode check of the window's source."""
+        from ui.electrodecheck import ElectrodeCheckDialog
+
+        window = self.screens.window
+        info = window.session.source.info
+        dialog = ElectrodeCheckDialog(
+            window.session.source, info.labels, window, offer_start=before_monitoring
+        )
+        dialog.start_monitoring.connect(self.start_monitoring)
+        dialog.exec()
+
+    def start_monitoring(self) -> None:
+        window = self.screens.window
+        if window.recorder is None:
+            window.toggle_recording()
+        seconds = window.seconds_of(window.session.status().end_index)
+        window.event_log.add_note(seconds, "", "Monitoring started", theme.FOREGROUND)
+
+
+def apply_settings(window: MainWindow, settings: MonitorSettings) -> None:
+    """The user's settings on a running monitor (each change annotated when recording)."""
+    d = settings.detection
+    try:
+        window.monitoring.set_thresholds(
+            mode=d.mode, k_sigma=d.k_sigma, floor_uv=d.floor_uv, fixed_uv=d.fixed_uv
+        )
+        window.monitoring.set_traintime_thresholds(*settings.traintime.thresholds_s)
+    except ValueError as exc:
+        window.show_problem(Problem(Severity.WARNING, f"Settings not applied: {exc}"))
+    window.alarms.policies.update(settings.alarm_policies())
+    window.traintime.set_thresholds(window.monitoring.traintime.thresholds_s)
+    window.traces.set_range(settings.display.range_uv)
+    if window.audio is not None and window.audio.available:
+        window.audio.emg_volume = settings.audio.emg_volume
+        window.audio.alarm_volume = settings.audio.alarm_volume
+    log.info("settings applied: %s", settings.traintime)
