@@ -250,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default recordings/), named from date, time and case id",
     )
     rec.add_argument(
+        "--setup",
+        action="store_true",
+        help="on screen: set up the case first (case, procedure, side, montage, the user's "
+        "settings, electrode check), then monitor and record; F9 does it at any time",
+    )
+    rec.add_argument(
         "--case-id",
         default="",
         metavar="ID",
@@ -508,6 +514,7 @@ def run_monitor(args, session, monitoring, evoked, recorder, offscreen: bool, si
         record_folder=args.record or "recordings",
         case_id=args.case_id,
         open_source=lambda argv: open_source(args, argv),
+        setup_case=args.setup,
     )
 
 
@@ -519,8 +526,24 @@ def open_source(base: argparse.Namespace, argv: list[str]):
         args = parser.parse_args(argv)
     except SystemExit:
         raise ValueError(f"not a valid source: {' '.join(argv)}") from None
-    for keep in ("window", "highpass", "lowpass", "notch", "side"):
+    for keep in ("window", "side", "log"):
         setattr(args, keep, getattr(base, keep))
+    # The simulator's case and the filters carry over unless the new command line says.
+    for keep in (
+        "highpass",
+        "lowpass",
+        "notch",
+        "speed",
+        "seed",
+        "lsr_gone_at",
+        "stim_rate",
+        "stim_current",
+        "stim_width",
+        "stim_site",
+        "bad_electrode",
+    ):
+        if getattr(args, keep) == parser.get_default(keep):
+            setattr(args, keep, getattr(base, keep))
     try:
         return start_session(args)
     except UsageError as exc:
