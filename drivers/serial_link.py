@@ -46,6 +46,7 @@ from monitor.block import Block, GapMarker, StimMarker
 from monitor.electrodes import ChannelElectrodes, ElectrodeReport
 from monitor.montage import default_labels
 from monitor.source import SignalLost, Source, SourceError, SourceInfo
+from monitor.stimulator import StimulatorSettings as CoreStimulator
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ class SerialSource(Source):
         self._info: SourceInfo | None = None
         self.device: DeviceInfo | None = None
         self.status: StatusPayload | None = None
+        self._stimulator: CoreStimulator | None = None
         self._latest_status: tuple[StatusPayload, float] | None = None  # with its arrival
         self._check_note = ""  # why the last requested impedance check was refused
         self._check_lock = threading.Lock()
@@ -200,6 +202,20 @@ class SerialSource(Source):
         if ack.result is not AckResult.OK:
             raise SourceError(f"The amplifier refused the stimulator settings: {ack.message}.")
         return ack
+
+    def stimulator(self) -> CoreStimulator | None:
+        """The settings last accepted by the amplifier (None before any). Thread-safe."""
+        return self._stimulator
+
+    def set_stimulator(self, settings: CoreStimulator) -> None:
+        """Send the screen's stimulator settings; ``SourceError`` if the amplifier refuses
+        them or does not answer. Thread-safe; waits for the acknowledgement."""
+        self.send_stimulator(
+            StimulatorSettings(
+                settings.current_ma, settings.width_ms, settings.rate_hz, settings.site, settings.on
+            )
+        )
+        self._stimulator = settings
 
     def request_impedance(self) -> None:
         """Ask for an impedance measurement and wait for its acknowledgement."""

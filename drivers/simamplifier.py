@@ -11,6 +11,7 @@ from __future__ import annotations
 from drivers.emgsynth import SimConfig
 from drivers.serial_link import SerialSource
 from drivers.simdevice import SimulatedDevice
+from monitor.stimulator import StimulatorSettings as CoreStimulator
 
 
 class SimulatedAmplifierSource(SerialSource):
@@ -28,6 +29,20 @@ class SimulatedAmplifierSource(SerialSource):
             labels=config.labels,
             rate=int(config.rate),
             channels=len(config.labels),
+        )
+
+    def stimulator(self) -> CoreStimulator | None:
+        """What the device was told last, else the simulated case's stimulator."""
+        known = super().stimulator()
+        if known is not None:
+            return known
+        c = self.amplifier.config
+        return CoreStimulator(
+            c.stim_current_ma,
+            c.stim_width_ms,
+            c.stim_rate_hz or 1.0,
+            c.stim_site,
+            c.stim_rate_hz > 0,
         )
 
     def open(self) -> None:

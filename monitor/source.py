@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from monitor.block import Block
 from monitor.electrodes import ElectrodeReport
+from monitor.stimulator import StimulatorSettings
 
 
 class SourceError(Exception):
@@ -102,6 +103,17 @@ class Source(abc.ABC):
         Returns False when this source cannot measure. Thread-safe; never blocks.
         """
         return False
+
+    def stimulator(self) -> StimulatorSettings | None:
+        """The stimulator's present settings; ``None`` when the source has none (a
+        replayed file). Thread-safe; never blocks."""
+        return None
+
+    def set_stimulator(self, settings: StimulatorSettings) -> None:
+        """Send new stimulator settings; raises :class:`SourceError` (a sentence) when the
+        source has no stimulator or the device refuses them. Thread-safe; may wait for the
+        device's answer (a fraction of a second): call it off the GUI thread."""
+        raise SourceError(f"{self.info.name} has no stimulator to set.")
 
     @property
     def overruns(self) -> int:

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         #: the application's case workflow (``ui.caseflow.CaseFlow``; None: not offered).
         self.case = None
         self.case_flow = None
+        self.stim_panel = None  # ui.stimpanel.StimulatorPanel, made on first use (T)
         self.record_folder = record_folder
         self.case_id = case_id
         self.session = session
@@ -201,12 +202,13 @@ class MainWindow(QMainWindow):
         self.freeze = FreezeView(self.traces, history or (lambda n: (0, [])), self.seconds_of)
         actions = {
             "freeze": ("Freeze (F)", self.toggle_freeze, True),
-            "zoom": ("Zoom to cursors (Z)", self.freeze_zoom, False),
-            "whole": ("Whole window (X)", self.freeze_whole, False),
-            "mark": ("Mark moment (M)", self.mark_moment, False),
+            "zoom": ("Zoom (Z)", self.freeze_zoom, False),
+            "whole": ("Whole (X)", self.freeze_whole, False),
+            "mark": ("Mark (M)", self.mark_moment, False),
             "compare": ("Compare (C)", self.toggle_compare, True),
             "note": ("Note (N)", self.add_note, False),
             "record": ("Record (R)", self.toggle_recording, False),
+            "stimulator": ("Stim (T)", self.open_stimulator, False),
             "source": ("Source (S)", self.choose_source, False),
             "case": ("Case (F9)", self.begin_case, False),
             "electrodes": ("Electrodes (E)", self.check_electrodes, False),
@@ -220,11 +222,22 @@ class MainWindow(QMainWindow):
             ("M", self.mark_moment),
             ("C", self.toggle_compare),
             ("S", self.choose_source),
+            ("T", self.open_stimulator),
             ("F9", self.begin_case),
             ("E", self.check_electrodes),
         ):
             QShortcut(QKeySequence(key), self, activated=slot)
         self._update_actions()
+
+    def open_stimulator(self) -> None:
+        """The stimulator's settings and the LSR workflow checklist (T); non-modal."""
+        from ui.stimpanel import StimulatorPanel
+
+        if self.stim_panel is None:
+            self.stim_panel = StimulatorPanel(self.session.source, self.evoked, self)
+            self.stim_panel.baseline_requested.connect(self.set_lsr_baseline)
+        self.stim_panel.show()
+        self.stim_panel.raise_()
 
     def begin_case(self) -> None:
         """Set up a case (F9): case, montage, settings, electrode check, then monitoring."""

@@ -1,0 +1,91 @@
+"""The stimulator from the screen, and the LSR workflow checklist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from drivers.emgsynth import SimConfig
+from drivers.replay import ReplaySource
+from drivers.simamplifier import SimulatedAmplifierSource
+from monitor.evoked import EvokedAnalyzer
+from monitor.session import Session
+from monitor.stimulator import StimulatorError, StimulatorSettings
+
+DEMO = Path(__file__).resolve().parents[2] / "recordings" / "demo_mvd.edf"
+
+
+@pytest.fixture
+def amplifier():
+    source = SimulatedAmplifierSource(SimConfig(seed=2, stim_rate_hz=1.0))
+    session = Session(source)
+    session.open()
+    evoked = EvokedAnalyzer(source.info.rate, source.info.labels)
+    session.subscribe("Evoked", evoked)
+    session.start()
+    yield source, evoked
+    session.stop()
+
+
+def test_settings_go_to_the_amplifier_and_come_back(qtbot, amplifier):
+    from ui.stimpanel import StimulatorPanel
+
+    source, evoked = amplifier
+    panel = StimulatorPanel(source, evoked)
+    qtbot.addWidget(panel)
+    assert panel.settings() == StimulatorSettings(15.0, 0.2, 1.0, "zygomatic", True)
+    panel.current.setValue(8.5)
+    panel.rate.setCurrentText("2 Hz")
+    panel.site.setCurrentText("marginal mandibular")
+    panel.send()
+    qtbot.waitUntil(lambda: not panel.sending, timeout=5000)
+    assert panel.answer.text().startswith("Stimulator set: 8.5 mA, 0.2 ms, 2 Hz")
+    assert source.stimulator() == StimulatorSettings(8.5, 0.2, 2.0, "marginal mandibular")
+    cfg = source.amplifier.synth.cfg  # the simulated device stimulates with them
+    assert (cfg.stim_current_ma, cfg.stim_rate_hz) == (8.5, 2.0)
+
+
+def test_settings_that_must_not_reach_a_patient_are_refused_in_words(qtbot, amplifier):
+    from ui.stimpanel import StimulatorPanel
+
+    source, evoked = amplifier
+    panel = StimulatorPanel(source, evoked)
+    qtbot.addWidget(panel)
+    panel.width_box.setCurrentText("5 ms")
+    panel.send()
+    assert "pulse width must be 0.05 to 1 ms" in panel.answer.text()
+    assert not panel.sending  # nothing was sent
+    with pytest.raises(StimulatorError, match="current must be 0 to 30 mA"):
+        StimulatorSettings(current_ma=250)
+
+
+def test_a_recording_has_no_stimulator_to_set(qtbot):
+    from ui.stimpanel import StimulatorPanel
+
+    source = ReplaySource(DEMO, realtime=False)
+    source.open()
+    panel = StimulatorPanel(source, None)
+    qtbot.addWidget(panel)
+    panel.on.setChecked(True)
+    panel.send()
+    qtbot.waitUntil(lambda: not panel.sending, timeout=5000)
+    assert panel.answer.text() == "Not set: demo_mvd.edf has no stimulator to set."
+    source.close()
+
+
+def test_the_checklist_follows_the_lsr(qtbot, amplifier):
+    from ui.stimpanel import StimulatorPanel
+
+    source, evoked = amplifier
+    panel = StimulatorPanel(source, evoked)
+    qtbot.addWidget(panel)
+    # Stimulating, the LSR shows up; the baseline is taken (here automatically) ...
+    qtbot.waitUntil(lambda: panel.current_step() >= 2, timeout=20_000)
+    qtbot.waitUntil(lambda: evoked.baseline() is not None, timeout=20_000)
+    assert panel.current_step() == 3  # ... so the case is tracking the LSR
+    panel.refresh()
+    assert "background:#ffd600" in panel.step_labels[3].styleSheet()
+    assert panel.baseline_button.isEnabled()

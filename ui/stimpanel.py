@@ -1,0 +1,211 @@
+"""The stimulator from the screen, and the LSR workflow step by step.
+
+Current, pulse width, rate, site and on/off go to the source's stimulator (the amplifier's,
+or the simulator's); a device's refusal is shown in its words. Beside them, the LSR
+workflow of an MVD is a checklist that follows what the evoked analysis sees:
+
+1. Stimulate a branch (zygomatic, ~15 mA, 0.2 ms, 1 Hz; CLINICAL.md §1).
+2. Wait for a stable LSR in the other branches' muscles (mentalis, orbicularis oris ...).
+3. Take the baseline (B).
+4. Track it through the decompression: the LSR panel calls its disappearance.
+5. Gone: confirm at the baseline intensity before the surgeon closes.
+
+Keys: T opens it; Enter sends; O switches the stimulator on/off.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from monitor.evoked import EvokedAnalyzer
+from monitor.source import Source, SourceError
+from monitor.stimulator import SITES, StimulatorError, StimulatorSettings
+from ui import theme
+
+WIDTHS_MS = ("0.1", "0.2", "0.3", "0.5")
+RATES_HZ = ("0.5", "1", "2", "3")
+STEPS = (
+    "Stimulate a branch: zygomatic, about 15 mA, 0.2 ms, 1 Hz",
+    "Wait for a stable LSR in the other branches' muscles",
+    "Take the baseline (B)",
+    "Track the LSR through the decompression",
+    "LSR gone: confirm at the baseline intensity",
+)
+
+
+def lsr_step(evoked: EvokedAnalyzer | None, stimulating: bool) -> int:
+    """Which step (0-4) of the LSR workflow the case is at."""
+    if evoked is None or not stimulating or not evoked.sweeps_since(0)[0]:
+        return 0
+    state = evoked.state()
+    if evoked.baseline() is None:
+        return 2 if state == "present" else 1
+    return 4 if state == "gone" else 3
+
+
+class StimulatorPanel(QDialog):
+    """Stimulator settings and the LSR checklist; non-modal. GUI thread only (sending
+    runs on a short-lived worker thread: a device answer never freezes the screen).
+
+    Signals
+    -------
+    baseline_requested()
+        The checklist's "Take baseline" button (the window takes it as with B).
+    """
+
+    baseline_requested = Signal()
+
+    def __init__(
+        self, source: Source, evoked: EvokedAnalyzer | None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.source = source
+        self.evoked = evoked
+        self.setWindowTitle("Stimulator and LSR workflow")
+        font = QFont()
+        font.setPointSize(theme.BUTTON_PT)
+        self.setFont(font)
+        self._answers: queue.Queue[str] = queue.Queue()
+        self.sending = False
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.current = QDoubleSpinBox()
+        self.current.setRange(0.0, 30.0)
+        self.current.setDecimals(2)
+        self.current.setSingleStep(0.5)
+        self.current.setSuffix(" mA")
+        self.width_box = self._combo(WIDTHS_MS, " ms")
+        self.rate = self._combo(RATES_HZ, " Hz")
+        self.site = QComboBox()
+        self.site.addItems(SITES)
+        self.on = QCheckBox("Stimulating (O)")
+        for name, w in (
+            ("Current", self.current),
+            ("Pulse width", self.width_box),
+            ("Rate", self.rate),
+            ("Site", self.site),
+            ("", self.on),
+        ):
+            form.addRow(name, w)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        self.send_button = QPushButton("Send to stimulator (Enter)")
+        self.send_button.setDefault(True)
+        self.send_button.clicked.connect(self.send)
+        row.addWidget(self.send_button)
+        layout.addLayout(row)
+        self.answer = QLabel()
+        self.answer.setWordWrap(True)
+        layout.addWidget(self.answer)
+
+        layout.addWidget(QLabel("<b>LSR workflow</b>"))
+        self.step_labels = []
+        for i, text in enumerate(STEPS):
+            label = QLabel(f"{i + 1}. {text}")
+            label.setWordWrap(True)
+            layout.addWidget(label)
+            self.step_labels.append(label)
+        self.baseline_button = QPushButton("Take baseline (B)")
+        self.baseline_button.clicked.connect(self.baseline_requested)
+        layout.addWidget(self.baseline_button)
+        QShortcut(QKeySequence("O"), self, activated=self.on.toggle)
+        self.show_settings(source.stimulator() or StimulatorSettings(on=False))
+        self.timer = QTimer(self)
+        self.timer.setInterval(250)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+        self.refresh()
+
+    @staticmethod
+    def _combo(items: tuple[str, ...], suffix: str) -> QComboBox:
+        box = QComboBox()
+        box.setEditable(True)
+        for item in items:
+            box.addItem(item + suffix, item)
+        return box
+
+    @staticmethod
+    def _number(box: QComboBox) -> float:
+        return float(box.currentText().split()[0].replace(",", "."))
+
+    # -- settings ----------------------------------------------------------------------
+    def show_settings(self, s: StimulatorSettings) -> None:
+        self.current.setValue(s.current_ma)
+        self.width_box.setCurrentText(f"{s.width_ms:g} ms")
+        self.rate.setCurrentText(f"{s.rate_hz:g} Hz")
+        self.site.setCurrentText(s.site)
+        self.on.setChecked(s.on)
+
+    def settings(self) -> StimulatorSettings:
+        """What the form says; ``StimulatorError`` (a sentence) if it must not be sent."""
+        try:
+            width, rate = self._number(self.width_box), self._number(self.rate)
+        except ValueError:
+            raise StimulatorError("Pulse width and rate must be numbers.") from None
+        return StimulatorSettings(
+            self.current.value(), width, rate, self.site.currentText(), self.on.isChecked()
+        )
+
+    def send(self) -> None:
+        """Check the form and send it on a worker thread; the answer shows below."""
+        try:
+            settings = self.settings()
+        except StimulatorError as exc:
+            self.answer.setText(str(exc))
+            self.answer.setStyleSheet("color:#ff5c5c;")
+            return
+        self.sending = True
+        self.send_button.setEnabled(False)
+        self.answer.setText("Sending…")
+        self.answer.setStyleSheet("")
+
+        def work() -> None:
+            try:
+                self.source.set_stimulator(settings)
+                self._answers.put(f"Stimulator set: {settings.describe()}.")
+            except SourceError as exc:
+                self._answers.put(f"Not set: {exc}")
+
+        threading.Thread(target=work, name="stimulator", daemon=True).start()
+
+    # -- timer -------------------------------------------------------------------------
+    def refresh(self) -> None:
+        try:
+            text = self._answers.get_nowait()
+        except queue.Empty:
+            text = None
+        if text is not None:
+            self.sending = False
+            self.send_button.setEnabled(True)
+            self.answer.setText(text)
+            self.answer.setStyleSheet("" if text.startswith("Stimulator set") else "color:#ff5c5c;")
+        known = self.source.stimulator()
+        step = lsr_step(self.evoked, known is not None and known.on)
+        for i, label in enumerate(self.step_labels):
+            if i < step:
+                label.setStyleSheet(f"color:{theme.MUTED};")
+            elif i == step:
+                label.setStyleSheet("color:#000; background:#ffd600; font-weight:bold;")
+            else:
+                label.setStyleSheet("")
+        self.baseline_button.setEnabled(step >= 1)
+
+    def current_step(self) -> int:
+        known = self.source.stimulator()
+        return lsr_step(self.evoked, known is not None and known.on)
