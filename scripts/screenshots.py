@@ -1,0 +1,129 @@
+"""Screenshots of the monitor's main states for the user guide (docs/user-guide.md).
+
+Each monitor state is made the way a user would see it, by ``main.py --screenshot`` on a
+simulated case set up to be in that state (and, for "no signal", the simulated amplifier
+unplugged by ``main.py simulate-device --unplug-at``); the two dialogs of the case start
+are grabbed in-process. Writes ``docs/img/guide-*.png`` at 1600x900.
+
+    .venv/bin/python scripts/screenshots.py [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+IMG = ROOT / "docs" / "img"
+PY = sys.executable
+SIZE = "1600x900"
+
+#: name -> (main.py arguments, seconds to wait before the shot)
+STATES: dict[str, tuple[list[str], float]] = {
+    # Stimulator off, seed 3: a quiet nerve.
+    "live-quiet": (["--seed", "3", "--stim-rate", "0"], 6.0),
+    # Seed 10: an A-train on the orbicularis oculi at 15.6 s, for 3.6 s.
+    "a-train-alarm": (["--seed", "10", "--speed", "4"], 4.9),
+    # Stimulating at 1 Hz: the LSR on the mentalis, orbicularis oris and frontalis.
+    "lsr-present": (["--seed", "2", "--speed", "2"], 6.0),
+    # Decompression at 12 s: the LSR disappears.
+    "lsr-gone": (["--seed", "2", "--speed", "4", "--lsr-gone-at", "12"], 5.0),
+    # Seed 0: electrocautery at 3.7 s.
+    "cautery": (["--seed", "0", "--stim-rate", "0"], 4.6),
+    # A recording reviewed: the review bar and the timeline.
+    "review": (["--replay", "recordings/demo_mvd.edf", "--speed", "2"], 13.0),
+}
+
+
+def shoot(name: str, args: list[str], after: float) -> Path:
+    out = IMG / f"guide-{name}.png"
+    cmd = [PY, "main.py", *args, "--screenshot", str(out), "--after", f"{after:g}"]
+    subprocess.run([*cmd, "--size", SIZE, "--log", os.devnull], cwd=ROOT, check=True)
+    return out
+
+
+def no_signal() -> Path:
+    """The simulated amplifier on a pty, unplugged 3 s after it starts streaming."""
+    device = subprocess.Popen(
+        [PY, "main.py", "simulate-device", "--unplug-at", "3", "--unplug-for", "60"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        path = ""
+        deadline = time.monotonic() + 10
+        while not path and time.monotonic() < deadline:
+            line = device.stdout.readline()
+            if m := re.search(r"Simulated amplifier on (\S+)", line):
+                path = m[1]
+        if not path:
+            raise RuntimeError("the simulated amplifier did not start")
+        return shoot("no-signal", ["--port", path], 6.0)
+    finally:
+        device.terminate()
+        device.wait(5)
+
+
+def dialogs() -> list[Path]:
+    """The case setup and the electrode check (with one bad needle), grabbed in-process."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["FACIAL_NERVE_MONITOR_CONFIG"] = str(ROOT / ".screenshot-config")
+    sys.path.insert(0, str(ROOT))
+    from PySide6.QtWidgets import QApplication
+
+    from drivers.emgsynth import SimConfig
+    from drivers.electrodesim import BadElectrode
+    from drivers.simulator import SimulatorSource
+    from monitor.settingsstore import SettingsStore
+    from ui.casesetupdialog import CaseSetupDialog
+    from ui.electrodecheck import ElectrodeCheckDialog
+
+    app = QApplication.instance() or QApplication([])
+    setup = CaseSetupDialog(SettingsStore(), case_id="MVD-0417", user="anna")
+    index = setup.side_combo.findData("left")
+    setup.side_combo.setCurrentIndex(index)
+    setup.surgeon_edit.setText("Dr Meier")
+    setup.show()
+    app.processEvents()
+    out = [IMG / "guide-case-setup.png"]
+    setup.grab().save(str(out[0]))
+
+    bad = BadElectrode(channel=1, which="reference", kohm=12.4)
+    source = SimulatorSource(SimConfig(seed=4, bad_electrodes=(bad,)), realtime=False)
+    source.open()
+    for _ in range(30):  # a second of signal: the first measurement
+        source.read()
+    check = ElectrodeCheckDialog(source, source.info.labels)
+    check.show()
+    deadline = time.monotonic() + 5
+    while check.report is None and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.05)
+    out.append(IMG / "guide-electrode-check.png")
+    check.grab().save(str(out[1]))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", help="names of the shots to make (default all)")
+    args = ap.parse_args()
+    wanted = set(args.only or [*STATES, "no-signal", "dialogs"])
+    for name, (cmd, after) in STATES.items():
+        if name in wanted:
+            print(shoot(name, cmd, after))
+    if "no-signal" in wanted:
+        print(no_signal())
+    if "dialogs" in wanted:
+        for path in dialogs():
+            print(path)
+
+
+if __name__ == "__main__":
+    main()
