@@ -77,6 +77,7 @@ class CaseFlow:
         argv = source_argv(window, labels, settings)
         if window.recorder is not None:  # the case starts a new file with its own header
             window.toggle_recording()
+        theme.use_channel_colours(montage.colours())  # the new window draws in them
         if argv is not None and not self.screens.switch(argv):
             return  # said on the problem line; the old source runs on
         self.screens.case = setup

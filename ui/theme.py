@@ -98,7 +98,19 @@ NO_ALARM = (PANEL, MUTED)
 TRAINTIME_COLOURS = ("#00e676", "#ffd600", "#ff3030")
 
 
+#: Colours a case's montage chose, by channel (None: the default for that channel); set
+#: by :func:`use_channel_colours` before a window is built. GUI thread only.
+_chosen: list[str | None] = []
+
+
+def use_channel_colours(colours: tuple[str | None, ...] | list[str | None]) -> None:
+    """Draw the channels of windows built from now on in a montage's colours."""
+    _chosen[:] = colours
+
+
 def channel_colour(i: int) -> str:
+    if i < len(_chosen) and _chosen[i]:
+        return _chosen[i]
     return CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)]
 
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from monitor.alarms import AlarmState
+from ui import theme
 
 
 def visible(kind):
@@ -58,6 +59,7 @@ def test_a_whole_case_on_the_screen(qtbot, tmp_path, monkeypatch):
         d.case_edit.setText("MVD-17")
         choose(d.side_combo, "left")
         d.name_edit.setText("Josefine Quaglia")
+        d.set_colour(0, "#ff80ff")  # the orbicularis oculi drawn in pink
         d.accept()
 
     # 2. The electrode check opens next; start monitoring once the needles are measured.
@@ -85,6 +87,8 @@ def test_a_whole_case_on_the_screen(qtbot, tmp_path, monkeypatch):
         "L Mentalis",
         "L Frontalis",
     )
+    assert window.traces._curves[0].opts["pen"].color().name() == "#ff80ff"
+    theme.use_channel_colours([])  # the next windows (other tests) in the default colours
     assert window.recorder is not None  # monitoring started: recording
     path = window.recorder.path
     assert "MVD-17" in path.name and "Quaglia" not in path.name
