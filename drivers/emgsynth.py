@@ -23,10 +23,18 @@ Every event is recorded as a :class:`TruthEvent` (and every stimulus as a
 seed and the configuration, never on how the stream is cut into blocks: noise is drawn
 sequentially from dedicated generators, filters keep their state, and random events are
 planned per one-second window with a generator seeded from the window number.
+
+Scripted events (:class:`ScheduledEvent`, :meth:`EmgSynth.schedule`) are placed at a
+chosen sample with their own generator (seeded from their ``key``) and planned with the
+random events of their window, in onset order: the same schedule gives the same signal
+whatever the block sizes, and random events keep clear of scripted ones on the same
+channel, so that the ground truth stays clean.
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import math
 from dataclasses import dataclass, field
 
@@ -68,6 +76,38 @@ class TruthEvent:
     offset: int
     peak_uv: float  # peak-to-peak of the event's waveform on its main channel
     freq_hz: float | None = None  # trains: discharge frequency
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledEvent:
+    """An event to place at a chosen sample (:meth:`EmgSynth.schedule`).
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`KINDS` (``"artifact"`` is electrocautery, on every channel).
+    onset : int
+        Absolute sample index where the waveform starts.
+    channel : int
+        Channel from 0 (ignored for an artifact).
+    duration_s, freq_hz, amplitude_uv : float, optional
+        As :meth:`EmgSynth.add_event`; unset ones are drawn like a spontaneous event's.
+    key : int
+        Seeds the event's own random draws (shape, jitter): the same key gives the same
+        waveform, whatever else the stream holds.
+    tag : object
+        Handed back with the event's truth in :attr:`EmgSynth.scheduled_truth` (who
+        scheduled it, for the caller's ground truth).
+    """
+
+    kind: str
+    onset: int
+    channel: int = 0
+    duration_s: float | None = None
+    freq_hz: float | None = None
+    amplitude_uv: float | None = None
+    key: int = 0
+    tag: object = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,13 +295,15 @@ class _Rendered:
     start: int
     waves: dict[int, np.ndarray]  # channel -> samples from start
     stop: int
+    truth: TruthEvent | None = None  # None for a stimulus
 
 
 class EmgSynth:
     """Generates the signal sample by sample index; see the module docstring.
 
     Thread safety: not thread-safe; one owner (the simulator source) calls ``render``.
-    ``add_event`` must be called from that same thread or before streaming.
+    ``add_event``, ``schedule`` and ``cancel_after`` must be called from that same thread
+    or before streaming.
     """
 
     PLAN_WINDOW_S = 1.0
@@ -300,6 +342,10 @@ class EmgSynth:
         self.truth: list[TruthEvent] = []
         self.stim_truth: list[StimTruth] = []
         self._roles = self._channel_roles()
+        self._rendered_until = 0  # one past the last sample rendered
+        self._scheduled: list[ScheduledEvent] = []  # not yet planned, by onset
+        #: ``(tag, truth)`` of every scheduled event placed so far, in planning order.
+        self.scheduled_truth: list[tuple[object, TruthEvent]] = []
 
     # -- public -------------------------------------------------------------------------
     def render(self, start: int, n: int) -> tuple[np.ndarray, list[StimMarker]]:
@@ -314,7 +360,13 @@ class EmgSynth:
             for ch, w in ev.waves.items():
                 _place(out[:, ch], ev.start - start, w, 1.0)
         self._active = [ev for ev in self._active if ev.stop > stop]
+        self._rendered_until = max(self._rendered_until, stop)
         return out.astype(np.float32), [s for s in stims if start <= s.index < stop]
+
+    @property
+    def rendered_until(self) -> int:
+        """One past the last sample rendered so far."""
+        return self._rendered_until
 
     def set_mains_gain(self, gain: np.ndarray) -> None:
         """Scale each channel's mains hum (a badly matched needle pair picks up more);
@@ -338,6 +390,81 @@ class EmgSynth:
         rng = np.random.default_rng([self._seed_entropy, 7, len(self.truth), int(onset_s * 1e3)])
         onset = round(onset_s * self.rate)
         return self._make(kind, onset, channel, rng, duration_s, freq_hz, amplitude_uv, True)
+
+    def schedule(self, event: ScheduledEvent) -> None:
+        """Place a scripted event exactly at ``event.onset``, deterministically.
+
+        It is planned with the random events of its one-second window, in onset order,
+        so the signal does not depend on when it was scheduled (as long as it was before
+        its window was planned) nor on block sizes. Raises ``ValueError`` for an unknown
+        kind or channel, or an onset already rendered.
+        """
+        if event.kind not in KINDS:
+            raise ValueError(f"Unknown event kind {event.kind!r}; use one of {', '.join(KINDS)}.")
+        if not 0 <= event.channel < self.n_channels:
+            raise ValueError(
+                f"Channel {event.channel} does not exist ({self.n_channels} channels)."
+            )
+        if event.onset < self._rendered_until:
+            raise ValueError(
+                f"Cannot schedule an event at sample {event.onset}: the signal is rendered "
+                f"up to {self._rendered_until}."
+            )
+        win = int(self.PLAN_WINDOW_S * self.rate)
+        if event.onset < self._planned_until * win:
+            self._place_scheduled(event)  # its window is planned already: place it now
+            return
+        bisect.insort(self._scheduled, event, key=lambda e: e.onset)
+
+    def cancel_after(self, index: int) -> list[TruthEvent]:
+        """Drop every event (random or scheduled) that starts at or after ``index`` and
+        has not been rendered, and every scheduled one not yet planned; return the truth
+        of those dropped. Events already under way go on; stimuli are kept."""
+        if index < self._rendered_until:
+            raise ValueError(f"Sample {index} is rendered already.")
+        dropped = [ev for ev in self._active if ev.truth is not None and ev.start >= index]
+        gone = {id(ev.truth) for ev in dropped}
+        self._active = [
+            ev for ev in self._active if not (ev.truth is not None and ev.start >= index)
+        ]
+        self.truth = [t for t in self.truth if id(t) not in gone]
+        self.scheduled_truth = [(tag, t) for tag, t in self.scheduled_truth if id(t) not in gone]
+        self._scheduled = [e for e in self._scheduled if e.onset < index]
+        busy = np.minimum(self._busy_until, index)  # events still under way keep theirs
+        for ev in self._active:
+            if ev.truth is not None:
+                for ch in range(self.n_channels) if ev.truth.channel == ALL_CHANNELS else ev.waves:
+                    busy[ch] = max(busy[ch], ev.stop)
+        self._busy_until = busy
+        return [ev.truth for ev in dropped if ev.truth is not None]
+
+    def _place_scheduled(self, event: ScheduledEvent) -> None:
+        rng = np.random.default_rng([self._seed_entropy, 9, event.key])
+        channel = 0 if event.kind == "artifact" else event.channel
+        truth = self._make(
+            event.kind,
+            event.onset,
+            channel,
+            rng,
+            event.duration_s,
+            event.freq_hz,
+            event.amplitude_uv,
+            forced=True,
+        )
+        self.scheduled_truth.append((event.tag, truth))
+
+    def _collides_with_scheduled(self, chans, start: int, stop: int) -> bool:
+        """A scheduled event not yet planned starts in ``[start, stop)`` on one of ``chans``."""
+        if not self._scheduled:
+            return False
+        chans = set(chans)
+        i = bisect.bisect_left(self._scheduled, start, key=lambda e: e.onset)
+        for e in self._scheduled[i:]:
+            if e.onset >= stop:
+                return False
+            if e.kind == "artifact" or e.channel in chans:
+                return True
+        return False
 
     # -- baseline ---------------------------------------------------------------------------
     def _baseline(self, start: int, n: int) -> np.ndarray:
@@ -396,7 +523,19 @@ class EmgSynth:
         ):
             for _ in range(rng.poisson(per_min * per_window)):
                 todo.append((k * win + int(rng.integers(0, win)), kind))
-        for onset, kind in sorted(todo):
+        # Scheduled events of this window are planned with the random ones, in onset order.
+        end = (k + 1) * win
+        cut = bisect.bisect_left(self._scheduled, end, key=lambda e: e.onset)
+        due, self._scheduled = self._scheduled[:cut], self._scheduled[cut:]
+        planned = heapq.merge(
+            ((onset, kind, None) for onset, kind in sorted(todo)),
+            ((e.onset, e.kind, e) for e in due),
+            key=lambda item: item[0],
+        )
+        for onset, kind, scheduled in planned:
+            if scheduled is not None:
+                self._place_scheduled(scheduled)
+                continue
             if onset < 1 * self.rate:  # a quiet first second
                 continue
             channel = int(rng.integers(0, self.n_channels))
@@ -433,11 +572,14 @@ class EmgSynth:
         )
         chans = range(self.n_channels) if kind == "artifact" else waves.keys()
         guard = int(0.2 * self.rate)
-        if not forced and any(self._busy_until[ch] > onset - guard for ch in chans):
+        if not forced and (
+            any(self._busy_until[ch] > onset - guard for ch in chans)
+            or self._collides_with_scheduled(chans, onset - guard, onset + length + guard)
+        ):
             return ev  # random events never overlap on a channel: the truth stays clean
         for ch in chans:
             self._busy_until[ch] = max(self._busy_until[ch], onset + length)
-        self._active.append(_Rendered(onset, waves, onset + length))
+        self._active.append(_Rendered(onset, waves, onset + length, ev))
         self.truth.append(ev)
         return ev
 

@@ -79,6 +79,9 @@ class SimulatedDevice:
     electrode_block : bool
         Send each needle's impedance in STATUS (protocol revision 1); False plays a
         revision-0 device with one value per channel.
+    synth_factory : callable, optional
+        Builds the signal generator for a configuration (a scenario's, with scripted
+        events); :class:`~drivers.emgsynth.EmgSynth` by default.
 
     Thread safety: ``start``/``stop`` from the owning thread; the fault methods
     (``drop_frames``, ``corrupt_frames``, ``send_garbage``, ``stall``, ``unplug``,
@@ -94,6 +97,7 @@ class SimulatedDevice:
         record: bool = False,
         firmware: str = "FNM simulated amplifier 1.0",
         electrode_block: bool = True,
+        synth_factory: Callable[[SimConfig], EmgSynth] | None = None,
     ) -> None:
         if bits not in (16, 24):
             raise ValueError("The device sends 16- or 24-bit samples.")
@@ -107,6 +111,7 @@ class SimulatedDevice:
         self.path = str(link_path)
         self.record = record
         self.electrode_block = electrode_block
+        self._synth_factory = synth_factory or EmgSynth
         self.electrode_model: SimulatedElectrodes | None = None
         self.sent: list[tuple[int, np.ndarray]] = []  # (first index, counts) when recording
         self.on_frame: Callable[[int, int, float], None] | None = None  # (index, n, t_write)
@@ -382,7 +387,7 @@ class SimulatedDevice:
 
     # -- plumbing -------------------------------------------------------------------------------
     def _build_synth(self) -> None:
-        self.synth = EmgSynth(self.config)
+        self.synth = self._synth_factory(self.config)
         n = len(self.config.labels)
         old = self.electrode_model  # a new acquisition keeps the needles that still exist
         bad = self.config.bad_electrodes if old is None else [b for b in old.bad() if b.channel < n]

@@ -29,6 +29,9 @@ class SimulatorSource(Source):
         Signal seconds per wall second when ``realtime`` (1 = live).
     duration_s : float, optional
         End the stream (``EndOfStream``) after this much signal.
+    synth : EmgSynth, optional
+        A prepared generator for ``config`` (a scenario's, with scripted events) instead
+        of a plain one.
 
     Thread safety: ``read``/``open``/``close`` on the acquisition thread only;
     ``request_stop``, ``electrodes``, ``request_electrode_check``, ``set_bad_electrode``
@@ -44,11 +47,12 @@ class SimulatorSource(Source):
         realtime: bool = True,
         speed: float = 1.0,
         duration_s: float | None = None,
+        synth: EmgSynth | None = None,
     ) -> None:
         self.config = config or SimConfig()
         if not 0.01 <= speed <= 1000:
             raise ValueError(f"Simulator speed must be 0.01 to 1000, not {speed:g}.")
-        self.synth = EmgSynth(self.config)
+        self.synth = EmgSynth(self.config) if synth is None else synth
         self.block_n = max(1, round(block_seconds * self.config.rate))
         self.realtime = realtime
         self.speed = speed
