@@ -15,7 +15,7 @@ from ui import theme
 
 _STYLE = (
     "QPushButton {{ background:#262626; color:{fg}; border:2px solid #5a5a5a; "
-    "border-radius:4px; padding:3px 10px; }} QPushButton:pressed {{ background:#555; }} "
+    "border-radius:4px; padding:3px 6px; }} QPushButton:pressed {{ background:#555; }} "
     "QPushButton:checked {{ background:#ffd600; color:#000; border-color:#ffd600; }} "
     "QPushButton:disabled {{ color:#555; border-color:#333; }}"
 )
@@ -36,10 +36,10 @@ class ActionBar(QFrame):
         super().__init__(parent)
         self.setStyleSheet(f"background:{theme.PANEL};")
         font = QFont()
-        font.setPointSize(theme.CAPTION_PT + 1)
+        font.setPointSize(theme.CAPTION_PT)
         row = QHBoxLayout(self)
-        row.setContentsMargins(6, 2, 6, 2)
-        row.setSpacing(6)
+        row.setContentsMargins(4, 2, 4, 2)
+        row.setSpacing(4)
         self.buttons: dict[str, QPushButton] = {}
         for name, (text, slot, checkable) in actions.items():
             b = QPushButton(text)
