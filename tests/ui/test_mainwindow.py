@@ -110,7 +110,7 @@ def test_a_display_error_goes_to_the_problem_line_not_a_modal_box(window):
 
     old = sys.excepthook
     try:
-        install_error_handlers(window)
+        install_error_handlers(lambda: window)
         sys.excepthook(RuntimeError, RuntimeError("paint bug"), None)
     finally:
         sys.excepthook = old
