@@ -115,6 +115,7 @@ SCHEMA: dict[str, dict[str, str]] = {
     "alarms": dict.fromkeys(CONFIGURABLE_ALARMS, "priority"),
     "audio": {"emg_volume": "number", "alarm_volume": "number"},
     "display": {"window_s": "number", "range_uv": "number"},
+    "recording": {"with_monitoring": "true or false"},
     "montage": {"preset": "name", "presets": "presets"},
 }
 #: What each setting is called on screen (for error messages).
@@ -134,6 +135,7 @@ TITLES = {
     "audio.alarm_volume": "Alarm volume",
     "display.window_s": "Display window (s)",
     "display.range_uv": "Display range (µV)",
+    "recording.with_monitoring": "Record when monitoring starts",
     "montage.preset": "Montage preset",
     "montage.presets": "Montage presets",
     **{f"alarms.{k}": f"Priority of the alarm '{v}'" for k, v in CONFIGURABLE_ALARMS.items()},
@@ -177,7 +179,14 @@ def _presets(value: Any, title: str, kind: str) -> dict[str, list[dict[str, obje
         raise SettingsError(str(exc)) from None
 
 
+def _flag(value: Any, title: str, kind: str) -> bool:
+    if not isinstance(value, bool):
+        raise SettingsError(f"{title} must be true or false, not {value!r}.")
+    return value
+
+
 _READERS = {
+    "true or false": _flag,
     "number": _number,
     "number or null": _number,
     "integer": _number,
@@ -270,6 +279,8 @@ class MonitorSettings:
     display: DisplaySettings = field(default_factory=DisplaySettings)
     montage_preset: str = ""
     montage_presets: Mapping[str, MontagePreset] = field(default_factory=dict)
+    #: The case's recording starts by itself with monitoring ("Start monitoring").
+    record_with_monitoring: bool = True
 
     def __post_init__(self) -> None:
         try:
@@ -324,6 +335,7 @@ class MonitorSettings:
                 "alarm_volume": self.audio.alarm_volume,
             },
             "display": {"window_s": self.display.window_s, "range_uv": self.display.range_uv},
+            "recording": {"with_monitoring": self.record_with_monitoring},
             "montage": {
                 "preset": self.montage_preset,
                 "presets": {n: p.to_list() for n, p in self.montage_presets.items()},
@@ -356,6 +368,7 @@ class MonitorSettings:
                 display=DisplaySettings(**d.get("display", {})),
                 montage_preset=chosen,
                 montage_presets={n: MontagePreset.from_list(n, i) for n, i in presets.items()},
+                record_with_monitoring=d.get("recording", {}).get("with_monitoring", True),
             )
         except SettingsError:
             raise

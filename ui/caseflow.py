@@ -9,7 +9,8 @@ settings, the electrode check, then monitoring with the recording running.
 3. **The user's settings** go to the running monitor: detection and train-time
    thresholds, alarm priorities, display range and window, volumes.
 4. **Electrode check** (:class:`~ui.electrodecheck.ElectrodeCheckDialog`); "Start
-   monitoring" starts the recording, with the case in its header (the patient fields only
+   monitoring" starts the recording (unless the user's settings say not to:
+   ``recording.with_monitoring``), with the case in its header (the patient fields only
    there) and the case's procedure, side and surgeon as its first annotation.
 """
 
@@ -57,6 +58,7 @@ class CaseFlow:
     def __init__(self, screens: MonitorScreens, store: SettingsStore | None = None) -> None:
         self.screens = screens
         self.store = store or SettingsStore()
+        self.record_with_monitoring = True  # the case's settings say (recording section)
 
     def begin(self) -> bool:
         """Case setup, then the rest; False when the user cancels the setup."""
@@ -85,6 +87,7 @@ class CaseFlow:
         window = self.screens.window
         window.case, window.case_id = setup, setup.case_id
         apply_settings(window, settings)
+        self.record_with_monitoring = settings.record_with_monitoring
         if argv is None:
             window.show_problem(
                 Problem(
@@ -110,7 +113,7 @@ class CaseFlow:
 
     def start_monitoring(self) -> None:
         window = self.screens.window
-        if window.recorder is None:
+        if window.recorder is None and self.record_with_monitoring:
             window.toggle_recording()
         seconds = window.seconds_of(window.session.status().end_index)
         window.event_log.add_note(seconds, "", "Monitoring started", theme.FOREGROUND)

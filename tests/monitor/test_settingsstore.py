@@ -121,6 +121,7 @@ def test_restore_factory_defaults_sets_the_old_files_aside(store):
         ),
         (b'{"settings": {"audio": {"alarm_volume": 0}}}', "alarms may not be made inaudible"),
         (b'{"settings": {"traintime": {"warning_s": 10, "high_s": 1}}}', "increasing"),
+        (b'{"settings": {"recording": {"with_monitoring": "yes"}}}', "must be true or false"),
     ],
 )
 def test_a_damaged_file_is_set_aside_with_a_warning_and_defaults_apply(store, content, why):
@@ -266,3 +267,13 @@ def test_config_folder_follows_the_platform_rules(monkeypatch, tmp_path):
     monkeypatch.setenv(settingsstore.ENV_FOLDER, str(tmp_path / "override"))
     assert config_folder() == tmp_path / "override"
     assert SettingsStore().folder == tmp_path / "override"
+
+
+def test_recording_with_monitoring_is_a_setting(store):
+    assert store.load("anna", MVD).record_with_monitoring  # factory: record
+    path = store.user_file("anna", MVD)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"settings": {"recording": {"with_monitoring": False}}}))
+    settings = store.load("anna", MVD)
+    assert not settings.record_with_monitoring
+    assert settings.to_dict()["recording"] == {"with_monitoring": False}
