@@ -17,10 +17,16 @@ settings, the electrode check, then monitoring with the recording running.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from monitor.casesetup import CaseSetup
-from monitor.monitorsettings import MonitorSettings
+from monitor.monitorsettings import (
+    AudioSettings,
+    MonitorSettings,
+    SettingsError,
+    TrainTimeSettings,
+)
 from monitor.montage import Montage
 from monitor.problems import Problem, Severity
 from monitor.settingsstore import SettingsStore
@@ -59,6 +65,7 @@ class CaseFlow:
         self.screens = screens
         self.store = store or SettingsStore()
         self.record_with_monitoring = True  # the case's settings say (recording section)
+        self._kept: tuple[MonitorSettings, str, object] | None = None  # settings, user, procedure
 
     def begin(self) -> bool:
         """Case setup, then the rest; False when the user cancels the setup."""
@@ -88,6 +95,7 @@ class CaseFlow:
         window.case, window.case_id = setup, setup.case_id
         apply_settings(window, settings)
         self.record_with_monitoring = settings.record_with_monitoring
+        self._kept = (settings, setup.user, setup.procedure)
         if argv is None:
             window.show_problem(
                 Problem(
@@ -110,6 +118,32 @@ class CaseFlow:
         )
         dialog.start_monitoring.connect(self.start_monitoring)
         dialog.exec()
+
+    def remember(self, window: MainWindow) -> None:
+        """Keep what the user changed during the case (filters, thresholds, display range,
+        volumes) as their settings for the procedure; called when the window closes."""
+        if self._kept is None or window.case is None:
+            return
+        settings, user, procedure = self._kept
+        audio = window.audio
+        try:
+            new = replace(
+                settings,
+                filters=window.session.filters.settings
+                if window.session.filters
+                else settings.filters,
+                detection=window.monitoring.detector.s,
+                traintime=TrainTimeSettings(*window.monitoring.traintime.thresholds_s),
+                display=replace(settings.display, range_uv=float(window.traces.range_uv)),
+                audio=AudioSettings(audio.emg_volume, audio.alarm_volume)
+                if audio is not None and audio.available
+                else settings.audio,
+            )
+            if new != settings:
+                self.store.save(new, user, procedure)
+                log.info("settings kept for %s", user)
+        except (SettingsError, ValueError, OSError) as exc:  # the case is over; say why
+            log.warning("settings of the case not kept: %s", exc)
 
     def start_monitoring(self) -> None:
         window = self.screens.window

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.case = None
         self.case_flow = None
         self.stim_panel = None  # ui.stimpanel.StimulatorPanel, made on first use (T)
+        self.trainee = None  # training.actions.TraineeLog in trainee mode
         self.record_folder = record_folder
         self.case_id = case_id
         self.session = session
@@ -238,6 +239,28 @@ class MainWindow(QMainWindow):
             self.stim_panel.baseline_requested.connect(self.set_lsr_baseline)
         self.stim_panel.show()
         self.stim_panel.raise_()
+
+    def enable_training(self, trainee) -> None:
+        """Trainee mode: F5 calls an A-train, F6 calls the LSR gone (``training.actions``);
+        each call is kept with the sample index on screen and shown in the log."""
+        from training.actions import A_TRAIN_CALL, LSR_CALL
+
+        self.trainee = trainee
+        for name, key, text, kind in (
+            ("call_a_train", "F5", "A-train! (F5)", A_TRAIN_CALL),
+            ("call_lsr", "F6", "LSR gone! (F6)", LSR_CALL),
+        ):
+            self.actions.add(name, text, lambda k=kind: self.trainee_call(k))
+            QShortcut(QKeySequence(key), self, activated=lambda k=kind: self.trainee_call(k))
+
+    def trainee_call(self, kind: str) -> None:
+        from training.actions import CALL_NAMES
+
+        index = self._now_index()
+        self.trainee.call(kind, index)
+        self.event_log.add_note(
+            self.seconds_of(index), "", f"Trainee: {CALL_NAMES[kind]}", theme.FOREGROUND
+        )
 
     def begin_case(self) -> None:
         """Set up a case (F9): case, montage, settings, electrode check, then monitoring."""
@@ -709,6 +732,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.timer.stop()
+        if self.case_flow is not None:
+            self.case_flow.remember(self)
         if self.review is not None:
             self.review.close_down()
         if self.recorder is not None:

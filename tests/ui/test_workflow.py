@@ -16,6 +16,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from monitor.alarms import AlarmState
+from monitor.settingsstore import SettingsStore
 from ui import theme
 
 
@@ -110,8 +111,11 @@ def test_a_whole_case_on_the_screen(qtbot, tmp_path, monkeypatch):
     assert "LSR gone" in window.lsr.status.head.text()
 
     # 5. Stop: the recording closes; the file holds the case; the report is made from it.
+    window.traces.step_range(1)  # the user liked a larger range: kept for the next case
     window.toggle_recording()
     window.close()
+    kept = SettingsStore().load(window.case.user, window.case.procedure)
+    assert kept.display.range_uv == window.traces.range_uv == 500
     for s in sessions:
         s.stop()
     assert "Josefine_Quaglia" in path.read_bytes()[8:88].decode()  # EDF+ patient field only
