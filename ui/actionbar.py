@@ -41,18 +41,26 @@ class ActionBar(QFrame):
         row.setContentsMargins(4, 2, 4, 2)
         row.setSpacing(4)
         self.buttons: dict[str, QPushButton] = {}
+        self._font, self._row = font, row
         for name, (text, slot, checkable) in actions.items():
-            b = QPushButton(text)
-            b.setFont(font)
-            b.setCheckable(checkable)
-            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the window
-            b.setStyleSheet(_STYLE.format(fg=theme.FOREGROUND))
-            b.clicked.connect(lambda _=False, s=slot: s())
-            row.addWidget(b)
-            self.buttons[name] = b
+            self.add(name, text, slot, checkable)
         self.caption = QLabel()
         self.caption.setFont(font)
         self.caption.setStyleSheet(f"color:{theme.MUTED};")
         # A long caption is cut, never widens the window (it must fit 1366 px).
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         row.addWidget(self.caption, 1)
+
+    def add(
+        self, name: str, text: str, slot: Callable[[], object], checkable: bool = False
+    ) -> QPushButton:
+        """One more button (after the caption's place if the bar is built)."""
+        b = QPushButton(text)
+        b.setFont(self._font)
+        b.setCheckable(checkable)
+        b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the window
+        b.setStyleSheet(_STYLE.format(fg=theme.FOREGROUND))
+        b.clicked.connect(lambda _=False, s=slot: s())
+        self._row.insertWidget(len(self.buttons), b)
+        self.buttons[name] = b
+        return b
