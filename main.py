@@ -475,6 +475,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - a return per 
         from commands.deidentify import deidentify
 
         return deidentify(argv[1:])
+    if argv[:1] == ["scenario"]:
+        from commands.scenario import scenario
+
+        return scenario(argv[1:])
     args = build_parser().parse_args(argv)
     setup_logging(args.log)
     if args.list_ports:
