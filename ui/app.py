@@ -72,6 +72,7 @@ def run_gui(
     case_id: str = "",
     open_source: OpenSource | None = None,
     setup_case: bool = False,
+    on_window: Callable[[object], None] | None = None,
 ) -> int:
     """Open the window on a started session and run until it is closed.
 
@@ -80,7 +81,8 @@ def run_gui(
     None). With ``screenshot``, save the window as PNG after ``after_s`` seconds and quit.
     ``open_source(argv)`` opens the source a command line names (``ValueError`` with a
     sentence if it cannot): with it, the window offers switching the source and setting
-    up a case (``setup_case``: at once, before monitoring).
+    up a case (``setup_case``: at once, before monitoring). ``on_window(window)`` is
+    called with the first window once it shows (training adds its console there).
     """
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
@@ -92,6 +94,8 @@ def run_gui(
     screen = MonitorScreens(window_s, size, record_folder, case_id, open_source)
     window = screen.open(session, monitoring, evoked, recorder)
     install_error_handlers(lambda: screen.window)
+    if on_window is not None:
+        on_window(window)
     if setup_case and open_source is not None:
         QTimer.singleShot(300, screen.flow.begin)
     if screenshot is not None:
