@@ -77,8 +77,8 @@ def dialogs() -> list[Path]:
     sys.path.insert(0, str(ROOT))
     from PySide6.QtWidgets import QApplication
 
-    from drivers.emgsynth import SimConfig
     from drivers.electrodesim import BadElectrode
+    from drivers.emgsynth import SimConfig
     from drivers.simulator import SimulatorSource
     from monitor.settingsstore import SettingsStore
     from ui.casesetupdialog import CaseSetupDialog

@@ -1,0 +1,90 @@
+"""Training on screen: the instructor steers the case, the trainee calls, the debrief scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from drivers.scenario_engine import ScenarioEngine
+from drivers.scenario_parser import load_scenario
+from drivers.scenario_sources import ScenarioSource
+from monitor.session import Session
+
+ROUTINE = Path(__file__).resolve().parents[2] / "scenarios" / "routine_mvd.toml"
+
+
+@pytest.fixture
+def training(qtbot):
+    from training.actions import TraineeLog
+    from ui.instructor import InstructorConsole
+    from ui.mainwindow import MainWindow
+
+    engine = ScenarioEngine(load_scenario(ROUTINE))
+    session = Session(ScenarioSource(engine, speed=4.0))
+    session.open()
+    session.start()
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    trainee = TraineeLog()
+    window.enable_training(trainee)
+    console = InstructorConsole(engine, trainee)
+    qtbot.addWidget(console)
+    yield engine, window, console, trainee
+    window.close()
+    session.stop()
+
+
+def test_the_instructor_injects_an_a_train_and_the_trainee_calls_it(training, qtbot, tmp_path):
+    from training.debrief import write_debrief
+
+    engine, window, console, trainee = training
+    qtbot.waitUntil(lambda: engine.case_seconds > 1.0, timeout=10_000)
+    console.kind.setCurrentText("a_train")
+    console.channel.setCurrentIndex(2)
+    console.duration.setValue(1.5)
+    console.inject_from_form()
+    assert console.answer.text() == "Injected a-train."
+    # The monitor sees it; the trainee calls it with F5 (on the button here: offscreen).
+    qtbot.waitUntil(
+        lambda: any(e.kind.value == "a_train" for e in window.monitoring.events()), timeout=15_000
+    )
+    window.actions.buttons["call_a_train"].click()
+    assert [a.kind for a in trainee.actions()] == ["a_train"]
+    assert "Trainee: A-train called" in window.event_log.texts(0)[2]
+    console.refresh()
+    listed = [console.timeline.item(i).text() for i in range(console.timeline.count())]
+    assert any("trainee: A-train called" in t for t in listed)
+    # A false call with no A-train on screen.
+    window.trainee_call("lsr_gone")
+    window.acknowledge()
+    path = write_debrief(tmp_path / "debrief.html", engine, window.monitoring, trainee)
+    page = path.read_text()
+    injected = [t for t in engine.truth().of_kind("a_train") if t.source == "instructor"]
+    assert injected and f"A-train on {window.monitoring.label(2)}" in page
+    assert "false calls 1" in page
+    assert "Happened" in page and "Trainee" in page
+
+
+def test_the_instructor_pauses_and_jumps_to_a_phase(training, qtbot):
+    engine, window, console, _ = training
+    console.toggle_pause()
+    qtbot.waitUntil(lambda: engine.paused, timeout=5000)
+    console.refresh()
+    assert (
+        console.state.text().startswith("PAUSED") and console.pause_button.text() == "Resume case"
+    )
+    console.toggle_pause()
+    console.jump("decompression")
+    qtbot.waitUntil(lambda: engine.phase == "decompression", timeout=10_000)
+    console.jump("no such phase")
+    assert console.answer.text() == (
+        "The scenario has no phase 'no such phase'; its phases: opening, dissection, "
+        "decompression, closure."
+    )
+    # The trainee's window shows nothing of the instructor's console.
+    assert console.window() is not window and console.parent() is None

@@ -1,0 +1,201 @@
+"""Scoring a trainee against a scenario's ground truth.
+
+What a trainee is scored on (the training issue):
+
+- **Alarms acknowledged.** Every alarm the monitor raised, acknowledged within
+  :attr:`Limits.ack_within_s`. An alarm that ended by itself sooner than
+  :attr:`Limits.ack_needed_after_s` needed no acknowledgement.
+- **A-trains called.** Every A-train that was on screen (not inside a disconnection),
+  called with the A-train key from its onset until :attr:`Limits.a_train_call_within_s`
+  after its end. One call answers every A-train it overlaps (they often come in runs).
+- **The LSR's disappearance called.** With the LSR-gone key, from the moment it went until
+  :attr:`Limits.lsr_call_within_s` after.
+- **False calls.** An A-train call that answers no A-train, an LSR call with the LSR
+  present.
+- **Reaction times.** From the onset (alarm raised, A-train began, LSR went) to the action.
+
+All times are stream sample indices; the truth's clock turns them into case time.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from drivers.scenario_engine import ScenarioTruth
+from monitor.alarms import AlarmState, AlarmTransition
+from training.actions import A_TRAIN_CALL, LSR_CALL, TraineeAction
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The set times of the scoring (seconds)."""
+
+    ack_within_s: float = 30.0
+    ack_needed_after_s: float = 5.0
+    a_train_call_within_s: float = 10.0
+    lsr_call_within_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One scored item: what happened, what the trainee did, and how it is judged.
+
+    ``verdict`` is ``"ok"``, ``"late"``, ``"missed"``, ``"false call"`` or ``"not needed"``.
+    """
+
+    what: str
+    kind: str  # "alarm", "a_train", "lsr", "call"
+    at: int  # stream index of the onset (or of a false call)
+    answered_at: int | None
+    verdict: str
+    reaction_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TraineeScore:
+    marks: tuple[Mark, ...]
+    limits: Limits = field(default_factory=Limits)
+
+    def count(self, kind: str, verdict: str) -> int:
+        return sum(1 for m in self.marks if m.kind == kind and m.verdict == verdict)
+
+    @property
+    def false_calls(self) -> int:
+        return sum(1 for m in self.marks if m.verdict == "false call")
+
+    @property
+    def reaction_times_s(self) -> list[float]:
+        return [m.reaction_s for m in self.marks if m.reaction_s is not None]
+
+    @property
+    def points(self) -> tuple[int, int]:
+        """(earned, possible): one per item judged ok, minus one per false call."""
+        judged = [m for m in self.marks if m.verdict in ("ok", "late", "missed")]
+        ok = sum(1 for m in judged if m.verdict == "ok")
+        return max(0, ok - self.false_calls), len(judged)
+
+    def summary(self) -> str:
+        earned, possible = self.points
+        rt = self.reaction_times_s
+        median = f"{statistics.median(rt):.1f} s" if rt else "—"
+        return (
+            f"{earned} of {possible} points; alarms acknowledged in time "
+            f"{self.count('alarm', 'ok')}/{self._judged('alarm')}, A-trains called "
+            f"{self.count('a_train', 'ok')}/{self._judged('a_train')}, LSR call "
+            f"{self.count('lsr', 'ok')}/{self._judged('lsr')}, false calls "
+            f"{self.false_calls}; median reaction {median}"
+        )
+
+    def _judged(self, kind: str) -> int:
+        return sum(
+            1 for m in self.marks if m.kind == kind and m.verdict in ("ok", "late", "missed")
+        )
+
+
+def score_trainee(
+    truth: ScenarioTruth,
+    alarm_history: Sequence[AlarmTransition],
+    actions: Sequence[TraineeAction],
+    limits: Limits | None = None,
+) -> TraineeScore:
+    """Judge what the trainee did (calls, acknowledgements) against what happened."""
+    lim = limits or Limits()
+    rate = truth.rate
+    end = truth.rendered_until
+    marks = [*_alarms(alarm_history, rate, end, lim)]
+    calls = sorted((a for a in actions if a.kind == A_TRAIN_CALL), key=lambda a: a.sample_index)
+    used: set[int] = set()
+    down = truth.link_down()
+    for t in truth.of_kind("a_train"):
+        off = t.offset if t.offset is not None else t.onset
+        if any(a <= t.onset < b for a, b in down):
+            continue  # nothing on screen to call
+        deadline = off + round(lim.a_train_call_within_s * rate)
+        hit = next((c for c in calls if t.onset <= c.sample_index <= deadline), None)
+        where = truth.labels[t.channel] if t.channel is not None else "all channels"
+        what = f"A-train on {where} at {truth.case_s(t.onset):.1f} s"
+        if hit is None:
+            marks.append(Mark(what, "a_train", t.onset, None, "missed"))
+            continue
+        used.add(id(hit))
+        marks.append(
+            Mark(
+                what,
+                "a_train",
+                t.onset,
+                hit.sample_index,
+                "ok",
+                (hit.sample_index - t.onset) / rate,
+            )
+        )
+    for c in calls:
+        if id(c) not in used:
+            marks.append(
+                Mark(
+                    "A-train called, none there",
+                    "call",
+                    c.sample_index,
+                    c.sample_index,
+                    "false call",
+                )
+            )
+    marks.extend(_lsr(truth, actions, lim))
+    return TraineeScore(tuple(sorted(marks, key=lambda m: m.at)), lim)
+
+
+def _alarms(history: Sequence[AlarmTransition], rate: float, end: int, lim: Limits):
+    """One mark per alarm episode: raised -> acknowledged / resolved."""
+    open_: dict[str, AlarmTransition] = {}
+    acked: dict[str, AlarmTransition] = {}
+    episodes: list[tuple[AlarmTransition, AlarmTransition | None, int]] = []
+    for t in history:
+        if t.new is AlarmState.ACTIVE and (t.old is None or t.old is AlarmState.RESOLVED):
+            open_[t.key] = t
+            acked.pop(t.key, None)
+        elif t.new is AlarmState.ACKNOWLEDGED and t.key in open_:
+            acked.setdefault(t.key, t)
+        elif t.new is AlarmState.RESOLVED and t.key in open_:
+            episodes.append((open_.pop(t.key), acked.pop(t.key, None), t.sample_index))
+    episodes.extend((raised, acked.get(key), end) for key, raised in open_.items())
+    for raised, ack, stop in episodes:
+        what = f"{raised.priority.label} alarm: {raised.text}"
+        if ack is not None:
+            reaction = (ack.sample_index - raised.sample_index) / rate
+            verdict = "ok" if reaction <= lim.ack_within_s else "late"
+            yield Mark(what, "alarm", raised.sample_index, ack.sample_index, verdict, reaction)
+        elif (stop - raised.sample_index) / rate < lim.ack_needed_after_s:
+            yield Mark(what, "alarm", raised.sample_index, None, "not needed")
+        else:
+            yield Mark(what, "alarm", raised.sample_index, None, "missed")
+
+
+def _lsr(truth: ScenarioTruth, actions: Sequence[TraineeAction], lim: Limits):
+    calls = sorted((a for a in actions if a.kind == LSR_CALL), key=lambda a: a.sample_index)
+    gone = truth.lsr_gone_index()
+    rate = truth.rate
+    if gone is None:
+        for c in calls:
+            yield Mark(
+                "LSR called gone while present",
+                "call",
+                c.sample_index,
+                c.sample_index,
+                "false call",
+            )
+        return
+    deadline = gone + round(lim.lsr_call_within_s * rate)
+    early = [c for c in calls if c.sample_index < gone]
+    for c in early:
+        yield Mark(
+            "LSR called gone while present", "call", c.sample_index, c.sample_index, "false call"
+        )
+    hit = next((c for c in calls if c.sample_index >= gone), None)
+    what = f"LSR disappeared at {truth.case_s(gone):.1f} s"
+    if hit is None:
+        yield Mark(what, "lsr", gone, None, "missed")
+    else:
+        reaction = (hit.sample_index - gone) / rate
+        verdict = "ok" if hit.sample_index <= deadline else "late"
+        yield Mark(what, "lsr", gone, hit.sample_index, verdict, reaction)
