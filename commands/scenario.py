@@ -77,6 +77,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--verbose", action="store_true", help="headless: print every event the monitor reports"
     )
+    train = p.add_argument_group("training (on screen)")
+    train.add_argument(
+        "--instructor",
+        action="store_true",
+        help="open the instructor's console beside the monitor: pause, jump to a phase, "
+        "inject events, follow the truth",
+    )
+    train.add_argument(
+        "--trainee",
+        action="store_true",
+        help="score the trainee: F5 calls an A-train, F6 the LSR gone; alarms acknowledged "
+        "with A; a debrief page is written at the end (--debrief)",
+    )
+    train.add_argument(
+        "--debrief",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="where the debrief goes (default debriefs/<scenario>-<date>-<time>.html)",
+    )
     p.add_argument(
         "--screenshot",
         type=Path,
@@ -128,7 +148,7 @@ def scenario(argv: list[str]) -> int:
         return 2
     if not args.headless:
         print(describe(sc), flush=True)
-        return _on_screen(args, session, monitoring, evoked)
+        return _on_screen(args, session, monitoring, evoked, engine)
     how = "through the simulated serial amplifier" if args.serial else "in-process"
     pace = "as fast as possible" if math.isinf(speed) else f"at {speed:g}x"
     print(f"Scenario: {sc.title} ({sc.path})")
@@ -254,8 +274,9 @@ def _follow(session, engine, monitoring, evoked, verbose: bool) -> str | None:
             return f"the case stopped advancing at {at(end)} (no signal for {STALL_S:g} s)."
 
 
-def _on_screen(args, session, monitoring, evoked) -> int:
-    """The monitor's window on the scenario's source."""
+def _on_screen(args, session, monitoring, evoked, engine) -> int:
+    """The monitor's window on the scenario's source; with ``--instructor`` the console
+    beside it, with ``--trainee`` the training keys and a debrief at the end."""
     import os
 
     from main import UsageError, needs_offscreen, parse_size
@@ -268,10 +289,32 @@ def _on_screen(args, session, monitoring, evoked) -> int:
         return 2
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from training.actions import TraineeLog
+    from training.debrief import write_debrief
     from ui.app import run_gui
 
+    trainee = TraineeLog() if args.trainee else None
+    debrief_path = args.debrief or Path("debriefs") / (
+        f"{Path(args.file).stem}-{time.strftime('%Y%m%d-%H%M%S')}.html"
+    )
+    kept: list[object] = []
+
+    def debrief() -> Path:
+        return write_debrief(debrief_path, engine, monitoring, trainee)
+
+    def training(window) -> None:
+        if trainee is not None:
+            window.enable_training(trainee)
+        if args.instructor:
+            from ui.instructor import InstructorConsole
+
+            console = InstructorConsole(engine, trainee, debrief if trainee else None)
+            console.resize(560, 760)
+            console.show()
+            kept.append(console)  # a top-level window of its own, not the trainee's
+
     try:
-        return run_gui(
+        code = run_gui(
             session,
             10.0,
             args.screenshot,
@@ -279,9 +322,16 @@ def _on_screen(args, session, monitoring, evoked) -> int:
             parse_size("1600x900"),
             monitoring=monitoring,
             evoked=evoked,
+            on_window=training,
         )
     finally:
         session.stop()
+    if trainee is not None:
+        try:
+            print(f"Debrief: {debrief()}")
+        except OSError as exc:
+            print(f"error: the debrief could not be written: {exc.strerror}", file=sys.stderr)
+    return code
 
 
 def describe(sc: Scenario) -> str:

@@ -46,6 +46,10 @@ INJECTABLE = {
 }
 
 
+#: Truth items listed as they happen (spikes and bursts would drown the list).
+SHOWN_TRUTH = ("a_train", "c_train", "cautery", "lead_off", "disconnect")
+
+
 class InstructorConsole(QWidget):
     """Steers a :class:`~drivers.scenario_engine.ScenarioEngine`. GUI thread only (the
     engine's controls are thread-safe).
@@ -101,6 +105,7 @@ class InstructorConsole(QWidget):
         end.clicked.connect(self.end_and_debrief)
         layout.addWidget(end)
         self._notices_seen = 0
+        self._items_seen = 0
         self._actions_seen = 0
         self._fields(self.kind.currentText())
         self.timer = QTimer(self)
@@ -201,9 +206,14 @@ class InstructorConsole(QWidget):
         self._notices_seen, notices = e.notices_since(self._notices_seen)
         for n in notices:
             self.timeline.addItem(f"{clock(n.case_s)}  {n.text}")
+        truth = e.truth()
+        new = [t for t in truth.items[self._items_seen :] if t.kind in SHOWN_TRUTH]
+        self._items_seen = len(truth.items)
+        for t in new:
+            where = "" if t.channel is None else f" on {truth.labels[t.channel]}"
+            self.timeline.addItem(f"{clock(t.case_s)}  {t.kind.replace('_', '-')}{where}")
         if self.trainee is not None:
             actions = self.trainee.actions()
-            truth = e.truth()
             for a in actions[self._actions_seen :]:
                 self.timeline.addItem(
                     f"{clock(truth.case_s(a.sample_index))}  trainee: {CALL_NAMES[a.kind]}"

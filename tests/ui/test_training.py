@@ -88,3 +88,18 @@ def test_the_instructor_pauses_and_jumps_to_a_phase(training, qtbot):
     )
     # The trainee's window shows nothing of the instructor's console.
     assert console.window() is not window and console.parent() is None
+
+
+def test_the_scenario_command_opens_console_and_writes_the_debrief(tmp_path, capsys):
+    import main
+
+    shot, page = tmp_path / "shot.png", tmp_path / "debrief.html"
+    code = main.main(
+        [
+            "scenario", str(ROUTINE), "--trainee", "--instructor", "--speed", "10",
+            "--screenshot", str(shot), "--after", "1.5", "--debrief", str(page),
+        ]
+    )  # fmt: skip
+    assert code == 0 and shot.stat().st_size > 10_000
+    assert f"Debrief: {page}" in capsys.readouterr().out
+    assert "Debrief — Routine MVD" in page.read_text()
