@@ -109,6 +109,13 @@ def test_a_whole_case_on_the_screen(qtbot, tmp_path, monkeypatch):
     )
     window.refresh()
     assert "LSR gone" in window.lsr.status.head.text()
+    # A few more sweeps into the file, so that the offline analysis has them too.
+    called = next(c for c in window.evoked.calls() if c.kind == "disappeared")
+    rate = window.session.source.info.rate
+    qtbot.waitUntil(
+        lambda: window.session.status().end_index > called.sample_index + 8 * rate,
+        timeout=20_000,
+    )
 
     # 5. Stop: the recording closes; the file holds the case; the report is made from it.
     window.traces.step_range(1)  # the user liked a larger range: kept for the next case
