@@ -136,6 +136,6 @@ def test_a_whole_case_on_the_screen(qtbot, tmp_path, monkeypatch):
     out = tmp_path / "report"
     assert main.main(["analyze", str(path), "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["lsr"]["disappeared_at_s"] is not None
+    assert summary["lsr"]["disappeared_at_s"] is not None, summary["lsr"]
     report = (out / "report.html").read_text()
     assert "MVD-17" in report and "Quaglia" not in report
