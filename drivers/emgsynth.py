@@ -373,6 +373,23 @@ class EmgSynth:
         ones restore the normal hum. Same thread as ``render``."""
         self._mains_amp = self._mains_normal * np.asarray(gain, dtype=float)
 
+    def set_stimulator(
+        self, current_ma: float, width_ms: float, rate_hz: float, site: str, on: bool
+    ) -> None:
+        """Change the stimulator while streaming (same thread as ``render``). The pulses
+        go on from the next one at the new rate: the schedule is re-anchored at the
+        samples rendered so far, so a faster rate never replays pulses in the past."""
+        c = self.cfg
+        c.stim_current_ma, c.stim_width_ms, c.stim_site = current_ma, width_ms, site
+        c.stim_currents_ma = ()
+        new_rate = rate_hz if on else 0.0
+        if new_rate > 0:
+            # The next pulse (number _next_stim) comes one new period after the last
+            # rendered sample at the earliest: t_k = start + k / rate.
+            now_s = self._rendered_until / self.rate
+            c.stim_start_s = now_s + 1.0 / new_rate - self._next_stim / new_rate
+        c.stim_rate_hz = new_rate
+
     def add_event(
         self,
         kind: str,

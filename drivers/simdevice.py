@@ -350,9 +350,8 @@ class SimulatedDevice:
         if not (0 <= s.current_ma <= 100 and 0.05 <= s.width_ms <= 1.0 and s.rate_hz <= 20):
             return AckResult.BAD_VALUE, "0-100 mA, 0.05-1 ms, up to 20 Hz"
         self._stim = s
-        cfg = self.synth.cfg
-        cfg.stim_current_ma, cfg.stim_width_ms, cfg.stim_site = s.current_ma, s.width_ms, s.site
-        cfg.stim_rate_hz = s.rate_hz if s.on else 0.0
+        # Commands are answered on the device's own thread, the one that renders.
+        self.synth.set_stimulator(s.current_ma, s.width_ms, s.rate_hz, s.site, s.on)
         return None
 
     def _info(self) -> DeviceInfo:

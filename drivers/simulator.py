@@ -10,6 +10,7 @@ from drivers.emgsynth import EmgSynth, SimConfig
 from monitor.block import Block, GapMarker
 from monitor.electrodes import ElectrodeReport
 from monitor.source import EndOfStream, Source, SourceInfo
+from monitor.stimulator import StimulatorSettings
 
 #: Like an amplifier's STATUS frames: a new electrode measurement each second of signal.
 ELECTRODE_PERIOD_S = 1.0
@@ -158,6 +159,30 @@ class SimulatorSource(Source):
 
     def clear_bad_electrodes(self) -> None:
         self.electrode_model.clear_bad()
+
+    def stimulator(self) -> StimulatorSettings:
+        """The simulated stimulator's settings. Thread-safe."""
+        c = self.synth.cfg
+        with self._truth_lock:
+            on = c.stim_rate_hz > 0
+            return StimulatorSettings(
+                c.stim_current_ma,
+                c.stim_width_ms,
+                c.stim_rate_hz if on else 1.0,
+                c.stim_site or "zygomatic",
+                on,
+            )
+
+    def set_stimulator(self, settings: StimulatorSettings) -> None:
+        """Stimulate with ``settings`` from the next pulse on. Thread-safe."""
+        with self._truth_lock:
+            self.synth.set_stimulator(
+                settings.current_ma,
+                settings.width_ms,
+                settings.rate_hz,
+                settings.site,
+                settings.on,
+            )
 
     def truth_snapshot(self) -> tuple[list, list]:
         """Copies of the ground-truth events and stimuli so far. Thread-safe."""

@@ -89,3 +89,30 @@ def test_the_checklist_follows_the_lsr(qtbot, amplifier):
     panel.refresh()
     assert "background:#ffd600" in panel.step_labels[3].styleSheet()
     assert panel.baseline_button.isEnabled()
+
+
+def test_the_simulator_stimulates_with_the_new_settings_from_the_next_pulse():
+    from drivers.simulator import SimulatorSource
+
+    source = SimulatorSource(SimConfig(seed=3, stim_rate_hz=1.0), realtime=False)
+    source.open()
+    stims = []
+    while source._next < 5 * 10_000:  # 5 s at 1 Hz
+        stims += source.read().stims
+    source.set_stimulator(StimulatorSettings(6.0, 0.3, 4.0, "temporal", True))
+    changed_at = source._next
+    later = []
+    while source._next < changed_at + 2 * 10_000:
+        later += source.read().stims
+    assert all(m.index >= changed_at for m in later)  # no pulse replayed in the past
+    gaps = {b.index - a.index for a, b in zip(later, later[1:], strict=False)}
+    assert gaps == {2500}  # 4 Hz
+    assert {(m.current_ma, m.width_ms, m.site) for m in later} == {(6.0, 0.3, "temporal")}
+    assert source.stimulator() == StimulatorSettings(6.0, 0.3, 4.0, "temporal", True)
+    source.set_stimulator(StimulatorSettings(6.0, 0.3, 4.0, "temporal", False))
+    off_at = source._next
+    quiet = []
+    while source._next < off_at + 10_000:
+        quiet += source.read().stims
+    assert quiet == [] and not source.stimulator().on
+    assert len(stims) >= 3
