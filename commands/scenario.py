@@ -308,6 +308,8 @@ def _on_screen(args, session, monitoring, evoked, engine) -> int:
         if args.instructor:
             from ui.instructor import InstructorConsole
 
+            if args.screenshot is None:
+                engine.pause()  # the instructor starts the case (the signal runs meanwhile)
             console = InstructorConsole(engine, trainee, debrief if trainee else None)
             console.resize(560, 760)
             console.show()

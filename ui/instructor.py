@@ -202,7 +202,10 @@ class InstructorConsole(QWidget):
         self.state.setText(
             f"{state} — {e.phase or 'before the first phase'} — {clock(e.case_seconds)}"
         )
-        self.pause_button.setText("Resume case" if e.paused else "Pause case")
+        if e.paused:
+            self.pause_button.setText("Start case" if e.case_seconds < 0.05 else "Resume case")
+        else:
+            self.pause_button.setText("Pause case")
         self._notices_seen, notices = e.notices_since(self._notices_seen)
         for n in notices:
             self.timeline.addItem(f"{clock(n.case_s)}  {n.text}")

@@ -8,6 +8,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+import itertools
+
 from drivers.emgsynth import SimConfig
 from drivers.replay import ReplaySource
 from drivers.simamplifier import SimulatedAmplifierSource
@@ -105,7 +107,7 @@ def test_the_simulator_stimulates_with_the_new_settings_from_the_next_pulse():
     while source._next < changed_at + 2 * 10_000:
         later += source.read().stims
     assert all(m.index >= changed_at for m in later)  # no pulse replayed in the past
-    gaps = {b.index - a.index for a, b in zip(later, later[1:], strict=False)}
+    gaps = {b.index - a.index for a, b in itertools.pairwise(later)}
     assert gaps == {2500}  # 4 Hz
     assert {(m.current_ma, m.width_ms, m.site) for m in later} == {(6.0, 0.3, "temporal")}
     assert source.stimulator() == StimulatorSettings(6.0, 0.3, 4.0, "temporal", True)

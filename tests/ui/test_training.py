@@ -72,6 +72,7 @@ def test_the_instructor_injects_an_a_train_and_the_trainee_calls_it(training, qt
 
 def test_the_instructor_pauses_and_jumps_to_a_phase(training, qtbot):
     engine, window, console, _ = training
+    qtbot.waitUntil(lambda: engine.case_seconds > 0.5, timeout=10_000)
     console.toggle_pause()
     qtbot.waitUntil(lambda: engine.paused, timeout=5000)
     console.refresh()
@@ -103,3 +104,24 @@ def test_the_scenario_command_opens_console_and_writes_the_debrief(tmp_path, cap
     assert code == 0 and shot.stat().st_size > 10_000
     assert f"Debrief: {page}" in capsys.readouterr().out
     assert "Debrief — Routine MVD" in page.read_text()
+
+
+def test_a_case_held_from_the_start_waits_for_the_instructor(qtbot):
+    from ui.instructor import InstructorConsole
+
+    engine = ScenarioEngine(load_scenario(ROUTINE))
+    engine.pause()
+    session = Session(ScenarioSource(engine, speed=4.0))
+    session.open()
+    session.start()
+    try:
+        console = InstructorConsole(engine)
+        qtbot.addWidget(console)
+        qtbot.waitUntil(lambda: session.status().signal_seconds > 1.0, timeout=10_000)
+        console.refresh()
+        assert engine.case_seconds == 0 and console.pause_button.text() == "Start case"
+        console.pause_button.click()
+        qtbot.waitUntil(lambda: engine.case_seconds > 0.5, timeout=10_000)
+        assert console.pause_button.text() == "Pause case"
+    finally:
+        session.stop()
