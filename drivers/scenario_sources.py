@@ -17,7 +17,7 @@ import numpy as np
 from drivers.electrodesim import BadElectrode
 from drivers.protocol import ChannelStatus, ElectrodeStatus, StatusPayload
 from drivers.scenario_engine import ScenarioEngine
-from drivers.serial_link import SerialSource
+from drivers.simamplifier import SimulatedAmplifierSource
 from drivers.simdevice import SimulatedDevice
 from drivers.simulator import SimulatorSource
 from monitor.block import Block, GapMarker
@@ -141,7 +141,7 @@ class _DeviceLink:
         self.device.unplug(seconds)
 
 
-class ScenarioAmplifierSource(SerialSource):
+class ScenarioAmplifierSource(SimulatedAmplifierSource):
     """A scenario played by the simulated amplifier on a pty, read through the real serial
     driver (framing, CRC, status, reconnection). The device streams in real time.
 
@@ -151,30 +151,10 @@ class ScenarioAmplifierSource(SerialSource):
     def __init__(self, engine: ScenarioEngine, bits: int = 24, record: bool = False) -> None:
         self.engine = engine
         config = engine.scenario.sim_config()
-        self.amplifier = SimulatedDevice(
-            config, bits=bits, record=record, synth_factory=engine.make_synth
-        )
-        engine.attach(_DeviceLink(self.amplifier))
-        self._running = False
+        device = SimulatedDevice(config, bits=bits, record=record, synth_factory=engine.make_synth)
+        engine.attach(_DeviceLink(device))
         self._delivered = 0
-        super().__init__(
-            self.amplifier.path,
-            labels=config.labels,
-            rate=round(config.rate),
-            channels=len(config.labels),
-        )
-
-    def open(self) -> None:
-        if not self._running:
-            self.amplifier.start()
-            self._running = True
-        super().open()
-
-    def close(self) -> None:
-        super().close()
-        if self._running:
-            self.amplifier.stop()
-            self._running = False
+        super().__init__(config, bits, device)
 
     def read(self) -> Block | None:
         end = self.engine.end_index if self.engine.finished else None

@@ -21,8 +21,10 @@ class SimulatedAmplifierSource(SerialSource):
     driver's own) keep it running. Thread safety as :class:`SerialSource`.
     """
 
-    def __init__(self, config: SimConfig, bits: int = 24) -> None:
-        self.amplifier = SimulatedDevice(config, bits=bits)
+    def __init__(
+        self, config: SimConfig, bits: int = 24, device: SimulatedDevice | None = None
+    ) -> None:
+        self.amplifier = device or SimulatedDevice(config, bits=bits)
         self._running = False
         super().__init__(
             self.amplifier.path,

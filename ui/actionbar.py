@@ -21,6 +21,20 @@ _STYLE = (
 )
 
 
+def action_button(
+    text: str, slot: Callable[[], object], font: QFont, checkable: bool = False
+) -> QPushButton:
+    """A button of the operator's rows: dark, readable, never taking the keyboard (the
+    window's one-key shortcuts must keep working)."""
+    b = QPushButton(text)
+    b.setFont(font)
+    b.setCheckable(checkable)
+    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    b.setStyleSheet(_STYLE.format(fg=theme.FOREGROUND))
+    b.clicked.connect(lambda _=False, s=slot: s())
+    return b
+
+
 class ActionBar(QFrame):
     """Buttons named with their keys. GUI thread only.
 
@@ -55,12 +69,7 @@ class ActionBar(QFrame):
         self, name: str, text: str, slot: Callable[[], object], checkable: bool = False
     ) -> QPushButton:
         """One more button (after the caption's place if the bar is built)."""
-        b = QPushButton(text)
-        b.setFont(self._font)
-        b.setCheckable(checkable)
-        b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the window
-        b.setStyleSheet(_STYLE.format(fg=theme.FOREGROUND))
-        b.clicked.connect(lambda _=False, s=slot: s())
+        b = action_button(text, slot, self._font, checkable)
         self._row.insertWidget(len(self.buttons), b)
         self.buttons[name] = b
         return b

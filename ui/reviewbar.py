@@ -12,12 +12,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QWidget
 
 from drivers.replay import ReplaySource
 from monitor.block import NoteMarker, StimMarker
 from monitor.caserecording import EVENT_NAMES
 from ui import theme
+from ui.actionbar import action_button
 from ui.feed import hhmmss
 from ui.redetect import Redetection
 from ui.timeline import Mark, Timeline, next_mark
@@ -25,11 +26,6 @@ from ui.timeline import Mark, Timeline, next_mark
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
 PREROLL_S = 3.0  # a jump to an event lands this long before it
 HOLD_AFTER_S = 1.0  # a jump while paused plays on until this long after the event
-
-_BUTTON = (
-    "QPushButton {{ background:#262626; color:{fg}; border:2px solid #5a5a5a; "
-    "border-radius:4px; padding:4px 12px; }} QPushButton:pressed {{ background:#555; }}"
-)
 
 
 #: Our own recordings name the events they annotate: drawn in the event's colour.
@@ -74,9 +70,9 @@ class ReviewBar(QFrame):
         row.setContentsMargins(6, 4, 6, 4)
         row.setSpacing(8)
 
-        self.play_button = self._button("❚❚ Pause (Space)", self.toggle_play, font)
-        self.prev_button = self._button("◀ Event", lambda: self.jump_event(False), font)
-        self.next_button = self._button("Event ▶", lambda: self.jump_event(True), font)
+        self.play_button = action_button("❚❚ Pause (Space)", self.toggle_play, font)
+        self.prev_button = action_button("◀ Event", lambda: self.jump_event(False), font)
+        self.next_button = action_button("Event ▶", lambda: self.jump_event(True), font)
         self.speed = QComboBox()
         self.speed.setFont(font)
         self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -114,14 +110,6 @@ class ReviewBar(QFrame):
             self.redetection.finished.connect(self._found)
             self.redetection.start()
         self.refresh()
-
-    def _button(self, text: str, slot, font: QFont) -> QPushButton:
-        b = QPushButton(text)
-        b.setFont(font)
-        b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space must stay play/pause
-        b.setStyleSheet(_BUTTON.format(fg=theme.FOREGROUND))
-        b.clicked.connect(slot)
-        return b
 
     # -- actions --------------------------------------------------------------------------
     def toggle_play(self) -> None:
