@@ -122,6 +122,7 @@ def test_a_case_held_from_the_start_waits_for_the_instructor(qtbot):
         assert engine.case_seconds == 0 and console.pause_button.text() == "Start case"
         console.pause_button.click()
         qtbot.waitUntil(lambda: engine.case_seconds > 0.5, timeout=10_000)
+        console.refresh()
         assert console.pause_button.text() == "Pause case"
     finally:
         session.stop()
