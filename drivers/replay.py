@@ -178,9 +178,9 @@ class ReplaySource(Source):
     Notes
     -----
     Thread safety: ``request_stop``, ``pause``, ``resume``, ``set_speed``, ``seek``,
-    ``position_s``, ``paused``, ``at_end`` and ``recording_index`` may be called from any
-    thread; everything else from the acquisition thread only. After ``request_stop``,
-    ``read`` returns ``None`` at once until the source is opened again.
+    ``position_s``, ``paused``, ``at_end``, ``seek_pending`` and ``recording_index`` may
+    be called from any thread; everything else from the acquisition thread only. After
+    ``request_stop``, ``read`` returns ``None`` at once until the source is opened again.
     """
 
     def __init__(
@@ -267,6 +267,7 @@ class ReplaySource(Source):
             return None
         self._apply_controls()
         if self._paused or self._at_end:
+            self._t0 = None  # on playing again, pace from then: never race through the hold
             self._stop.wait(POLL_S)
             return None
         if self._pending is None:
@@ -276,8 +277,8 @@ class ReplaySource(Source):
                 raise SourceError(f"Cannot replay {self.path.name}: {_reason(exc)}.") from None
             if self._pending is None:
                 if self.hold_at_end:
-                    with self._control:
-                        self._at_end = True
+                    with self._control:  # a jump asked for meanwhile wins over the end
+                        self._at_end = self._want_seek is None
                     return None
                 raise EndOfStream(f"{self.path.name} has been played to the end.")
         block, at_s = self._pending
@@ -289,7 +290,10 @@ class ReplaySource(Source):
             if wait > 0 and (self._stop.wait(min(wait, POLL_S)) or wait > POLL_S):
                 return None
         self._pending = None
-        self._next_file = self._position = block.stop
+        self._next_file = block.stop
+        with self._control:  # a jump asked for meanwhile keeps its position
+            if self._want_seek is None:
+                self._position = block.stop
         block = self._to_stream(block)
         self._next_stream = block.stop
         self._delivered = True
@@ -306,13 +310,18 @@ class ReplaySource(Source):
         """Play on from where it was held (from the start again after the end). Thread-safe."""
         with self._control:
             if self._at_end and self._want_seek is None:
-                self._want_seek = 0
+                self._want_seek = self._position = 0
             self._paused = self._at_end = False
 
     @property
     def paused(self) -> bool:
         """True while held by :meth:`pause`. Thread-safe."""
         return self._paused
+
+    @property
+    def seek_pending(self) -> bool:
+        """True from ``seek`` until the acquisition thread has applied it. Thread-safe."""
+        return self._want_seek is not None
 
     @property
     def at_end(self) -> bool:
@@ -336,6 +345,7 @@ class ReplaySource(Source):
         index = min(max(0, round(seconds * self._rate)), max(0, end - 1))
         with self._control:
             self._want_seek = index
+            self._position = index  # what the screen shows from now on
             self._at_end = False
 
     def position_s(self) -> float:
@@ -360,9 +370,9 @@ class ReplaySource(Source):
             if self.realtime:
                 self.block_file_seconds = (self._block_seconds or WALL_SECONDS_PER_BLOCK) * speed
             if target is None:
-                target = self._pending[0].start - self._offset if self._pending else None
-                if target is None:
-                    target = self._next_file
+                # Go on where the replay is: the block waiting (file index), or the jump
+                # already applied but not yet played.
+                target = self._pending[0].start if self._pending else self._position
                 self._restart(target)
                 return
         if target is None:

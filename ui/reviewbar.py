@@ -164,7 +164,8 @@ class ReviewBar(QFrame):
     # -- frame timer ----------------------------------------------------------------------
     def refresh(self) -> None:
         pos = self.source.position_s()
-        if self._hold_at is not None and pos >= self._hold_at:
+        # Hold only once the jump has been applied: before that the old blocks still count.
+        if self._hold_at is not None and not self.source.seek_pending and pos >= self._hold_at:
             self.source.pause()
             self._hold_at = None
         self.timeline.set_position(pos)

@@ -149,3 +149,61 @@ def test_a_held_session_keeps_running_and_can_seek(ramp_file: Path) -> None:
         assert session.status().gaps == 0
     finally:
         session.stop()
+
+
+def test_a_jump_then_a_speed_change_while_paused_keeps_the_jump(ramp_file: Path) -> None:
+    src = offline(ramp_file)
+    for _ in range(10):
+        next_block(src)  # 0 .. 5 s
+    src.pause()
+    src.seek(15.0)
+    assert src.read() is None and src.position_s() == 15.0  # the screen shows the jump
+    src.set_speed(2.0)
+    assert src.read() is None and src.position_s() == 15.0
+    src.resume()
+    block = next_block(src)
+    assert file_index(block)[0] == 15_000 and block.gaps[0].seek
+
+
+def test_playing_on_after_a_pause_does_not_race_through_the_held_time(ramp_file: Path) -> None:
+    src = ReplaySource(ramp_file, speed=1.0, realtime=True)
+    src.open()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 0.3:
+        src.read()
+    src.pause()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 1.0:
+        src.read()
+    held = src.position_s()
+    src.resume()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 0.2:
+        src.read()
+    assert src.position_s() - held < 0.4  # about 0.2 s of recording, not 1.2 s
+    src.close()
+
+
+def test_a_speed_change_at_an_edf_plus_d_gap_after_a_jump_back(shared_data: Path) -> None:
+    src = ReplaySource(shared_data / "edf/edfReader_cran/edfPlusD.edf", realtime=True)
+    session = Session(src)
+    session.open()
+
+    def step() -> None:
+        block = src.read()
+        if block is not None:
+            session.process(block)  # raises if the stream ever went back
+
+    while src.position_s() < 2.6:
+        step()
+    src.seek(0.2)
+    while src.position_s() < 0.9:
+        step()
+    while src._pending is None:  # waiting at the file's gap
+        step()
+    src.set_speed(2.0)
+    end = session.status().end_index
+    while session.status().end_index == end:
+        step()
+    assert src.recording_index(session.status().end_index) > 400  # on, past the gap
+    src.close()
