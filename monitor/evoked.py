@@ -1104,7 +1104,7 @@ class EvokedAnalyzer:
         self._recent: deque[Sweep] = deque(maxlen=RECENT_SWEEPS)  # for displays
         self._sweeps_total = 0
         self._trackers = {
-            mode: _Tracker(mode, self.labels, s, self.format_time) for mode in (MODE_LSR, MODE_ZL)
+            mode: _Tracker(mode, self.labels, s, self._time_text) for mode in (MODE_LSR, MODE_ZL)
         }
         self._calls: list[LsrCall] = []
         self.ramp = ThresholdRamp(self.labels, auto_restart=True, kinds=(KIND_TRIGGERED,))
@@ -1113,6 +1113,11 @@ class EvokedAnalyzer:
     # -- input (acquisition thread) ------------------------------------------------------------
     def __call__(self, block: Block, filtered: np.ndarray | None = None) -> None:
         self.process(block.start, block.data, block.stims)
+
+    def _time_text(self, index: int) -> str:
+        # Looked up at each call: a replay's screen may set format_time to the recording's
+        # clock after the analyzer was made.
+        return self.format_time(index)
 
     def process(self, start: int, raw: np.ndarray, stims: Iterable[StimMarker] = ()) -> None:
         """Feed raw samples ``[n, channels]`` (µV) from absolute ``start``, and the stimulus

@@ -194,6 +194,8 @@ class MainWindow(QMainWindow):
         if is_reviewable(self.session.source):
             self.review = ReviewBar(self.session.source, self)
             layout.addWidget(self.review)
+            # The LSR's own texts ("gone since ...") in the recording's time too.
+            self.evoked.format_time = lambda index: hhmmss(self.seconds_of(index))
         self._build_lsr_and_log(middle, layout, labels)
         self.setCentralWidget(central)
 
@@ -497,7 +499,7 @@ class MainWindow(QMainWindow):
     def toggle_recording(self) -> None:
         """Start recording into the recordings folder, or stop it (R)."""
         index = self._now_index()
-        seconds = index / self.monitoring.rate
+        seconds = self.seconds_of(index)
         if self.recorder is not None and not self.recorder.failed:
             rec, self.recorder = self.recorder, None
             self.session.unsubscribe(rec)
@@ -534,7 +536,7 @@ class MainWindow(QMainWindow):
         if self.recorder is not None:
             self.recorder.annotate(index, f"note: {text.strip()}")
         self.event_log.add_note(
-            index / self.monitoring.rate, "", f"Note: {text.strip()}", theme.FOREGROUND
+            self.seconds_of(index), "", f"Note: {text.strip()}", theme.FOREGROUND
         )
 
     def stale_text(self) -> str | None:
@@ -607,16 +609,19 @@ class MainWindow(QMainWindow):
         rate = self.evoked.rate
         baseline = self.lsr_feed.new_baseline()
         if baseline is not None:
-            at = self.lsr.stim_seconds(baseline.last_stim)
+            at = self.lsr.stim_seconds(baseline.last_stim)  # signal time of the stream
+            at_index = self._now_index() if at is None else round(at * rate)
             self.event_log.add_note(
-                self._now_index() / rate if at is None else at,
+                self.seconds_of(at_index),
                 "",
                 baseline_note(baseline),
                 theme.FOREGROUND,
             )
         for call in self.lsr_feed.new_calls():
             colour = theme.LSR_GONE_MARK if call.kind == "disappeared" else theme.LSR_BACK_MARK
-            self.event_log.add_note(call.sample_index / rate, call_channel(call), call.text, colour)
+            self.event_log.add_note(
+                self.seconds_of(call.sample_index), call_channel(call), call.text, colour
+            )
 
     def _size_lsr(self) -> None:
         lo, hi = LSR_COLUMN_PX
@@ -667,7 +672,7 @@ class MainWindow(QMainWindow):
 
     def toggle_audio_pause(self) -> None:
         """Pause alarm sound for the pause time, or resume it if paused (button, P or F3)."""
-        seconds = self._now_index() / self.monitoring.rate
+        seconds = self.seconds_of(self._now_index())
         if self.alarms.audio_paused_remaining() > 0:
             self.alarms.resume_audio()
             self.event_log.add_note(seconds, "", "Alarm sound resumed", theme.FOREGROUND)
@@ -704,7 +709,7 @@ class MainWindow(QMainWindow):
         index = self._now_index()
         r = self.monitoring.reset_traintime(reason, None if channel < 0 else channel, index)
         self.event_log.add_note(
-            index / self.monitoring.rate,
+            self.seconds_of(index),
             "all channels" if channel < 0 else label,
             f"Train time reset (was {r.seconds_before:.1f} s): {r.reason}",
             theme.FOREGROUND,

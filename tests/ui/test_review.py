@@ -125,3 +125,33 @@ def test_the_end_holds_and_says_so(review, qtbot):
     assert review.session.state is State.RUNNING  # still reviewable
     qtbot.keyClick(review, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: 0 < bar.source.position_s() < 5.0, timeout=5000)
+
+
+def test_after_a_jump_back_the_log_and_lsr_texts_keep_the_recordings_time(qtbot, monkeypatch):
+    from ui.mainwindow import MainWindow
+    from ui.redetect import Redetection
+
+    monkeypatch.setattr(Redetection, "start", lambda self: None)  # not needed here
+    src = ReplaySource(DEMO, realtime=False, block_seconds=0.1)
+    session = Session(src)
+    session.open()
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+
+    def play_to(seconds: float) -> None:
+        while src.position_s() < seconds:
+            block = src.read()
+            if block is not None:
+                session.process(block)
+        win.refresh()
+
+    play_to(39.0)
+    src.seek(0.0)  # and play it all again
+    play_to(39.0)
+    assert session.status().signal_seconds > 70  # the stream went on past the file's end
+    rows = [win.event_log.texts(r) for r in range(win.event_log.rowCount())]
+    gone = [r for r in rows if r[2].startswith("LSR disappeared")]
+    assert len(gone) == 2  # once per pass, both at the recording's 30 s
+    for r in gone:
+        assert r[0] == "00:00:30" and r[2].endswith("since 00:00:30.")
+    win.close()
