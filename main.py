@@ -533,6 +533,7 @@ def open_source(base: argparse.Namespace, argv: list[str]):
     for keep in ("window", "side", "log"):
         setattr(args, keep, getattr(base, keep))
     # The simulator's case and the filters carry over unless the new command line says.
+    simulator = args.replay is None and args.port is None
     for keep in (
         "highpass",
         "lowpass",
@@ -546,6 +547,8 @@ def open_source(base: argparse.Namespace, argv: list[str]):
         "stim_site",
         "bad_electrode",
     ):
+        if keep == "bad_electrode" and not simulator:
+            continue  # a simulated needle means nothing to a recording or an amplifier
         if getattr(args, keep) == parser.get_default(keep):
             setattr(args, keep, getattr(base, keep))
     try:

@@ -51,7 +51,11 @@ class SimulatedAmplifierSource(SerialSource):
         if not self._running:
             self.amplifier.start()
             self._running = True
-        super().open()
+        try:
+            super().open()
+        except BaseException:  # no device thread or pty left behind
+            self.close()
+            raise
 
     def close(self) -> None:
         super().close()

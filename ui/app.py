@@ -133,6 +133,7 @@ class MonitorScreens:
         self.case_id = case_id
         self.open_source = open_source
         self.window = None
+        self._switching = False
         self.case = None  # the case set up (monitor.casesetup.CaseSetup), kept across sources
         from ui.caseflow import CaseFlow
 
@@ -163,20 +164,110 @@ class MonitorScreens:
         self.window = window
         return window
 
-    def switch(self, argv: list[str]) -> bool:
-        """Open the source ``argv`` names; on success the screen moves to it and the old
-        source stops (its recording closed). A source that cannot be opened is said on
-        the problem line and the present one keeps running."""
+    def switch(
+        self, argv: list[str], release_first: bool = False, fallback: list[str] | None = None
+    ) -> bool:
+        """Open the source ``argv`` names; on success the screen moves to it, with the
+        present settings (thresholds, alarm priorities, range, volumes; the filters unless
+        ``argv`` names them), the old source stops and a running recording goes on in a
+        new file. A source that cannot be opened is said on the problem line and the
+        present one keeps running.
+
+        ``release_first``: the new source needs the device the present one holds (the
+        same serial port): the present one stops first, and if the new one cannot open,
+        ``fallback`` (the present source's command line) is opened again.
+        """
         old = self.window
         assert old is not None and self.open_source is not None
-        if old.recorder is not None:  # the case goes on being recorded, in a new file
-            argv = [*argv, "--record", self.record_folder, "--case-id", self.case_id or ""]
-        try:
-            session, monitoring, evoked, recorder = self.open_source(argv)
-        except ValueError as exc:
-            old.show_problem(Problem(Severity.WARNING, f"The source was not changed: {exc}"))
+        if self._switching:
             return False
-        log.info("source changed to %s", session.source.info.name)
-        self.open(session, monitoring, evoked, recorder)
-        old.close()
-        return True
+        self._switching = True
+        try:
+            was_recording = old.recorder is not None and not old.recorder.failed
+            if release_first:
+                if old.recorder is not None:
+                    old.toggle_recording()  # closed cleanly before its source goes
+                old.session.stop()
+            try:
+                opened = self._open_in_background(argv)
+                why = ""
+            except ValueError as exc:
+                why = str(exc)
+                if not (release_first and fallback):
+                    old.show_problem(
+                        Problem(Severity.WARNING, f"The source was not changed: {why}")
+                    )
+                    return False
+                opened = self._open_in_background(fallback)  # ValueError: said below
+            log.info("source changed to %s", opened[0].source.info.name)
+            new = self.open(*opened)
+            carry_settings(old, new, filters="--highpass" not in argv or bool(why))
+            if was_recording and new.recorder is None:
+                new.toggle_recording()
+            if why:
+                new.show_problem(
+                    Problem(
+                        Severity.CRITICAL,
+                        f"The source was not changed: {why} The previous source was opened again.",
+                    )
+                )
+            old.close()
+            old.deleteLater()  # its buffers and plots go with it
+            return not why
+        except ValueError as exc:  # the fallback failed too: nothing to monitor
+            old.show_problem(Problem(Severity.CRITICAL, f"No signal source: {exc}"))
+            return False
+        finally:
+            self._switching = False
+
+    def _open_in_background(self, argv: list[str]):
+        """``open_source(argv)`` on a worker thread, the screen live meanwhile (a port
+        that does not answer takes seconds to give up)."""
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        result: dict[str, object] = {}
+
+        def work() -> None:
+            try:
+                result["ok"] = self.open_source(argv)
+            except ValueError as exc:
+                result["error"] = exc
+            except Exception as exc:  # never leave the screen waiting
+                log.exception("opening a source failed")
+                result["error"] = ValueError(f"it could not be opened ({exc})")
+
+        thread = threading.Thread(target=work, name="open source", daemon=True)
+        thread.start()
+        loop = QEventLoop()
+        poll = QTimer()
+        poll.setInterval(20)
+        poll.timeout.connect(lambda: None if thread.is_alive() else loop.quit())
+        poll.start()
+        if thread.is_alive():
+            loop.exec()
+        poll.stop()
+        thread.join()
+        if "error" in result:
+            raise result["error"]  # type: ignore[misc]
+        return result["ok"]
+
+
+def carry_settings(old, new, filters: bool = True) -> None:
+    """What the user set on the old window, onto the new one (a source switch keeps the
+    case's settings). A setting the new source cannot take is said, not fatal."""
+    try:
+        if filters and old.session.filters is not None:
+            new.session.set_filter(old.session.filters.settings)
+        d = old.monitoring.detector.s
+        new.monitoring.set_thresholds(
+            mode=d.mode, k_sigma=d.k_sigma, floor_uv=d.floor_uv, fixed_uv=d.fixed_uv
+        )
+        new.monitoring.set_traintime_thresholds(*old.monitoring.traintime.thresholds_s)
+    except ValueError as exc:  # FilterSettingsError is one: a filter beyond the new rate
+        new.show_problem(Problem(Severity.WARNING, f"A setting was not carried over: {exc}"))
+    new.alarms.policies.update(old.alarms.policies)
+    new.traintime.set_thresholds(new.monitoring.traintime.thresholds_s)
+    new.traces.set_range(old.traces.range_uv)
+    if old.audio is not None and new.audio is not None and new.audio.available:
+        new.audio.emg_volume = old.audio.emg_volume
+        new.audio.alarm_volume = old.audio.alarm_volume

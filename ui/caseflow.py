@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from monitor.casesetup import CaseSetup
+from monitor.filters import FilterSettings
 from monitor.monitorsettings import (
     AudioSettings,
     MonitorSettings,
@@ -39,11 +40,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def source_argv(window: MainWindow, labels: tuple[str, ...], settings: MonitorSettings):
-    """The command line reopening the window's source with a case's montage and filters;
-    ``None`` for a recording (its channels are what was recorded)."""
+def source_argv(window: MainWindow, labels: tuple[str, ...], f: FilterSettings):
+    """The command line reopening the window's source with these channel labels and
+    filters; ``None`` for a recording (its channels are what was recorded)."""
     info = window.session.source.info
-    f = settings.filters
     filters = ["--highpass", f"{f.highpass_hz or 0:g}", "--lowpass", f"{f.lowpass_hz or 0:g}"]
     if f.notch_hz:
         filters += ["--notch", f"{f.notch_hz:g}"]
@@ -55,7 +55,14 @@ def source_argv(window: MainWindow, labels: tuple[str, ...], settings: MonitorSe
         if hasattr(source, "amplifier"):  # the simulated amplifier
             return ["--sim-device", *channels, *filters]
         return ["--port", source.port, "--baud", str(source.baud), *channels, *filters]
-    return [*channels, *filters]
+    rate = ["--rate", f"{info.rate:g}"]
+    return [*channels, *rate, *filters]
+
+
+def holds_its_device(window: MainWindow) -> bool:
+    """True for an amplifier on a port: it must be let go before it can be opened again."""
+    source = window.session.source
+    return source.info.kind == "serial" and not hasattr(source, "amplifier")
 
 
 class CaseFlow:
@@ -80,17 +87,27 @@ class CaseFlow:
         return True
 
     def apply(self, setup: CaseSetup, montage: Montage, settings: MonitorSettings) -> None:
-        """Steps 2 and 3: the montage and filters on the source, the settings on the monitor."""
+        """Steps 2 and 3: the montage and filters on the source, the settings on the monitor.
+
+        If the source cannot take the montage, the case still applies (its id, header and
+        settings) on the source as it was, and the screen says so; a recording that was
+        running goes on, in a new file with the case's header.
+        """
         window = self.screens.window
-        labels = montage.labels()
-        argv = source_argv(window, labels, settings)
-        if window.recorder is not None:  # the case starts a new file with its own header
+        argv = source_argv(window, montage.labels(), settings.filters)
+        was_recording = window.recorder is not None and not window.recorder.failed
+        if was_recording:  # the case's own file, with its header, follows
             window.toggle_recording()
-        theme.use_channel_colours(montage.colours())  # the new window draws in them
-        if argv is not None and not self.screens.switch(argv):
-            return  # said on the problem line; the old source runs on
-        self.screens.case = setup
-        self.screens.case_id = setup.case_id
+        theme.use_channel_colours(montage.colours())  # a new window draws in them
+        self.screens.case, self.screens.case_id = setup, setup.case_id
+        applied = True
+        if argv is not None:
+            fallback = None
+            exclusive = holds_its_device(window)
+            if exclusive and window.session.filters is not None:
+                info = window.session.source.info
+                fallback = source_argv(window, info.labels, window.session.filters.settings)
+            applied = self.screens.switch(argv, release_first=exclusive, fallback=fallback)
         window = self.screens.window
         window.case, window.case_id = setup, setup.case_id
         apply_settings(window, settings)
@@ -104,6 +121,16 @@ class CaseFlow:
                     "sources.",
                 )
             )
+        elif not applied:
+            window.show_problem(
+                Problem(
+                    Severity.CRITICAL,
+                    "The case's montage could not be applied: the channels keep their "
+                    "previous names. The case, its settings and its recording go on.",
+                )
+            )
+        if was_recording and window.recorder is None:
+            window.toggle_recording()
         seconds = window.seconds_of(window.session.status().end_index)
         window.event_log.add_note(seconds, "", setup.describe(), theme.FOREGROUND)
 

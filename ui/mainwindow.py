@@ -739,6 +739,8 @@ class MainWindow(QMainWindow):
         self.timer.stop()
         if self.case_flow is not None:
             self.case_flow.remember(self)
+        if self.stim_panel is not None:  # bound to this window's source: goes with it
+            self.stim_panel.close()
         if self.review is not None:
             self.review.close_down()
         if self.recorder is not None:

@@ -8,8 +8,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from dataclasses import replace
+
 from PySide6.QtGui import QShortcut
 
+from monitor.alarms import Priority
 from monitor.session import State
 
 DEMO = Path(__file__).resolve().parents[2] / "recordings" / "demo_mvd.edf"
@@ -32,7 +35,7 @@ def screens(qtbot):
     session, monitoring, evoked, recorder = main.start_session(base)
     opened.append(session)
     win = screens.open(session, monitoring, evoked, recorder)
-    qtbot.addWidget(win)
+    assert win is screens.window  # replaced (and deleted) by a switch: not qtbot's
     yield screens, opened
     for s in opened:
         s.stop()
@@ -102,3 +105,82 @@ def test_the_dialog_answers_with_a_command_line(qtbot, tmp_path):
     press("Alt+2")
     dialog.port.setEditText("/dev/ttyACM0")
     assert dialog.argv()[:2] == ["--port", "/dev/ttyACM0"]
+
+
+def test_a_switch_keeps_what_the_user_set(screens, qtbot):
+    screens, _ = screens
+    old = screens.window
+    old.monitoring.set_thresholds(mode="fixed", fixed_uv=60.0)
+    old.monitoring.set_traintime_thresholds(0.3, 5.0)
+    old.alarms.policies["a_train"] = replace(old.alarms.policies["a_train"], priority=Priority.HIGH)
+    old.traces.set_range(500)
+    assert screens.switch(["--channels", "2"])
+    new = screens.window
+    qtbot.addWidget(new)
+    assert new.monitoring.detector.s.mode == "fixed" and new.monitoring.detector.s.fixed_uv == 60
+    assert new.monitoring.traintime.thresholds_s == (0.3, 5.0)
+    assert new.alarms.policies["a_train"].priority is Priority.HIGH
+    assert new.traces.range_uv == 500 and new.session.filters.settings.highpass_hz == 30
+
+
+def test_case_setup_on_an_amplifier_port_lets_the_port_go_first(qtbot, tmp_path, monkeypatch):
+    import main
+    from drivers.emgsynth import SimConfig
+    from drivers.simdevice import SimulatedDevice
+    from monitor.casesetup import CaseSetup
+    from ui.app import MonitorScreens
+
+    monkeypatch.setenv("FACIAL_NERVE_MONITOR_CONFIG", str(tmp_path / "config"))
+    device = SimulatedDevice(SimConfig(seed=1), bits=24)
+    path = device.start()
+    base = main.build_parser().parse_args(["--port", path, "--log", "/dev/null"])
+    screens = MonitorScreens(10.0, (1366, 768), str(tmp_path), "", None)
+    screens.open_source = lambda argv: main.open_source(base, argv)
+    first = screens.open(*main.start_session(base))
+    sessions = [first.session]
+    try:
+        qtbot.waitUntil(lambda: first.session.status().samples > 5000, timeout=5000)
+        setup = CaseSetup("MVD-3", "right", user="drx")
+        settings = screens.flow.store.load("drx", setup.procedure)
+        screens.flow.apply(setup, settings.montage("right"), settings)
+        new = screens.window
+        sessions.append(new.session)
+        assert new is not first and new.case is setup
+        assert new.session.source.info.labels[0].startswith("R ")  # the case's montage
+        qtbot.waitUntil(lambda: new.session.status().samples > 5000, timeout=5000)
+    finally:
+        for s in sessions:
+            s.stop()
+        screens.window.close()
+        device.stop()
+
+
+def test_a_case_whose_montage_cannot_be_applied_still_applies_and_keeps_recording(
+    qtbot, tmp_path, monkeypatch
+):
+    import main
+    from monitor.casesetup import CaseSetup
+    from ui.app import MonitorScreens
+
+    monkeypatch.setenv("FACIAL_NERVE_MONITOR_CONFIG", str(tmp_path / "config"))
+    base = main.build_parser().parse_args(["--seed", "3", "--log", "/dev/null"])
+
+    def failing(argv):
+        raise ValueError("the device on /dev/ttyACM0 did not describe itself.")
+
+    screens = MonitorScreens(10.0, (1366, 768), str(tmp_path), "", failing)
+    win = screens.open(*main.start_session(base))
+    try:
+        win.toggle_recording()
+        before = win.recorder.path
+        setup = CaseSetup("MVD-2", "left", user="drx")
+        settings = screens.flow.store.load("drx", setup.procedure)
+        screens.flow.apply(setup, settings.montage("left"), settings)
+        assert screens.window is win and win.case is setup
+        assert win.recorder is not None and win.recorder.path != before  # its own file
+        assert "MVD-2" in win.recorder.path.name
+        qtbot.waitUntil(win.banner.isVisible, timeout=2000)
+        assert "montage could not be applied" in win.banner.text()
+    finally:
+        win.close()
+        win.session.stop()

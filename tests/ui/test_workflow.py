@@ -47,7 +47,7 @@ def test_a_whole_case_on_the_screen(qtbot, tmp_path, monkeypatch):
     (tmp_path / "rec").mkdir()
     window = screens.open(*main.start_session(base))
     window.switch_source = screens.switch
-    qtbot.addWidget(window)
+    assert window is screens.window  # deleted when the case reopens the source
     sessions = [window.session]
 
     # 1. Case setup (F9): MVD for hemifacial spasm, left side, a patient name kept private.
