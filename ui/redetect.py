@@ -74,6 +74,7 @@ class Redetection(QObject):
 
     def stop(self) -> None:
         """End the child process (the window is closing) and remove its folder."""
+        self._reported = True  # killed on purpose: not a failure to report
         if self.process.state() != QProcess.ProcessState.NotRunning:
             self.process.kill()
             self.process.waitForFinished(2000)

@@ -10,11 +10,12 @@ workflow of an MVD is a checklist that follows what the evoked analysis sees:
 4. Track it through the decompression: the LSR panel calls its disappearance.
 5. Gone: confirm at the baseline intensity before the surgeon closes.
 
-Keys: T opens it; Enter sends; O switches the stimulator on/off.
+Keys: T opens it; Enter sends; O switches the stimulator on or off (and sends).
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 
@@ -37,6 +38,8 @@ from monitor.evoked import EvokedAnalyzer
 from monitor.source import Source, SourceError
 from monitor.stimulator import SITES, StimulatorError, StimulatorSettings
 from ui import theme
+
+log = logging.getLogger(__name__)
 
 WIDTHS_MS = ("0.1", "0.2", "0.3", "0.5")
 RATES_HZ = ("0.5", "1", "2", "3")
@@ -124,7 +127,7 @@ class StimulatorPanel(QDialog):
         self.baseline_button = QPushButton("Take baseline (B)")
         self.baseline_button.clicked.connect(self.baseline_requested)
         layout.addWidget(self.baseline_button)
-        QShortcut(QKeySequence("O"), self, activated=self.on.toggle)
+        QShortcut(QKeySequence("O"), self, activated=self.toggle_on)
         self.show_settings(source.stimulator() or StimulatorSettings(on=False))
         self.timer = QTimer(self)
         self.timer.setInterval(250)
@@ -162,6 +165,11 @@ class StimulatorPanel(QDialog):
             self.current.value(), width, rate, self.site.currentText(), self.on.isChecked()
         )
 
+    def toggle_on(self) -> None:
+        """O: the stimulator on or off, sent at once."""
+        self.on.toggle()
+        self.send()
+
     def send(self) -> None:
         """Check the form and send it on a worker thread; the answer shows below."""
         try:
@@ -181,6 +189,9 @@ class StimulatorPanel(QDialog):
                 self._answers.put(f"Stimulator set: {settings.describe()}.")
             except SourceError as exc:
                 self._answers.put(f"Not set: {exc}")
+            except Exception as exc:  # never leave the panel saying "Sending…"
+                log.exception("stimulator settings not sent")
+                self._answers.put(f"Not set: the stimulator did not answer ({exc}).")
 
         threading.Thread(target=work, name="stimulator", daemon=True).start()
 
