@@ -310,6 +310,9 @@ class MainWindow(QMainWindow):
         if self.freeze.frozen is None:
             if not self.freeze.freeze():
                 self.show_problem(Problem(Severity.INFO, "Nothing to freeze yet."))
+            else:  # the event bands on the frozen samples' time, not the last frame's
+                end = self.freeze.frozen.end
+                self.traces.markers.update(self.monitoring.ongoing(), end, self.traces.window_s)
         else:
             self.freeze.resume()
         self._update_actions()
