@@ -151,6 +151,9 @@ class Scenario:
     phases: tuple[Phase, ...] = ()
     events: tuple[ScriptedEvent, ...] = ()
     expect: Expectations = field(default_factory=Expectations)
+    #: [training]: the trainee's set times in seconds (``ack_within_s``,
+    #: ``a_train_call_within_s``, ``lsr_call_within_s``); missing ones keep the defaults.
+    training_limits: dict[str, float] = field(default_factory=dict)
 
     def baseline_rates(self) -> dict[str, float]:
         """Every activity rate of the baseline (unset ones are 0: a quiet patient)."""

@@ -61,7 +61,23 @@ _EVENT_RANGES: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[f
     "disconnect": ((0.5, 600), (0, 0), (0, 0)),
 }
 
-_TABLES = ("case", "montage", "baseline", "stimulation", "lsr", "phase", "event", "expect")
+_TABLES = (
+    "case",
+    "montage",
+    "baseline",
+    "stimulation",
+    "lsr",
+    "phase",
+    "event",
+    "expect",
+    "training",
+)
+#: [training]: the trainee's set times (seconds) and their allowed range.
+_TRAINING_KEYS = {
+    "ack_within_s": (1, 300),
+    "a_train_call_within_s": (1, 120),
+    "lsr_call_within_s": (1, 600),
+}
 _ARRAYS = ("phase", "event")
 _CASE_KEYS = ("title", "teaching", "duration", "seed", "rate", "side")
 _BASELINE_KEYS = ("noise_uv", "mains_uv", "mains_hz", "drift_uv", *RATE_KEYS)
@@ -437,6 +453,14 @@ def _build(raw: dict, r: _Reader) -> Scenario:
     lsr = _lsr(raw.get("lsr", {}), starts, duration, r)
     events = _events(raw.get("event", []), labels, starts, duration, r)
     expect = _expect(raw.get("expect", {}), labels, stim, r)
+    training = raw.get("training", {})
+    w = ("training",)
+    r.known_keys(training, tuple(_TRAINING_KEYS), w, "[training]")
+    limits = {
+        key: r.number(training, key, w, lo, hi, None, " s")
+        for key, (lo, hi) in _TRAINING_KEYS.items()
+        if key in training
+    }
     return Scenario(
         path=r.path,
         title=title,
@@ -456,6 +480,7 @@ def _build(raw: dict, r: _Reader) -> Scenario:
         phases=phases,
         events=events,
         expect=expect,
+        training_limits=limits,
     )
 
 

@@ -171,12 +171,13 @@ def write_debrief(
     trainee: TraineeLog,
     limits: Limits | None = None,
 ) -> Path:
-    """Score the trainee on the case so far and write the debrief page to ``path``."""
+    """Score the trainee on the case so far and write the debrief page to ``path``; the
+    set times are ``limits``, else the scenario's ``[training]`` table, else the defaults."""
+    sc = engine.scenario
     truth = engine.truth()
     actions = trainee.actions()
     history = list(monitoring.alarms.history)
-    score = score_trainee(truth, history, actions, limits)
-    sc = engine.scenario
+    score = score_trainee(truth, history, actions, limits or Limits(**sc.training_limits))
     page = debrief_html(sc.title, sc.teaching, truth, monitoring.events(), history, actions, score)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

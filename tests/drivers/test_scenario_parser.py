@@ -146,6 +146,8 @@ BAD = [
     ),
     (_replace('title = "A short case"', "title = 3"), "title = 3", "text in quotes"),
     (_replace("seed = 4", "seed = 4.5"), "seed = 4.5", "whole number"),
+    (GOOD + "\n[training]\nack_within_s = 900\n", "ack_within_s", "1 to 300"),
+    (GOOD + "\n[training]\nack_witin_s = 9\n", "ack_witin_s", "did you mean 'ack_within_s'"),
     (GOOD + "[lsr]\n", "[lsr]", "not valid TOML"),  # a table defined twice
     (_replace('title = "A short case"', 'title = "A short case'), "title", "not valid TOML"),
 ]
@@ -190,3 +192,9 @@ def test_times_are_seconds_or_clock_readings(text, seconds):
 def test_a_time_that_is_no_time_is_refused(text):
     with pytest.raises(ValueError):
         parse_time(text)
+
+
+def test_the_trainees_set_times_come_from_the_training_table():
+    sc = parse_scenario(GOOD + "\n[training]\nlsr_call_within_s = 45\nack_within_s = 20\n", "x")
+    assert sc.training_limits == {"ack_within_s": 20.0, "lsr_call_within_s": 45.0}
+    assert parse_scenario(GOOD, "x").training_limits == {}

@@ -68,6 +68,8 @@ def test_the_instructor_injects_an_a_train_and_the_trainee_calls_it(training, qt
     assert injected and f"A-train on {window.monitoring.label(2)}" in page
     assert "false calls 1" in page
     assert "Happened" in page and "Trainee" in page
+    # The scenario's [training] set times are the ones scored.
+    assert "acknowledged within 20 s" in page and "called within\n45 s" in page
 
 
 def test_the_instructor_pauses_and_jumps_to_a_phase(training, qtbot):
