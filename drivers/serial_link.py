@@ -125,6 +125,7 @@ class SerialSource(Source):
         self._reader_stop = threading.Event()
         self._queue: queue.Queue[Block] = queue.Queue(QUEUE_BLOCKS)
         self._acks: dict[int, AckPayload] = {}
+        self._waiting: set[int] = set()  # command numbers whose answer a thread awaits
         self._ack_cond = threading.Condition()
         self._tx_seq = 0
         self._tx_lock = threading.Lock()
@@ -363,22 +364,34 @@ class SerialSource(Source):
         with self._tx_lock:
             seq = self._tx_seq
             self._tx_seq = (self._tx_seq + 1) & 0xFFFFFFFF
+            with self._ack_cond:
+                self._waiting.add(seq)
             try:
                 ser.write(encode_frame(ftype, seq, payload))
             except (serial.SerialException, OSError) as exc:
+                self._forget(seq)
                 raise SignalLost(f"cannot write to {self.port} ({exc}).") from None
         deadline = time.monotonic() + timeout
+        try:
+            with self._ack_cond:
+                while seq not in self._acks:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or self._reader_error:
+                        raise SignalLost(
+                            f"the amplifier on {self.port} did not answer ({ftype.name.lower()})."
+                        )
+                    self._ack_cond.wait(left)
+                return self._acks.pop(seq)
+        finally:
+            self._forget(seq)
+
+    def _forget(self, seq: int) -> None:
+        """Stop waiting for ``seq``; drop answers nobody waits for (came after their
+        command gave up), never another thread's answer still awaited."""
         with self._ack_cond:
-            while seq not in self._acks:
-                left = deadline - time.monotonic()
-                if left <= 0 or self._reader_error:
-                    raise SignalLost(
-                        f"the amplifier on {self.port} did not answer ({ftype.name.lower()})."
-                    )
-                self._ack_cond.wait(left)
-            ack = self._acks.pop(seq)
-            self._acks.clear()  # answers that came after their command gave up
-            return ack
+            self._waiting.discard(seq)
+            for k in [k for k in self._acks if k not in self._waiting]:
+                del self._acks[k]
 
     # -- reader thread -------------------------------------------------------------------------
     def _read_loop(self) -> None:

@@ -353,3 +353,36 @@ def test_monitor_runs_headless_on_the_simulated_device(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "Signal gap: 20 samples" in out.stdout
     assert "running" in out.stdout
+
+
+def test_commands_from_two_threads_each_get_their_own_answer(link):
+    """The stimulator (a worker thread) and the electrode check (another) talk to the
+    amplifier at once: neither may lose its acknowledgement to the other."""
+    import threading
+
+    _, session, _ = link()
+    assert wait_for(lambda: session.status().samples > 500)
+    source = session.source
+    failures: list[str] = []
+
+    def stimulate() -> None:
+        for k in range(25):
+            try:
+                source.send_stimulator(StimulatorSettings(5.0 + k % 5, 0.2, 1.0, "zygomatic", True))
+            except Exception as exc:
+                failures.append(f"stimulator: {exc}")
+
+    def check() -> None:
+        for _ in range(25):
+            try:
+                source.request_impedance()
+            except Exception as exc:
+                failures.append(f"impedance: {exc}")
+
+    threads = [threading.Thread(target=f) for f in (stimulate, check, stimulate)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert failures == []
+    assert source._acks == {} and source._waiting == set()
