@@ -200,6 +200,8 @@ class MonitorScreens:
                     return False
                 opened = self._open_in_background(fallback)  # ValueError: said below
             log.info("source changed to %s", opened[0].source.info.name)
+            if old.audio is not None:  # one sound stream at a time: some cards cannot mix
+                old.audio.stop()
             new = self.open(*opened)
             carry_settings(old, new, filters="--highpass" not in argv or bool(why))
             if was_recording and new.recorder is None:
