@@ -134,6 +134,7 @@ class SerialSource(Source):
         self.device: DeviceInfo | None = None
         self.status: StatusPayload | None = None
         self._stimulator: CoreStimulator | None = None
+        self._stim_lock = threading.Lock()
         self._latest_status: tuple[StatusPayload, float] | None = None  # with its arrival
         self._check_note = ""  # why the last requested impedance check was refused
         self._check_lock = threading.Lock()
@@ -211,12 +212,17 @@ class SerialSource(Source):
     def set_stimulator(self, settings: CoreStimulator) -> None:
         """Send the screen's stimulator settings; ``SourceError`` if the amplifier refuses
         them or does not answer. Thread-safe; waits for the acknowledgement."""
-        self.send_stimulator(
-            StimulatorSettings(
-                settings.current_ma, settings.width_ms, settings.rate_hz, settings.site, settings.on
+        with self._stim_lock:  # what is kept is what the device accepted last
+            self.send_stimulator(
+                StimulatorSettings(
+                    settings.current_ma,
+                    settings.width_ms,
+                    settings.rate_hz,
+                    settings.site,
+                    settings.on,
+                )
             )
-        )
-        self._stimulator = settings
+            self._stimulator = settings
 
     def request_impedance(self) -> None:
         """Ask for an impedance measurement and wait for its acknowledgement."""

@@ -105,7 +105,7 @@ def timeline_svg(
                 f"<title>{html.escape(a.text)}</title></path>"
             )
     for a in alarms:
-        if a.new is AlarmState.ACKNOWLEDGED:
+        if a.reason == "acknowledged":
             ax, y = x(a.sample_index), 10 + 2 * LANE
             parts.append(f'<text x="{ax - 4:.1f}" y="{y + 30}" fill="#333">✓</text>')
     for c in actions:

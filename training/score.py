@@ -154,8 +154,11 @@ def _alarms(history: Sequence[AlarmTransition], rate: float, end: int, lim: Limi
         if t.new is AlarmState.ACTIVE and (t.old is None or t.old is AlarmState.RESOLVED):
             open_[t.key] = t
             acked.pop(t.key, None)
-        elif t.new is AlarmState.ACKNOWLEDGED and t.key in open_:
+        elif t.reason == "acknowledged" and t.key in open_:
+            # ACTIVE -> ACKNOWLEDGED, or a latched alarm acknowledged: LATCHED -> RESOLVED.
             acked.setdefault(t.key, t)
+            if t.new is AlarmState.RESOLVED:
+                episodes.append((open_.pop(t.key), acked.pop(t.key), t.sample_index))
         elif t.new is AlarmState.RESOLVED and t.key in open_:
             episodes.append((open_.pop(t.key), acked.pop(t.key, None), t.sample_index))
     episodes.extend((raised, acked.get(key), end) for key, raised in open_.items())
@@ -172,11 +175,30 @@ def _alarms(history: Sequence[AlarmTransition], rate: float, end: int, lim: Limi
 
 
 def _lsr(truth: ScenarioTruth, actions: Sequence[TraineeAction], lim: Limits):
-    calls = sorted((a for a in actions if a.kind == LSR_CALL), key=lambda a: a.sample_index)
-    gone = truth.lsr_gone_index()
+    """Each stretch with the LSR gone (an instructor may bring it back and take it away
+    again) is scored on its own; an LSR call outside every such stretch is a false call."""
     rate = truth.rate
-    if gone is None:
-        for c in calls:
+    calls = sorted((a for a in actions if a.kind == LSR_CALL), key=lambda a: a.sample_index)
+    stretches: list[tuple[int, int]] = []  # [gone, back)
+    for t in truth.items:
+        if t.kind == "lsr_gone" and (not stretches or stretches[-1][1] <= t.onset):
+            stretches.append((t.onset, truth.rendered_until + 1))
+        elif t.kind == "lsr_back" and stretches and stretches[-1][1] > t.onset:
+            stretches[-1] = (stretches[-1][0], t.onset)
+    used: set[int] = set()
+    for gone, back in stretches:
+        inside = [c for c in calls if gone <= c.sample_index < back]
+        used.update(id(c) for c in inside)
+        what = f"LSR disappeared at {truth.case_s(gone):.1f} s"
+        if not inside:
+            yield Mark(what, "lsr", gone, None, "missed")
+            continue
+        hit = inside[0]
+        reaction = (hit.sample_index - gone) / rate
+        verdict = "ok" if reaction <= lim.lsr_call_within_s else "late"
+        yield Mark(what, "lsr", gone, hit.sample_index, verdict, reaction)
+    for c in calls:
+        if id(c) not in used:
             yield Mark(
                 "LSR called gone while present",
                 "call",
@@ -184,18 +206,3 @@ def _lsr(truth: ScenarioTruth, actions: Sequence[TraineeAction], lim: Limits):
                 c.sample_index,
                 "false call",
             )
-        return
-    deadline = gone + round(lim.lsr_call_within_s * rate)
-    early = [c for c in calls if c.sample_index < gone]
-    for c in early:
-        yield Mark(
-            "LSR called gone while present", "call", c.sample_index, c.sample_index, "false call"
-        )
-    hit = next((c for c in calls if c.sample_index >= gone), None)
-    what = f"LSR disappeared at {truth.case_s(gone):.1f} s"
-    if hit is None:
-        yield Mark(what, "lsr", gone, None, "missed")
-    else:
-        reaction = (hit.sample_index - gone) / rate
-        verdict = "ok" if hit.sample_index <= deadline else "late"
-        yield Mark(what, "lsr", gone, hit.sample_index, verdict, reaction)

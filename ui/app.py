@@ -134,6 +134,7 @@ class MonitorScreens:
         self.open_source = open_source
         self.window = None
         self._switching = False
+        self.last_error = ""  # why the last switch did not happen as asked
         self.case = None  # the case set up (monitor.casesetup.CaseSetup), kept across sources
         from ui.caseflow import CaseFlow
 
@@ -153,8 +154,8 @@ class MonitorScreens:
             case_id=self.case_id,
         )
         window.case = self.case
-        window.case_flow = self.flow
-        if self.open_source is not None:
+        if self.open_source is not None:  # a case reopens the source: needs open_source
+            window.case_flow = self.flow
             window.switch_source = self.switch
         if self.window is not None:
             window.setGeometry(self.window.geometry())
@@ -179,11 +180,15 @@ class MonitorScreens:
         """
         old = self.window
         assert old is not None and self.open_source is not None
+        self.last_error = ""
         if self._switching:
+            self.last_error = "another source is still being opened"
             return False
         self._switching = True
+        was_recording = old.recorder is not None and not old.recorder.failed
+        old.show_problem(Problem(Severity.INFO, "Opening the new signal source…"))
+        old.centralWidget().setEnabled(False)  # no keys or buttons meanwhile (F9, R, S ...)
         try:
-            was_recording = old.recorder is not None and not old.recorder.failed
             if release_first:
                 if old.recorder is not None:
                     old.toggle_recording()  # closed cleanly before its source goes
@@ -192,35 +197,48 @@ class MonitorScreens:
                 opened = self._open_in_background(argv)
                 why = ""
             except ValueError as exc:
-                why = str(exc)
+                why = self.last_error = str(exc)
                 if not (release_first and fallback):
                     old.show_problem(
                         Problem(Severity.WARNING, f"The source was not changed: {why}")
                     )
                     return False
                 opened = self._open_in_background(fallback)  # ValueError: said below
-            log.info("source changed to %s", opened[0].source.info.name)
-            if old.audio is not None:  # one sound stream at a time: some cards cannot mix
-                old.audio.stop()
-            new = self.open(*opened)
-            carry_settings(old, new, filters="--highpass" not in argv or bool(why))
-            if was_recording and new.recorder is None:
-                new.toggle_recording()
+            if not old.isVisible():  # the monitor was closed meanwhile: go no further
+                opened[0].stop()
+                if opened[3] is not None:
+                    opened[3].close()
+                return False
+            self._move_to(old, opened, was_recording, carry_filters="--highpass" not in argv)
             if why:
-                new.show_problem(
+                self.window.show_problem(
                     Problem(
                         Severity.CRITICAL,
                         f"The source was not changed: {why} The previous source was opened again.",
                     )
                 )
-            old.close()
-            old.deleteLater()  # its buffers and plots go with it
             return not why
         except ValueError as exc:  # the fallback failed too: nothing to monitor
+            self.last_error = f"{self.last_error}; and again as it was: {exc}"
             old.show_problem(Problem(Severity.CRITICAL, f"No signal source: {exc}"))
             return False
         finally:
             self._switching = False
+            if old is self.window:
+                old.centralWidget().setEnabled(True)
+
+    def _move_to(self, old, opened, was_recording: bool, carry_filters: bool) -> None:
+        """The screen onto the opened source; the old window goes."""
+        log.info("source changed to %s", opened[0].source.info.name)
+        if old.audio is not None:  # one sound stream at a time: some cards cannot mix
+            old.audio.stop()
+        new = self.open(*opened)
+        carry_settings(old, new, filters=carry_filters)
+        note_what_starts_again(old, new)
+        if was_recording and new.recorder is None:
+            new.toggle_recording()
+        old.close()
+        old.deleteLater()  # its buffers and plots go with it
 
     def _open_in_background(self, argv: list[str]):
         """``open_source(argv)`` on a worker thread, the screen live meanwhile (a port
@@ -252,6 +270,28 @@ class MonitorScreens:
         if "error" in result:
             raise result["error"]  # type: ignore[misc]
         return result["ok"]
+
+
+def note_what_starts_again(old, new) -> None:
+    """A new source starts its own train time, alarms and LSR baseline: say so in the log
+    (and the recording) when there was something to lose."""
+    kept = [
+        f"{label} {t:.1f} s"
+        for label, t in zip(old.monitoring.labels, old.monitoring.traintime.seconds(), strict=True)
+        if t > 0
+    ]
+    parts = []
+    if kept:
+        parts.append(f"train time ({', '.join(kept)})")
+    if old.evoked.baseline() is not None:
+        parts.append("the LSR baseline")
+    if old.alarms.alarms():
+        parts.append("the alarms")
+    if not parts:
+        return
+    text = f"New signal source: {', '.join(parts)} start again"
+    new.event_log.add_note(new.seconds_of(new.session.status().end_index), "", text, None)
+    new.session.note_change(text)
 
 
 def carry_settings(old, new, filters: bool = True) -> None:

@@ -21,7 +21,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from monitor.casesetup import CaseSetup
-from monitor.filters import FilterSettings
 from monitor.monitorsettings import (
     AudioSettings,
     MonitorSettings,
@@ -30,6 +29,7 @@ from monitor.monitorsettings import (
 )
 from monitor.montage import Montage
 from monitor.problems import Problem, Severity
+from monitor.session import State
 from monitor.settingsstore import SettingsStore
 from ui import theme
 
@@ -40,23 +40,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def source_argv(window: MainWindow, labels: tuple[str, ...], f: FilterSettings):
-    """The command line reopening the window's source with these channel labels and
-    filters; ``None`` for a recording (its channels are what was recorded)."""
+def source_argv(window: MainWindow, labels: tuple[str, ...]):
+    """The command line reopening the window's source with these channel labels (its
+    rate kept; filters are set on the session afterwards, so that "off" needs no
+    spelling); ``None`` for a recording (its channels are what was recorded)."""
     info = window.session.source.info
-    filters = ["--highpass", f"{f.highpass_hz or 0:g}", "--lowpass", f"{f.lowpass_hz or 0:g}"]
-    if f.notch_hz:
-        filters += ["--notch", f"{f.notch_hz:g}"]
     channels = ["--channels", ",".join(labels)]
     if info.kind == "replay":
         return None
+    rate = ["--rate", f"{info.rate:g}"]
     if info.kind == "serial":
         source = window.session.source
         if hasattr(source, "amplifier"):  # the simulated amplifier
-            return ["--sim-device", *channels, *filters]
-        return ["--port", source.port, "--baud", str(source.baud), *channels, *filters]
-    rate = ["--rate", f"{info.rate:g}"]
-    return [*channels, *rate, *filters]
+            return ["--sim-device", *channels, *rate]
+        return ["--port", source.port, "--baud", str(source.baud), *channels]
+    return [*channels, *rate]
 
 
 def holds_its_device(window: MainWindow) -> bool:
@@ -82,19 +80,23 @@ class CaseFlow:
         dialog = CaseSetupDialog(self.store, window, case_id=window.case_id or "")
         if not dialog.exec():
             return False
-        self.apply(dialog.result_setup(), dialog.result_montage(), dialog.result_settings())
+        if not self.apply(
+            dialog.result_setup(), dialog.result_montage(), dialog.result_settings()
+        ):
+            return False  # no source to monitor: said on the screen
         self.check_electrodes(before_monitoring=True)
         return True
 
-    def apply(self, setup: CaseSetup, montage: Montage, settings: MonitorSettings) -> None:
-        """Steps 2 and 3: the montage and filters on the source, the settings on the monitor.
+    def apply(self, setup: CaseSetup, montage: Montage, settings: MonitorSettings) -> bool:
+        """Steps 2 and 3: the montage onto the source, the settings (filters included) onto
+        the monitor. False when no source is left to monitor (said on the screen).
 
         If the source cannot take the montage, the case still applies (its id, header and
-        settings) on the source as it was, and the screen says so; a recording that was
+        settings) on the source as it was, and the screen says why; a recording that was
         running goes on, in a new file with the case's header.
         """
         window = self.screens.window
-        argv = source_argv(window, montage.labels(), settings.filters)
+        argv = source_argv(window, montage.labels())
         was_recording = window.recorder is not None and not window.recorder.failed
         if was_recording:  # the case's own file, with its header, follows
             window.toggle_recording()
@@ -104,11 +106,12 @@ class CaseFlow:
         if argv is not None:
             fallback = None
             exclusive = holds_its_device(window)
-            if exclusive and window.session.filters is not None:
-                info = window.session.source.info
-                fallback = source_argv(window, info.labels, window.session.filters.settings)
+            if exclusive:
+                fallback = source_argv(window, window.session.source.info.labels)
             applied = self.screens.switch(argv, release_first=exclusive, fallback=fallback)
         window = self.screens.window
+        if window.session.state in (State.FINISHED, State.FAILED):
+            return False  # neither the new source nor the old one: nothing to monitor
         window.case, window.case_id = setup, setup.case_id
         apply_settings(window, settings)
         self.record_with_monitoring = settings.record_with_monitoring
@@ -122,17 +125,20 @@ class CaseFlow:
                 )
             )
         elif not applied:
+            why = self.screens.last_error or "the source could not be opened again"
+            log.warning("case montage not applied: %s", why)
             window.show_problem(
                 Problem(
                     Severity.CRITICAL,
-                    "The case's montage could not be applied: the channels keep their "
-                    "previous names. The case, its settings and its recording go on.",
+                    f"The case's montage could not be applied ({why}); the channels keep "
+                    "their previous names. The case, its settings and its recording go on.",
                 )
             )
         if was_recording and window.recorder is None:
             window.toggle_recording()
         seconds = window.seconds_of(window.session.status().end_index)
         window.event_log.add_note(seconds, "", setup.describe(), theme.FOREGROUND)
+        return True
 
     def check_electrodes(self, before_monitoring: bool = False) -> None:
         """Step 4 (and E at any time): the electrode check of the window's source."""
@@ -184,6 +190,7 @@ def apply_settings(window: MainWindow, settings: MonitorSettings) -> None:
     """The user's settings on a running monitor (each change annotated when recording)."""
     d = settings.detection
     try:
+        window.session.set_filter(settings.filters)
         window.monitoring.set_thresholds(
             mode=d.mode, k_sigma=d.k_sigma, floor_uv=d.floor_uv, fixed_uv=d.fixed_uv
         )

@@ -171,7 +171,10 @@ class StimulatorPanel(QDialog):
         self.send()
 
     def send(self) -> None:
-        """Check the form and send it on a worker thread; the answer shows below."""
+        """Check the form and send it on a worker thread; the answer shows below. One send
+        at a time: the device's answer decides what the stimulator is doing."""
+        if self.sending:
+            return
         try:
             settings = self.settings()
         except StimulatorError as exc:

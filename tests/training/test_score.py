@@ -37,8 +37,9 @@ def truth(items, end_s=200):
     )
 
 
-def alarm(key, new, t, old=None, prio=Priority.MEDIUM):
-    return AlarmTransition(key, f"{key} text", prio, old, new, t * S, 0.0)
+def alarm(key, new, t, old=None, prio=Priority.MEDIUM, reason=""):
+    reason = reason or ("acknowledged" if new is AlarmState.ACKNOWLEDGED else "condition")
+    return AlarmTransition(key, f"{key} text", prio, old, new, t * S, 0.0, reason)
 
 
 A, ACK, RES = AlarmState.ACTIVE, AlarmState.ACKNOWLEDGED, AlarmState.RESOLVED
@@ -119,3 +120,32 @@ def test_the_debrief_shows_the_three_lanes_and_every_item():
     page = debrief_html("Routine MVD", "The LSR goes.", t, [], history, log.actions(), score)
     assert "3 of 3 points" in page and "A-train on L Orb. oculi at 20.0 s" in page
     assert "LSR disappeared at 100.0 s" in page and page.count("<b>ok</b>") == 3
+
+
+def test_acknowledging_a_latched_alarm_counts_from_the_real_alarm_manager():
+    from monitor.alarms import AlarmManager
+
+    alarms = AlarmManager()
+    alarms.raise_condition("traintime_high:0", "Train time 10 s", 10 * S)  # high: latches
+    alarms.clear_condition("traintime_high:0", 12 * S)  # the condition went; it stays
+    alarms.acknowledge(None, 18 * S)
+    score = score_trainee(truth([]), alarms.history, [])
+    assert [(m.verdict, m.reaction_s) for m in score.marks] == [("ok", 8.0)]
+
+
+def test_each_time_the_lsr_goes_is_scored_on_its_own():
+    items = [
+        item("lsr_gone", 100, ch=None),
+        item("lsr_back", 120, ch=None),  # the instructor jumped back before decompression
+        item("lsr_gone", 160, ch=None),
+    ]
+    log = TraineeLog()
+    log.call(LSR_CALL, 105 * S)
+    log.call(LSR_CALL, 140 * S)  # present again then: a false call
+    log.call(LSR_CALL, 170 * S)
+    score = score_trainee(truth(items), [], log.actions())
+    assert [(m.kind, m.verdict, m.reaction_s) for m in score.marks] == [
+        ("lsr", "ok", 5.0),
+        ("call", "false call", None),
+        ("lsr", "ok", 10.0),
+    ]

@@ -184,3 +184,82 @@ def test_a_case_whose_montage_cannot_be_applied_still_applies_and_keeps_recordin
     finally:
         win.close()
         win.session.stop()
+
+
+def test_the_cases_filters_apply_even_a_high_pass_that_is_off(qtbot, tmp_path, monkeypatch):
+    import main
+    from monitor.casesetup import CaseSetup
+    from monitor.filters import FilterSettings
+    from ui.app import MonitorScreens
+
+    monkeypatch.setenv("FACIAL_NERVE_MONITOR_CONFIG", str(tmp_path / "config"))
+    base = main.build_parser().parse_args(
+        ["--highpass", "100", "--notch", "50", "--log", "/dev/null"]
+    )
+    screens = MonitorScreens(10.0, (1366, 768), str(tmp_path), "", None)
+    screens.open_source = lambda argv: main.open_source(base, argv)
+    first = screens.open(*main.start_session(base))
+    sessions = [first.session]
+    try:
+        setup = CaseSetup("MVD-4", "right", user="drx")
+        settings = replace(
+            screens.flow.store.load("drx", setup.procedure),
+            filters=FilterSettings(highpass_hz=None, lowpass_hz=3000.0),
+        )
+        assert screens.flow.apply(setup, settings.montage("right"), settings)
+        new = screens.window
+        sessions.append(new.session)
+        assert new.session.source.info.labels[0].startswith("R ")
+        qtbot.waitUntil(
+            lambda: new.session.filters.settings == FilterSettings(None, 3000.0), timeout=5000
+        )
+    finally:
+        for s in sessions:
+            s.stop()
+        screens.window.close()
+
+
+def test_no_source_left_stops_the_case_start_and_records_nothing(qtbot, tmp_path, monkeypatch):
+    import main
+    from drivers.emgsynth import SimConfig
+    from drivers.simdevice import SimulatedDevice
+    from monitor.casesetup import CaseSetup
+    from ui.app import MonitorScreens
+
+    monkeypatch.setenv("FACIAL_NERVE_MONITOR_CONFIG", str(tmp_path / "config"))
+    device = SimulatedDevice(SimConfig(seed=1), bits=24)
+    path = device.start()
+    base = main.build_parser().parse_args(["--port", path, "--log", "/dev/null"])
+    screens = MonitorScreens(10.0, (1366, 768), str(tmp_path), "", None)
+    screens.open_source = lambda argv: main.open_source(base, argv)
+    win = screens.open(*main.start_session(base))
+    try:
+        qtbot.waitUntil(lambda: win.session.status().samples > 2000, timeout=5000)
+        device.stop()  # the amplifier goes away: neither the case nor the old way opens
+        setup = CaseSetup("MVD-5", "left", user="drx")
+        settings = screens.flow.store.load("drx", setup.procedure)
+        assert not screens.flow.apply(setup, settings.montage("left"), settings)
+        assert screens.window is win and win.recorder is None
+        assert "No signal source" in win.banner.text()
+    finally:
+        win.close()
+        win.session.stop()
+
+
+def test_a_window_without_source_switching_offers_no_case_setup(qtbot):
+    from drivers.emgsynth import SimConfig
+    from drivers.simulator import SimulatorSource
+    from monitor.session import Session
+    from ui.app import MonitorScreens
+
+    screens = MonitorScreens(10.0, (1366, 768), "recordings", "", None)
+    session = Session(SimulatorSource(SimConfig(seed=1)))
+    session.open()
+    win = screens.open(session, None, None, None)
+    try:
+        assert win.case_flow is None and win.switch_source is None
+        win.begin_case()  # F9: says so, changes nothing
+        assert "only from the monitor's window" in win.banner.text()
+    finally:
+        win.close()
+        session.stop()
