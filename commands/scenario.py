@@ -310,7 +310,9 @@ def _on_screen(args, session, monitoring, evoked, engine) -> int:
 
             if args.screenshot is None:
                 engine.pause()  # the instructor starts the case (the signal runs meanwhile)
-            console = InstructorConsole(engine, trainee, debrief if trainee else None)
+            console = InstructorConsole(
+                engine, trainee, debrief if trainee else None, monitor=window
+            )
             console.resize(560, 760)
             console.show()
             kept.append(console)  # a top-level window of its own, not the trainee's

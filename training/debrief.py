@@ -55,7 +55,10 @@ def timeline_svg(
     actions: Sequence[TraineeAction],
 ) -> str:
     """Three lanes over case time: Happened, Monitor, Trainee; phases as vertical lines."""
-    span = max(truth.case_s(truth.rendered_until), 1.0)
+    # An instructor's jump back makes case time go back: the span is the latest case time.
+    marks = [truth.rendered_until, *(t.onset for t in truth.items)]
+    marks += [t.offset for t in truth.items if t.offset is not None]
+    span = max(1.0, *(truth.case_s(i) for i in marks))
     scale = (WIDTH - LEFT - 10) / span
 
     def x(index: int) -> float:

@@ -63,9 +63,11 @@ class InstructorConsole(QWidget):
         trainee: TraineeLog | None = None,
         debrief: Callable[[], Path] | None = None,
         parent: QWidget | None = None,
+        monitor: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.engine = engine
+        self.monitor = monitor  # the trainee's window: the console closes with it
         self.trainee = trainee
         self.debrief = debrief
         sc = engine.scenario
@@ -197,6 +199,9 @@ class InstructorConsole(QWidget):
 
     # -- timer ----------------------------------------------------------------------------
     def refresh(self) -> None:
+        if self.monitor is not None and not self.monitor.isVisible():
+            self.close()  # the case is over when the trainee's monitor closes
+            return
         e = self.engine
         state = "FINISHED" if e.finished else "PAUSED" if e.paused else "RUNNING"
         self.state.setText(

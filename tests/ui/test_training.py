@@ -128,3 +128,15 @@ def test_a_case_held_from_the_start_waits_for_the_instructor(qtbot):
         assert console.pause_button.text() == "Pause case"
     finally:
         session.stop()
+
+
+def test_the_console_closes_with_the_trainees_monitor(training, qtbot):
+    from ui.instructor import InstructorConsole
+
+    engine, window, _, trainee = training
+    console = InstructorConsole(engine, trainee, monitor=window)
+    qtbot.addWidget(console)
+    console.show()
+    window.close()
+    console.refresh()
+    assert not console.isVisible()
