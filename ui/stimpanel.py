@@ -210,6 +210,8 @@ class StimulatorPanel(QDialog):
             self.answer.setText(text)
             self.answer.setStyleSheet("" if text.startswith("Stimulator set") else "color:#ff5c5c;")
         known = self.source.stimulator()
+        if text is not None and not text.startswith("Stimulator set") and known is not None:
+            self.on.setChecked(known.on)  # refused: the box says what the stimulator does
         step = lsr_step(self.evoked, known is not None and known.on)
         for i, label in enumerate(self.step_labels):
             if i < step:
