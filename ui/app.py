@@ -187,7 +187,7 @@ class MonitorScreens:
         self._switching = True
         was_recording = old.recorder is not None and not old.recorder.failed
         old.show_problem(Problem(Severity.INFO, "Opening the new signal source…"))
-        old.centralWidget().setEnabled(False)  # no keys or buttons meanwhile (F9, R, S ...)
+        old.setEnabled(False)  # no keys or buttons meanwhile (F9, R, S ...): shortcuts too
         try:
             if release_first:
                 if old.recorder is not None:
@@ -225,7 +225,7 @@ class MonitorScreens:
         finally:
             self._switching = False
             if old is self.window:
-                old.centralWidget().setEnabled(True)
+                old.setEnabled(True)
 
     def _move_to(self, old, opened, was_recording: bool, carry_filters: bool) -> None:
         """The screen onto the opened source; the old window goes."""

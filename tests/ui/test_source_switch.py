@@ -263,3 +263,27 @@ def test_a_window_without_source_switching_offers_no_case_setup(qtbot):
     finally:
         win.close()
         session.stop()
+
+
+def test_the_screen_stays_live_but_takes_no_keys_while_a_source_opens(screens, qtbot):
+    import time as _time
+
+    from PySide6.QtCore import QTimer
+
+    screens, _ = screens
+    old = screens.window
+    slow = screens.open_source
+
+    def opening_slowly(argv):
+        _time.sleep(0.6)  # a port that takes its time to answer
+        return slow(argv)
+
+    screens.open_source = opening_slowly
+    seen: list[tuple[bool, int]] = []
+    frames = old.traces.frames
+    QTimer.singleShot(300, lambda: seen.append((old.isEnabled(), old.traces.frames)))
+    assert screens.switch(["--channels", "2"])
+    qtbot.addWidget(screens.window)
+    ((enabled, frames_then),) = seen
+    assert not enabled  # F9, R, S ... could not start a second change meanwhile
+    assert frames_then > frames  # the old screen kept drawing
