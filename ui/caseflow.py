@@ -80,9 +80,7 @@ class CaseFlow:
         dialog = CaseSetupDialog(self.store, window, case_id=window.case_id or "")
         if not dialog.exec():
             return False
-        if not self.apply(
-            dialog.result_setup(), dialog.result_montage(), dialog.result_settings()
-        ):
+        if not self.apply(dialog.result_setup(), dialog.result_montage(), dialog.result_settings()):
             return False  # no source to monitor: said on the screen
         self.check_electrodes(before_monitoring=True)
         return True
