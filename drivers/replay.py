@@ -177,7 +177,7 @@ class ReplaySource(Source):
 
     Notes
     -----
-    Thread safety: ``request_stop``, ``pause``, ``resume``, ``set_speed``, ``seek``,
+    Thread safety: ``request_stop``, ``pause``, ``pause_at``, ``resume``, ``set_speed``, ``seek``,
     ``position_s``, ``paused``, ``at_end``, ``seek_pending`` and ``recording_index`` may
     be called from any thread; everything else from the acquisition thread only. After
     ``request_stop``, ``read`` returns ``None`` at once until the source is opened again.
@@ -227,6 +227,7 @@ class ReplaySource(Source):
         # Review controls: written by any thread under the lock, applied in read().
         self._control = threading.Lock()
         self._paused = False
+        self._pause_at: int | None = None  # file index where to hold (pause_at)
         self._at_end = False
         self._want_speed: float | None = None
         self._want_seek: int | None = None
@@ -282,6 +283,10 @@ class ReplaySource(Source):
                     return None
                 raise EndOfStream(f"{self.path.name} has been played to the end.")
         block, at_s = self._pending
+        if self._pause_at is not None and block.start >= self._pause_at:
+            with self._control:  # held exactly there, whatever the screen's frame rate
+                self._paused, self._pause_at = True, None
+            return None
         if self.realtime:
             now = time.monotonic()
             if self._t0 is None:
@@ -305,6 +310,13 @@ class ReplaySource(Source):
         """Hold the replay where it is. Thread-safe."""
         with self._control:
             self._paused = True
+            self._pause_at = None
+
+    def pause_at(self, seconds: float) -> None:
+        """Hold the replay when it reaches ``seconds`` of recording time (a jump or a
+        pause cancels it). Thread-safe."""
+        with self._control:
+            self._pause_at = round(seconds * self._rate)
 
     def resume(self) -> None:
         """Play on from where it was held (from the start again after the end). Thread-safe."""
@@ -345,6 +357,7 @@ class ReplaySource(Source):
         index = min(max(0, round(seconds * self._rate)), max(0, end - 1))
         with self._control:
             self._want_seek = index
+            self._pause_at = None
             self._position = index  # what the screen shows from now on
             self._at_end = False
 

@@ -61,7 +61,6 @@ class ReviewBar(QFrame):
     ) -> None:
         super().__init__(parent)
         self.source = source
-        self._hold_at: float | None = None
         self._current: Mark | None = None  # the event last jumped to
         self.setStyleSheet(f"background:{theme.PANEL}; color:{theme.FOREGROUND};")
         font = QFont()
@@ -117,18 +116,16 @@ class ReviewBar(QFrame):
             self.source.resume()
         else:
             self.source.pause()
-        self._hold_at = None
         self.refresh()
 
     def seek(self, seconds: float) -> None:
         """Jump to ``seconds``. While paused, the few seconds before it are played, so
         that the traces show what led up to that moment, and it holds there again."""
         held = self.source.paused or self.source.at_end
-        self._hold_at = None
         if held and seconds > 0:
             self.source.seek(max(0.0, seconds - PREROLL_S))
+            self.source.pause_at(seconds)
             self.source.resume()
-            self._hold_at = seconds
         else:
             self.source.seek(seconds)
         self.timeline.set_position(seconds)
@@ -155,19 +152,14 @@ class ReviewBar(QFrame):
         self.source.seek(max(0.0, mark.start_s - PREROLL_S))
         self.timeline.set_position(mark.start_s)
         self._current = mark
-        self._hold_at = None
         if was_paused:
+            self.source.pause_at(mark.stop_s + HOLD_AFTER_S)
             self.source.resume()
-            self._hold_at = mark.stop_s + HOLD_AFTER_S
         return mark
 
     # -- frame timer ----------------------------------------------------------------------
     def refresh(self) -> None:
         pos = self.source.position_s()
-        # Hold only once the jump has been applied: before that the old blocks still count.
-        if self._hold_at is not None and not self.source.seek_pending and pos >= self._hold_at:
-            self.source.pause()
-            self._hold_at = None
         self.timeline.set_position(pos)
         self.clock.setText(f"{hhmmss(pos)} / {hhmmss(self.source.duration_s)}")
         held = self.source.paused or self.source.at_end
@@ -177,7 +169,7 @@ class ReviewBar(QFrame):
         """What the traces say while the replay is held (None while it plays)."""
         if self.source.at_end:
             return "END OF RECORDING — Space plays it again"
-        if self.source.paused and self._hold_at is None:
+        if self.source.paused:
             return "PAUSED — Space plays on"
         return None
 

@@ -207,3 +207,18 @@ def test_a_speed_change_at_an_edf_plus_d_gap_after_a_jump_back(shared_data: Path
         step()
     assert src.recording_index(session.status().end_index) > 400  # on, past the gap
     src.close()
+
+
+def test_pause_at_holds_exactly_there(ramp_file: Path) -> None:
+    src = offline(ramp_file)
+    src.pause_at(3.2)
+    while not src.paused:
+        src.read()
+    assert 3.2 <= src.position_s() < 3.2 + 0.5  # at the first block from 3.2 s on
+    src.resume()
+    assert next_block(src).start == round(src.position_s() * RATE) - 500
+    src.pause_at(10.0)
+    src.seek(1.0)  # a jump cancels the hold
+    while src.position_s() < 12.0:
+        src.read()
+    assert not src.paused
