@@ -16,6 +16,7 @@ import contextlib
 import errno
 import os
 import select
+import shutil
 import tempfile
 import threading
 import time
@@ -105,6 +106,7 @@ class SimulatedDevice:
         self.bits = bits
         self.frame_ms = frame_ms
         self.firmware = firmware
+        self._tmpdir: str | None = None
         if link_path is None:
             self._tmpdir = tempfile.mkdtemp(prefix="fnm-amp-")
             link_path = Path(self._tmpdir) / "amplifier"
@@ -152,6 +154,8 @@ class SimulatedDevice:
         if self._thread is not None:
             self._thread.join(5)
         self._unplug_now()
+        if self._tmpdir is not None:  # the folder of the stable path, if we made it
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
 
     @property
     def pty_name(self) -> str:
@@ -430,6 +434,7 @@ class SimulatedDevice:
         tty.setraw(slave)
         os.set_blocking(master, False)
         self._master, self._slave = master, slave
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)  # again after a stop
         tmp = f"{self.path}.{os.getpid()}.tmp"
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
