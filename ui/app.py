@@ -190,7 +190,7 @@ class MonitorScreens:
         old.setEnabled(False)  # no keys or buttons meanwhile (F9, R, S ...): shortcuts too
         try:
             if release_first:
-                if old.recorder is not None:
+                if was_recording:
                     old.toggle_recording()  # closed cleanly before its source goes
                 old.session.stop()
             try:
