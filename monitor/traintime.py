@@ -22,7 +22,8 @@ class TrainTime:
     ``thresholds_s`` are the warning levels (0.5 s and 10 s after Prell et al. 2007).
 
     Thread safety: ``on_event`` and ``advance`` are called on the acquisition thread;
-    ``seconds``, ``level``, ``reset`` and ``resets`` may be called from any thread.
+    ``seconds``, ``level``, ``reset``, ``resets`` and ``carry_over`` may be called from any
+    thread.
     """
 
     def __init__(
@@ -59,6 +60,13 @@ class TrainTime:
         """The stream has reached sample ``now`` (ongoing trains grow to it)."""
         with self._lock:
             self._now = max(self._now, now)
+
+    def carry_over(self, seconds: list[float]) -> None:
+        """Start from the train time another source accumulated in this case (a source
+        switch must not hide how much A-train activity the nerve has had). Thread-safe."""
+        with self._lock:
+            for ch, s in enumerate(seconds[: self.n_channels]):
+                self._done[ch] += round(max(0.0, s) * self.rate)
 
     def seconds(self) -> list[float]:
         """Train time per channel in seconds, ongoing trains included."""

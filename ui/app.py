@@ -234,7 +234,7 @@ class MonitorScreens:
             old.audio.stop()
         new = self.open(*opened)
         carry_settings(old, new, filters=carry_filters)
-        note_what_starts_again(old, new)
+        carry_case_state(old, new)
         if was_recording and new.recorder is None:
             new.toggle_recording()
         old.close()
@@ -272,26 +272,34 @@ class MonitorScreens:
         return result["ok"]
 
 
-def note_what_starts_again(old, new) -> None:
-    """A new source starts its own train time, alarms and LSR baseline: say so in the log
-    (and the recording) when there was something to lose."""
-    kept = [
-        f"{label} {t:.1f} s"
-        for label, t in zip(old.monitoring.labels, old.monitoring.traintime.seconds(), strict=True)
-        if t > 0
-    ]
+def carry_case_state(old, new) -> None:
+    """The case's train time goes on with the new source when its channels are the same
+    (a switch must not hide the nerve's A-train history); what cannot go on (the LSR
+    baseline, alarms, train time of other channels) is said in the log and the recording."""
+    before = old.monitoring.traintime.seconds()
+    same = old.monitoring.labels == new.monitoring.labels
+    if same and any(before):
+        new.monitoring.traintime.carry_over(before)
     parts = []
-    if kept:
-        parts.append(f"train time ({', '.join(kept)})")
+    if not same and any(before):
+        lost = [
+            f"{lab} {t:.1f} s"
+            for lab, t in zip(old.monitoring.labels, before, strict=True)
+            if t > 0
+        ]
+        parts.append(f"train time ({', '.join(lost)})")
     if old.evoked.baseline() is not None:
         parts.append("the LSR baseline")
     if old.alarms.alarms():
         parts.append("the alarms")
-    if not parts:
-        return
-    text = f"New signal source: {', '.join(parts)} start again"
-    new.event_log.add_note(new.seconds_of(new.session.status().end_index), "", text, None)
-    new.session.note_change(text)
+    notes = []
+    if same and any(before):
+        notes.append("New signal source: train time carried over")
+    if parts:
+        notes.append(f"New signal source: {', '.join(parts)} start again")
+    for text in notes:
+        new.event_log.add_note(new.seconds_of(new.session.status().end_index), "", text, None)
+        new.session.note_change(text)
 
 
 def carry_settings(old, new, filters: bool = True) -> None:

@@ -287,3 +287,23 @@ def test_the_screen_stays_live_but_takes_no_keys_while_a_source_opens(screens, q
     ((enabled, frames_then),) = seen
     assert not enabled  # F9, R, S ... could not start a second change meanwhile
     assert frames_then > frames  # the old screen kept drawing
+
+
+def test_the_cases_train_time_goes_on_with_the_new_source(screens, qtbot):
+    screens, _ = screens
+    old = screens.window
+    labels = old.session.source.info.labels
+    old.monitoring.traintime.carry_over([0.0, 4.0, 0.0, 0.0])  # as if 4 s of A-trains
+    assert screens.switch(["--channels", ",".join(labels)])
+    new = screens.window
+    qtbot.addWidget(new)
+    assert new.monitoring.traintime.seconds()[1] == pytest.approx(4.0, abs=0.01)
+    texts = [new.event_log.texts(r)[2] for r in range(new.event_log.rowCount())]
+    assert "New signal source: train time carried over" in texts
+    # Other channels: it cannot go on; the log says what starts again.
+    assert screens.switch(["--channels", "2"])
+    other = screens.window
+    qtbot.addWidget(other)
+    assert other.monitoring.traintime.seconds() == [0.0, 0.0]
+    texts = [other.event_log.texts(r)[2] for r in range(other.event_log.rowCount())]
+    assert any("train time (" in t and "4.0 s" in t and "start again" in t for t in texts)
