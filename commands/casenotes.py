@@ -10,28 +10,15 @@ third-party file's own notes, "decompression", a train-time reset with its reaso
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from monitor.alarms import Priority
+from commands.machine_texts import starts_like_machine
 from monitor.block import NoteMarker
-from monitor.caserecording import EVENT_NAMES
 
 TYPED_PREFIX = "note:"
-_MACHINE = re.compile(
-    "|".join(
-        [
-            rf"^(?:{'|'.join(re.escape(n) for n in EVENT_NAMES.values())}) ",  # events
-            rf"^alarm (?:{'|'.join(p.label for p in Priority)}) ",  # alarm transitions
-            r"^(?:LSR|Z-L response) (?:disappeared|reappeared)\b",  # LSR calls
-            r"^gap \d+ samples",
-            r"^recorder overflow\b",
-            r"^recording end\b",
-            r"^truth: ",  # the simulator's ground truth
-        ]
-    )
-)
+#: A train-time reset carries the reason typed for it: a note for the reader.
+_RESET = "setting: train time reset"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +31,10 @@ class CaseNote:
 
 
 def is_machine_annotation(text: str) -> bool:
-    """True for what the monitor, its recorder or the simulator wrote by themselves."""
-    return bool(_MACHINE.match(text.strip()))
+    """True for what the monitor, its recorder or the simulator wrote by themselves (the
+    openings the de-identified export keeps, :mod:`commands.machine_texts`)."""
+    text = text.strip()
+    return starts_like_machine(text) and not text.startswith(_RESET)
 
 
 def case_notes(annotations: Iterable[object], rate: float) -> list[CaseNote]:

@@ -103,6 +103,12 @@ def _openings_pattern() -> re.Pattern[str]:
 _OPENING = _openings_pattern()
 
 
+def starts_like_machine(text: str) -> bool:
+    """True when ``text`` begins as one of the monitor's own annotations (its words are not
+    checked: the report's test, where nothing private is at stake)."""
+    return bool(_OPENING.match(" ".join(text.split())))
+
+
 def _word_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
     """Any of ``words`` standing alone (not inside a longer word), longest first."""
     alternatives = [re.escape(w) for w in sorted({w for w in words if w}, key=len, reverse=True)]
