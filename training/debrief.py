@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drivers.scenario_engine import ScenarioEngine, ScenarioTruth
+from drivers.scenario_model import clock
 from monitor.alarms import AlarmState, AlarmTransition
 from monitor.events import EmgEvent
 from monitor.monitoring import FreeRunMonitoring
@@ -41,11 +42,6 @@ VERDICT = {
     "false call": "#ffc0c0",
     "not needed": "#eeeeee",
 }
-
-
-def _clock(seconds: float) -> str:
-    s = max(0, int(seconds))
-    return f"{s // 60:d}:{s % 60:02d}"
 
 
 def timeline_svg(
@@ -89,7 +85,7 @@ def timeline_svg(
         parts.append(
             f'<rect x="{x0:.1f}" y="16" width="{max(2.0, x1 - x0):.1f}" '
             f'height="{LANE - 20}" fill="{colour}"><title>{html.escape(t.kind)} '
-            f"{_clock(t.case_s)}</title></rect>"
+            f"{clock(t.case_s)}</title></rect>"
         )
     for ev in events:
         x0 = x(ev.onset)
@@ -134,8 +130,8 @@ def debrief_html(
     e = html.escape
     rows = "".join(
         f"<tr style='background:{VERDICT.get(m.verdict, '#fff')}'>"
-        f"<td>{_clock(truth.case_s(m.at))}</td><td>{e(m.what)}</td>"
-        f"<td>{'' if m.answered_at is None else _clock(truth.case_s(m.answered_at))}</td>"
+        f"<td>{clock(truth.case_s(m.at))}</td><td>{e(m.what)}</td>"
+        f"<td>{'' if m.answered_at is None else clock(truth.case_s(m.answered_at))}</td>"
         f"<td>{'' if m.reaction_s is None else f'{m.reaction_s:.1f} s'}</td>"
         f"<td><b>{e(m.verdict)}</b></td></tr>"
         for m in score.marks
