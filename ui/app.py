@@ -305,19 +305,16 @@ def carry_case_state(old, new) -> None:
 def carry_settings(old, new, filters: bool = True) -> None:
     """What the user set on the old window, onto the new one (a source switch keeps the
     case's settings). A setting the new source cannot take is said, not fatal."""
-    try:
-        if filters and old.session.filters is not None:
-            new.session.set_filter(old.session.filters.settings)
-        d = old.monitoring.detector.s
-        new.monitoring.set_thresholds(
-            mode=d.mode, k_sigma=d.k_sigma, floor_uv=d.floor_uv, fixed_uv=d.fixed_uv
-        )
-        new.monitoring.set_traintime_thresholds(*old.monitoring.traintime.thresholds_s)
-    except ValueError as exc:  # FilterSettingsError is one: a filter beyond the new rate
-        new.show_problem(Problem(Severity.WARNING, f"A setting was not carried over: {exc}"))
-    new.alarms.policies.update(old.alarms.policies)
-    new.traintime.set_thresholds(new.monitoring.traintime.thresholds_s)
-    new.traces.set_range(old.traces.range_uv)
-    if old.audio is not None and new.audio is not None and new.audio.available:
-        new.audio.emg_volume = old.audio.emg_volume
-        new.audio.alarm_volume = old.audio.alarm_volume
+    from ui.caseflow import put_settings
+
+    audio = old.audio
+    put_settings(
+        new,
+        filters=old.session.filters.settings if filters and old.session.filters else None,
+        detection=old.monitoring.detector.s,
+        thresholds_s=old.monitoring.traintime.thresholds_s,
+        policies=old.alarms.policies,
+        range_uv=old.traces.range_uv,
+        volumes=(audio.emg_volume, audio.alarm_volume) if audio is not None else None,
+        failed="A setting was not carried over",
+    )

@@ -17,10 +17,14 @@ settings, the electrode check, then monitoring with the recording running.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from monitor.alarms import AlarmPolicy
 from monitor.casesetup import CaseSetup
+from monitor.filters import FilterSettings
+from monitor.freerun import FreeRunSettings
 from monitor.monitorsettings import (
     AudioSettings,
     MonitorSettings,
@@ -186,19 +190,45 @@ class CaseFlow:
 
 def apply_settings(window: MainWindow, settings: MonitorSettings) -> None:
     """The user's settings on a running monitor (each change annotated when recording)."""
-    d = settings.detection
+    put_settings(
+        window,
+        filters=settings.filters,
+        detection=settings.detection,
+        thresholds_s=settings.traintime.thresholds_s,
+        policies=settings.alarm_policies(),
+        range_uv=settings.display.range_uv,
+        volumes=(settings.audio.emg_volume, settings.audio.alarm_volume),
+        failed="Settings not applied",
+    )
+    log.info("settings applied: %s", settings.traintime)
+
+
+def put_settings(
+    window: MainWindow,
+    *,
+    filters: FilterSettings | None,
+    detection: FreeRunSettings,
+    thresholds_s: tuple[float, float],
+    policies: Mapping[str, AlarmPolicy],
+    range_uv: float,
+    volumes: tuple[float, float] | None,
+    failed: str,
+) -> None:
+    """Settings onto a running window: filters (None: leave them), detection and
+    train-time thresholds, alarm policies, display range, volumes. One that the source
+    cannot take is said on the problem line (``failed``: the sentence's start)."""
     try:
-        window.session.set_filter(settings.filters)
+        if filters is not None:
+            window.session.set_filter(filters)
+        d = detection
         window.monitoring.set_thresholds(
             mode=d.mode, k_sigma=d.k_sigma, floor_uv=d.floor_uv, fixed_uv=d.fixed_uv
         )
-        window.monitoring.set_traintime_thresholds(*settings.traintime.thresholds_s)
-    except ValueError as exc:
-        window.show_problem(Problem(Severity.WARNING, f"Settings not applied: {exc}"))
-    window.alarms.policies.update(settings.alarm_policies())
+        window.monitoring.set_traintime_thresholds(*thresholds_s)
+    except ValueError as exc:  # FilterSettingsError is one: a filter beyond the rate
+        window.show_problem(Problem(Severity.WARNING, f"{failed}: {exc}"))
+    window.alarms.policies.update(policies)
     window.traintime.set_thresholds(window.monitoring.traintime.thresholds_s)
-    window.traces.set_range(settings.display.range_uv)
-    if window.audio is not None and window.audio.available:
-        window.audio.emg_volume = settings.audio.emg_volume
-        window.audio.alarm_volume = settings.audio.alarm_volume
-    log.info("settings applied: %s", settings.traintime)
+    window.traces.set_range(range_uv)
+    if volumes is not None and window.audio is not None and window.audio.available:
+        window.audio.emg_volume, window.audio.alarm_volume = volumes
