@@ -410,7 +410,7 @@ def start_session(
     Both subscribe between ``open`` and ``start``, so they see every block.
     Raises ``UsageError`` with one line.
     """
-    from ui.lsrfeed import make_analyzer
+    from monitor.pipeline import attach_pipeline
 
     if sum((args.replay is not None, args.port is not None, args.sim_device)) > 1:
         raise UsageError("choose one source: --replay, --port or --sim-device")
@@ -420,10 +420,8 @@ def start_session(
             FilterSettings(highpass_hz=args.highpass, lowpass_hz=args.lowpass, notch_hz=args.notch),
         )
         session.open()
-        monitoring = FreeRunMonitoring(session)
-        info = session.source.info
-        evoked = make_analyzer(info.rate, info.labels)
-        session.subscribe("Evoked responses", evoked)
+        pipeline = attach_pipeline(session)
+        monitoring, evoked = pipeline.monitoring, pipeline.evoked
         recorder = None
         if args.record is not None:
             recorder = start_recording(args, session, monitoring, evoked)

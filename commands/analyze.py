@@ -23,11 +23,11 @@ from commands.casedetails import read_case_details
 from commands.casenotes import case_notes
 from commands.keymoments import KeyMoments
 from commands.report import build_figures, report_html, wall_clock
-from monitor.alarms import AlarmManager
 from monitor.events import EventKind
-from monitor.evoked import KIND_LSR, EvokedAnalyzer, EvokedSettings
+from monitor.evoked import KIND_LSR, EvokedAnalyzer
 from monitor.freerun import FreeRunSettings
 from monitor.monitoring import FreeRunMonitoring
+from monitor.pipeline import attach_pipeline
 from monitor.session import Session
 from monitor.source import EndOfStream, SourceError
 
@@ -69,14 +69,9 @@ def analyze(argv: list[str]) -> int:
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    monitoring = FreeRunMonitoring(
-        session, AlarmManager(), FreeRunSettings(mode=args.threshold), log_size=None
-    )  # offline: keep every event for events.csv
-    # Offline every sweep is kept for stim_responses.csv (live, the last 7 200 stimuli).
-    evoked = EvokedAnalyzer(
-        source.info.rate, source.info.labels, settings=EvokedSettings(history=10**9)
-    )
-    session.subscribe("Evoked responses", evoked)
+    # The live monitor's pipeline; offline it keeps every event and sweep for the files.
+    pipeline = attach_pipeline(session, offline=True, freerun=FreeRunSettings(mode=args.threshold))
+    monitoring, evoked = pipeline.monitoring, pipeline.evoked
     moments = KeyMoments(session, monitoring)  # the report's figures, from this same pass
     moments.watch(evoked)
     duration = max(source.duration_s, 1e-9)
@@ -99,8 +94,7 @@ def analyze(argv: list[str]) -> int:
         return 2
     finally:
         source.close()
-    monitoring.flush()
-    evoked.flush()
+    pipeline.flush()
     moments.finish()
     wall = time.perf_counter() - t0
     if not args.quiet:

@@ -20,7 +20,7 @@ from commands.scenario_score import MonitorRecord, score
 from drivers.scenario_engine import ScenarioEngine
 from drivers.scenario_model import Scenario, clock
 from drivers.scenario_parser import ScenarioError, load_scenario
-from monitor.monitoring import FreeRunMonitoring
+from monitor.pipeline import attach_pipeline
 from monitor.session import Session, State
 from monitor.source import Source, SourceError
 
@@ -193,13 +193,9 @@ def _start(engine: ScenarioEngine, serial: bool, speed: float):
         session.open()
     except (SourceError, ValueError, OSError) as exc:
         raise _Refused(str(exc)) from None
-    monitoring = FreeRunMonitoring(session, log_size=None)
+    pipeline = attach_pipeline(session, offline=True)  # scored: keep every event
+    monitoring, evoked = pipeline.monitoring, pipeline.evoked
     record = MonitorRecord(monitoring)
-    from ui.lsrfeed import make_analyzer  # Qt-free: the screen's and headless's analyzer
-
-    info = session.source.info
-    evoked = make_analyzer(info.rate, info.labels)
-    session.subscribe("Evoked responses", evoked)
     session.start()
     return session, monitoring, record, evoked
 

@@ -68,6 +68,8 @@ DEFAULT_POLICIES: dict[str, AlarmPolicy] = {
     "mains": AlarmPolicy(Priority.LOW, technical=True),
     "saturation": AlarmPolicy(Priority.MEDIUM, technical=True),
     "recorder": AlarmPolicy(Priority.HIGH, technical=True, latching=False),
+    # The LSR cannot be judged while the stimulus does not reach the nerve.
+    "stimulation_lost": AlarmPolicy(Priority.MEDIUM, technical=True),
 }
 
 

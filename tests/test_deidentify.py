@@ -24,10 +24,9 @@ from drivers.replay import ReplaySource
 from drivers.simulator import SimulatorSource
 from monitor.caserecording import record_case
 from monitor.edfwriter import EdfWriter
-from monitor.monitoring import FreeRunMonitoring
+from monitor.pipeline import attach_pipeline
 from monitor.recorder import stim_text
 from monitor.session import Session
-from ui.lsrfeed import make_analyzer
 
 EDF_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "edf"
 PATIENT = "MCH-0234567 M 02-AUG-1951 Smith_John"
@@ -82,9 +81,8 @@ def recorded(tmp_path_factory) -> Path:
     source = SimulatorSource(config, realtime=False, duration_s=15.0)
     session = Session(source)
     session.open()
-    monitoring = FreeRunMonitoring(session)
-    evoked = make_analyzer(source.info.rate, source.info.labels)
-    session.subscribe("Evoked responses", evoked)
+    pipeline = attach_pipeline(session)
+    monitoring, evoked = pipeline.monitoring, pipeline.evoked
     rec = record_case(session, monitoring, evoked, path, "case 17")
     for k, text in enumerate(TYPED):
         rec.annotate(4000 * (2 + k), text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monitor.alarms import AlarmState, AlarmTransition
+from monitor.clock import hhmmss
 from monitor.events import EmgEvent, EventKind
 from monitor.monitoring import FreeRunMonitoring
 from ui import theme
@@ -22,11 +23,6 @@ CLASS_NAMES = {
     EventKind.C_TRAIN: "C-train",
     EventKind.ARTIFACT: "artifact",
 }
-
-
-def hhmmss(seconds: float) -> str:
-    s = max(0, int(seconds))
-    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def class_name(kind: EventKind) -> str:

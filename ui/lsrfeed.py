@@ -10,26 +10,9 @@ thread.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 from monitor.evoked import EvokedAnalyzer, LsrBaseline, LsrCall
 from monitor.stimuli import MODE_LSR
-from ui.feed import hhmmss
-
-
-def signal_clock(rate: float) -> Callable[[int], str]:
-    """A ``format_time`` for :class:`EvokedAnalyzer`: sample index -> ``hh:mm:ss`` of signal,
-    the clock of the event log, so that "LSR gone since 00:14:32" matches its log row."""
-
-    def fmt(index: int) -> str:
-        return hhmmss(index / rate)
-
-    return fmt
-
-
-def make_analyzer(rate: float, labels: tuple[str, ...]) -> EvokedAnalyzer:
-    """The monitor's analyzer: default settings, times on the event log's clock."""
-    return EvokedAnalyzer(rate, labels, format_time=signal_clock(rate))
 
 
 def status_parts(text: str) -> tuple[str, str]:

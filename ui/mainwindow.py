@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from monitor.envelope import Envelope
 from monitor.evoked import EvokedAnalyzer
 from monitor.monitoring import FreeRunMonitoring
+from monitor.pipeline import attach_pipeline
 from monitor.problems import Problem, Severity
 from monitor.session import Session, State
 from ui import theme
@@ -47,7 +48,7 @@ from ui.bridge import SessionBridge
 from ui.eventlog import EventLog
 from ui.feed import MonitoringFeed, hhmmss
 from ui.freeze import FreezeView
-from ui.lsrfeed import LsrFeed, baseline_note, call_channel, make_analyzer
+from ui.lsrfeed import LsrFeed, baseline_note, call_channel
 from ui.lsrpanel import LsrPanel
 from ui.reviewbar import ReviewBar, is_reviewable
 from ui.traces import TraceView
@@ -102,13 +103,15 @@ class MainWindow(QMainWindow):
         self.record_folder = record_folder
         self.case_id = case_id
         self.session = session
-        self.monitoring = monitoring if monitoring is not None else FreeRunMonitoring(session)
+        if monitoring is None or evoked is None:
+            # A window made on a bare session (tests, tools): the monitor's own pipeline.
+            pipeline = attach_pipeline(session)
+            monitoring = monitoring or pipeline.monitoring
+            evoked = evoked or pipeline.evoked
+        self.monitoring = monitoring
         self.alarms = self.monitoring.alarms
         self.feed = MonitoringFeed(self.monitoring)
         info = session.source.info
-        if evoked is None:
-            evoked = make_analyzer(info.rate, info.labels)
-            session.subscribe("Evoked responses", evoked)
         self.evoked = evoked
         self.lsr_feed = LsrFeed(evoked)
         self.setWindowTitle(f"Facial Nerve Monitor — {info.name}")

@@ -22,12 +22,13 @@ from PySide6.QtWidgets import QApplication
 
 from drivers.emgsynth import SimConfig
 from drivers.simulator import SimulatorSource
+from monitor.clock import signal_clock
 from monitor.evoked import EvokedAnalyzer
 from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
 from monitor.session import Session
 from ui import theme
-from ui.lsrfeed import baseline_note, call_line, signal_clock, status_parts
+from ui.lsrfeed import baseline_note, call_line, status_parts
 
 RATE = 10_000
 MENTALIS = 2
