@@ -43,7 +43,7 @@ from scipy import signal
 
 from drivers.electrodesim import BadElectrode
 from monitor.block import StimMarker
-from monitor.montage import muscle_of
+from monitor.montage import muscle_of, side_of, stimulated_side
 
 KINDS = ("spike", "burst", "a_train", "b_train", "c_train", "artifact")
 ALL_CHANNELS = -1  # TruthEvent.channel for events on every channel (cautery)
@@ -696,13 +696,19 @@ class EmgSynth:
     # -- stimulation -------------------------------------------------------------------------
     def _channel_roles(self) -> list[str]:
         """For each channel: 'direct' if its muscle is on the stimulated branch (or the
-        nerve itself is stimulated), else 'lsr'."""
+        nerve itself is stimulated), 'control' if it is on the other side (contralateral
+        muscles carry background only: the stimulus reaches one facial nerve), else 'lsr'."""
         site = self.cfg.stim_site.lower()
         trunk = any(w in site for w in _TRUNK_WORDS)
+        side = stimulated_side(self.cfg.stim_site, self.cfg.labels)
         roles = []
         for label in self.cfg.labels:
             m = muscle_of(label)
-            direct = trunk or (m is not None and m.branch == self.cfg.stim_site)
+            contralateral = side is not None and side_of(label) not in (None, side)
+            if contralateral or (m is not None and m.branch == "trigeminal motor"):
+                roles.append("control")  # no facial-nerve response reaches it
+                continue
+            direct = trunk or (m is not None and m.branch in site)
             roles.append("direct" if direct else "lsr")
         return roles
 
@@ -784,7 +790,7 @@ class EmgSynth:
                 lat = c.direct_latency_ms + rng.normal(0, 0.1)
                 resp = muap(self.rate, 1.1, 0.7)
                 responses.append(self._put_response(w, resp, lat, amp, "direct"))
-            elif lsr_gain > 0:
+            elif lsr_gain > 0 and self._roles[ch] == "lsr":
                 gain, offset = self._lsr_gain(label)
                 amp = c.lsr_amplitude_uv * lsr_gain * gain * rng.normal(1.0, 0.12)
                 lat = c.lsr_latency_ms + offset + rng.normal(0, 0.15)

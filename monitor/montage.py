@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -46,6 +47,41 @@ def muscle_of(label: str) -> Muscle | None:
         if m.key in low or m.short.lower() in low or m.name.lower() in low:
             return m
     return None
+
+
+_SIDE_WORDS = {"l": "left", "left": "left", "r": "right", "right": "right"}
+
+
+def side_of(label: str) -> str | None:
+    """``"left"``/``"right"`` from a channel label (``"L Orb. oculi"``, ``"Mentalis R"``,
+    ``"left frontalis"``), or None when the label does not say."""
+    words = re.findall(r"[a-z]+", label.lower())
+    for w in (words[:1] + words[-1:]) if words else []:
+        if w in _SIDE_WORDS:
+            return _SIDE_WORDS[w]
+    return None
+
+
+def stimulated_side(site: str, labels: Sequence[str]) -> str | None:
+    """The side whose facial nerve the stimulus reached: ``"left"``, ``"right"`` or None.
+
+    The site says it when it names a side (``"L zygomatic"``, ``"right marginal
+    mandibular"``); otherwise it is the operated side, taken as the side most channels are
+    on (the case's side is recorded with more muscles), and on a tie the first channel's.
+    Contralateral muscles are controls: they give neither a direct response nor an LSR.
+    """
+    words = re.findall(r"[a-z]+", site.lower())
+    for k, w in enumerate(words):
+        # "L"/"R" only as the first word: the "L" of "Z-L" is no side.
+        if w in ("left", "right") or (k == 0 and w in ("l", "r")):
+            return "left" if w.startswith("l") else "right"
+    sides = [s for s in (side_of(label) for label in labels) if s is not None]
+    if not sides:
+        return None
+    left, right = sides.count("left"), sides.count("right")
+    if left != right:
+        return "left" if left > right else "right"
+    return sides[0]
 
 
 def default_labels(n_channels: int, side: str = "left") -> tuple[str, ...]:

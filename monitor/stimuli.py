@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.block import Block, StimMarker
-from monitor.montage import MUSCLES
+from monitor.montage import MUSCLES, stimulated_side  # noqa: F401 - read with the site
 
 #: ``StimMarker.site`` of a stimulus found from its artifact.
 DETECTED_SITE = "detected artifact"

@@ -103,6 +103,34 @@ def test_stimulus_gives_direct_response_and_lsr_until_it_disappears():
                 assert np.ptp(x[a : a + int(0.012 * rate), ch]) < 40
 
 
+@pytest.mark.parametrize(("site", "stimulated"), [("zygomatic", "L"), ("R zygomatic", "R")])
+def test_lsr_only_in_ipsilateral_muscles_of_other_branches(site, stimulated):
+    """16 channels, both sides: the stimulus reaches one facial nerve. Its branch's own
+    muscles answer directly, the other branches' muscles on that side give the LSR, and
+    the contralateral muscles (and the trigeminal masseter) carry background only."""
+    from monitor.montage import default_labels
+
+    labels = default_labels(16, "left")
+    cfg = SimConfig(labels=labels, seed=3, stim_site=site, **{**QUIET, "stim_rate_hz": 1.0})
+    synth = EmgSynth(cfg)
+    x = highpass(render(synth, 5), synth.rate)
+    rate = synth.rate
+    assert len(synth.stim_truth) == 3
+    for st in synth.stim_truth:
+        a = st.marker.index + int(0.007 * rate)  # the LSR's window, past the artefact
+        for ch, (label, resp) in enumerate(zip(labels, st.responses, strict=True)):
+            window = x[a : a + int(0.012 * rate), ch]
+            ipsilateral = label.startswith(stimulated)
+            if not ipsilateral or "Masseter" in label:
+                assert not resp.present, label
+                assert np.ptp(window) < 40, label  # background only (and its artefact tail)
+            elif "oculi" in label or "Zygomaticus" in label:  # the zygomatic branch itself
+                assert resp.kind == "direct" and resp.present, label
+            else:
+                assert resp.kind == "lsr" and resp.present, label
+                assert np.ptp(window) > 40, label
+
+
 def test_same_seed_same_case_and_block_sizes_do_not_matter():
     a, b = EmgSynth(SimConfig(seed=11)), EmgSynth(SimConfig(seed=11))
     xa = np.vstack([a.render(i, 100)[0] for i in range(0, 60_000, 100)])
