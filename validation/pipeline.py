@@ -1,0 +1,86 @@
+"""The monitor's own offline pipeline, run over a validation source.
+
+Assembled as ``main.py analyze`` assembles it (``commands/analyze.py``): a
+:class:`~monitor.session.Session` on the source, :class:`~monitor.monitoring.FreeRunMonitoring`
+and an :class:`~monitor.evoked.EvokedAnalyzer` subscribed to it, every block through
+``session.process``, then ``flush``. Besides the final events it keeps every report a
+listener hears (the first report of an A-train gives the detection latency).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from monitor.alarms import AlarmManager
+from monitor.events import EmgEvent
+from monitor.evoked import EvokedAnalyzer, EvokedSettings, LsrCall, SweepResult
+from monitor.monitoring import FreeRunMonitoring
+from monitor.session import Session
+from monitor.source import EndOfStream, Source
+
+
+@dataclass(frozen=True, eq=False)
+class MonitorRun:
+    """What the monitor said about one signal.
+
+    Attributes
+    ----------
+    events : list of EmgEvent
+        Final reports (``monitoring.events()``).
+    reports : list of EmgEvent
+        Every report in order (ongoing and final; one ``id`` reported several times).
+    traintime_s : list of float
+        Train time per channel at the end.
+    sweeps : list of SweepResult
+    lsr_summary : dict
+    calls : list of LsrCall
+    seconds : float
+        Signal length.
+    wall_s : float
+        Time the pipeline took.
+    """
+
+    events: list[EmgEvent]
+    reports: list[EmgEvent]
+    traintime_s: list[float]
+    sweeps: list[SweepResult]
+    lsr_summary: dict
+    calls: list[LsrCall]
+    seconds: float
+    wall_s: float
+
+
+def run_monitor(source: Source) -> MonitorRun:
+    """Run the monitor over ``source`` (unopened) as fast as it goes, as ``analyze`` does."""
+    session = Session(source)
+    session.open()
+    info = source.info
+    monitoring = FreeRunMonitoring(session, AlarmManager(), log_size=None)
+    evoked = EvokedAnalyzer(info.rate, info.labels, settings=EvokedSettings(history=10**9))
+    session.subscribe("Evoked responses", evoked)
+    reports: list[EmgEvent] = []
+    monitoring.add_listener(reports.append)
+    t0 = time.perf_counter()
+    try:
+        while True:
+            block = source.read()
+            if block is not None:
+                session.process(block)
+    except EndOfStream:
+        pass
+    finally:
+        source.close()
+    monitoring.flush()
+    evoked.flush()
+    wall = time.perf_counter() - t0
+    return MonitorRun(
+        events=monitoring.events(),
+        reports=reports,
+        traintime_s=monitoring.traintime.seconds(),
+        sweeps=evoked.results(),
+        lsr_summary=evoked.lsr_summary(),
+        calls=evoked.calls(),
+        seconds=session.status().end_index / info.rate,
+        wall_s=wall,
+    )
