@@ -199,10 +199,12 @@ def a_train_wave(
         1.0 + spec.wax_depth * np.sin(2 * np.pi * spec.wax_hz * (centres - first) + phase)
     )
     shape = random_shape(rng, spec.shape)
+    spans = [support(rate, c, d) for c in centres]
+    if spans[0][0] < 0 or spans[-1][1] > n:
+        raise ValueError("the A-train does not fit in the trace")
     wave = np.zeros(n)
     place(wave, rate, centres, amps, shape, d)
-    spans = [support(rate, c, d) for c in centres]
-    seen = np.median([np.ptp(wave[max(a, 0) : b]) for a, b in spans])
+    seen = np.median([np.ptp(wave[a:b]) for a, b in spans])
     wave *= spec.amplitude_uv / seen
     freq = (len(centres) - 1) / (centres[-1] - centres[0]) if len(centres) > 1 else spec.freq_hz
     truth = TruthEvent(A_TRAIN, 0, spans[0][0], spans[-1][1], spec.amplitude_uv, float(freq))
@@ -319,35 +321,16 @@ def generate_freerun(case: FreeRunCase, seed: int) -> FreeRunSignal:
 
     minutes = duration / 60.0
     lead = min(case.lead_in_s, 2.0)  # the detector's first seconds learn the noise
-    for ch in range(case.n_channels):
-        wave = np.zeros(n)
-        for _ in range(_count(case.spikes_per_min, minutes, r_place)):
-            t = timeline.find(ch, 0.01, r_place, lead)
-            if t is not None:
-                truth.append(_on_channel(_spike(wave, rate, t, r_distract), ch))
-        for _ in range(_count(case.bursts_per_min, minutes, r_place)):
-            plan = _burst_plan(r_distract)
-            t = timeline.find(ch, float(plan[0][-1]) + plan[3], r_place, lead)
-            if t is not None:
-                truth.append(_on_channel(_burst(wave, rate, t, plan), ch))
-        for _ in range(_count(case.b_trains_per_min, minutes, r_place)):
-            length = r_distract.uniform(1.0, 5.0)
-            t = timeline.find(ch, length, r_place, lead)
-            if t is not None:
-                truth.append(_on_channel(_b_train(wave, rate, t, length, r_distract), ch))
-        for _ in range(_count(case.c_trains_per_min, minutes, r_place)):
-            length = r_distract.uniform(2.0, 10.0)
-            t = timeline.find(ch, length, r_place, lead)
-            if t is not None:
-                truth.append(_on_channel(_c_train(wave, rate, t, length, r_distract), ch))
-        data[:, ch] += wave
-
-    episodes = []
+    episodes = []  # cautery first: the longest events need the emptiest timeline
     for _ in range(_count(case.cautery_per_min, minutes, r_place)):
         length = r_distract.uniform(0.5, 3.0)
         t = timeline.find(-1, length, r_place, lead)
         if t is not None:
             episodes.append((round(t * rate), round((t + length) * rate)))
+    for ch in range(case.n_channels):
+        data[:, ch] += _distractors(
+            case, ch, n, minutes, lead, timeline, truth, r_place, r_distract
+        )
     if episodes:
         noise = cautery(n, rate, case.n_channels, episodes, 1.0, r_distract)
         for a, b in episodes:
@@ -358,6 +341,43 @@ def generate_freerun(case: FreeRunCase, seed: int) -> FreeRunSignal:
     data = clip(data, case.rail_uv).astype(np.float32)
     truth.sort(key=lambda e: (e.onset, e.channel))
     return FreeRunSignal(data, rate, case.labels, tuple(truth), case)
+
+
+def _distractors(
+    case: FreeRunCase,
+    ch: int,
+    n: int,
+    minutes: float,
+    lead: float,
+    timeline: Timeline,
+    truth: list[TruthEvent],
+    r_place: np.random.Generator,
+    r_distract: np.random.Generator,
+) -> np.ndarray:
+    """One channel's spikes, bursts, B- and C-trains in its free stretches (truth appended)."""
+    rate = case.rate
+    wave = np.zeros(n)
+    # Longest first, so that they still find room between the many short ones.
+    for _ in range(_count(case.c_trains_per_min, minutes, r_place)):
+        length = r_distract.uniform(2.0, 10.0)
+        t = timeline.find(ch, length, r_place, lead)
+        if t is not None:
+            truth.append(_on_channel(_c_train(wave, rate, t, length, r_distract), ch))
+    for _ in range(_count(case.b_trains_per_min, minutes, r_place)):
+        length = r_distract.uniform(1.0, 5.0)
+        t = timeline.find(ch, length, r_place, lead)
+        if t is not None:
+            truth.append(_on_channel(_b_train(wave, rate, t, length, r_distract), ch))
+    for _ in range(_count(case.bursts_per_min, minutes, r_place)):
+        plan = _burst_plan(r_distract)
+        t = timeline.find(ch, float(plan[0][-1]) + plan[3], r_place, lead)
+        if t is not None:
+            truth.append(_on_channel(_burst(wave, rate, t, plan), ch))
+    for _ in range(_count(case.spikes_per_min, minutes, r_place)):
+        t = timeline.find(ch, 0.01, r_place, lead)
+        if t is not None:
+            truth.append(_on_channel(_spike(wave, rate, t, r_distract), ch))
+    return wave
 
 
 def _on_channel(ev: TruthEvent, channel: int) -> TruthEvent:

@@ -18,8 +18,9 @@ slow amplitude fluctuation. Its amplitude is stated as the **zero-to-peak amplit
 the fundamental**; the harmonics are given relative to it (:data:`HUM_HARMONICS`).
 
 **Baseline wander**: a leaky random walk (an Ornstein-Uhlenbeck process: white noise
-through a first-order low-pass at ~0.3 Hz), the slow electrode-potential drift that the
-monitor's 20 Hz high-pass is there to remove (De Luca et al. 2010).
+through a first-order low-pass at ~0.3 Hz) smoothed by a second-order low-pass at 2 Hz,
+the slow electrode-potential drift that the monitor's 20 Hz high-pass is there to remove
+(De Luca et al. 2010); its level is stated as its RMS (almost none of it is in the band).
 
 Artefacts
 ---------
@@ -152,10 +153,15 @@ def mains_hum(
 def baseline_wander(
     n: int, rate: float, rms_uv: float, rng: np.random.Generator, corner_hz: float = 0.3
 ) -> np.ndarray:
-    """Slow drift: a leaky random walk of RMS ``rms_uv`` (corner ``corner_hz``)."""
+    """Slow drift of RMS ``rms_uv``: a leaky random walk (corner ``corner_hz``) smoothed
+    by a second-order low-pass at 2 Hz, so that it stays below the 20 Hz band edge."""
     if rms_uv <= 0 or n == 0:
         return np.zeros(n)
-    return rms_uv * _slow_unit(n, rate, corner_hz, rng)
+    walk = _slow_unit(n, rate, corner_hz, rng)
+    sos = signal.butter(2, 2.0, "lowpass", fs=rate, output="sos")
+    zi = signal.sosfilt_zi(sos) * walk[0]  # start settled: no step at the first sample
+    smooth, _ = signal.sosfilt(sos, walk, zi=zi)
+    return rms_uv * smooth / np.sqrt(np.mean(smooth**2))
 
 
 def cautery(
@@ -175,8 +181,8 @@ def cautery(
     out = np.zeros((n, n_channels))
     sos = signal.butter(2, 10.0, "highpass", fs=rate, output="sos")
     edge = max(1, round(0.005 * rate))
-    for start, stop in episodes:
-        start, stop = max(0, start), min(n, stop)
+    for first, last in episodes:
+        start, stop = max(0, first), min(n, last)
         m = stop - start
         if m <= 0:
             continue
@@ -259,12 +265,17 @@ class Background:
         return float(np.hypot(self.noise_uv, hum_rms(self.hum_uv)))
 
     def render(self, n: int, rate: float, n_channels: int, rng: np.random.Generator) -> np.ndarray:
-        """``(n, n_channels)`` of background; each channel its own realisation."""
+        """``(n, n_channels)`` of background; each channel its own realisation.
+
+        Noise, hum and drift draw from separate streams, so that two backgrounds that
+        differ in one level (the hum, say) differ by exactly that component.
+        """
+        r_noise, r_hum, r_drift = rng.spawn(3)
         out = np.empty((n, n_channels))
         for ch in range(n_channels):
             out[:, ch] = (
-                background_noise(n, rate, self.noise_uv, rng, self.noise_corner_hz)
-                + mains_hum(n, rate, self.hum_uv, rng, self.mains_hz)
-                + baseline_wander(n, rate, self.drift_uv, rng)
+                background_noise(n, rate, self.noise_uv, r_noise, self.noise_corner_hz)
+                + mains_hum(n, rate, self.hum_uv, r_hum, self.mains_hz)
+                + baseline_wander(n, rate, self.drift_uv, r_drift)
             )
         return out

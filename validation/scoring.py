@@ -23,7 +23,15 @@ import numpy as np
 
 from monitor.events import EmgEvent, EventKind
 from monitor.evoked import SweepResult
-from validation.evoked_signals import ABSENT, CONTAMINATED, PRESENT, EvokedSignal
+from validation.evoked_signals import (
+    ABSENT,
+    CONTAMINATED,
+    KIND_DIRECT,
+    KIND_LSR,
+    PRESENT,
+    EvokedSignal,
+    SweepTruth,
+)
 from validation.freerun_signals import A_TRAIN, ARTIFACT, TruthEvent
 
 #: Overlap tolerance when matching events to the truth.
@@ -313,40 +321,46 @@ def score_evoked(
         r = by_key.get((t.stim_index, t.channel))
         if r is None:
             s.missing += 1
-            continue
-        if r.kind != t.kind:
-            s.kind_mismatch += 1
-        if t.state == CONTAMINATED:
-            s.contaminated[t.reason] += 1
-            if r.rejected:
-                s.contaminated_rejected[t.reason] += 1
-            elif r.present and t.kind == "lsr":
-                s.contaminated_called_present += 1
-            continue
-        s.clean += 1
+        else:
+            _score_sweep(s, t, r)
+    _score_course(s, sig, summary, calls)
+    return s
+
+
+def _score_sweep(s: EvokedScore, t: SweepTruth, r: SweepResult) -> None:
+    if r.kind != t.kind:
+        s.kind_mismatch += 1
+    if t.state == CONTAMINATED:
+        s.contaminated[t.reason] += 1
         if r.rejected:
-            s.clean_rejected += 1
-            continue
-        if t.kind == "direct":
-            s.direct_present += t.state == PRESENT
-            s.direct_tp += t.state == PRESENT and r.present
-            continue
-        if t.state == PRESENT:
-            if r.present:
-                s.tp += 1
-                if r.latency_ms is not None and t.latency_ms is not None:
-                    s.latency_errors_ms.append(r.latency_ms - t.latency_ms)
-                if r.amplitude_uv is not None and t.amplitude_uv > 0:
-                    s.amplitude_errors_pct.append(
-                        100.0 * (r.amplitude_uv - t.amplitude_uv) / t.amplitude_uv
-                    )
-            else:
-                s.fn += 1
-        elif t.state == ABSENT:
-            if r.present:
-                s.fp += 1
-            else:
-                s.tn += 1
+            s.contaminated_rejected[t.reason] += 1
+        elif r.present and t.kind == KIND_LSR:
+            s.contaminated_called_present += 1
+        return
+    s.clean += 1
+    if r.rejected:
+        s.clean_rejected += 1
+    elif t.kind == KIND_DIRECT:
+        s.direct_present += t.state == PRESENT
+        s.direct_tp += t.state == PRESENT and r.present
+    elif t.state == PRESENT and r.present:
+        s.tp += 1
+        if r.latency_ms is not None and t.latency_ms is not None:
+            s.latency_errors_ms.append(r.latency_ms - t.latency_ms)
+        if r.amplitude_uv is not None and t.amplitude_uv > 0:
+            s.amplitude_errors_pct.append(
+                100.0 * (r.amplitude_uv - t.amplitude_uv) / t.amplitude_uv
+            )
+    elif t.state == PRESENT:
+        s.fn += 1
+    elif t.state == ABSENT:
+        s.fp += r.present
+        s.tn += not r.present
+
+
+def _score_course(s: EvokedScore, sig: EvokedSignal, summary: dict, calls: Iterable) -> None:
+    """Disappearance and stimulation-loss calls against the truth. The stimulation-loss
+    fields may not exist in this monitor: ``stim_lost_available`` says whether they do."""
     rate = sig.rate
     for c in calls:
         s.calls.append(f"{c.kind}@{c.sample_index / rate:.1f}s")
@@ -356,12 +370,12 @@ def score_evoked(
                 s.disappeared_called_s = when
             if sig.disappeared_at_s is None or when < sig.disappeared_at_s - 1e-9:
                 s.false_disappearance = True
-        if c.kind == "stimulation_lost" and s.stim_lost_reported_s is None:
-            s.stim_lost_reported_s = c.sample_index / rate
+        if c.kind == "stimulation_lost":
             s.stim_lost_available = True
+            if s.stim_lost_reported_s is None:
+                s.stim_lost_reported_s = c.sample_index / rate
     if "stimulation_lost_at_s" in summary:
         s.stim_lost_available = True
         lost = summary.get("stimulation_lost_at_s")
         if lost is not None and s.stim_lost_reported_s is None:
             s.stim_lost_reported_s = float(lost)
-    return s

@@ -58,10 +58,14 @@ class Shape:
         Values at ``numpy.linspace(-1, 1, len(table))``; zero at both ends.
     family : str
         ``"hermite"`` or ``"tripole"``.
+    span : float
+        Length of the support in the family's own unit before normalisation (``x`` of
+        the Hermite-Rodriguez functions; mm of fibre for the line source).
     """
 
     table: np.ndarray
     family: str
+    span: float = 2.0
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
         """The waveform at normalised times ``u`` (zero outside ``[-1, 1]``)."""
@@ -78,7 +82,7 @@ def _tabulate(x: np.ndarray, y: np.ndarray, family: str) -> Shape:
     ys = np.interp(xs, x, y)
     ys *= signal.windows.tukey(len(ys), 0.1)  # no step where the table is cut
     ys /= np.ptp(ys)
-    return Shape(ys, family)
+    return Shape(ys, family, float(hi - lo))
 
 
 def hermite_rodriguez(coefficients: tuple[float, ...]) -> Shape:
@@ -133,7 +137,7 @@ def random_shape(rng: np.random.Generator, family: str = "hermite") -> Shape:
     if family == "tripole":
         n = int(rng.integers(3, 11))
         s = line_source(rng.uniform(0.05, 0.8, n), rng.uniform(0.0, 1.5, n))
-        return Shape(sign * s.table, s.family)
+        return Shape(sign * s.table, s.family, s.span)
     raise ValueError(f"unknown shape family {family!r}; known: {', '.join(SHAPE_FAMILIES)}")
 
 
