@@ -16,6 +16,7 @@ from monitor.alarms import AlarmManager
 from monitor.events import EmgEvent
 from monitor.evoked import EvokedAnalyzer, EvokedSettings, LsrCall, SweepResult
 from monitor.monitoring import FreeRunMonitoring
+from monitor.problems import Severity
 from monitor.session import Session
 from monitor.source import EndOfStream, Source
 
@@ -39,6 +40,9 @@ class MonitorRun:
         Signal length.
     wall_s : float
         Time the pipeline took.
+    problems : list of str
+        Warnings and critical problems the session reported (a detector that raised
+        and was switched off says so here), with their technical detail.
     """
 
     events: list[EmgEvent]
@@ -49,6 +53,7 @@ class MonitorRun:
     calls: list[LsrCall]
     seconds: float
     wall_s: float
+    problems: list[str]
 
 
 def run_monitor(source: Source) -> MonitorRun:
@@ -83,4 +88,9 @@ def run_monitor(source: Source) -> MonitorRun:
         calls=evoked.calls(),
         seconds=session.status().end_index / info.rate,
         wall_s=wall,
+        problems=[
+            f"{p.text} [{p.detail}]" if p.detail else p.text
+            for p in session.problems
+            if p.severity is not Severity.INFO
+        ],
     )

@@ -182,16 +182,27 @@ class KindScore:
 
 
 def score_kind(
-    truth: Sequence[TruthEvent], events: Sequence[EmgEvent], kind: str, rate: float
+    truth: Sequence[TruthEvent],
+    events: Sequence[EmgEvent],
+    kind: str,
+    rate: float,
+    min_amplitude_uv: float = 0.0,
 ) -> KindScore:
-    """Recall and precision of events of ``kind`` (same kind, same channel, overlapping)."""
+    """Recall and precision of events of ``kind`` (same kind, same channel, overlapping).
+
+    With ``min_amplitude_uv`` the recall counts only truth events at least that large
+    (peak-to-peak), and the precision only detections that overlap none of the smaller
+    ones (they are neither wanted nor false).
+    """
     tol = round(TOLERANCE_S * rate)
-    ts = [t for t in truth if t.kind == kind]
+    small = [t for t in truth if t.kind == kind and t.amplitude_uv < min_amplitude_uv]
+    ts = [t for t in truth if t.kind == kind and t.amplitude_uv >= min_amplitude_uv]
     ds = [e for e in events if e.kind.value == kind]
 
     def same(t: TruthEvent, e: EmgEvent) -> bool:
         return t.channel == e.channel and _overlaps(t.onset, t.offset, e.onset, _end(e), tol)
 
+    ds = [e for e in ds if not any(same(t, e) for t in small)]
     return KindScore(
         n_truth=len(ts),
         n_detected=len(ds),
@@ -284,6 +295,8 @@ class EvokedScore:
     contaminated_called_present: int = 0
     direct_tp: int = 0
     direct_present: int = 0
+    direct_tn: int = 0
+    direct_absent: int = 0
     missing: int = 0
     kind_mismatch: int = 0
     latency_errors_ms: list[float] = field(default_factory=list)
@@ -343,6 +356,8 @@ def _score_sweep(s: EvokedScore, t: SweepTruth, r: SweepResult) -> None:
     elif t.kind == KIND_DIRECT:
         s.direct_present += t.state == PRESENT
         s.direct_tp += t.state == PRESENT and r.present
+        s.direct_absent += t.state == ABSENT
+        s.direct_tn += t.state == ABSENT and not r.present
     elif t.state == PRESENT and r.present:
         s.tp += 1
         if r.latency_ms is not None and t.latency_ms is not None:

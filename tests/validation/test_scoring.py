@@ -87,6 +87,9 @@ def test_spikes_bursts_cautery_and_false_events():
     ]
     spikes = score_kind(truth, events, "spike", RATE)
     assert (spikes.recalled, spikes.n_truth, spikes.precise, spikes.n_detected) == (1, 2, 1, 3)
+    small = [TruthEvent("spike", 2, 50_000, 50_040, 30.0), *truth]
+    big = score_kind(small, events, "spike", RATE, min_amplitude_uv=50.0)
+    assert (big.recalled, big.n_truth, big.precise, big.n_detected) == (1, 2, 1, 2)
     bursts = score_kind(truth, events, "burst", RATE)
     assert bursts.recall == 1.0 and bursts.precision == 0.5
     c = score_cautery(truth, events, RATE)
@@ -131,6 +134,7 @@ def test_evoked_sensitivity_specificity_rejection_and_calls():
         truth(5, 1, "lsr", "contaminated", "cautery"),
         truth(6, 1, "lsr", "contaminated", "step"),
         truth(7, 1, "lsr", "present"),
+        truth(8, 0, "direct", "absent"),
     )
     results = [
         _result(sweeps[0], True),
@@ -141,6 +145,7 @@ def test_evoked_sensitivity_specificity_rejection_and_calls():
         _result(sweeps[5], False, "noisy"),
         _result(sweeps[6], True),
         _result(sweeps[7], True, "noisy"),
+        _result(sweeps[8], False),
     ]
     sig = Sig(
         np.zeros((10, 2), np.float32),
@@ -156,8 +161,8 @@ def test_evoked_sensitivity_specificity_rejection_and_calls():
     s = score_evoked(sig, results, {"state": "gone"}, calls)
     assert (s.tp, s.fn, s.tn, s.fp) == (1, 1, 1, 1)
     assert s.sensitivity == 0.5 and s.specificity == 0.5
-    assert (s.direct_tp, s.direct_present) == (1, 1)
-    assert s.clean == 6 and s.clean_rejected == 1
+    assert (s.direct_tp, s.direct_present, s.direct_tn, s.direct_absent) == (1, 1, 1, 1)
+    assert s.clean == 7 and s.clean_rejected == 1
     assert s.contaminated == Counter({"cautery": 1, "step": 1})
     assert s.contaminated_rejected == Counter({"cautery": 1})
     assert s.contaminated_called_present == 1
