@@ -49,6 +49,9 @@ class EmgEvent:
         Sample index of the signal when this report was made (latency = reported_at - onset).
     final : bool
         True on the last report of the event.
+    extent : int or None
+        An ongoing A-train is certain up to this sample index (train time counts it so
+        far, never further); None otherwise.
     """
 
     id: int
@@ -60,6 +63,7 @@ class EmgEvent:
     freq_hz: float | None = None
     reported_at: int = 0
     final: bool = False
+    extent: int | None = None
 
     def with_(self, **changes) -> EmgEvent:
         return replace(self, **changes)

@@ -11,22 +11,28 @@ blocks):
    100 µV of commercial monitors (``mode="fixed"``).
 2. **Episodes.** Potentials closer than ``episode_gap_ms`` form one episode = one event.
 3. **Classes** (Romstöck et al., CLINICAL.md §2):
-   - **A-train**: at least ``a_train_min`` potentials at regular intervals
-     (60-210 Hz, interval CV below ``a_train_interval_cv``; a missed beat is tolerated)
-     with near-identical shape and amplitude: regularity and periodicity decide, not
-     amplitude or duration;
+   - **A-train**: a periodic discharge at 55-230 Hz, found from the signal's
+     autocovariance by :class:`~monitor.atrain.PeriodicityTracker` (overlapping,
+     sinusoid-like potentials included, in mains hum, with jitter and waxing and waning
+     amplitude); it owns the channel's episode from its onset to its offset, whatever
+     potentials cross the threshold meanwhile;
    - **spike**: a single potential;
    - **burst**: an irregular cluster shorter than ``burst_max_s``;
    - **C-train**: longer irregular activity at a high rate (interference-like);
    - **B-train**: longer sequences at a low rate.
 4. **Reporting.** A spike is reported after ``spike_wait_ms`` of silence (< 50 ms after
-   onset); a second potential makes it a burst at once; regularity makes it an A-train as
-   soon as ``a_train_min`` regular potentials are in (< 200 ms at 60 Hz). Each report is
-   an :class:`~monitor.events.EmgEvent` with the same id; the last one is ``final``.
+   onset); a second potential makes it a burst at once; periodicity makes it an A-train
+   within about three periods and two hops (< 200 ms at 55 Hz). Each report is an
+   :class:`~monitor.events.EmgEvent` with the same id; the last one is ``final``; an
+   ongoing A-train's reports carry ``extent``, how far it is certain (train time counts
+   no further until it ends).
 5. **Artifact.** Electrocautery (:class:`~monitor.artifact.CauteryGate`) is reported as
    an ``artifact`` event on all channels; while it lasts no potential is taken and open
    episodes are closed; the noise estimate is frozen. Potentials in the blanking window
    after each stimulus marker are ignored (evoked responses are not spontaneous EMG).
+6. **Noise.** The adaptive threshold's noise estimate learns only from hops where
+   nothing is going on (no open event, no A-train, no blanking): a long train cannot
+   raise its own threshold.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from monitor.artifact import CauteryGate
+from monitor.atrain import PeriodicitySettings, PeriodicityTracker, TrainChange
 from monitor.block import Block
 from monitor.events import ALL_CHANNELS, EmgEvent, EventKind
 from monitor.noise import RobustNoise
@@ -55,11 +62,7 @@ class FreeRunSettings:
     burst_min_span_ms: float = 15.0  # two peaks closer than this are one polyphasic potential
     spike_wait_ms: float = 30.0
     episode_gap_ms: float = 120.0
-    a_train_min: int = 6
-    a_train_hz: tuple[float, float] = (55.0, 230.0)
-    a_train_interval_cv: float = 0.12
-    a_train_amp_cv: float = 0.25
-    a_train_min_corr: float = 0.85
+    a_train: PeriodicitySettings = field(default_factory=PeriodicitySettings)
     burst_max_s: float = 1.0
     c_train_min_hz: float = 40.0
     b_train_gap_s: float = 1.0  # spikes/bursts this close in a row form a sequence ...
@@ -67,6 +70,7 @@ class FreeRunSettings:
     stim_blank_ms: float = 30.0
     hop_ms: float = 10.0
     noise_memory_s: float = 20.0
+    noise_frozen_max_s: float = 60.0  # a channel busy this long: its background changed
 
     def __post_init__(self) -> None:
         if self.mode not in ("adaptive", "fixed"):
@@ -86,6 +90,7 @@ class _HopStats:
     dpower: np.ndarray
     ptp: np.ndarray
     maxabs: np.ndarray
+    decimated: np.ndarray  # (hops, samples, channels) for the periodicity tracker
 
 
 @dataclass(slots=True)
@@ -102,13 +107,11 @@ class _Episode:
     event_id: int
     potentials: list[_Potential] = field(default_factory=list)
     kind: EventKind | None = None  # None until first reported
-    train_from: int = 0  # index into potentials where the A-train starts
-    freq_hz: float | None = None
-    period: float = 0.0  # A-train discharge period, samples (tracked)
-    train_pp: float = 0.0  # median peak-to-peak of the A-train when called
-    misfit: _Potential | None = None  # an off-rhythm potential held aside
     dropped: int = 0  # potentials dropped from the middle of a very long episode
     max_pp: float = 0.0  # largest peak-to-peak of the episode (of the train, once called)
+    train_onset: int | None = None  # an A-train's onset (the periodicity tracker's)
+    freq_hz: float | None = None
+    extent: int | None = None  # an ongoing A-train is certain up to here
 
 
 class FreeRunDetector:
@@ -149,6 +152,9 @@ class FreeRunDetector:
         self.b_gap = round(self.s.b_train_gap_s * self.rate)
         self.noise = RobustNoise(n_channels, round(self.s.noise_memory_s * self.rate / self.hop))
         self.cautery = CauteryGate(n_channels, self.rate)
+        self.trains = PeriodicityTracker(self.rate, n_channels, self.hop, self.s.a_train)
+        self._busy_hops = np.zeros(n_channels, np.int64)  # hops kept out of the noise estimate
+        self._frozen_max = round(self.s.noise_frozen_max_s * self.rate / self.hop)
         self._buf = np.zeros((0, n_channels), np.float32)
         self._buf_start = 0  # absolute index of _buf[0]
         self._next_hop: int | None = None  # absolute index of the next hop to analyse
@@ -189,6 +195,7 @@ class FreeRunDetector:
                 dpower=np.einsum("hnc,hnc->hc", d, d) / (self.hop - 1),
                 ptp=mx - mn,
                 maxabs=np.maximum(mx, -mn),
+                decimated=self.trains.decimate(seg),
             )
             for k in range(n_hops):
                 self._analyse_hop(self._next_hop, stats, k)
@@ -202,6 +209,7 @@ class FreeRunDetector:
 
     def flush(self, now: int) -> None:
         """End every open event at ``now`` (end of stream, or a gap)."""
+        self._apply_trains(self.trains.cut(now), now)
         for ch in range(self.n_channels):
             if self._episodes[ch] is not None:
                 self._finish(ch, now, limit=now)
@@ -227,9 +235,13 @@ class FreeRunDetector:
                 self._start_artifact(h0)
             else:
                 self._end_artifact(now)
-        self.noise.update(st.power[k], artifact=active)
         if active:
+            self.noise.update(st.power[k], artifact=True)
+            self.trains.skip(h0)
             return
+        blanked = self._blank_mask(h0)
+        busy = np.array([ep is not None for ep in self._episodes]) | self.trains.active
+        self._update_noise(st.power[k], busy | (blanked is not None))
         self._set_thresholds()
         hot = np.flatnonzero(st.maxabs[k] > self.threshold_uv)
         if len(hot):
@@ -239,20 +251,97 @@ class FreeRunDetector:
                 self._potentials(
                     ch, np.flatnonzero(np.abs(core[:, ch]) > self.threshold_uv[ch]), h0, i0
                 )
-        if self._open == 0 and not any(self._sequences):
-            return
+        changes = self.trains.hop(h0, st.decimated[k], blanked, busy)
+        if changes:
+            self._apply_trains(changes, now)
+        if self._open or any(self._sequences):
+            self._close_quiet(now)
+
+    def _close_quiet(self, now: int) -> None:
+        """Episodes and sequences that have been silent long enough end; a lone
+        potential is reported as a spike once it has stayed alone long enough."""
         for ch in range(self.n_channels):
             seq = self._sequences[ch]
             if seq and now - seq[-1][1] > self.b_gap and self._episodes[ch] is None:
                 self._sequence_close(ch)
             ep = self._episodes[ch]
-            if ep is None:
-                continue
+            if ep is None or ep.kind is EventKind.A_TRAIN or not ep.potentials:
+                continue  # an A-train ends when its periodicity does
             last = ep.potentials[-1].index
             if now - last > self.gap:
                 self._finish(ch, last + self.half)
             elif ep.kind is None and now - ep.potentials[0].index >= self.spike_wait:
                 self._report(ch, ep, EventKind.SPIKE, now)
+
+    def _update_noise(self, power: np.ndarray, busy: np.ndarray) -> None:
+        """Learn the noise from channels with nothing going on; a channel busy for longer
+        than ``noise_frozen_max_s`` is learned again (its background has changed)."""
+        self._busy_hops = np.where(busy, self._busy_hops + 1, 0)
+        exclude = busy & (self._busy_hops <= self._frozen_max)
+        self.noise.update(power, artifact=False, exclude=exclude if exclude.any() else None)
+
+    def _blank_mask(self, h0: int) -> np.ndarray | None:
+        """Averaged samples of this hop outside stimulus blanking (None: no blanking)."""
+        h1 = h0 + self.hop
+        spans = [(s, s + self.blank) for s in self._stims if s < h1 and s + self.blank > h0]
+        if not spans:
+            return None
+        d = self.trains.D
+        idx = h0 + np.arange(self.trains.hop_d) * d
+        usable = np.ones(len(idx), bool)
+        for a, b in spans:
+            usable &= (idx + d <= a) | (idx >= b)
+        return usable
+
+    # -- A-trains (from the periodicity tracker) ----------------------------------------------
+    def _apply_trains(self, changes: list[TrainChange], now: int) -> None:
+        for c in changes:
+            if c.kind == "start":
+                self._train_start(c, now)
+            elif c.kind == "extend":
+                ep = self._episodes[c.channel]
+                if ep is not None and ep.kind is EventKind.A_TRAIN:
+                    ep.extent = max(ep.extent or c.index, c.index)
+                    ep.freq_hz = c.freq_hz
+                    self._report(c.channel, ep, EventKind.A_TRAIN, now)
+            else:
+                self._train_end(c, now)
+
+    def _train_start(self, c: TrainChange, now: int) -> None:
+        ch = c.channel
+        ep = self._episodes[ch]
+        if ep is not None and ep.potentials and ep.potentials[0].index < c.onset - self.gap:
+            # Something else came first (a burst): it ends where the train begins.
+            before = [p for p in ep.potentials if p.index < c.onset]
+            after = [p for p in ep.potentials if p.index >= c.onset]
+            ep.potentials = before
+            self._finish(ch, min(c.onset, before[-1].index + self.half), limit=c.onset)
+            ep = None
+            pots = after
+        else:
+            pots = ep.potentials if ep is not None else []
+        if ep is None:
+            ep = _Episode(self._next_id, potentials=pots)
+            self._next_id += 1
+            self._episodes[ch] = ep
+            self._open += 1
+        ep.train_onset = c.onset
+        ep.freq_hz = c.freq_hz
+        ep.extent = max(c.onset, min(now, c.index))
+        ep.max_pp = max([p.pp for p in ep.potentials if p.index >= c.onset], default=c.pp_uv)
+        self._report(ch, ep, EventKind.A_TRAIN, now)
+
+    def _train_end(self, c: TrainChange, now: int) -> None:
+        ch = c.channel
+        ep = self._episodes[ch]
+        if ep is None or ep.kind is not EventKind.A_TRAIN:
+            return
+        later = [p for p in ep.potentials if p.index >= c.index]
+        ep.potentials = [p for p in ep.potentials if p.index < c.index]
+        ep.freq_hz = c.freq_hz
+        self._finish(ch, c.index, offset=c.index)
+        for p in later:  # what followed the train is classified on its own
+            self._add(ch, p, now)
 
     def _set_thresholds(self) -> None:
         if self.s.mode == "fixed":
@@ -291,7 +380,11 @@ class FreeRunDetector:
     # -- episodes and classes -----------------------------------------------------------------
     def _add(self, ch: int, p: _Potential, now: int) -> None:
         ep = self._episodes[ch]
-        if ep is not None and p.index - ep.potentials[-1].index > self.gap:
+        if (
+            ep is not None
+            and ep.kind is not EventKind.A_TRAIN
+            and p.index - ep.potentials[-1].index > self.gap
+        ):
             self._finish(ch, ep.potentials[-1].index + self.half)
             ep = None
         if ep is None:
@@ -299,57 +392,20 @@ class FreeRunDetector:
             self._next_id += 1
             self._episodes[ch] = ep
             self._open += 1
-        if ep.kind is EventKind.A_TRAIN and not self._continues_train(ep, p):
-            if ep.misfit is None:
-                ep.misfit = p  # one stray potential (another unit) does not end a train
-                return
-            # Two off-rhythm potentials in a row: the train is over; they start anew.
-            misfit, ep.misfit = ep.misfit, None
-            last = ep.potentials[-1].index
-            self._finish(ch, last + max(self.half, round(ep.period / 2)))
-            self._add(ch, misfit, now)
-            self._add(ch, p, now)
-            return
-        ep.misfit = None
         ep.potentials.append(p)
         ep.max_pp = max(ep.max_pp, p.pp)
         if len(ep.potentials) > MAX_HELD_POTENTIALS:
             self._thin(ep)
         if ep.kind is EventKind.A_TRAIN:
-            beats = max(1, round((p.index - ep.potentials[-2].index) / ep.period))
-            ep.period += 0.1 * ((p.index - ep.potentials[-2].index) / beats - ep.period)
-            return
-        freq = self._regular_run(ep)
-        if freq is not None:
-            ep.freq_hz = freq
-            ep.period = self.rate / freq
-            train = ep.potentials[ep.train_from :]
-            ep.train_pp = float(np.median([q.pp for q in train]))
-            ep.max_pp = max(q.pp for q in train)
-            self._report(ch, ep, EventKind.A_TRAIN, now)
-        elif ep.kind is not EventKind.BURST and self._is_cluster(ep.potentials):
+            return  # the periodicity tracker decides its course
+        if ep.kind is not EventKind.BURST and self._is_cluster(ep.potentials):
             self._report(ch, ep, EventKind.BURST, now)
-
-    def _continues_train(self, ep: _Episode, p: _Potential) -> bool:
-        """Whether ``p`` keeps the A-train's rhythm and size."""
-        iv = p.index - ep.potentials[-1].index
-        beats = round(iv / ep.period)
-        # One missed beat is allowed (an amplitude dip), more only across the blanking
-        # after a stimulus; the peak may switch lobe, and jitter adds up over missed beats.
-        last = ep.potentials[-1].index
-        blanked = any(last < st + self.blank and st < p.index for st in self._stims)
-        max_beats = 2 + (round(self.blank / ep.period) + 1 if blanked else 0)
-        return (
-            1 <= beats <= max_beats
-            and abs(iv - beats * ep.period) <= (0.35 + 0.03 * beats) * ep.period
-            and 0.5 * ep.train_pp <= p.pp <= 2.0 * ep.train_pp
-        )
 
     @staticmethod
     def _thin(ep: _Episode) -> None:
         """Bound the memory of a never-ending episode: drop potentials from its middle,
-        keeping its start (and the A-train's) and its recent end; counts stay right."""
-        keep_head = ep.train_from + 8
+        keeping its start and its recent end; counts stay right."""
+        keep_head = 8
         cut = MAX_HELD_POTENTIALS // 2
         del ep.potentials[keep_head : keep_head + cut]
         ep.dropped += cut
@@ -361,31 +417,6 @@ class FreeRunDetector:
             len(pots) == 2 and pots[1].index - pots[0].index >= self.burst_min_span
         )
 
-    def _regular_run(self, ep: _Episode) -> float | None:
-        """Frequency if the last ``a_train_min`` potentials are an A-train, else None."""
-        k = self.s.a_train_min
-        if len(ep.potentials) < k:
-            return None
-        run = ep.potentials[-k:]
-        iv = np.diff([p.index for p in run]) / self.rate
-        period = float(np.median(iv))
-        beats = np.maximum(1, np.round(iv / period))  # a missed beat counts twice
-        per_beat = iv / beats
-        amps = np.array([p.pp for p in run])
-        lo, hi = self.s.a_train_hz
-        regular = (
-            1.0 / hi <= period <= 1.0 / lo
-            and beats.max() <= 2
-            and (beats > 1).sum() <= 1
-            and np.std(per_beat) / period <= self.s.a_train_interval_cv
-            and np.std(amps) / np.mean(amps) <= self.s.a_train_amp_cv
-            and _median_correlation([p.snippet for p in run]) >= self.s.a_train_min_corr
-        )
-        if not regular:
-            return None
-        ep.train_from = len(ep.potentials) - k
-        return 1.0 / float(np.mean(per_beat))
-
     def _report(
         self,
         ch: int,
@@ -396,15 +427,24 @@ class FreeRunDetector:
         offset: int | None = None,
     ) -> None:
         ep.kind = kind
-        pots = ep.potentials[ep.train_from :] if kind is EventKind.A_TRAIN else ep.potentials
-        pp = ep.max_pp or max(p.pp for p in pots)
-        freq = ep.freq_hz if kind is EventKind.A_TRAIN else None
-        if freq is not None and len(pots) > 1:
-            freq = (len(pots) - 1 + ep.dropped) * self.rate / (pots[-1].index - pots[0].index)
-        self.on_event(EmgEvent(ep.event_id, kind, ch, pots[0].onset, offset, pp, freq, now, final))
+        pots = ep.potentials
+        if kind is EventKind.A_TRAIN:
+            onset = ep.train_onset if ep.train_onset is not None else pots[0].onset
+            pp = ep.max_pp
+            freq = ep.freq_hz
+            extent = None if final else ep.extent
+        else:
+            onset = pots[0].onset
+            pp = ep.max_pp or max(p.pp for p in pots)
+            freq = None
+            extent = None
+        self.on_event(EmgEvent(ep.event_id, kind, ch, onset, offset, pp, freq, now, final, extent))
 
-    def _finish(self, ch: int, end: int, limit: int | None = None) -> None:
-        """Report the episode's final class; ``limit`` caps the offset (gap, artifact)."""
+    def _finish(
+        self, ch: int, end: int, limit: int | None = None, offset: int | None = None
+    ) -> None:
+        """Report the episode's final class; ``limit`` caps the offset (gap, artifact);
+        ``offset`` is an A-train's own (from the periodicity tracker)."""
         ep = self._episodes[ch]
         self._episodes[ch] = None
         if ep is None:
@@ -412,11 +452,9 @@ class FreeRunDetector:
         self._open -= 1
         pots = ep.potentials
         if ep.kind is EventKind.A_TRAIN:
-            end = pots[-1].index + max(self.half, round(ep.period / 2))
-        if limit is not None:
-            end = min(end, limit)
-        if ep.kind is EventKind.A_TRAIN:
             kind = EventKind.A_TRAIN
+            if offset is not None:
+                end = offset
         elif not self._is_cluster(pots):
             kind = EventKind.SPIKE
         else:
@@ -426,6 +464,8 @@ class FreeRunDetector:
             else:
                 rate = (len(pots) - 1 + ep.dropped) / duration
                 kind = EventKind.C_TRAIN if rate >= self.s.c_train_min_hz else EventKind.B_TRAIN
+        if limit is not None:
+            end = min(end, limit)
         self._report(ch, ep, kind, end, final=True, offset=end)
         if kind in (EventKind.SPIKE, EventKind.BURST):
             self._sequence_add(ch, pots[0].onset, end, max(p.pp for p in pots))
@@ -465,11 +505,14 @@ class FreeRunDetector:
     # -- artifact ------------------------------------------------------------------------------
     def _start_artifact(self, h0: int) -> None:
         onset = self.cautery.onset if self.cautery.onset is not None else h0
+        self._apply_trains(self.trains.cut(onset), h0)
         for ch in range(self.n_channels):
             ep = self._episodes[ch]
             if ep is None:
                 continue
-            if ep.kind is None and ep.potentials[0].index >= onset - self.hop:
+            if ep.kind is EventKind.A_TRAIN:  # ended by the tracker's cut, if it had begun
+                self._finish(ch, onset, limit=onset)
+            elif ep.kind is None and ep.potentials[0].index >= onset - self.hop:
                 # The artifact's own leading edge, not yet reported: never was an event.
                 self._episodes[ch] = None
                 self._open -= 1
@@ -497,13 +540,3 @@ class FreeRunDetector:
         self.on_event(
             ev.with_(offset=end, peak_uv=self.cautery.peak_uv, reported_at=end, final=True)
         )
-
-
-def _median_correlation(snippets: list[np.ndarray]) -> float:
-    """Median correlation of each waveform with the next (near-identical potentials -> ~1)."""
-    m = np.array(snippets, dtype=np.float64)
-    m -= m.mean(axis=1, keepdims=True)
-    norm = np.linalg.norm(m, axis=1)
-    norm[norm == 0] = 1.0
-    m /= norm[:, None]
-    return float(np.median(np.sum(m[:-1] * m[1:], axis=1)))

@@ -30,11 +30,15 @@ class RobustNoise:
     def ready(self) -> bool:
         return self._count >= 8
 
-    def update(self, power: np.ndarray, artifact: bool) -> None:
-        """Feed one hop's per-channel mean power (mean square)."""
+    def update(self, power: np.ndarray, artifact: bool, exclude: np.ndarray | None = None) -> None:
+        """Feed one hop's per-channel mean power (mean square). Channels in ``exclude``
+        (activity under way) teach nothing: their slot repeats the current estimate, so
+        a long run of activity holds the estimate where it was."""
         if artifact:
             return
         rms = np.sqrt(power)
+        if exclude is not None:
+            rms = np.where(exclude & np.isfinite(self.sd), self.sd, rms)
         if not np.isfinite(rms).all():  # a hop with invalid samples says nothing of the noise
             previous = self._ring[(self._k - 1) % len(self._ring)] if self._count else self.sd
             rms = np.where(np.isfinite(rms), rms, previous)

@@ -35,7 +35,7 @@ class TrainTime:
         self.rate = float(rate)
         self.thresholds_s = thresholds_s
         self._done = [0] * n_channels  # samples of finished A-trains
-        self._open: dict[int, tuple[int, int]] = {}  # event id -> (channel, onset)
+        self._open: dict[int, tuple[int, int, int]] = {}  # event id -> (channel, onset, extent)
         self._now = 0
         self._lock = threading.Lock()
         self.resets: list[TrainTimeReset] = []
@@ -49,11 +49,15 @@ class TrainTime:
         with self._lock:
             if ev.final:
                 # A reset during the train moved its counted start: keep the later one.
-                _, onset = self._open.pop(ev.id, (ev.channel, ev.onset))
+                _, onset, _ = self._open.pop(ev.id, (ev.channel, ev.onset, ev.onset))
                 end = ev.offset if ev.offset is not None else ev.reported_at
                 self._done[ev.channel] += max(0, end - max(ev.onset, onset))
             else:
-                self._open[ev.id] = (ev.channel, ev.onset)
+                # Counted from its (possibly reset) start up to where it is certain: live
+                # train time never runs ahead of what the finished train will count.
+                _, onset, _ = self._open.get(ev.id, (ev.channel, ev.onset, ev.onset))
+                extent = ev.extent if ev.extent is not None else ev.onset
+                self._open[ev.id] = (ev.channel, max(onset, ev.onset), extent)
             self._now = max(self._now, ev.reported_at)
 
     def advance(self, now: int) -> None:
@@ -75,8 +79,8 @@ class TrainTime:
 
     def _seconds_unlocked(self) -> list[float]:
         total = list(self._done)
-        for ch, onset in self._open.values():
-            total[ch] += max(0, self._now - onset)
+        for ch, onset, extent in self._open.values():
+            total[ch] += max(0, min(self._now, extent) - onset)
         return [t / self.rate for t in total]
 
     def level(self, channel: int) -> int:
@@ -95,9 +99,9 @@ class TrainTime:
             chans = range(self.n_channels) if channel is None else [channel]
             for ch in chans:
                 self._done[ch] = 0
-            for key, (ch, _) in list(self._open.items()):
+            for key, (ch, _, extent) in list(self._open.items()):
                 if ch in chans:
-                    self._open[key] = (ch, self._now)
+                    self._open[key] = (ch, self._now, extent)
             r = TrainTimeReset(
                 channel,
                 sample_index,

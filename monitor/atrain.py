@@ -1,0 +1,547 @@
+"""A-trains found by their periodicity: regular 60-210 Hz discharge on one channel.
+
+Romstöck et al. describe the A-train as a sudden, sinusoid-like, symmetric run of
+near-identical motor-unit potentials at about 60-210 Hz (CLINICAL.md §2). Its defining
+property is the *periodicity* of the waveform, whatever the shape of one potential: at
+150-210 Hz the potentials overlap and the trace looks like a sinusoid, with no single
+peak per discharge to count. So A-trains are found here from the autocovariance of the
+signal, not from threshold crossings:
+
+1. **Signal.** The filtered stream averaged over ``D`` samples (about 2 kHz: enough for a
+   230 Hz period, and cheap), on the detector's hop grid of absolute sample indices, so
+   nothing depends on how the stream is cut into blocks.
+2. **Background.** Per channel, the mean and spread of the hop power and the
+   autocovariance of a window, learned *only from quiet hops*: a train never teaches the
+   background, however long it lasts. Stationary mains hum is part of the background
+   autocovariance, whatever its phase, so hum neither hides a train nor passes for one.
+3. **Evidence in a hop.** Over the last ``window_ms``: the excess power
+   ``E = R(0) - Rbg(0)`` is significant, and the excess autocovariance normalised by it,
+   ``rho(tau) = (R(tau) - Rbg(tau)) / E``, has a local maximum at a lag between 1/230 and
+   1/55 s that reaches ``rho_on``, with a dip before it (a periodic discharge, not a slow
+   wave). A pure sinusoid at the mains frequency is hum switching on, not an A-train.
+4. **Tracking.** Evidence on ``confirm_hops`` consecutive hops starts a train; it lasts
+   while the excess autocovariance near the tracked period stays above ``rho_keep``, and
+   ends ``end_ms`` after the last such hop. One train is one event, however its amplitude
+   waxes and wanes, whatever the beat-to-beat jitter, across stimulus blanking.
+5. **Edges.** Onset and offset are found on the averaged signal with the hum removed (a
+   least-squares fit of 50/60 Hz and harmonics on a quiet stretch beside the edge): the
+   first and last sample beyond ``edge_frac`` of the train's cycle amplitude (and
+   ``edge_k`` x the residual noise) in an unbroken run of cycles.
+
+Reports are :class:`TrainChange` items: ``start`` (onset), ``extend`` (the train is
+certain up to ``index``: live train time counts no further) and ``end`` (offset).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+IDLE, CANDIDATE, TRAIN = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodicitySettings:
+    """How an A-train is told by its periodicity; the defaults are the monitor's."""
+
+    hz: tuple[float, float] = (55.0, 230.0)  # discharge rates (Romstöck: ~60-210 Hz)
+    window_ms: float = 100.0  # >= 5 periods at 55 Hz
+    rho_on: float = 0.5  # normalised excess autocovariance at the period to start
+    rho_keep: float = 0.3  # ... to go on (about 1.5 cycles left in the window)
+    dip: float = 0.25  # rho must fall this much below its peak at a shorter lag
+    confirm_hops: int = 2
+    min_beats: int = 5  # discharges at a regular interval before a train is called
+    max_interval_dev: float = 0.12  # median deviation of the intervals from the period
+    end_ms: float = 50.0
+    gate_k: float = 4.0  # hop power this many SDs above the background: look closer
+    excess_k: float = 5.0  # window excess power this many SDs of the quiet window power
+    min_excess_uv: float = 2.0  # ... and at least this RMS of excess
+    edge_frac: float = 0.25
+    edge_k: float = 4.0
+    decimated_hz: float = 2000.0
+    background_s: float = 2.0  # time constant of the background estimates
+    background_every: int = 5  # quiet hops between window-autocovariance updates
+    mains_hz: tuple[float, ...] = (50.0, 60.0)
+    mains_tolerance: float = 0.015
+    mains_harmonics: int = 6
+    extend_every: int = 5  # hops between "extend" reports of a train
+
+
+@dataclass(frozen=True, slots=True)
+class TrainChange:
+    """A change of a channel's A-train: ``kind`` is ``"start"``, ``"extend"`` or ``"end"``;
+    ``index`` the onset, the certain extent, or the offset (absolute sample index)."""
+
+    kind: str
+    channel: int
+    index: int
+    onset: int
+    freq_hz: float
+    pp_uv: float
+
+
+class PeriodicityTracker:
+    STALE_S = 3.0  # a hum fit older than this has drifted in phase (mains is not exact)
+
+    """Finds and follows A-trains on every channel, hop by hop.
+
+    Parameters
+    ----------
+    rate : float
+    n_channels : int
+    hop : int
+        Samples per hop (the free-run detector's grid).
+    settings : PeriodicitySettings, optional
+
+    Thread safety: not thread-safe; owned by the free-run detector on the acquisition
+    thread. ``active`` is a plain read.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        n_channels: int,
+        hop: int,
+        settings: PeriodicitySettings | None = None,
+    ) -> None:
+        s = self.s = settings or PeriodicitySettings()
+        self.rate = float(rate)
+        self.n_channels = n_channels
+        self.hop_len = hop
+        self.D = _decimation(hop, rate, s.decimated_hz)
+        self.fs = self.rate / self.D
+        self.hop_d = hop // self.D
+        self.W = max(8, round(s.window_ms * self.fs / 1000.0))
+        self.lmin = max(2, math.ceil(self.fs / s.hz[1]))
+        self.lmax = max(self.lmin + 1, math.floor(self.fs / s.hz[0]))
+        self.L = self.lmax + 1  # lags 0 .. L (a local maximum at lmax needs L)
+        self.end_d = round(s.end_ms * self.fs / 1000.0)
+        # Ring of averaged samples: the window, the search back to an onset and the
+        # quiet stretch before it for the hum fit.
+        self._ring_n = 4 * self.W + 2 * self.L + round(0.3 * self.fs)
+        # A linear buffer of twice that, moved back in one copy when full (amortised).
+        self._x = np.zeros((2 * self._ring_n, n_channels))
+        self._ok = np.zeros(2 * self._ring_n)  # 1: usable, 0: blanked, gap, artifact
+        self._n = self._ring_n  # samples in the buffer (the first ones are unusable zeros)
+        self._end = 0  # absolute averaged index one past the newest sample
+        alpha = self.hop_len / (s.background_s * self.rate)
+        self._alpha = min(1.0, alpha)
+        self._hop_n = np.zeros(n_channels)  # quiet hops seen (for a fast start)
+        self._hop_mean = np.zeros(n_channels)
+        self._hop_var = np.zeros(n_channels)
+        self._bg_r = np.zeros((n_channels, self.L + 1))
+        self._bg_n = np.zeros(n_channels)
+        self._bg_var = np.zeros(n_channels)  # spread of the quiet window power
+        self._quiet_run = np.zeros(n_channels, np.int64)
+        self.mode = np.full(n_channels, IDLE)
+        self._count = np.zeros(n_channels, np.int64)
+        self._period = np.zeros(n_channels)  # tracked period, averaged samples
+        self._first_end = np.zeros(n_channels, np.int64)  # end of the first evidence window
+        self._last_good = np.zeros(n_channels, np.int64)
+        self._since_report = np.zeros(n_channels, np.int64)
+        self._onset = np.zeros(n_channels, np.int64)  # full-rate onset of the train
+        self._pp = np.zeros(n_channels)
+        self._amp = np.zeros(n_channels)  # cycle amplitude at the onset (level for the end)
+        # Mains hum per channel, fitted on quiet windows (least squares on 50/60 Hz and
+        # harmonics; the pseudo-inverse is fixed because the window length is).
+        self._freqs = [
+            k * f
+            for f in s.mains_hz
+            for k in range(1, s.mains_harmonics + 1)
+            if k * f < 0.45 * self.fs
+        ]
+        basis = _sin_cos(np.arange(self.W) / self.fs, self._freqs)
+        self._hum_basis = basis
+        self._hum_pinv = np.linalg.pinv(basis)
+        self._hum_coef = np.zeros((basis.shape[1], n_channels))
+        self._hum_t0 = np.zeros(n_channels, np.int64)  # averaged index of the fit's start
+        self._hum_noise = np.full(n_channels, np.nan)  # residual RMS of the fit
+        self._hum_on = np.zeros(n_channels, bool)  # hum worth removing
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def active(self) -> np.ndarray:
+        """Channels in a train or about to start one (bool, per channel)."""
+        return self.mode != IDLE
+
+    def in_train(self, channel: int) -> bool:
+        return bool(self.mode[channel] == TRAIN)
+
+    def decimate(self, segs: np.ndarray) -> np.ndarray:
+        """``(hops, hop, channels)`` full-rate samples -> ``(hops, hop_d, channels)``."""
+        h, _, c = segs.shape
+        return segs.reshape(h, self.hop_d, self.D, c).mean(axis=2, dtype=np.float64)
+
+    # -- one hop ---------------------------------------------------------------------------
+    def hop(
+        self,
+        h0: int,
+        dec: np.ndarray,
+        usable: np.ndarray | None = None,
+        busy: np.ndarray | None = None,
+    ) -> list[TrainChange]:
+        """Take one hop of averaged samples ``(hop_d, channels)`` starting at full-rate
+        index ``h0``; ``usable`` marks averaged samples to use (False: stimulus blanking),
+        ``busy`` channels where other activity is under way (not learned as background).
+        """
+        ok = np.ones(self.hop_d) if usable is None else usable.astype(np.float64)
+        finite = np.isfinite(dec)
+        if not finite.all():  # an invalid sample is unusable, not a number to learn from
+            ok = ok * finite.all(axis=1)
+            dec = np.where(finite, dec, 0.0)
+        self._push(h0, dec, ok)
+        power = (dec * dec * ok[:, None]).sum(axis=0) / max(1.0, ok.sum())
+        sd = np.sqrt(self._hop_var)
+        ready = self._hop_n >= 10
+        loud = ready & (power > self._hop_mean + self.s.gate_k * sd)
+        look = (self.mode != IDLE) | loud
+        if busy is not None:
+            look |= busy & ready
+        quiet = ~look & (ok.min() > 0)
+        self._learn_hop(power, quiet)
+        changes: list[TrainChange] = []
+        if quiet.any():
+            self._quiet_run[quiet] += 1
+            every = self._quiet_run % self.s.background_every == 0
+            learn = quiet & (every | (self._bg_n < 3))
+            if learn.any():
+                self._learn_window(np.flatnonzero(learn))
+        self._quiet_run[~quiet] = 0
+        chans = np.flatnonzero(look & (self._bg_n >= 3))
+        if len(chans) == 0:
+            return changes
+        r, cnt_ok = self._autocov(chans)
+        for i, ch in enumerate(chans):
+            self._step(int(ch), r[i], cnt_ok, changes)
+        return changes
+
+    def skip(self, h0: int) -> None:
+        """A hop that cannot be analysed (artifact): kept as unusable samples."""
+        self._push(h0, np.zeros((self.hop_d, self.n_channels)), np.zeros(self.hop_d))
+
+    def cut(self, index: int) -> list[TrainChange]:
+        """End every train at full-rate ``index`` at the latest (artifact, gap, end of
+        stream); candidates are dropped."""
+        changes: list[TrainChange] = []
+        for ch in np.flatnonzero(self.mode == TRAIN):
+            self._finish(int(ch), changes, limit=index)
+        self.mode[self.mode == CANDIDATE] = IDLE
+        return changes
+
+    # -- internals -------------------------------------------------------------------------
+    def _push(self, h0: int, dec: np.ndarray, ok: np.ndarray) -> None:
+        start = h0 // self.D
+        n = len(dec)
+        if start != self._end:  # a gap or a restart: nothing before it is usable
+            self._ok[: self._n] = 0.0
+        if self._n + n > len(self._x):
+            keep = self._ring_n
+            self._x[:keep] = self._x[self._n - keep : self._n]
+            self._ok[:keep] = self._ok[self._n - keep : self._n]
+            self._n = keep
+        self._x[self._n : self._n + n] = dec
+        self._ok[self._n : self._n + n] = ok
+        self._n += n
+        self._end = start + n
+
+    def _rows(self, a: int, b: int) -> slice:
+        """Buffer rows of absolute averaged indices ``[a, b)`` (clipped to what is kept)."""
+        first = self._end - self._n
+        return slice(max(a, first) - first, max(b, first) - first)
+
+    def _learn_hop(self, power: np.ndarray, quiet: np.ndarray) -> None:
+        if not quiet.any():
+            return
+        n = self._hop_n[quiet] + 1
+        a = np.maximum(self._alpha, 1.0 / n)
+        d = power[quiet] - self._hop_mean[quiet]
+        self._hop_mean[quiet] += a * d
+        self._hop_var[quiet] = (1 - a) * (self._hop_var[quiet] + a * d * d)
+        self._hop_n[quiet] = n
+
+    def _learn_window(self, chans: np.ndarray) -> None:
+        rows = slice(self._n - self.W, self._n)
+        if self._ok[rows].min() > 0:
+            y = self._x[rows, chans]
+            coef = self._hum_pinv @ y
+            resid = y - self._hum_basis @ coef
+            noise = np.sqrt(np.mean(resid * resid, axis=0))
+            hum = np.sqrt(0.5 * np.sum(coef[:-1] ** 2, axis=0))
+            self._hum_coef[:, chans] = coef
+            self._hum_t0[chans] = self._end - self.W
+            self._hum_noise[chans] = noise
+            self._hum_on[chans] = hum > noise
+        r, _ = self._autocov(chans)
+        n = self._bg_n[chans] + 1
+        a = np.maximum(self._alpha * self.s.background_every, 1.0 / n)[:, None]
+        d0 = r[:, 0] - self._bg_r[chans, 0]
+        self._bg_r[chans] += a * (r - self._bg_r[chans])
+        self._bg_var[chans] = (1 - a[:, 0]) * (self._bg_var[chans] + a[:, 0] * d0 * d0)
+        self._bg_n[chans] = n
+
+    def _autocov(self, chans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Autocovariance at lags 0..L over the last window, of usable pairs only:
+        ``(channels, L+1)``, and the number of usable pairs per lag."""
+        lags = self.L
+        rows = slice(self._n - self.W - lags, self._n)
+        m = self._ok[rows]
+        x = self._x[rows, chans] * m[:, None]
+        view = sliding_window_view(x, lags + 1, axis=0)  # (W, c, L+1): x[w .. w+L]
+        prod = np.einsum("wc,wcj->cj", x[lags:], view)[:, ::-1]  # lag tau = L - j
+        mview = sliding_window_view(m, lags + 1)
+        cnt = (m[lags:, None] * mview).sum(axis=0)[::-1]
+        return prod / np.maximum(cnt, 1.0), cnt
+
+    def _step(self, ch: int, r: np.ndarray, cnt: np.ndarray, out: list[TrainChange]) -> None:
+        s = self.s
+        excess = r[0] - self._bg_r[ch, 0]
+        needed = max(s.excess_k * math.sqrt(self._bg_var[ch]), s.min_excess_uv**2)
+        enough = excess > needed and cnt[self.lmax] > 0.5 * self.W
+        lag = self._evidence(ch, r, excess) if enough else None
+        end = self._end
+        mode = self.mode[ch]
+        if mode == TRAIN:
+            if lag is not None:
+                self._period[ch] += 0.2 * (lag - self._period[ch])
+                self._last_good[ch] = end
+                self._since_report[ch] += 1
+                if self._since_report[ch] >= s.extend_every:
+                    self._since_report[ch] = 0
+                    out.append(self._change("extend", ch, self._extent(ch)))
+            elif end - self._last_good[ch] > self.end_d:
+                self._finish(ch, out)
+            return
+        if lag is None:
+            self.mode[ch] = IDLE
+            return
+        if mode == IDLE or abs(lag - self._period[ch]) > 0.2 * self._period[ch]:
+            self.mode[ch] = CANDIDATE
+            self._count[ch] = 1
+            self._first_end[ch] = end
+            self._period[ch] = lag
+        else:
+            self._count[ch] += 1
+            self._period[ch] = 0.5 * (self._period[ch] + lag)
+        if self._count[ch] >= s.confirm_hops and self._regular(ch):
+            self._begin(ch, out)
+
+    def _evidence(self, ch: int, r: np.ndarray, excess: float) -> float | None:
+        """The period (averaged samples, fractional) if this window shows a periodic
+        discharge, else None."""
+        rho = (r - self._bg_r[ch]) / excess
+        k = self._peak(ch, rho)
+        if k is None:
+            return None
+        a, b, c = rho[k - 1], rho[k], rho[k + 1]
+        den = a - 2 * b + c
+        lag = k + (0.5 * (a - c) / den if den < 0 else 0.0)
+        if self.mode[ch] != TRAIN and self._is_mains(rho, lag):
+            return None
+        return float(lag)
+
+    def _peak(self, ch: int, rho: np.ndarray) -> int | None:
+        """The lag of the discharge period's peak of ``rho``: near the tracked period in a
+        train, else the shortest strong local maximum with a dip before it."""
+        s = self.s
+        lo, hi = self.lmin, self.lmax
+        seg = rho[lo - 1 : hi + 2]
+        peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])) + lo
+        if len(peaks) == 0:
+            return None
+        if self.mode[ch] == TRAIN:
+            p = self._period[ch]
+            near = peaks[np.abs(peaks - p) <= 0.2 * p + 1]
+            if len(near) == 0:
+                return None
+            k = int(near[np.argmax(rho[near])])
+            if rho[k] < s.rho_keep:
+                return None
+        else:
+            best = float(rho[peaks].max())
+            if best < s.rho_on:
+                return None
+            k = int(peaks[np.argmax(rho[peaks] >= 0.85 * best)])
+            if rho[1:k].min() > rho[k] - s.dip:
+                return None  # no dip before it: a slow wave, not a discharge
+        return k
+
+    def _is_mains(self, rho: np.ndarray, lag: float) -> bool:
+        """A pure sinusoid at the mains frequency (hum switching on), not a discharge."""
+        f = self.fs / lag
+        if not any(abs(f - m) <= self.s.mains_tolerance * m for m in self.s.mains_hz):
+            return False
+        half = lag / 2
+        i = int(half)
+        v = rho[i] + (half - i) * (rho[i + 1] - rho[i])
+        return bool(v < -0.8)
+
+    def _regular(self, ch: int) -> bool:
+        """Whether the last window holds at least ``min_beats`` discharges of one polarity
+        at the period (a missed beat allowed): a burst of a few potentials at random
+        intervals can correlate at some lag by chance, an A-train is regular beat by
+        beat."""
+        period = self._period[ch]
+        end = self._end
+        a = end - self.W
+        x, ok, _, _ = self._clean(ch, a, end)
+        y = x if x.max() >= -x.min() else -x
+        y = np.where(ok, y, 0.0)
+        mind = max(1, round(0.6 * period))
+        cand = np.flatnonzero((y[1:-1] > y[:-2]) & (y[1:-1] >= y[2:])) + 1
+        if len(cand) < self.s.min_beats:
+            return False
+        top = float(np.median(np.sort(y[cand])[-self.s.min_beats :]))
+        cand = cand[y[cand] > 0.4 * top]
+        peaks: list[int] = []
+        for i in cand[np.argsort(-y[cand])]:  # largest first, one per period
+            if all(abs(i - j) >= mind for j in peaks):
+                peaks.append(int(i))
+        if len(peaks) < self.s.min_beats:
+            return False
+        iv = np.diff(np.sort(np.asarray(peaks, float)))
+        beats = np.maximum(1, np.round(iv / period))
+        dev = np.abs(iv / beats - period) / period
+        return bool(
+            beats.max() <= 3
+            and (beats > 1).sum() <= 1 + len(iv) // 5
+            and np.median(dev) <= self.s.max_interval_dev
+            and np.mean(dev <= 0.25) >= 0.75
+        )
+
+    def _change(self, kind: str, ch: int, index: int) -> TrainChange:
+        p = self._period[ch]
+        freq = self.fs / p if p > 0 else float("nan")
+        return TrainChange(kind, ch, int(index), int(self._onset[ch]), freq, float(self._pp[ch]))
+
+    def _extent(self, ch: int) -> int:
+        """Up to where the train is certain: the last window with its periodicity held at
+        least a period of it."""
+        sure = (self._last_good[ch] - self.W) * self.D + round(self._period[ch] * self.D)
+        return max(int(self._onset[ch]), int(sure))
+
+    def _begin(self, ch: int, out: list[TrainChange]) -> None:
+        period = self._period[ch]
+        pn = max(2, round(period))
+        a = int(self._first_end[ch]) - 2 * self.W
+        sure = int(self._first_end[ch]) - 2 * pn
+        x, ok, start, noise = self._clean(ch, a, self._end)
+        onset_d, amp, pp = self._edge(x, ok, start, sure, period, noise, backwards=True, amp=None)
+        self.mode[ch] = TRAIN
+        self._last_good[ch] = self._end
+        self._since_report[ch] = 0
+        self._onset[ch] = onset_d * self.D
+        self._amp[ch] = amp
+        self._pp[ch] = pp
+        out.append(self._change("start", ch, self._onset[ch]))
+
+    def _finish(self, ch: int, out: list[TrainChange], limit: int | None = None) -> None:
+        period = self._period[ch]
+        pn = max(2, round(period))
+        last = int(self._last_good[ch])
+        if limit is not None and self._end - last <= self.end_d:
+            # Cut short while still periodic (artifact, gap, end of the stream).
+            offset = max(min(limit, self._end * self.D), int(self._onset[ch]) + self.D)
+            self.mode[ch] = IDLE
+            out.append(self._change("end", ch, offset))
+            return
+        a = last - self.W - pn
+        sure = max(last - self.W, int(self._onset[ch]) // self.D) + pn // 2
+        refit = (last + pn, self._end)  # quiet after the train
+        x, ok, start, noise = self._clean(ch, a, self._end, refit)
+        offset_d, _, _ = self._edge(
+            x, ok, start, sure, period, noise, backwards=False, amp=self._amp[ch]
+        )
+        offset = (offset_d + 1) * self.D
+        if limit is not None:
+            offset = min(offset, limit)
+        offset = max(offset, int(self._onset[ch]) + self.D)
+        self.mode[ch] = IDLE
+        out.append(self._change("end", ch, offset))
+
+    def _clean(
+        self, ch: int, a: int, b: int, refit: tuple[int, int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, int, float]:
+        """Averaged samples ``[a, b)`` of a channel (absolute averaged indices, clipped to
+        what is kept) with the mains hum removed, and the residual noise (RMS).
+
+        The hum is the last fit on a quiet window (before the train, so no train is
+        fitted as hum, even at a mains harmonic); long after it the phase of real mains
+        has drifted, so ``refit`` names a quiet stretch to fit it again on.
+        """
+        first = self._end - self._n
+        a = max(a, first)
+        x = self._x[self._rows(a, b), ch].copy()
+        ok = self._ok[self._rows(a, b)] > 0
+        noise = float(self._hum_noise[ch])
+        if not self._hum_on[ch]:
+            return x, ok, a, noise
+        coef, t0 = self._hum_coef[:, ch], int(self._hum_t0[ch])
+        if refit is not None and b - t0 > self.STALE_S * self.fs:
+            ra, rb = max(refit[0], first), refit[1]
+            y = self._x[self._rows(ra, rb), ch]
+            m = self._ok[self._rows(ra, rb)] > 0
+            if rb - ra >= round(0.03 * self.fs) and m.sum() >= 0.8 * (rb - ra):
+                basis = _sin_cos(np.arange(rb - ra)[m] / self.fs, self._freqs)
+                coef, *_ = np.linalg.lstsq(basis, y[m], rcond=None)
+                t0 = ra
+        x -= _sin_cos(np.arange(a - t0, a - t0 + len(x)) / self.fs, self._freqs) @ coef
+        return x, ok, a, noise
+
+    def _edge(
+        self,
+        x: np.ndarray,
+        ok: np.ndarray,
+        start: int,
+        sure: int,
+        period: float,
+        noise: float,
+        backwards: bool,
+        amp: float | None,
+    ) -> tuple[int, float, float]:
+        """The first (``backwards``: walking back from ``sure``) or last sample of an
+        unbroken run of cycles beyond the edge level; with the cycle amplitude and
+        peak-to-peak measured on the sure part (onset) or given (``amp``)."""
+        pn = max(2, round(period))
+        i_sure = min(max(0, sure - start), len(x) - 1)
+        mag = np.abs(x)
+        body = x[i_sure:] if backwards else x[: max(pn, i_sure + pn)]
+        n_cyc = max(1, len(body) // pn)
+        cycles = body[: n_cyc * pn].reshape(n_cyc, pn) if len(body) >= pn else body[None, :]
+        cyc_amp = float(np.median(np.abs(cycles).max(axis=1)))
+        cyc_pp = float(np.median(np.ptp(cycles, axis=1)))
+        level_amp = cyc_amp if amp is None else min(amp, max(cyc_amp, 0.5 * amp))
+        level = self.s.edge_frac * level_amp
+        if math.isfinite(noise):
+            level = max(level, self.s.edge_k * noise)
+        hot = np.flatnonzero((mag > level) & ok)
+        gap = 2 * pn + 1
+        if len(hot) == 0:
+            return start + i_sure, cyc_amp, cyc_pp
+        if backwards:
+            k = int(np.searchsorted(hot, i_sure))
+            k = min(k, len(hot) - 1)
+            while k > 0 and hot[k] - hot[k - 1] <= gap:
+                k -= 1
+            return start + int(hot[k]), cyc_amp, cyc_pp
+        k = int(np.searchsorted(hot, i_sure, side="right")) - 1
+        k = max(k, 0)
+        while k + 1 < len(hot) and hot[k + 1] - hot[k] <= gap:
+            k += 1
+        return start + int(hot[k]), cyc_amp, cyc_pp
+
+
+def _decimation(hop: int, rate: float, target_hz: float) -> int:
+    """The largest divisor of ``hop`` that keeps the averaged rate at or above the target."""
+    best = 1
+    for d in range(1, hop + 1):
+        if hop % d == 0 and rate / d >= target_hz:
+            best = d
+    return best
+
+
+def _sin_cos(t: np.ndarray, freqs: list[float]) -> np.ndarray:
+    w = 2 * np.pi * np.asarray(freqs)[None, :] * t[:, None]
+    return np.hstack([np.sin(w), np.cos(w), np.ones((len(t), 1))])
