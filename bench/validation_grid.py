@@ -61,6 +61,7 @@ import argparse
 import itertools
 import json
 import multiprocessing
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -132,7 +133,7 @@ def train_row(r: CellResult) -> list[str]:
     a, bg, s = case.a_train, case.background, r.trains
     hum = f"{bg.hum_uv:.0f}" + (f" ({bg.mains_hz:g} Hz)" if bg.hum_uv and bg.mains_hz != 50 else "")
     return [
-        r.cell.name,
+        r.cell.name + (" ⚠" if r.problems else ""),
         f"{a.freq_hz:.0f}",
         f"{a.overlap:.2f}",
         f"{100 * a.jitter_cv:.1f}",
@@ -310,7 +311,7 @@ def print_distractors(results: list[CellResult]) -> None:
         assert isinstance(case, FreeRunCase)
         rows.append(
             [
-                r.cell.name,
+                r.cell.name + (" ⚠" if r.problems else ""),
                 f"{r.seconds / 60:.1f} x {case.n_channels}",
                 num(r.trains.false_per_min, 1),
                 num(r.false_events_per_min, 1),
@@ -370,6 +371,7 @@ def print_evoked(results: list[CellResult]) -> None:
     )
     rows = []
     for cell, case, e in evoked_scores(results):
+        flagged = cell.name + (" ⚠" if any(r.problems for r in results if r.cell is cell) else "")
         n_sweeps = case.n_sweeps
         rej = "; ".join(
             f"{k} {e.contaminated_rejected[k]}/{v}" for k, v in sorted(e.contaminated.items())
@@ -379,7 +381,7 @@ def print_evoked(results: list[CellResult]) -> None:
         )
         rows.append(
             [
-                cell.name,
+                flagged,
                 str(n_sweeps),
                 num(e.sensitivity),
                 num(e.specificity),
@@ -535,9 +537,27 @@ def print_problems(results: list[CellResult]) -> list[dict]:
         {"cell": r.cell.name, "problem": p} for r in results for p in dict.fromkeys(r.problems)
     ]
     if found:
-        print("\n### Problems the monitor reported while running\n")
+        print("\n### Problems the monitor reported while running (cells marked ⚠)\n")
         print(table(("cell", "problem"), ([f["cell"], f["problem"]] for f in found)))
     return found
+
+
+def provenance() -> dict:
+    """The commit the detectors come from, and the core files changed since (other people
+    edit the checkout while this runs: the figures belong to exactly this state)."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=10
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return out.stdout
+
+    changed = [line[3:] for line in git("status", "--porcelain", "--", "monitor").splitlines()]
+    return {"commit": git("rev-parse", "--short", "HEAD").strip(), "monitor_uncommitted": changed}
 
 
 # -- main -------------------------------------------------------------------------------------
@@ -551,6 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     cells: list[Cell] = build_grid(args.rate, args.seed, args.quick, args.random)
+    source_state = provenance()
     t0 = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(max(1, args.jobs)) as pool:
         results = []
@@ -575,6 +596,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rate:g} Hz, {wall:.0f} s on {args.jobs} processes"
         + (" (quick)" if args.quick else "")
     )
+    dirty = source_state["monitor_uncommitted"]
+    print(
+        f"\nDetectors at commit {source_state['commit'] or '?'}"
+        + (f", with uncommitted changes to {', '.join(dirty)}" if dirty else "")
+        + "."
+    )
     print_a_trains(a_cells)
     print_distractors(d_cells)
     print_evoked(e_cells)
@@ -587,6 +614,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench": "validation_grid",
         "rate_hz": args.rate,
         "quick": args.quick,
+        **source_state,
         "cells": len(cells),
         "cell_errors": len(errors),
         "signal_min": round(signal_s / 60, 1),

@@ -1,8 +1,8 @@
 """The monitor's own offline pipeline, run over a validation source.
 
-Assembled as ``main.py analyze`` assembles it (``commands/analyze.py``): a
-:class:`~monitor.session.Session` on the source, :class:`~monitor.monitoring.FreeRunMonitoring`
-and an :class:`~monitor.evoked.EvokedAnalyzer` subscribed to it, every block through
+Assembled as ``main.py analyze`` assembles it: a :class:`~monitor.session.Session` on the
+source with the shared :func:`monitor.pipeline.attach_pipeline` (free-run monitoring and
+the evoked analysis, offline: every event and sweep kept), every block through
 ``session.process``, then ``flush``. Besides the final events it keeps every report a
 listener hears (the first report of an A-train gives the detection latency).
 """
@@ -12,10 +12,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from monitor.alarms import AlarmManager
 from monitor.events import EmgEvent
-from monitor.evoked import EvokedAnalyzer, EvokedSettings, LsrCall, SweepResult
-from monitor.monitoring import FreeRunMonitoring
+from monitor.evoked import LsrCall, SweepResult
+from monitor.pipeline import attach_pipeline
 from monitor.problems import Severity
 from monitor.session import Session
 from monitor.source import EndOfStream, Source
@@ -42,7 +41,7 @@ class MonitorRun:
         Time the pipeline took.
     problems : list of str
         Warnings and critical problems the session reported (a detector that raised
-        and was switched off says so here), with their technical detail.
+        and was switched off says so here), with when and their technical detail.
     """
 
     events: list[EmgEvent]
@@ -61,9 +60,8 @@ def run_monitor(source: Source) -> MonitorRun:
     session = Session(source)
     session.open()
     info = source.info
-    monitoring = FreeRunMonitoring(session, AlarmManager(), log_size=None)
-    evoked = EvokedAnalyzer(info.rate, info.labels, settings=EvokedSettings(history=10**9))
-    session.subscribe("Evoked responses", evoked)
+    pipeline = attach_pipeline(session, offline=True)
+    monitoring, evoked = pipeline.monitoring, pipeline.evoked
     reports: list[EmgEvent] = []
     monitoring.add_listener(reports.append)
     t0 = time.perf_counter()
@@ -76,8 +74,7 @@ def run_monitor(source: Source) -> MonitorRun:
         pass
     finally:
         source.close()
-    monitoring.flush()
-    evoked.flush()
+    pipeline.flush()
     wall = time.perf_counter() - t0
     return MonitorRun(
         events=monitoring.events(),
@@ -89,7 +86,8 @@ def run_monitor(source: Source) -> MonitorRun:
         seconds=session.status().end_index / info.rate,
         wall_s=wall,
         problems=[
-            f"{p.text} [{p.detail}]" if p.detail else p.text
+            f"at {p.sample_index / info.rate:.2f} s: {p.text}"
+            + (f" [{p.detail}]" if p.detail else "")
             for p in session.problems
             if p.severity is not Severity.INFO
         ],
