@@ -38,7 +38,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 IDLE, CANDIDATE, TRAIN = 0, 1, 2
 
@@ -63,7 +62,6 @@ class PeriodicitySettings:
     edge_k: float = 4.0
     decimated_hz: float = 2000.0
     background_s: float = 2.0  # time constant of the background estimates
-    background_every: int = 5  # quiet hops between window-autocovariance updates
     mains_hz: tuple[float, ...] = (50.0, 60.0)
     mains_tolerance: float = 0.015
     mains_harmonics: int = 6
@@ -85,6 +83,9 @@ class TrainChange:
 
 class PeriodicityTracker:
     STALE_S = 3.0  # a hum fit older than this has drifted in phase (mains is not exact)
+    SMOOTH_HOPS = 5  # the gate looks at the power of this many hops
+    GROUP = 10  # hops between background updates
+    WINDOW_GROUPS = 3  # groups between updates of the background window
 
     """Finds and follows A-trains on every channel, hop by hop.
 
@@ -129,14 +130,26 @@ class PeriodicityTracker:
         self._end = 0  # absolute averaged index one past the newest sample
         alpha = self.hop_len / (s.background_s * self.rate)
         self._alpha = min(1.0, alpha)
-        self._hop_n = np.zeros(n_channels)  # quiet hops seen (for a fast start)
+        self._hop_n = np.zeros(n_channels, np.int64)  # quiet hops seen (for a fast start)
         self._hop_mean = np.zeros(n_channels)
         self._hop_var = np.zeros(n_channels)
         self._bg_r = np.zeros((n_channels, self.L + 1))
         self._bg_n = np.zeros(n_channels)
         self._bg_var = np.zeros(n_channels)  # spread of the quiet window power
-        self._quiet_run = np.zeros(n_channels, np.int64)
+        self._bg_sd = np.zeros(n_channels)
+        self._bg_ready = np.zeros(n_channels, bool)
+        self._gate = np.full(n_channels, np.inf)  # hop power that makes a channel looked at
+        self._hops = 0  # hops seen: the background learns every GROUP of them
+        self._groups = 0
+        self._grp_p = np.zeros((self.GROUP, n_channels))
+        self._grp_q = np.zeros((self.GROUP, n_channels), bool)
+        self._last_powers = np.zeros((self.SMOOTH_HOPS - 1, n_channels))
+        self._ones = np.ones(self.hop_d)
+        self._nfft = 1 << math.ceil(math.log2(self.W + self.L + 1))
+        self._pairs = np.maximum(self.W - np.arange(self.L + 1), 1).astype(np.float64)
         self.mode = np.full(n_channels, IDLE)
+        #: Channels in a train or about to start one (plain read).
+        self.active = np.zeros(n_channels, bool)
         self._count = np.zeros(n_channels, np.int64)
         self._period = np.zeros(n_channels)  # tracked period, averaged samples
         self._first_end = np.zeros(n_channels, np.int64)  # end of the first evidence window
@@ -145,8 +158,12 @@ class PeriodicityTracker:
         self._onset = np.zeros(n_channels, np.int64)  # full-rate onset of the train
         self._pp = np.zeros(n_channels)
         self._amp = np.zeros(n_channels)  # cycle amplitude at the onset (level for the end)
-        # Mains hum per channel, fitted on quiet windows (least squares on 50/60 Hz and
-        # harmonics; the pseudo-inverse is fixed because the window length is).
+        self._init_hum()
+
+    def _init_hum(self) -> None:
+        """Mains hum per channel, fitted on quiet windows (least squares on 50/60 Hz and
+        harmonics; the pseudo-inverse is fixed because the window length is)."""
+        s, n_channels = self.s, self.n_channels
         self._freqs = [
             k * f
             for f in s.mains_hz
@@ -162,55 +179,73 @@ class PeriodicityTracker:
         self._hum_on = np.zeros(n_channels, bool)  # hum worth removing
 
     # -- state ---------------------------------------------------------------------------
-    @property
-    def active(self) -> np.ndarray:
-        """Channels in a train or about to start one (bool, per channel)."""
-        return self.mode != IDLE
+    def _set_mode(self, ch: int, mode: int) -> None:
+        self.mode[ch] = mode
+        self.active[ch] = mode != IDLE
 
     def in_train(self, channel: int) -> bool:
         return bool(self.mode[channel] == TRAIN)
 
-    def decimate(self, segs: np.ndarray) -> np.ndarray:
-        """``(hops, hop, channels)`` full-rate samples -> ``(hops, hop_d, channels)``."""
+    def decimate(self, segs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(hops, hop, channels)`` full-rate samples of consecutive hops -> the averaged
+        samples ``(hops, hop_d, channels)``, the power over the last ``SMOOTH_HOPS`` hops
+        at each hop ``(hops, channels)`` (the gate's measure: steadier than one hop's) and,
+        when some are invalid, which averaged samples are usable ``(hops, hop_d)``.
+        """
         h, _, c = segs.shape
-        return segs.reshape(h, self.hop_d, self.D, c).mean(axis=2, dtype=np.float64)
+        dec = segs.reshape(h, self.hop_d, self.D, c).sum(axis=2).astype(np.float64)
+        dec *= 1.0 / self.D
+        usable = None
+        finite = np.isfinite(dec)
+        if not finite.all():  # an invalid sample is unusable, not a number to learn from
+            usable = finite.all(axis=2)
+            dec = np.where(finite, dec, 0.0)
+        power = np.einsum("hnc,hnc->hc", dec, dec) / self.hop_d
+        run = np.concatenate([self._last_powers, power])
+        csum = np.cumsum(run, axis=0)
+        k = self.SMOOTH_HOPS
+        smooth = (csum[k - 1 :] - np.concatenate([np.zeros((1, c)), csum[:-k]])) / k
+        self._last_powers = run[-(k - 1) :]
+        return dec, smooth[-h:], usable
 
     # -- one hop ---------------------------------------------------------------------------
     def hop(
         self,
         h0: int,
         dec: np.ndarray,
+        power: np.ndarray,
         usable: np.ndarray | None = None,
         busy: np.ndarray | None = None,
     ) -> list[TrainChange]:
         """Take one hop of averaged samples ``(hop_d, channels)`` starting at full-rate
-        index ``h0``; ``usable`` marks averaged samples to use (False: stimulus blanking),
-        ``busy`` channels where other activity is under way (not learned as background).
+        index ``h0`` and their power per channel; ``usable`` marks averaged samples to use
+        (False: stimulus blanking, invalid), ``busy`` channels where other activity is
+        under way (not learned as background, and looked at closer).
         """
-        ok = np.ones(self.hop_d) if usable is None else usable.astype(np.float64)
-        finite = np.isfinite(dec)
-        if not finite.all():  # an invalid sample is unusable, not a number to learn from
-            ok = ok * finite.all(axis=1)
-            dec = np.where(finite, dec, 0.0)
-        self._push(h0, dec, ok)
-        power = (dec * dec * ok[:, None]).sum(axis=0) / max(1.0, ok.sum())
-        sd = np.sqrt(self._hop_var)
-        ready = self._hop_n >= 10
-        loud = ready & (power > self._hop_mean + self.s.gate_k * sd)
-        look = (self.mode != IDLE) | loud
-        if busy is not None:
-            look |= busy & ready
-        quiet = ~look & (ok.min() > 0)
-        self._learn_hop(power, quiet)
+        if usable is None:
+            self._push(h0, dec, self._ones)
+            clean = True
+        else:
+            self._push(h0, dec, usable.astype(np.float64))
+            clean = bool(usable.all())
+        tracking = self.active
+        loud = power > self._gate
+        j = self._hops % self.GROUP
+        self._grp_p[j] = power
+        if clean:
+            self._grp_q[j] = ~(tracking | loud | busy) if busy is not None else ~(tracking | loud)
+        else:
+            self._grp_q[j] = False
+        self._hops += 1
+        if j == self.GROUP - 1:
+            self._learn_group()
         changes: list[TrainChange] = []
-        if quiet.any():
-            self._quiet_run[quiet] += 1
-            every = self._quiet_run % self.s.background_every == 0
-            learn = quiet & (every | (self._bg_n < 3))
-            if learn.any():
-                self._learn_window(np.flatnonzero(learn))
-        self._quiet_run[~quiet] = 0
-        chans = np.flatnonzero(look & (self._bg_n >= 3))
+        # A loud channel is looked at every other hop (a train shows for many hops; half
+        # the cost when much is going on); a channel with a train under way every hop.
+        look = tracking | loud if self._hops % 2 == 0 else tracking
+        if not look.any():
+            return changes
+        chans = np.flatnonzero(look & self._bg_ready)
         if len(chans) == 0:
             return changes
         r, cnt_ok = self._autocov(chans)
@@ -229,6 +264,7 @@ class PeriodicityTracker:
         for ch in np.flatnonzero(self.mode == TRAIN):
             self._finish(int(ch), changes, limit=index)
         self.mode[self.mode == CANDIDATE] = IDLE
+        self.active[:] = self.mode != IDLE
         return changes
 
     # -- internals -------------------------------------------------------------------------
@@ -252,15 +288,33 @@ class PeriodicityTracker:
         first = self._end - self._n
         return slice(max(a, first) - first, max(b, first) - first)
 
-    def _learn_hop(self, power: np.ndarray, quiet: np.ndarray) -> None:
-        if not quiet.any():
+    def _learn_group(self) -> None:
+        """Every ``GROUP`` hops: the background learns from the quiet hops among them
+        (mean and spread of the gate's power, exponential and faster at first), and the
+        window autocovariance and hum of the channels quiet now."""
+        q = self._grp_q
+        nq = q.sum(axis=0)
+        learn = nq > 0
+        if not learn.any():
             return
-        n = self._hop_n[quiet] + 1
-        a = np.maximum(self._alpha, 1.0 / n)
-        d = power[quiet] - self._hop_mean[quiet]
-        self._hop_mean[quiet] += a * d
-        self._hop_var[quiet] = (1 - a) * (self._hop_var[quiet] + a * d * d)
-        self._hop_n[quiet] = n
+        p = np.where(q, self._grp_p, 0.0)
+        mean = p.sum(axis=0) / np.maximum(nq, 1)
+        var = np.where(q, (self._grp_p - mean) ** 2, 0.0).sum(axis=0) / np.maximum(nq, 1)
+        n = self._hop_n + nq
+        a = np.where(learn, np.maximum(self._alpha * nq, nq / np.maximum(n, 1)), 0.0)
+        a = np.minimum(a, 1.0)
+        d = mean - self._hop_mean
+        self._hop_mean += a * d
+        self._hop_var = (1 - a) * (self._hop_var + a * d * d) + a * var
+        self._hop_n = n
+        self._gate = np.where(
+            n >= self.GROUP, self._hop_mean + self.s.gate_k * np.sqrt(self._hop_var), np.inf
+        )
+        # The window (autocovariance, hum) every few groups: it changes slowly.
+        self._groups += 1
+        now = q[-1] & ((self._groups % self.WINDOW_GROUPS == 0) | ~self._bg_ready)
+        if now.any():
+            self._learn_window(np.flatnonzero(now))
 
     def _learn_window(self, chans: np.ndarray) -> None:
         rows = slice(self._n - self.W, self._n)
@@ -276,29 +330,34 @@ class PeriodicityTracker:
             self._hum_on[chans] = hum > noise
         r, _ = self._autocov(chans)
         n = self._bg_n[chans] + 1
-        a = np.maximum(self._alpha * self.s.background_every, 1.0 / n)[:, None]
+        a = np.maximum(self._alpha * self.GROUP * self.WINDOW_GROUPS, 1.0 / n)[:, None]
         d0 = r[:, 0] - self._bg_r[chans, 0]
         self._bg_r[chans] += a * (r - self._bg_r[chans])
         self._bg_var[chans] = (1 - a[:, 0]) * (self._bg_var[chans] + a[:, 0] * d0 * d0)
         self._bg_n[chans] = n
+        self._bg_sd[chans] = np.sqrt(self._bg_var[chans])
+        self._bg_ready = self._bg_n >= 3
 
     def _autocov(self, chans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Autocovariance at lags 0..L over the last window, of usable pairs only:
-        ``(channels, L+1)``, and the number of usable pairs per lag."""
-        lags = self.L
-        rows = slice(self._n - self.W - lags, self._n)
+        """Autocovariance at lags 0..L of the last window, over the pairs of usable
+        samples in it: ``(channels, L+1)``, and the number of such pairs per lag."""
+        rows = slice(self._n - self.W, self._n)
         m = self._ok[rows]
-        x = self._x[rows, chans] * m[:, None]
-        view = sliding_window_view(x, lags + 1, axis=0)  # (W, c, L+1): x[w .. w+L]
-        prod = np.einsum("wc,wcj->cj", x[lags:], view)[:, ::-1]  # lag tau = L - j
-        mview = sliding_window_view(m, lags + 1)
-        cnt = (m[lags:, None] * mview).sum(axis=0)[::-1]
+        x = self._x[rows][:, chans]
+        if m.min() > 0:
+            cnt = self._pairs
+        else:
+            x = x * m[:, None]
+            mf = np.fft.rfft(m, self._nfft)
+            cnt = np.fft.irfft(mf * mf.conj(), self._nfft)[: self.L + 1].round()
+        f = np.fft.rfft(x, self._nfft, axis=0)
+        prod = np.fft.irfft(f * f.conj(), self._nfft, axis=0)[: self.L + 1].T
         return prod / np.maximum(cnt, 1.0), cnt
 
     def _step(self, ch: int, r: np.ndarray, cnt: np.ndarray, out: list[TrainChange]) -> None:
         s = self.s
         excess = r[0] - self._bg_r[ch, 0]
-        needed = max(s.excess_k * math.sqrt(self._bg_var[ch]), s.min_excess_uv**2)
+        needed = max(s.excess_k * self._bg_sd[ch], s.min_excess_uv**2)
         enough = excess > needed and cnt[self.lmax] > 0.5 * self.W
         lag = self._evidence(ch, r, excess) if enough else None
         end = self._end
@@ -315,10 +374,10 @@ class PeriodicityTracker:
                 self._finish(ch, out)
             return
         if lag is None:
-            self.mode[ch] = IDLE
+            self._set_mode(ch, IDLE)
             return
         if mode == IDLE or abs(lag - self._period[ch]) > 0.2 * self._period[ch]:
-            self.mode[ch] = CANDIDATE
+            self._set_mode(ch, CANDIDATE)
             self._count[ch] = 1
             self._first_end[ch] = end
             self._period[ch] = lag
@@ -429,7 +488,7 @@ class PeriodicityTracker:
         sure = int(self._first_end[ch]) - 2 * pn
         x, ok, start, noise = self._clean(ch, a, self._end)
         onset_d, amp, pp = self._edge(x, ok, start, sure, period, noise, backwards=True, amp=None)
-        self.mode[ch] = TRAIN
+        self._set_mode(ch, TRAIN)
         self._last_good[ch] = self._end
         self._since_report[ch] = 0
         self._onset[ch] = onset_d * self.D
@@ -444,7 +503,7 @@ class PeriodicityTracker:
         if limit is not None and self._end - last <= self.end_d:
             # Cut short while still periodic (artifact, gap, end of the stream).
             offset = max(min(limit, self._end * self.D), int(self._onset[ch]) + self.D)
-            self.mode[ch] = IDLE
+            self._set_mode(ch, IDLE)
             out.append(self._change("end", ch, offset))
             return
         a = last - self.W - pn
@@ -458,7 +517,7 @@ class PeriodicityTracker:
         if limit is not None:
             offset = min(offset, limit)
         offset = max(offset, int(self._onset[ch]) + self.D)
-        self.mode[ch] = IDLE
+        self._set_mode(ch, IDLE)
         out.append(self._change("end", ch, offset))
 
     def _clean(

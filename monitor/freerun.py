@@ -90,7 +90,7 @@ class _HopStats:
     dpower: np.ndarray
     ptp: np.ndarray
     maxabs: np.ndarray
-    decimated: np.ndarray  # (hops, samples, channels) for the periodicity tracker
+    decimated: tuple  # averaged samples, their power, usable: the periodicity tracker's
 
 
 @dataclass(slots=True)
@@ -154,6 +154,8 @@ class FreeRunDetector:
         self.cautery = CauteryGate(n_channels, self.rate)
         self.trains = PeriodicityTracker(self.rate, n_channels, self.hop, self.s.a_train)
         self._busy_hops = np.zeros(n_channels, np.int64)  # hops kept out of the noise estimate
+        self._busy_seen = False
+        self._thresholds_for: tuple = ()  # (settings, noise estimate) the thresholds are for
         self._frozen_max = round(self.s.noise_frozen_max_s * self.rate / self.hop)
         self._buf = np.zeros((0, n_channels), np.float32)
         self._buf_start = 0  # absolute index of _buf[0]
@@ -239,9 +241,11 @@ class FreeRunDetector:
             self.noise.update(st.power[k], artifact=True)
             self.trains.skip(h0)
             return
-        blanked = self._blank_mask(h0)
-        busy = np.array([ep is not None for ep in self._episodes]) | self.trains.active
-        self._update_noise(st.power[k], busy | (blanked is not None))
+        blanked = self._blank_mask(h0) if self._stims else None
+        busy = self.trains.active
+        if self._open:
+            busy = busy | np.array([ep is not None for ep in self._episodes])
+        self._update_noise(st.power[k], busy if blanked is None else np.ones_like(busy))
         self._set_thresholds()
         hot = np.flatnonzero(st.maxabs[k] > self.threshold_uv)
         if len(hot):
@@ -251,7 +255,10 @@ class FreeRunDetector:
                 self._potentials(
                     ch, np.flatnonzero(np.abs(core[:, ch]) > self.threshold_uv[ch]), h0, i0
                 )
-        changes = self.trains.hop(h0, st.decimated[k], blanked, busy)
+        dec, power, usable = st.decimated
+        if usable is not None:
+            blanked = usable[k] if blanked is None else blanked & usable[k]
+        changes = self.trains.hop(h0, dec[k], power[k], blanked, busy)
         if changes:
             self._apply_trains(changes, now)
         if self._open or any(self._sequences):
@@ -276,6 +283,13 @@ class FreeRunDetector:
     def _update_noise(self, power: np.ndarray, busy: np.ndarray) -> None:
         """Learn the noise from channels with nothing going on; a channel busy for longer
         than ``noise_frozen_max_s`` is learned again (its background has changed)."""
+        if not busy.any():
+            if self._busy_seen:
+                self._busy_hops[:] = 0
+                self._busy_seen = False
+            self.noise.update(power, artifact=False)
+            return
+        self._busy_seen = True
         self._busy_hops = np.where(busy, self._busy_hops + 1, 0)
         exclude = busy & (self._busy_hops <= self._frozen_max)
         self.noise.update(power, artifact=False, exclude=exclude if exclude.any() else None)
@@ -344,10 +358,18 @@ class FreeRunDetector:
             self._add(ch, p, now)
 
     def _set_thresholds(self) -> None:
+        key = (self.s, self.noise.sd)  # both change by replacement: identity says it all
+        if len(self._thresholds_for) == 2 and all(
+            a is b for a, b in zip(key, self._thresholds_for, strict=True)
+        ):
+            return
         if self.s.mode == "fixed":
-            self.threshold_uv[:] = self.s.fixed_uv
+            self.threshold_uv = np.full(self.n_channels, self.s.fixed_uv, np.float32)
         elif self.noise.ready:
             self.threshold_uv = np.maximum(self.s.k_sigma * self.noise.sd, self.s.floor_uv)
+        else:
+            return
+        self._thresholds_for = key
 
     def _potentials(self, ch: int, idx: np.ndarray, h0: int, i0: int) -> None:
         x = self._buf[:, ch]
