@@ -136,6 +136,7 @@ def train_row(r: CellResult) -> list[str]:
         r.cell.name + (" ⚠" if r.problems else ""),
         f"{a.freq_hz:.0f}",
         f"{a.overlap:.2f}",
+        a.shape,
         f"{100 * a.jitter_cv:.1f}",
         f"{a.amplitude_uv:.0f}",
         f"{a.duration_s:.3g}",
@@ -158,6 +159,7 @@ TRAIN_HEADER = (
     "cell",
     "f Hz",
     "overlap",
+    "shape",
     "CV %",
     "amp µV",
     "dur s",
@@ -365,7 +367,7 @@ def print_evoked(results: list[CellResult]) -> None:
         "contaminated LSR called present",
         "latency err med ms",
         "amp err med %",
-        "disappeared: truth / called (s)",
+        "disappeared: truth / called / told (s)",
         "stimulation lost: truth / reported (s)",
         "calls",
     )
@@ -394,6 +396,7 @@ def print_evoked(results: list[CellResult]) -> None:
                 num(median(e.latency_errors_ms)),
                 num(median(e.amplitude_errors_pct), 1),
                 f"{num(e.disappeared_truth_s, 1)} / {num(e.disappeared_called_s, 1)}"
+                + f" / {num(e.disappeared_reported_s, 1)}"
                 + (" (false)" if e.false_disappearance else ""),
                 lost,
                 ", ".join(e.calls) or DASH,
@@ -457,6 +460,13 @@ def evoked_headline(results: list[CellResult]) -> dict:
         contam.update(e.contaminated)
         contam_rej.update(e.contaminated_rejected)
     gone = [e for _, _, e in ev if e.disappeared_truth_s is not None]
+    # Where the monitor found the LSR before it went, the disappearance is there to call.
+    found = [e for e in gone if e.sensitivity >= 0.9]
+    told_after = [
+        (e.disappeared_reported_s - e.disappeared_truth_s) * k.stim_hz
+        for _, k, e in ev
+        if e.disappeared_truth_s is not None and e.disappeared_reported_s is not None
+    ]
     slipped = [e for _, _, e in ev if e.stim_lost_truth_s is not None]
     available = any(e.stim_lost_available for e in slipped)
     return {
@@ -478,6 +488,11 @@ def evoked_headline(results: list[CellResult]) -> dict:
         "true_disappearance_called": ratio(
             sum(e.disappeared_called_s is not None for e in gone), len(gone)
         ),
+        "true_disappearance_called_where_lsr_found": ratio(
+            sum(e.disappeared_called_s is not None for e in found), len(found)
+        ),
+        "disappearance_told_after_sweeps_max": round(max(told_after), 1) if told_after else None,
+        "kind_mismatches": sum(e.kind_mismatch for _, _, e in ev),
         "false_disappearance_cells": [c.name for c, _, e in ev if e.false_disappearance],
         "slipped_needle_called_disappeared": ratio(
             sum(e.disappeared_called_s is not None for e in slipped), len(slipped)

@@ -303,6 +303,7 @@ class EvokedScore:
     amplitude_errors_pct: list[float] = field(default_factory=list)
     disappeared_truth_s: float | None = None
     disappeared_called_s: float | None = None
+    disappeared_reported_s: float | None = None
     false_disappearance: bool = False
     stim_lost_truth_s: float | None = None
     stim_lost_reported_s: float | None = None
@@ -383,6 +384,7 @@ def _score_course(s: EvokedScore, sig: EvokedSignal, summary: dict, calls: Itera
             when = c.sample_index / rate
             if s.disappeared_called_s is None:
                 s.disappeared_called_s = when
+                s.disappeared_reported_s = c.reported_at / rate
             if sig.disappeared_at_s is None or when < sig.disappeared_at_s - 1e-9:
                 s.false_disappearance = True
         if c.kind == "stimulation_lost":

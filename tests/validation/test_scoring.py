@@ -157,7 +157,7 @@ def test_evoked_sensitivity_specificity_rejection_and_calls():
         disappeared_at_s=0.4,
         stim_lost_at_s=None,
     )
-    calls = [LsrCall("disappeared", 3000, 3, ("c1",), "absent_k", "")]
+    calls = [LsrCall("disappeared", 3000, 3, ("c1",), "absent_k", "", reported_at=7000)]
     s = score_evoked(sig, results, {"state": "gone"}, calls)
     assert (s.tp, s.fn, s.tn, s.fp) == (1, 1, 1, 1)
     assert s.sensitivity == 0.5 and s.specificity == 0.5
@@ -168,6 +168,7 @@ def test_evoked_sensitivity_specificity_rejection_and_calls():
     assert s.contaminated_called_present == 1
     assert s.latency_errors_ms == [0.5] and s.amplitude_errors_pct == [-5.0]
     assert s.disappeared_called_s == 0.3 and s.false_disappearance  # called before it happened
+    assert s.disappeared_reported_s == 0.7
     assert not s.stim_lost_available
     later = score_evoked(sig, results, {"stimulation_lost_at_s": None}, [])
     assert later.stim_lost_available and later.stim_lost_reported_s is None
