@@ -298,7 +298,7 @@ def print_distractors(results: list[CellResult]) -> None:
         "false A-trains /min",
         "false events /min",
         "spikes R / P (n)",
-        "spikes >= 5x RMS R / P (n)",
+        "largest missed spike µV",
         "bursts R / P (n)",
         "B-trains R / P (n)",
         "C-trains R / P (n)",
@@ -318,7 +318,9 @@ def print_distractors(results: list[CellResult]) -> None:
                 num(r.trains.false_per_min, 1),
                 num(r.false_events_per_min, 1),
                 kind_text(r.kinds.get("spike")),
-                kind_text(r.kinds.get("visible spike")),
+                num(max(r.kinds["spike"].missed_uv), 0)
+                if "spike" in r.kinds and r.kinds["spike"].missed_uv
+                else DASH,
                 kind_text(r.kinds.get("burst")),
                 kind_text(r.kinds.get("b_train")),
                 kind_text(r.kinds.get("c_train")),

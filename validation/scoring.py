@@ -165,12 +165,14 @@ class KindScore:
     n_detected: int = 0
     recalled: int = 0
     precise: int = 0
+    missed_uv: list[float] = field(default_factory=list)  # amplitudes of the missed ones
 
     def add(self, other: KindScore) -> None:
         self.n_truth += other.n_truth
         self.n_detected += other.n_detected
         self.recalled += other.recalled
         self.precise += other.precise
+        self.missed_uv += other.missed_uv
 
     @property
     def recall(self) -> float:
@@ -203,11 +205,13 @@ def score_kind(
         return t.channel == e.channel and _overlaps(t.onset, t.offset, e.onset, _end(e), tol)
 
     ds = [e for e in ds if not any(same(t, e) for t in small)]
+    missed = [t.amplitude_uv for t in ts if not any(same(t, e) for e in ds)]
     return KindScore(
         n_truth=len(ts),
         n_detected=len(ds),
-        recalled=sum(any(same(t, e) for e in ds) for t in ts),
+        recalled=len(ts) - len(missed),
         precise=sum(any(same(t, e) for t in ts) for e in ds),
+        missed_uv=missed,
     )
 
 

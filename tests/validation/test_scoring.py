@@ -87,6 +87,7 @@ def test_spikes_bursts_cautery_and_false_events():
     ]
     spikes = score_kind(truth, events, "spike", RATE)
     assert (spikes.recalled, spikes.n_truth, spikes.precise, spikes.n_detected) == (1, 2, 1, 3)
+    assert spikes.missed_uv == [100.0]
     small = [TruthEvent("spike", 2, 50_000, 50_040, 30.0), *truth]
     big = score_kind(small, events, "spike", RATE, min_amplitude_uv=50.0)
     assert (big.recalled, big.n_truth, big.precise, big.n_detected) == (1, 2, 1, 2)
