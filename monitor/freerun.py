@@ -124,6 +124,10 @@ class FreeRunDetector:
     on_event : callable
         Called with each :class:`~monitor.events.EmgEvent` report (acquisition thread).
     settings : FreeRunSettings
+    on_hop : callable, optional
+        Called with the sample index at the end of every hop, after its events: what
+        is judged on it (train time against its thresholds) happens on the same grid
+        however the stream is cut into blocks, live and offline alike.
 
     Thread safety: ``__call__``/``process`` on the acquisition thread only.
     ``threshold_uv``/``noise_uv``/``artifact_active`` are plain reads, safe anywhere.
@@ -135,8 +139,10 @@ class FreeRunDetector:
         n_channels: int,
         on_event: Callable[[EmgEvent], None],
         settings: FreeRunSettings | None = None,
+        on_hop: Callable[[int], None] | None = None,
     ) -> None:
         self.s = settings or FreeRunSettings()
+        self.on_hop = on_hop
         self.rate = float(rate)
         self.n_channels = n_channels
         self.on_event = on_event
@@ -202,6 +208,8 @@ class FreeRunDetector:
             for k in range(n_hops):
                 self._analyse_hop(self._next_hop, stats, k)
                 self._next_hop += self.hop
+                if self.on_hop is not None:
+                    self.on_hop(self._next_hop)
         keep_from = self._next_hop - self.half - self._buf_start
         if keep_from > 0:
             self._buf = self._buf[keep_from:]
@@ -384,7 +392,7 @@ class FreeRunDetector:
             pp = float(snippet.max() - snippet.min())
             mag = float(abs(x[i0 + peak_rel]))
             ep = self._episodes[ch]
-            prev = ep.potentials[-1] if ep is not None else None
+            prev = ep.potentials[-1] if ep is not None and ep.potentials else None
             if peak - self._last_peak[ch] <= self.refractory:
                 if prev is not None and mag > prev.mag:
                     ep.potentials[-1] = _Potential(peak, prev.onset, max(pp, prev.pp), mag, snippet)

@@ -64,7 +64,9 @@ class FreeRunMonitoring:
         self.rate = info.rate
         self.alarms = alarms or AlarmManager()
         self.traintime = TrainTime(info.n_channels, info.rate, traintime_thresholds_s)
-        self.detector = FreeRunDetector(info.rate, info.n_channels, self._on_event, settings)
+        self.detector = FreeRunDetector(
+            info.rate, info.n_channels, self._on_event, settings, on_hop=self._on_hop
+        )
         self.quality = SignalQuality(info.rate, info.labels, self._on_quality, quality)
         self._lock = threading.Lock()
         self._log: deque[EmgEvent] = deque(maxlen=log_size)
@@ -75,6 +77,7 @@ class FreeRunMonitoring:
         self._levels = [0] * info.n_channels
         self._shown = [0.0] * info.n_channels  # train time last written into the alarm text
         self._lead_off: set[int] = set()
+        self._traintime_seen: tuple = ()
         # Losing detection is critical (an alarm), never a passing warning.
         session.subscribe("Free-run detection", self._on_block, essential=True)
         session.subscribe("Signal quality", self.quality, essential=True)
@@ -149,18 +152,23 @@ class FreeRunMonitoring:
     # -- acquisition thread ----------------------------------------------------------------
     def _on_block(self, block: Block, filtered) -> None:
         self.detector(block, filtered)
-        self._clear_due_a_train_alarms(block.stop)
-        self.traintime.advance(block.stop)
-        self._check_traintime(block.stop)
         self._check_lead_off(block.stop)
+
+    def _on_hop(self, now: int) -> None:
+        """After every detector hop: the same judgements at the same samples whatever
+        the block sizes (the screen, a replay at any speed and ``analyze`` agree)."""
+        if self._a_train_clear:
+            self._clear_due_a_train_alarms(now)
+        self.traintime.advance(now)
+        self._check_traintime(now)
 
     def _clear_due_a_train_alarms(self, now: int) -> None:
         with self._lock:
-            due = [k for k, at in self._a_train_clear.items() if now >= at]
-            for k in due:
+            due = [(k, at) for k, at in self._a_train_clear.items() if now >= at]
+            for k, _ in due:
                 del self._a_train_clear[k]
-        for key in due:
-            self.alarms.clear_condition(key, now)
+        for key, at in due:
+            self.alarms.clear_condition(key, at)
 
     def flush(self) -> None:
         """End open events at the end of the stream (offline analysis)."""
@@ -170,6 +178,8 @@ class FreeRunMonitoring:
         self._check_traintime(end)
 
     def _on_event(self, ev: EmgEvent) -> None:
+        if ev.kind is EventKind.A_TRAIN and not ev.final and self._a_train_clear:
+            self._clear_due_a_train_alarms(ev.reported_at)  # before a new train raises it
         with self._lock:
             if ev.final:
                 self._ongoing.pop(ev.id, None)
@@ -197,6 +207,10 @@ class FreeRunMonitoring:
                 log.exception("event listener failed")
 
     def _check_traintime(self, now: int) -> None:
+        seen = (self.traintime.version, self.traintime.thresholds_s)
+        if seen == self._traintime_seen:
+            return  # counts change only with A-train reports (and resets)
+        self._traintime_seen = seen
         seconds = self.traintime.seconds()
         lo, hi = self.traintime.thresholds_s
         for ch, t in enumerate(seconds):

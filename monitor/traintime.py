@@ -39,6 +39,8 @@ class TrainTime:
         self._now = 0
         self._lock = threading.Lock()
         self.resets: list[TrainTimeReset] = []
+        #: Changes whenever the counts may have (a plain read: skip re-reading otherwise).
+        self.version = 0
 
     def on_event(self, ev: EmgEvent) -> None:
         if ev.kind is not EventKind.A_TRAIN or ev.channel < 0:
@@ -59,6 +61,7 @@ class TrainTime:
                 extent = ev.extent if ev.extent is not None else ev.onset
                 self._open[ev.id] = (ev.channel, max(onset, ev.onset), extent)
             self._now = max(self._now, ev.reported_at)
+            self.version += 1
 
     def advance(self, now: int) -> None:
         """The stream has reached sample ``now`` (ongoing trains grow to it)."""
@@ -71,6 +74,7 @@ class TrainTime:
         with self._lock:
             for ch, s in enumerate(seconds[: self.n_channels]):
                 self._done[ch] += round(max(0.0, s) * self.rate)
+            self.version += 1
 
     def seconds(self) -> list[float]:
         """Train time per channel in seconds, ongoing trains included."""
@@ -109,4 +113,5 @@ class TrainTime:
                 sum(before) if channel is None else before[channel],
             )
             self.resets.append(r)
+            self.version += 1
         return r
