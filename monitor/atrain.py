@@ -397,7 +397,7 @@ class PeriodicityTracker:
         a, b, c = rho[k - 1], rho[k], rho[k + 1]
         den = a - 2 * b + c
         lag = k + (0.5 * (a - c) / den if den < 0 else 0.0)
-        if self.mode[ch] != TRAIN and self._is_mains(rho, lag):
+        if self.mode[ch] != TRAIN and self._is_mains(ch, rho, lag):
             return None
         return float(lag)
 
@@ -427,10 +427,14 @@ class PeriodicityTracker:
                 return None  # no dip before it: a slow wave, not a discharge
         return k
 
-    def _is_mains(self, rho: np.ndarray, lag: float) -> bool:
-        """A pure sinusoid at the mains frequency (hum switching on), not a discharge."""
+    def _is_mains(self, ch: int, rho: np.ndarray, lag: float) -> bool:
+        """A pure sinusoid at the mains frequency (hum switching on, a needle coming
+        loose), not a discharge. The mains is the one humming in the channel's background
+        when it does (a 60 Hz discharge in 50 Hz country is no hum); either when none does.
+        """
         f = self.fs / lag
-        if not any(abs(f - m) <= self.s.mains_tolerance * m for m in self.s.mains_hz):
+        mains = self._mains_of(ch)
+        if not any(abs(f - m) <= self.s.mains_tolerance * m for m in mains):
             return False
         half = lag / 2
         i = int(half)
@@ -469,6 +473,16 @@ class PeriodicityTracker:
             and np.median(dev) <= self.s.max_interval_dev
             and np.mean(dev <= 0.25) >= 0.75
         )
+
+    def _mains_of(self, ch: int) -> tuple[float, ...]:
+        """The mains frequency humming in the channel's background, or all of them."""
+        if not self._hum_on[ch]:
+            return self.s.mains_hz
+        coef = self._hum_coef[:, ch]
+        n = len(self._freqs)
+        amp = np.hypot(coef[:n], coef[n : 2 * n])
+        fundamentals = {m: float(amp[self._freqs.index(m)]) for m in self.s.mains_hz}
+        return (max(fundamentals, key=fundamentals.__getitem__),)
 
     def _change(self, kind: str, ch: int, index: int) -> TrainChange:
         p = self._period[ch]
