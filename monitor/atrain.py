@@ -356,10 +356,11 @@ class PeriodicityTracker:
 
     def _step(self, ch: int, r: np.ndarray, cnt: np.ndarray, out: list[TrainChange]) -> None:
         s = self.s
+        if cnt[0] < 0.5 * self.W:
+            return  # mostly blanked (a stimulus): neither evidence nor its absence
         excess = r[0] - self._bg_r[ch, 0]
         needed = max(s.excess_k * self._bg_sd[ch], s.min_excess_uv**2)
-        enough = excess > needed and cnt[self.lmax] > 0.5 * self.W
-        lag = self._evidence(ch, r, excess) if enough else None
+        lag = self._evidence(ch, r, excess) if excess > needed else None
         end = self._end
         mode = self.mode[ch]
         if mode == TRAIN:
