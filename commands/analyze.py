@@ -24,7 +24,7 @@ from commands.casenotes import case_notes
 from commands.keymoments import KeyMoments
 from commands.report import build_figures, report_html, wall_clock
 from monitor.events import EventKind
-from monitor.evoked import KIND_LSR, EvokedAnalyzer
+from monitor.evoked import KIND_LSR, STIM_RESPONSE_COLUMNS, EvokedAnalyzer
 from monitor.freerun import FreeRunSettings
 from monitor.monitoring import FreeRunMonitoring
 from monitor.pipeline import attach_pipeline
@@ -149,7 +149,7 @@ def write_results(
             )
     with open(out / "stim_responses.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["stim_onset_s", "channel", "present", "latency_ms", "amplitude_uv"])
+        w.writerow(STIM_RESPONSE_COLUMNS)
         w.writerows(evoked.stim_response_rows())
     counts: dict[str, Counter] = {label: Counter() for label in monitoring.labels}
     for e in events:

@@ -326,13 +326,15 @@ def test_a_gap_over_a_sweep_is_rejected_not_absent():
 def test_csv_rows_and_summary_follow_the_contract():
     _, an, _ = analyse(SimConfig(seed=14, lsr_gone_at_s=4.5, **QUIET), 12.0)
     rows = an.stim_response_rows()
-    assert len(STIM_RESPONSE_COLUMNS) == 5 and all(len(r) == 5 for r in rows)
+    assert STIM_RESPONSE_COLUMNS[-1] == "rejected"
+    assert len(STIM_RESPONSE_COLUMNS) == 6 and all(len(r) == 6 for r in rows)
     assert rows[0][:3] == ["2.0000", "L Orb. oculi", "1"]  # the direct response
     absent = [r for r in rows if r[2] == "0"]
     assert absent and all(r[3] == "" and r[4] == "" for r in absent)
     present = [r for r in rows if r[2] == "1"]
     assert all(float(r[3]) > 0 and float(r[4]) > 0 for r in present)
-    assert an.stim_response_rows(extra=True)[1][5:] == ["lsr", ""]
+    assert all(r[5] == "" for r in rows)  # nothing rejected in a quiet case
+    assert an.stim_response_rows(extra=True)[1][5:] == ["", "lsr"]
     s = an.lsr_summary()
     assert set(s) >= {"baseline_uv", "disappeared_at_s"}
     assert s["disappeared_at_s"] is None  # the LSR was gone before a baseline was taken
