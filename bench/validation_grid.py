@@ -21,12 +21,13 @@ M-response in the stimulated branch's muscle, an LSR at ~9-10 ms in the others.
 
 Grid (``validation/grid.py``): one-factor-at-a-time sweeps around a nominal A-train
 (120 Hz, overlap 0.5, CV 1 %, 200 µV, 1 s; 3 µV noise, 10 µV hum), 2-D slices (amplitude
-x hum, frequency x overlap, duration x frequency, jitter x frequency), a seeded random
-sample over the whole range (60-210 Hz, overlap 0.2-1.5, CV 0-5 %, 30 µV-2 mV, 0.1-30 s,
-0-40 µV hum at 50/60 Hz, 1.5-6 µV noise, 0-300 µV drift, 0-30 % waxing, two shapes),
-distractor-only and quiet cases, and evoked cases (LSR amplitude x hum, contaminated
-sweeps, true disappearance against a slipped stimulating needle). Three channels per
-case (one cell four), trains staggered across channels and ending in a cluster.
+x hum, frequency x overlap, duration x frequency, jitter x frequency; at 190 Hz amplitude
+x overlap and jitter x overlap), a seeded random sample of 50 cells over the whole range
+(60-210 Hz, overlap 0.2-1.5, CV 0-5 %, 30 µV-2 mV, 0.1-30 s, 0-40 µV hum at 50/60 Hz,
+1.5-6 µV noise, 0-300 µV drift, 0-30 % waxing, two shapes), distractor-only and quiet
+cases, and evoked cases (LSR amplitude x hum, contaminated sweeps, true disappearance
+against a slipped stimulating needle). Three channels per case (one cell four), trains
+staggered across channels and ending in a cluster.
 
 **Clinical range.** A cell's amplitude-to-noise ratio (ANR) is the train's peak-to-peak
 over the background RMS in 20 Hz-3 kHz, hum included. A cell is clinical range when
@@ -271,7 +272,14 @@ def print_a_trains(results: list[CellResult]) -> None:
     print(table(SUMMARY_HEADER, rows))
 
 
-SLICES = ("amp x hum", "freq x overlap", "duration x freq", "jitter x freq")
+SLICES = (
+    "amp x hum",
+    "freq x overlap",
+    "duration x freq",
+    "jitter x freq",
+    "amp x overlap",
+    "jitter x overlap",
+)
 
 
 # -- distractors -------------------------------------------------------------------------------

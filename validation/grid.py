@@ -11,7 +11,8 @@ A full factorial over the clinical range is far too big, so the grid is built fr
   waxing 0-30 %, tripole potentials, a 10 % frequency drift within the train, four
   channels, and the nominal train among spikes, bursts, B- and C-trains and cautery;
 - **2-D slices** where factors interact: amplitude x hum, frequency x overlap,
-  duration x frequency, jitter x frequency;
+  duration x frequency, jitter x frequency, and for brief potentials at 190 Hz
+  amplitude x overlap and jitter x overlap;
 - **a seeded random sample** over the whole range (log-uniform amplitude, duration and
   overlap; uniform frequency, CV, hum, noise, drift, waxing; either shape and mains);
 - **distractor-only and quiet cases** (false A-trains per minute, spikes, bursts,
@@ -197,6 +198,15 @@ def _slice_cells(rate: float, seed: int, quick: bool) -> list[Cell]:
     for cv in (0.0, 0.02, 0.05):
         for f in (60.0, 120.0, 210.0):
             add(f"CV {cv * 100:g}% at {f:g}Hz", "jitter x freq", jitter_cv=cv, freq_hz=f)
+    # Brief potentials at a high rate: how they fare depends on their size and regularity.
+    for amp in (200.0, 1000.0, 2000.0):
+        for ov in (0.2, 0.35, 0.7):
+            name = f"{amp:g}uV overlap {ov:g} at 190Hz"
+            add(name, "amp x overlap", amplitude_uv=amp, overlap=ov, freq_hz=190.0)
+    for cv in (0.0, 0.025, 0.05):
+        for ov in (0.2, 0.5):
+            name = f"CV {cv * 100:g}% overlap {ov:g} at 190Hz"
+            add(name, "jitter x overlap", jitter_cv=cv, overlap=ov, freq_hz=190.0)
     return cells
 
 
@@ -361,7 +371,7 @@ def build_grid(
 ) -> list[Cell]:
     """Every cell of the validation grid."""
     if n_random is None:
-        n_random = 6 if quick else 30
+        n_random = 8 if quick else 50
     cells = (
         a_train_cells(rate, seed, quick, n_random)
         + distractor_cells(rate, seed, quick)
