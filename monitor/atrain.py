@@ -386,7 +386,7 @@ class PeriodicityTracker:
             self._count[ch] += 1
             self._period[ch] = 0.5 * (self._period[ch] + lag)
         if self._count[ch] >= s.confirm_hops and self._regular(ch):
-            self._begin(ch, out)
+            self._begin(ch, out)  # or not yet, if the run is still too short
 
     def _evidence(self, ch: int, r: np.ndarray, excess: float) -> float | None:
         """The period (averaged samples, fractional) if this window shows a periodic
@@ -503,6 +503,9 @@ class PeriodicityTracker:
         sure = int(self._first_end[ch]) - 2 * pn
         x, ok, start, noise = self._clean(ch, a, self._end)
         onset_d, amp, pp = self._edge(x, ok, start, sure, period, noise, backwards=True, amp=None)
+        last_d, _, _ = self._edge(x, ok, start, sure, period, noise, backwards=False, amp=amp)
+        if last_d - onset_d < (self.s.min_beats - 0.5) * period:
+            return  # a few cycles of noise that happen to look periodic: not yet a train
         self._set_mode(ch, TRAIN)
         self._last_good[ch] = self._end
         self._since_report[ch] = 0
