@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -59,9 +61,12 @@ class CauteryGate:
         ptp: np.ndarray,
         noise_sd: np.ndarray,
         start: int,
+        veto: Callable[[np.ndarray], bool] | None = None,
     ) -> tuple[bool, bool]:
         """Judge one hop from its per-channel mean power, first-difference power and
-        peak-to-peak; return ``(active, changed)``."""
+        peak-to-peak; return ``(active, changed)``. ``veto(hot_channels)`` may refuse to
+        switch on (periodic discharges starting on several channels at once: an A-train
+        cluster of brief potentials is broadband and loud too)."""
         if noise_sd is not self._noise_seen:  # the estimate changes every few hundred ms
             self._noise_seen = noise_sd
             self._limit_sq = (
@@ -76,6 +81,8 @@ class CauteryGate:
                     self._run_start = start
                 self._run += 1
             else:
+                self._run = 0
+            if self._run >= self.on_hops and veto is not None and veto(over & broadband):
                 self._run = 0
             if self._run >= self.on_hops:
                 self.active = True

@@ -51,6 +51,7 @@ class PeriodicitySettings:
     rho_on: float = 0.5  # normalised excess autocovariance at the period to start
     rho_keep: float = 0.3  # ... to go on (about 1.5 cycles left in the window)
     dip: float = 0.25  # rho must fall this much below its peak at a shorter lag
+    harmonic_share: float = 0.7  # the shortest peak this close to the highest is the period
     confirm_hops: int = 2
     min_beats: int = 5  # discharges at a regular interval before a train is called
     max_interval_dev: float = 0.12  # median deviation of the intervals from the period
@@ -60,7 +61,7 @@ class PeriodicitySettings:
     min_excess_uv: float = 2.0  # ... and at least this RMS of excess
     edge_frac: float = 0.25
     edge_k: float = 4.0
-    decimated_hz: float = 2000.0
+    decimated_hz: float = 4000.0
     background_s: float = 2.0  # time constant of the background estimates
     mains_hz: tuple[float, ...] = (50.0, 60.0)
     mains_tolerance: float = 0.015
@@ -85,7 +86,7 @@ class PeriodicityTracker:
     STALE_S = 3.0  # a hum fit older than this has drifted in phase (mains is not exact)
     SMOOTH_HOPS = 5  # the gate looks at the power of this many hops
     GROUP = 10  # hops between background updates
-    WINDOW_GROUPS = 3  # groups between updates of the background window
+    WINDOW_GROUPS = 5  # groups between updates of the background window
 
     """Finds and follows A-trains on every channel, hop by hop.
 
@@ -145,7 +146,7 @@ class PeriodicityTracker:
         self._grp_q = np.zeros((self.GROUP, n_channels), bool)
         self._last_powers = np.zeros((self.SMOOTH_HOPS - 1, n_channels))
         self._ones = np.ones(self.hop_d)
-        self._nfft = 1 << math.ceil(math.log2(self.W + self.L + 1))
+        self._nfft = 1 << math.ceil(math.log2(self.W + self.L + 3))
         self._pairs = np.maximum(self.W - np.arange(self.L + 1), 1).astype(np.float64)
         self.mode = np.full(n_channels, IDLE)
         #: Channels in a train or about to start one (plain read).
@@ -156,6 +157,7 @@ class PeriodicityTracker:
         self._last_good = np.zeros(n_channels, np.int64)
         self._since_report = np.zeros(n_channels, np.int64)
         self._onset = np.zeros(n_channels, np.int64)  # full-rate onset of the train
+        self._last_offset = np.zeros(n_channels, np.int64)  # of the channel's last train
         self._pp = np.zeros(n_channels)
         self._amp = np.zeros(n_channels)  # cycle amplitude at the onset (level for the end)
         self._init_hum()
@@ -252,6 +254,31 @@ class PeriodicityTracker:
         for i, ch in enumerate(chans):
             self._step(int(ch), r[i], cnt_ok, changes)
         return changes
+
+    def periodic(
+        self, channels: np.ndarray, latest: np.ndarray | None = None, window_ms: float = 40.0
+    ) -> bool:
+        """Whether at least half of these channels discharge periodically at 55-230 Hz over
+        the last ``window_ms`` (ending with ``latest``, averaged samples not yet taken):
+        A-trains starting together on several channels (a cluster), not electrocautery,
+        whose broadband noise does not correlate at such lags."""
+        chans = np.flatnonzero(channels)
+        if len(chans) == 0:
+            return False
+        n = max(2 * self.lmax + 2, round(window_ms * self.fs / 1000.0))
+        x = self._x[self._n - n : self._n][:, chans]
+        if latest is not None:
+            x = np.concatenate([x, latest[:, chans]])[-n:]
+        x = x - x.mean(axis=0)
+        nfft = 1 << math.ceil(math.log2(n + self.lmax + 2))
+        f = np.fft.rfft(x, nfft, axis=0)
+        r = np.fft.irfft(f * f.conj(), nfft, axis=0)[: self.lmax + 2].T
+        r = r / np.maximum(n - np.arange(self.lmax + 2), 1)
+        rho = r / np.maximum(r[:, :1], 1e-12)
+        seg = rho[:, self.lmin - 1 :]
+        is_peak = (seg[:, 1:-1] > seg[:, :-2]) & (seg[:, 1:-1] >= seg[:, 2:])
+        best = np.where(is_peak, seg[:, 1:-1], -1.0).max(axis=1)
+        return bool((best >= self.s.rho_on).sum() * 2 >= len(chans))
 
     def skip(self, h0: int) -> None:
         """A hop that cannot be analysed (artifact): kept as unusable samples."""
@@ -351,8 +378,16 @@ class PeriodicityTracker:
             mf = np.fft.rfft(m, self._nfft)
             cnt = np.fft.irfft(mf * mf.conj(), self._nfft)[: self.L + 1].round()
         f = np.fft.rfft(x, self._nfft, axis=0)
-        prod = np.fft.irfft(f * f.conj(), self._nfft, axis=0)[: self.L + 1].T
-        return prod / np.maximum(cnt, 1.0), cnt
+        r = np.fft.irfft(f * f.conj(), self._nfft, axis=0)[: self.L + 3].T
+        r = r / np.maximum(np.concatenate([cnt, cnt[-1:], cnt[-1:]]), 1.0)
+        # The autocovariance of the signal smoothed by [1, 2, 1] / 4 (a gentle low-pass,
+        # -6 dB at a quarter of the averaged rate): a period of brief potentials whose
+        # timing jitters by a fraction of their width still correlates. Even in the lag.
+        ext = np.concatenate([r[:, 2:0:-1], r], axis=1)  # R(-2), R(-1), R(0), ...
+        smooth = (
+            ext[:, :-4] + 4 * ext[:, 1:-3] + 6 * ext[:, 2:-2] + 4 * ext[:, 3:-1] + ext[:, 4:]
+        ) / 16
+        return smooth, cnt
 
     def _step(self, ch: int, r: np.ndarray, cnt: np.ndarray, out: list[TrainChange]) -> None:
         s = self.s
@@ -404,28 +439,33 @@ class PeriodicityTracker:
 
     def _peak(self, ch: int, rho: np.ndarray) -> int | None:
         """The lag of the discharge period's peak of ``rho``: near the tracked period in a
-        train, else the shortest strong local maximum with a dip before it."""
+        train, else the shortest strong local maximum with a dip before it. Peaks are
+        compared by their interpolated height: a period that is not a whole number of
+        samples splits its peak between two lags, while twice the period may fall on one.
+        """
         s = self.s
         lo, hi = self.lmin, self.lmax
         seg = rho[lo - 1 : hi + 2]
         peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])) + lo
         if len(peaks) == 0:
             return None
+        a, b, c = rho[peaks - 1], rho[peaks], rho[peaks + 1]
+        den = a - 2 * b + c
+        height = b - np.where(den < 0, (a - c) ** 2 / (8 * np.minimum(den, -1e-12)), 0.0)
         if self.mode[ch] == TRAIN:
             p = self._period[ch]
-            near = peaks[np.abs(peaks - p) <= 0.2 * p + 1]
-            if len(near) == 0:
+            near = np.abs(peaks - p) <= 0.2 * p + 1
+            if not near.any():
                 return None
-            k = int(near[np.argmax(rho[near])])
-            if rho[k] < s.rho_keep:
-                return None
-        else:
-            best = float(rho[peaks].max())
-            if best < s.rho_on:
-                return None
-            k = int(peaks[np.argmax(rho[peaks] >= 0.85 * best)])
-            if rho[1:k].min() > rho[k] - s.dip:
-                return None  # no dip before it: a slow wave, not a discharge
+            i = int(np.flatnonzero(near)[np.argmax(height[near])])
+            return int(peaks[i]) if height[i] >= s.rho_keep else None
+        best = float(height.max())
+        if best < s.rho_on:
+            return None
+        i = int(np.argmax(height >= s.harmonic_share * best))
+        k = int(peaks[i])
+        if rho[1:k].min() > height[i] - s.dip:
+            return None  # no dip before it: a slow wave, not a discharge
         return k
 
     def _is_mains(self, ch: int, rho: np.ndarray, lag: float) -> bool:
@@ -460,12 +500,15 @@ class PeriodicityTracker:
         top = float(np.median(np.sort(y[cand])[-self.s.min_beats :]))
         cand = cand[y[cand] > 0.4 * top]
         peaks: list[int] = []
-        for i in cand[np.argsort(-y[cand])]:  # largest first, one per period
-            if all(abs(i - j) >= mind for j in peaks):
+        for i in cand:  # in time order; of two closer than ``mind`` the larger stays
+            if peaks and i - peaks[-1] < mind:
+                if y[i] > y[peaks[-1]]:
+                    peaks[-1] = int(i)
+            else:
                 peaks.append(int(i))
         if len(peaks) < self.s.min_beats:
             return False
-        iv = np.diff(np.sort(np.asarray(peaks, float)))
+        iv = np.diff(np.asarray(peaks, float))
         beats = np.maximum(1, np.round(iv / period))
         dev = np.abs(iv / beats - period) / period
         return bool(
@@ -503,6 +546,7 @@ class PeriodicityTracker:
         sure = int(self._first_end[ch]) - 2 * pn
         x, ok, start, noise = self._clean(ch, a, self._end)
         onset_d, amp, pp = self._edge(x, ok, start, sure, period, noise, backwards=True, amp=None)
+        onset_d = max(onset_d, int(self._last_offset[ch]) // self.D)  # after the last one
         last_d, _, _ = self._edge(x, ok, start, sure, period, noise, backwards=False, amp=amp)
         if last_d - onset_d < (self.s.min_beats - 0.5) * period:
             return  # a few cycles of noise that happen to look periodic: not yet a train
@@ -521,6 +565,7 @@ class PeriodicityTracker:
         if limit is not None and self._end - last <= self.end_d:
             # Cut short while still periodic (artifact, gap, end of the stream).
             offset = max(min(limit, self._end * self.D), int(self._onset[ch]) + self.D)
+            self._last_offset[ch] = offset
             self._set_mode(ch, IDLE)
             out.append(self._change("end", ch, offset))
             return
@@ -535,6 +580,7 @@ class PeriodicityTracker:
         if limit is not None:
             offset = min(offset, limit)
         offset = max(offset, int(self._onset[ch]) + self.D)
+        self._last_offset[ch] = offset
         self._set_mode(ch, IDLE)
         out.append(self._change("end", ch, offset))
 

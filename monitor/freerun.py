@@ -239,7 +239,14 @@ class FreeRunDetector:
     # -- one hop ----------------------------------------------------------------------------
     def _analyse_hop(self, h0: int, st: _HopStats, k: int) -> None:
         now = h0 + self.hop
-        active, changed = self.cautery.hop(st.power[k], st.dpower[k], st.ptp[k], self.noise.sd, h0)
+        active, changed = self.cautery.hop(
+            st.power[k],
+            st.dpower[k],
+            st.ptp[k],
+            self.noise.sd,
+            h0,
+            lambda hot: self.trains.periodic(hot, st.decimated[0][k]),
+        )
         if changed:
             if active:
                 self._start_artifact(h0)
