@@ -109,6 +109,11 @@ def run_gui(
 
         QTimer.singleShot(int(after_s * 1000), grab)
     code = app.exec()
+    # A screenshot (or app.exit) ends the loop with the monitor still open: close it, or
+    # its frame timer draws on (a quarter of a core) in a process that goes on after this
+    # call, e.g. every later test in the same run. The instructor's console closes with it.
+    if screen.window.isVisible():
+        screen.window.close()
     for w in {window, screen.window}:
         if w.review is not None:
             w.review.close_down()  # the re-detection child process goes too
