@@ -49,13 +49,13 @@ class PeriodicitySettings:
     hz: tuple[float, float] = (55.0, 230.0)  # discharge rates (Romstöck: ~60-210 Hz)
     window_ms: float = 100.0  # >= 5 periods at 55 Hz
     rho_on: float = 0.5  # normalised excess autocovariance at the period to start
-    rho_keep: float = 0.3  # ... to go on (about 1.5 cycles left in the window)
+    rho_keep: float = 0.3  # ... to go on (averaged over about 100 ms)
     dip: float = 0.25  # rho must fall this much below its peak at a shorter lag
     harmonic_share: float = 0.7  # the shortest peak this close to the highest is the period
     confirm_hops: int = 2
     min_beats: int = 5  # discharges at a regular interval before a train is called
     max_interval_dev: float = 0.12  # median deviation of the intervals from the period
-    end_ms: float = 50.0
+    end_ms: float = 80.0
     gate_k: float = 4.0  # hop power this many SDs above the background: look closer
     excess_k: float = 5.0  # window excess power this many SDs of the quiet window power
     min_excess_uv: float = 2.0  # ... and at least this RMS of excess
@@ -158,6 +158,7 @@ class PeriodicityTracker:
         self._since_report = np.zeros(n_channels, np.int64)
         self._onset = np.zeros(n_channels, np.int64)  # full-rate onset of the train
         self._last_offset = np.zeros(n_channels, np.int64)  # of the channel's last train
+        self._keep = np.zeros(n_channels)  # a train's periodicity, averaged over hops
         self._pp = np.zeros(n_channels)
         self._amp = np.zeros(n_channels)  # cycle amplitude at the onset (level for the end)
         self._init_hum()
@@ -395,12 +396,17 @@ class PeriodicityTracker:
             return  # mostly blanked (a stimulus): neither evidence nor its absence
         excess = r[0] - self._bg_r[ch, 0]
         needed = max(s.excess_k * self._bg_sd[ch], s.min_excess_uv**2)
-        lag = self._evidence(ch, r, excess) if excess > needed else None
         end = self._end
         mode = self.mode[ch]
         if mode == TRAIN:
-            if lag is not None:
-                self._period[ch] += 0.2 * (lag - self._period[ch])
+            # Followed on the periodicity near its period, averaged over about 100 ms:
+            # the jitter of brief potentials blurs a single window's, and irregular
+            # activity after a train has none to speak of.
+            height, lag = self._near_period(ch, r, excess) if excess > needed else (0.0, None)
+            self._keep[ch] += 0.25 * (height - self._keep[ch])
+            if lag is not None and self._keep[ch] >= s.rho_keep:
+                if height >= s.rho_keep:  # a weak peak must not drag the period away
+                    self._period[ch] += 0.2 * (lag - self._period[ch])
                 self._last_good[ch] = end
                 self._since_report[ch] += 1
                 if self._since_report[ch] >= s.extend_every:
@@ -409,6 +415,7 @@ class PeriodicityTracker:
             elif end - self._last_good[ch] > self.end_d:
                 self._finish(ch, out)
             return
+        lag = self._evidence(ch, r, excess) if excess > needed else None
         if lag is None:
             self._set_mode(ch, IDLE)
             return
@@ -437,9 +444,27 @@ class PeriodicityTracker:
             return None
         return float(lag)
 
+    def _near_period(self, ch: int, r: np.ndarray, excess: float) -> tuple[float, float | None]:
+        """A train's periodicity in this window: the interpolated height of the highest
+        local maximum of ``rho`` within 20 % of its period, and its lag (0, None: none)."""
+        rho = (r - self._bg_r[ch]) / excess
+        p = self._period[ch]
+        lo = max(self.lmin, math.floor(0.8 * p) - 1)
+        hi = min(self.lmax, math.ceil(1.2 * p) + 1)
+        k = np.arange(lo, hi + 1)
+        a, b, c = rho[k - 1], rho[k], rho[k + 1]
+        peak = (b > a) & (b >= c)
+        if not peak.any():
+            return 0.0, None
+        den = a - 2 * b + c
+        shift = np.where(den < 0, 0.5 * (a - c) / np.minimum(den, -1e-12), 0.0)
+        height = np.where(peak, b - 0.25 * (a - c) * shift, -np.inf)
+        i = int(np.argmax(height))
+        return float(height[i]), float(k[i] + shift[i])
+
     def _peak(self, ch: int, rho: np.ndarray) -> int | None:
-        """The lag of the discharge period's peak of ``rho``: near the tracked period in a
-        train, else the shortest strong local maximum with a dip before it. Peaks are
+        """The lag of a discharge period's peak of ``rho``: the shortest strong local
+        maximum with a dip before it. Peaks are
         compared by their interpolated height: a period that is not a whole number of
         samples splits its peak between two lags, while twice the period may fall on one.
         """
@@ -452,13 +477,6 @@ class PeriodicityTracker:
         a, b, c = rho[peaks - 1], rho[peaks], rho[peaks + 1]
         den = a - 2 * b + c
         height = b - np.where(den < 0, (a - c) ** 2 / (8 * np.minimum(den, -1e-12)), 0.0)
-        if self.mode[ch] == TRAIN:
-            p = self._period[ch]
-            near = np.abs(peaks - p) <= 0.2 * p + 1
-            if not near.any():
-                return None
-            i = int(np.flatnonzero(near)[np.argmax(height[near])])
-            return int(peaks[i]) if height[i] >= s.rho_keep else None
         best = float(height.max())
         if best < s.rho_on:
             return None
@@ -493,19 +511,11 @@ class PeriodicityTracker:
         x, ok, _, _ = self._clean(ch, a, end)
         y = x if x.max() >= -x.min() else -x
         y = np.where(ok, y, 0.0)
-        mind = max(1, round(0.6 * period))
         cand = np.flatnonzero((y[1:-1] > y[:-2]) & (y[1:-1] >= y[2:])) + 1
         if len(cand) < self.s.min_beats:
             return False
         top = float(np.median(np.sort(y[cand])[-self.s.min_beats :]))
-        cand = cand[y[cand] > 0.4 * top]
-        peaks: list[int] = []
-        for i in cand:  # in time order; of two closer than ``mind`` the larger stays
-            if peaks and i - peaks[-1] < mind:
-                if y[i] > y[peaks[-1]]:
-                    peaks[-1] = int(i)
-            else:
-                peaks.append(int(i))
+        peaks = _peaks(y, 0.4 * top, max(1, round(0.6 * period)))
         if len(peaks) < self.s.min_beats:
             return False
         iv = np.diff(np.asarray(peaks, float))
@@ -551,6 +561,7 @@ class PeriodicityTracker:
         if last_d - onset_d < (self.s.min_beats - 0.5) * period:
             return  # a few cycles of noise that happen to look periodic: not yet a train
         self._set_mode(ch, TRAIN)
+        self._keep[ch] = 1.0  # it just showed its periodicity: start from confidence
         self._last_good[ch] = self._end
         self._since_report[ch] = 0
         self._onset[ch] = onset_d * self.D
@@ -624,12 +635,15 @@ class PeriodicityTracker:
         backwards: bool,
         amp: float | None,
     ) -> tuple[int, float, float]:
-        """The first (``backwards``: walking back from ``sure``) or last sample of an
-        unbroken run of cycles beyond the edge level; with the cycle amplitude and
-        peak-to-peak measured on the sure part (onset) or given (``amp``)."""
+        """The first (``backwards``: walking back from ``sure``) or last sample of the
+        train: its discharges are followed from ``sure`` while they keep the rhythm (one
+        per period, a missed beat allowed), and the edge is where the first (last)
+        discharge rises out of (falls back to) a quarter of the cycle amplitude. Activity
+        before or after the train that does not keep its rhythm (a burst, a C-train) is
+        not the train. Returns the edge (averaged index) with the cycle amplitude and
+        peak-to-peak measured on the sure part (onset) or as given (``amp``)."""
         pn = max(2, round(period))
         i_sure = min(max(0, sure - start), len(x) - 1)
-        mag = np.abs(x)
         body = x[i_sure:] if backwards else x[: max(pn, i_sure + pn)]
         n_cyc = max(1, len(body) // pn)
         cycles = body[: n_cyc * pn].reshape(n_cyc, pn) if len(body) >= pn else body[None, :]
@@ -639,21 +653,55 @@ class PeriodicityTracker:
         level = self.s.edge_frac * level_amp
         if math.isfinite(noise):
             level = max(level, self.s.edge_k * noise)
-        hot = np.flatnonzero((mag > level) & ok)
-        gap = 2 * pn + 1
-        if len(hot) == 0:
+        y = np.where(ok, x if body.max() >= -body.min() else -x, 0.0)  # the train's polarity
+        peaks = _peaks(y, max(level, 0.4 * level_amp), max(1, round(0.6 * period)))
+        if len(peaks) == 0:
             return start + i_sure, cyc_amp, cyc_pp
+        k = int(np.argmin(np.abs(peaks - i_sure)))
+        step = -1 if backwards else 1
+        while 0 <= k + step < len(peaks):
+            nxt = k + step
+            if not _in_rhythm(abs(peaks[nxt] - peaks[k]), period):
+                # One stray potential (another unit) does not end the run: look past it.
+                if 0 <= nxt + step < len(peaks) and _in_rhythm(
+                    abs(peaks[nxt + step] - peaks[k]), period
+                ):
+                    nxt += step
+                else:
+                    break
+            k = nxt
+        edge = int(peaks[k])
+        mag = np.abs(x)
+        reach = max(1, round(0.6 * period))
         if backwards:
-            k = int(np.searchsorted(hot, i_sure))
-            k = min(k, len(hot) - 1)
-            while k > 0 and hot[k] - hot[k - 1] <= gap:
-                k -= 1
-            return start + int(hot[k]), cyc_amp, cyc_pp
-        k = int(np.searchsorted(hot, i_sure, side="right")) - 1
-        k = max(k, 0)
-        while k + 1 < len(hot) and hot[k + 1] - hot[k] <= gap:
-            k += 1
-        return start + int(hot[k]), cyc_amp, cyc_pp
+            lo = max(0, edge - reach)
+            while edge > lo and mag[edge - 1] > level:
+                edge -= 1
+        else:
+            hi = min(len(x) - 1, edge + reach)
+            while edge < hi and mag[edge + 1] > level:
+                edge += 1
+        return start + edge, cyc_amp, cyc_pp
+
+
+def _peaks(y: np.ndarray, level: float, min_distance: int) -> np.ndarray:
+    """Local maxima of ``y`` above ``level``; of two closer than ``min_distance`` the
+    larger stays (in time order)."""
+    cand = np.flatnonzero((y[1:-1] > y[:-2]) & (y[1:-1] >= y[2:]) & (y[1:-1] > level)) + 1
+    out: list[int] = []
+    for i in cand:
+        if out and i - out[-1] < min_distance:
+            if y[i] > y[out[-1]]:
+                out[-1] = int(i)
+        else:
+            out.append(int(i))
+    return np.asarray(out, dtype=np.int64)
+
+
+def _in_rhythm(interval: float, period: float) -> bool:
+    """One or two periods (a missed beat), within 30 % of a period."""
+    beats = max(1, round(interval / period))
+    return beats <= 2 and abs(interval - beats * period) <= 0.3 * period
 
 
 def _decimation(hop: int, rate: float, target_hz: float) -> int:
