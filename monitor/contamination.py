@@ -27,7 +27,6 @@ disappearance.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,11 +45,12 @@ from monitor.evokedsettings import (
     REJECT_SATURATION,
     EvokedSettings,
 )
-from monitor.responses import robust_rms_columns
 
 USUAL_SWEEPS = 30  # sweeps whose noise and step sizes make a channel's usual level
 LEVEL_MS = 10.0  # the raw level before the pulse, at the start and at the end of a sweep
 BLOCK_MS = 5.0  # raw means over this long, for movement
+#: Autocorrelation at an A-train's period above which a noisy stretch is spontaneous EMG.
+PERIODIC_R = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +88,32 @@ class ContaminationScreen:
         self._block = max(2, round(BLOCK_MS * ms))
         late = max(settings.late_ms, settings.latest_window_end_ms() + 5.0)
         self._late = round(late * ms)
-        self._noise_hist = [deque(maxlen=USUAL_SWEEPS) for _ in range(n_channels)]
-        self._step_hist = [deque(maxlen=USUAL_SWEEPS) for _ in range(n_channels)]
+        # Each channel's noise and step size in its recent accepted sweeps (a ring per
+        # channel: rows are sweeps, NaN where none yet).
+        self._hist = np.full((2, USUAL_SWEEPS, n_channels), np.nan)
+        self._hist_at = np.zeros(n_channels, int)
+        self._hist_n = np.zeros(n_channels, int)
+        self._usual = np.full((2, n_channels), np.nan)  # their medians, kept up to date
 
-    def usual_noise(self, ch: int) -> float | None:
-        h = self._noise_hist[ch]
-        return float(np.median(h)) if len(h) >= 5 else None
+    def usual_levels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each channel's usual noise and step size (µV; NaN before five sweeps)."""
+        return self._usual[0], self._usual[1]
+
+    def _learn(self, channels: np.ndarray, noise: np.ndarray, step: np.ndarray) -> None:
+        if not len(channels):
+            return
+        at = self._hist_at[channels]
+        self._hist[0, at, channels] = noise[channels]
+        self._hist[1, at, channels] = step[channels]
+        self._hist_at[channels] = (at + 1) % USUAL_SWEEPS
+        self._hist_n[channels] = np.minimum(USUAL_SWEEPS, self._hist_n[channels] + 1)
+        if (self._hist_n == USUAL_SWEEPS).all():  # the usual case: no NaN left
+            self._usual = np.median(self._hist, axis=1)
+            return
+        for ch in channels:  # the first sweeps of a channel
+            k = self._hist_n[ch]
+            if k >= 5:
+                self._usual[:, ch] = np.median(self._hist[:, :k, ch], axis=1)
 
     def check(
         self,
@@ -125,26 +145,25 @@ class ContaminationScreen:
         n_ch = y.shape[1]
         reasons = [""] * n_ch
         pre = y[: zero - noise_end]
-        pre = pre[np.isfinite(pre).all(axis=1)]
+        if not np.isfinite(pre).all():
+            pre = pre[np.isfinite(pre).all(axis=1)]
         if len(pre) < 2 * self._ms:
             return Screening([REJECT_NO_SIGNAL] * n_ch, np.full(n_ch, np.nan))
-        noise = robust_rms_columns(pre)
+        dev = np.abs(pre - np.median(pre, axis=0))
+        noise = 1.4826 * np.median(dev, axis=0)  # robust RMS, as in monitor.responses
         dpre = np.abs(np.diff(pre, axis=0))
         step = 1.4826 * np.median(dpre, axis=0)  # robust scale of the steps (mean-free)
-        usual_noise = np.array([self.usual_noise(ch) or noise[ch] for ch in range(n_ch)])
-        usual_step = np.array(
-            [
-                float(np.median(h)) if len(h) >= 5 else step[ch]
-                for ch, h in enumerate(self._step_hist)
-            ]
-        )
-        usual_step = np.maximum(usual_step, 1e-3)
+        usual_noise, usual_step = self.usual_levels()
+        usual_noise = np.where(np.isfinite(usual_noise), usual_noise, noise)
+        usual_step = np.maximum(np.where(np.isfinite(usual_step), usual_step, step), 1e-3)
         noisy = (noise > s.noisy_uv) | (
             (noise > s.noisy_factor * usual_noise) & (noise > s.noisy_min_uv)
         )
-        busy_pre = (np.abs(pre - np.median(pre, axis=0)) > s.activity_k * noise).mean(
-            axis=0
-        ) > s.activity_fraction
+        busy_pre = (dev > s.activity_k * noise).mean(axis=0) > s.activity_fraction
+        # An A-train over the whole stretch raises its noise level too: a channel far
+        # noisier than usual whose stretch repeats itself at 60-210 Hz is spontaneous EMG.
+        for ch in np.flatnonzero(noisy & ~busy_pre):
+            busy_pre[ch] = self._periodic(pre[:, ch])
         hf_pre = (dpre > s.hf_k * usual_step).mean(axis=0) > s.hf_fraction
         post = y[zero + self._blank :]
         with np.errstate(invalid="ignore"):
@@ -156,12 +175,14 @@ class ContaminationScreen:
                 late_busy = (np.abs(late) > s.activity_k * noise).mean(axis=0) > s.late_fraction
             else:
                 late_busy = np.zeros(n_ch, bool)
-        saturated = self._saturated(raw, noise)
-        moved = self._moved(clean, zero)
+        level = clean[zero - self._level : zero].mean(axis=0)  # the raw level before the pulse
+        # The pulse itself (blanked, never analysed) may drive the amplifier to its rail.
+        saturated = self._saturated(
+            np.concatenate([raw[:zero], raw[zero + self._blank :]]), noise, level
+        )
+        moved = self._moved(clean, zero, level)
         if learn:
-            for ch in np.flatnonzero(~(noisy | hf_pre)):
-                self._noise_hist[ch].append(float(noise[ch]))
-                self._step_hist[ch].append(float(step[ch]))
+            self._learn(np.flatnonzero(~(noisy | hf_pre)), noise, step)
         interference = noisy | hf_pre | hf_post
         cautery = int(interference.sum()) >= max(2, math.ceil(s.cautery_share * n_ch)) or (
             n_ch == 1 and bool((hf_pre | hf_post)[0])
@@ -172,8 +193,8 @@ class ContaminationScreen:
             (saturated, REJECT_SATURATION),
             (moved, REJECT_MOVEMENT),
             (np.full(n_ch, cautery), REJECT_CAUTERY),
-            (noisy, REJECT_NOISY),
             (busy_pre, REJECT_ACTIVITY),
+            (noisy, REJECT_NOISY),
             (hf_pre, REJECT_ARTIFACT),
             (late_busy, REJECT_ACTIVITY),
             (hf_post, REJECT_ARTIFACT),
@@ -182,30 +203,49 @@ class ContaminationScreen:
             reasons[ch] = next((why for flags, why in order if flags[ch]), "")
         return Screening(reasons, noise)
 
-    def _saturated(self, raw: np.ndarray, noise: np.ndarray) -> np.ndarray:
-        """Channels with at least ``saturation_ms`` of samples held at the sweep's extreme
-        value, far from its median: an amplifier at its rail (or an ADC at full scale)."""
-        s = self.s
-        rows = raw[np.isfinite(raw).all(axis=1)]
-        if len(rows) < self._sat_n:
-            return np.zeros(raw.shape[1], bool)
-        hi = rows.max(axis=0)
-        lo = rows.min(axis=0)
-        med = np.median(rows, axis=0)
-        far = np.maximum(s.saturation_min_uv, 20.0 * np.nan_to_num(noise, nan=0.0))
-        at_hi = (rows == hi).sum(axis=0) >= self._sat_n
-        at_lo = (rows == lo).sum(axis=0) >= self._sat_n
-        return (at_hi & (hi - med >= far)) | (at_lo & (med - lo >= far))
+    def _periodic(self, x: np.ndarray) -> bool:
+        """The stretch repeats itself at an A-train's rate (60-210 Hz, CLINICAL.md §2):
+        its normalised autocorrelation at a lag of 4.8-16.7 ms exceeds ``PERIODIC_R``."""
+        x = x - x.mean()
+        n = len(x)
+        lo, hi = round(self.rate / 210.0), round(self.rate / 60.0)
+        if hi >= n // 2:
+            return False
+        spec = np.fft.rfft(x, 2 * n)
+        ac = np.fft.irfft(spec * np.conj(spec))[: hi + 1]
+        if ac[0] <= 0:
+            return False
+        unbiased = ac[lo:] / (n - np.arange(lo, hi + 1))  # per overlapping sample
+        return bool(unbiased.max() / (ac[0] / n) > PERIODIC_R)
 
-    def _moved(self, clean: np.ndarray, zero: int) -> np.ndarray:
+    def _saturated(self, raw: np.ndarray, noise: np.ndarray, level: np.ndarray) -> np.ndarray:
+        """Channels with at least ``saturation_ms`` of samples held at the sweep's extreme
+        value, far from the level before the pulse: an amplifier at its rail (or an ADC
+        at full scale)."""
+        s = self.s
+        out = np.zeros(raw.shape[1], bool)
+        if not np.isfinite(raw).all():
+            raw = raw[np.isfinite(raw).all(axis=1)]
+        if len(raw) < self._sat_n or not np.isfinite(level).all():
+            return out
+        hi = raw.max(axis=0)
+        lo = raw.min(axis=0)
+        far = np.maximum(s.saturation_min_uv, 20.0 * np.where(np.isfinite(noise), noise, 0.0))
+        # Only channels that reach that far are counted (most do not).
+        for ch in np.flatnonzero((hi - level >= far) | (level - lo >= far)):
+            x = raw[:, ch]
+            out[ch] = (hi[ch] - level[ch] >= far[ch] and (x == hi[ch]).sum() >= self._sat_n) or (
+                level[ch] - lo[ch] >= far[ch] and (x == lo[ch]).sum() >= self._sat_n
+            )
+        return out
+
+    def _moved(self, clean: np.ndarray, zero: int, level: np.ndarray) -> np.ndarray:
         """Channels whose raw level (5 ms means) steps away from the level before the pulse
         and stays there (start or end of the sweep), or swings twice as far anywhere."""
         m = self.s.movement_uv
         n_ch = clean.shape[1]
-        before = clean[zero - self._level : zero]
-        if len(before) < self._level:
+        if zero < self._level or not np.isfinite(level).all():
             return np.zeros(n_ch, bool)
-        level = before.mean(axis=0)
         start = clean[: self._level].mean(axis=0)
         end = clean[-self._level :].mean(axis=0)
         after = clean[zero + self._blank :]
@@ -213,9 +253,10 @@ class ContaminationScreen:
         blocks = after[: k * self._block].reshape(k, self._block, n_ch).mean(axis=1)
         pre_k = zero // self._block
         pre_blocks = clean[: pre_k * self._block].reshape(pre_k, self._block, n_ch).mean(axis=1)
-        swing = np.max(np.abs(np.concatenate([pre_blocks, blocks]) - level), axis=0)
-        step = np.maximum(np.abs(end - level), np.abs(start - level))
-        return (step > m) | (swing > 2.0 * m)
+        with np.errstate(invalid="ignore"):
+            swing = np.nanmax(np.abs(np.concatenate([pre_blocks, blocks]) - level), axis=0)
+            step = np.fmax(np.abs(end - level), np.abs(start - level))
+            return (step > m) | (swing > 2.0 * m)
 
     def implausible(self, kind: str, ptp: float, baseline_uv: float | None) -> str:
         """``"implausible amplitude"`` for a response far beyond physiology (an LSR or Z-L

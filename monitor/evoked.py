@@ -308,7 +308,8 @@ class EvokedAnalyzer:
             det = self._detector
             if det is not None and (self.s.detect_stimuli == "always" or not self._real_seen):
                 for m in det.process(start, raw):
-                    if not any(abs(m.index - k) <= 2 * self._ms for k in self._known):
+                    near = self._pulses_near(m.index - 2 * self._ms - 1, m.index + 2 * self._ms + 1)
+                    if not near:
                         self.detected += 1
                         self._add_stim(m)
             end = self._buf_start + len(self._buf)
@@ -352,6 +353,19 @@ class EvokedAnalyzer:
             k -= 1
         self._pending.insert(k, m)
 
+    def _pulses_near(self, lo: float, hi: float) -> list[int]:
+        """Known pulses strictly between ``lo`` and ``hi``. They are kept in about the
+        order they came (markers with their blocks, detected ones a few ms late), so the
+        search stops a second's worth before ``lo``; an hour at 1 Hz is 3600 of them."""
+        out = []
+        stop = lo - self.rate
+        for k in reversed(self._known):
+            if lo < k < hi:
+                out.append(k)
+            elif k < stop:
+                break
+        return out
+
     def _on_gap(self, start: int, done: list[Sweep], calls: list[LsrCall]) -> None:
         assert self._expected is not None
         missing = start - self._expected
@@ -391,9 +405,8 @@ class EvokedAnalyzer:
         any_bad = bool(bad.any())
         raw = _hold_last_finite(raw0, bad) if any_bad else raw0.copy()
         hum = self._remove_hum(idx, raw, zero)
-        for k in self._known:
-            if a - self._blank < k < b:
-                _blank(raw, k - a, self._blank)
+        for k in self._pulses_near(a - self._blank, b):
+            _blank(raw, k - a, self._blank)
         y = signal.sosfilt(self._sos, raw, axis=0, zi=self._zi * raw[0])[0]
         if any_bad:  # the analysed part is invalid from its first invalid sample on
             a0 = max(0, zero - self._noise_pre)
@@ -412,7 +425,7 @@ class EvokedAnalyzer:
         sweep[first:] = y[zero - take :]
         raw_a[first:] = raw0[zero - take :]
         clean_a[first:] = raw[zero - take :]
-        prev = [k for k in self._known if idx - self._noise_pre - self._post < k < idx]
+        prev = self._pulses_near(idx - self._noise_pre - self._post, idx)
         if prev:
             cut = max(prev) + self._prev_resp - (idx - self._noise_pre)
             if cut > 0:
@@ -450,9 +463,8 @@ class EvokedAnalyzer:
             return HumFit(0.0, np.zeros(self.n_channels))
         x = self._buf[idx + rows - self._buf_start].astype(np.float64)
         keep = np.isfinite(x).all(axis=1)
-        for k in self._known:
-            if idx + rows[0] - self._prev_resp < k < idx:
-                keep &= ~((rows >= k - idx - self._blank) & (rows < k - idx + self._prev_resp))
+        for k in self._pulses_near(idx + rows[0] - self._prev_resp, idx):
+            keep &= ~((rows >= k - idx - self._blank) & (rows < k - idx + self._prev_resp))
         if not keep.all():
             rows, x = rows[keep], x[keep]
         return self._hum.remove(x, rows / self.rate, raw, zero)

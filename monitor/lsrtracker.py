@@ -503,6 +503,7 @@ class _Loss:
     worst_pct: float = 0.0
     lsr_note: str = ""
     restored: Observation | None = None
+    back: Observation | None = None  # the first sweep of the run that ends it
     ok_run: int = 0
 
 
@@ -587,7 +588,7 @@ class StimulationControl:
         if obs.stimulation == STIM_LOST:
             self._run.append(obs)
             if self.lost is not None:
-                self.lost.ok_run = 0
+                self.lost.ok_run, self.lost.back = 0, None
                 return []
             if len(self._run) >= self.s.stim_lost_k:
                 return [self._lost(self._run[0], obs, lsr_note)]
@@ -595,6 +596,7 @@ class StimulationControl:
             self._run = []
             if self.lost is not None:
                 self.lost.ok_run += 1
+                self.lost.back = self.lost.back or obs
                 if self.lost.ok_run >= self.s.stim_restored_n:
                     return [self._restored(obs)]
         return []
@@ -682,7 +684,7 @@ class StimulationControl:
     def _restored(self, now: Observation) -> LsrCall:
         assert self.lost is not None
         loss = self.lost
-        loss.restored = now
+        loss.restored = loss.back or now
         self.lost = None
         self._run = []
         b = self.baseline_for(now)
@@ -692,15 +694,15 @@ class StimulationControl:
             r = now.results.get(ch)
             if r is not None and r.present and r.kind == KIND_DIRECT and r.amplitude_uv:
                 parts.append(f"{r.label} {_mv(r.amplitude_uv)}")
-        what = f": direct response {', '.join(parts)}" if parts else ""
+        what = f": direct response on {', '.join(parts)}" if parts else ""
         text = (
             f"Stimulation reaches the nerve again{what} "
             f"(lost since {self.fmt(loss.first.stim_index)})."
         )
         return LsrCall(
             CALL_STIMULATION_RESTORED,
-            now.stim_index,
-            now.stim_number,
+            loss.restored.stim_index,
+            loss.restored.stim_number,
             tuple(self.labels[ch] for ch in chans),
             "direct response",
             text,
@@ -735,7 +737,7 @@ class StimulationControl:
         """One line for the screen, e.g. ``"Stimulation OK — L Orb. oculi 1.1 mV"``."""
         state = self.state()
         if state == "lost":
-            return "STIMULATION NOT REACHING THE NERVE — check the stimulating electrode"
+            return "STIMULATION NOT REACHING THE NERVE"
         if state == "":
             return ""
         if state == "collecting":

@@ -57,8 +57,9 @@ FREQ_STEP_HZ = 0.02
 FIT_RATE = 4000.0
 #: Time unit of the drift and frequency terms (s), for a well-conditioned design.
 T_UNIT = 0.1
-#: A fundamental clearer than this (µV, and 10 standard errors) moves the tracked frequency.
-TRACK_MIN_UV = 2.0
+#: A fundamental clearer than this (µV, and 10 standard errors) moves the tracked frequency
+#: (smaller hum leaves too little in the window for its frequency to matter).
+TRACK_MIN_UV = 5.0
 #: A harmonic is removed from a channel when its amplitude exceeds this (µV) and
 #: ``HUM_GATE`` x the fit's residual RMS: noise alone rarely gives a sine that large.
 HUM_MIN_UV = 1.0
@@ -149,8 +150,10 @@ class MainsHum:
             return HumFit(0.0, np.zeros(n_ch))
         geometry = hash(fit_t.tobytes())
         self._sweeps += 1
-        trying = self._to_try()
-        fits = {f: self._fit(self._used(f), fit_t, geometry, fit_x, taylor=True) for f in trying}
+        fits = {
+            f: self._fit(self._used(f), fit_t, geometry, fit_x, taylor=False)
+            for f in self._to_try()
+        }
         for f, (coef, _, h) in fits.items():
             energy = float(np.sum(coef[: 2 * h] ** 2))
             self._score[f] = 0.7 * self._score[f] + energy
@@ -160,18 +163,29 @@ class MainsHum:
         ):
             self._family = best
         family = self._family
-        if family not in fits:  # the choice moved to a family this sweep did not fit
-            fits[family] = self._fit(self._used(family), fit_t, geometry, fit_x, taylor=True)
-        self._track(family, *fits[family], len(fit_t))
         f0 = self._used(family)
-        coef, sigma, h = self._fit(f0, fit_t, geometry, fit_x, taylor=False)
+        if family not in fits:  # the choice moved to a family this sweep did not fit
+            fits[family] = self._fit(f0, fit_t, geometry, fit_x, taylor=False)
+        coef, sigma, h = fits[family]
         if h == 0:
             return HumFit(0.0, np.zeros(n_ch))
+        sines = coef[: 2 * h].reshape(h, 2, n_ch)
+        amp = np.sqrt(np.sum(sines**2, axis=1))  # (h, channels)
+        # The exact frequency, from the sweeps with a clear fundamental only (its standard
+        # error is about sigma * sqrt(2 / m)): with little hum the offset is noise, and the
+        # frequency would wander for nothing.
+        clear = amp[0] > np.maximum(TRACK_MIN_UV, 10.0 * sigma * math.sqrt(2.0 / len(fit_t)))
+        if clear.any():
+            taylor = self._fit(f0, fit_t, geometry, fit_x, taylor=True)[0]
+            self._track(family, taylor, h, clear)
+            if self._used(family) != f0:  # fitted again at the frequency found
+                f0 = self._used(family)
+                coef, sigma, h = self._fit(f0, fit_t, geometry, fit_x, taylor=False)
+                sines = coef[: 2 * h].reshape(h, 2, n_ch)
+                amp = np.sqrt(np.sum(sines**2, axis=1))
         # Only the harmonics that stand out of the noise are removed: a fitted sine is also
         # the noise that happened to lie at its frequency before the pulse, and carried
         # past the pulse it adds to the window what it took from the noise level.
-        sines = coef[: 2 * h].reshape(h, 2, n_ch)
-        amp = np.sqrt(np.sum(sines**2, axis=1))  # (h, channels)
         keep = amp > np.maximum(HUM_MIN_UV, HUM_GATE * sigma)
         if not keep.any():
             return HumFit(f0, np.zeros(n_ch))
@@ -237,24 +251,14 @@ class MainsHum:
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
 
-    def _track(
-        self, family: float, coef: np.ndarray, sigma: np.ndarray, h: int, n_rows: int
-    ) -> None:
-        """Move the family's tracked frequency towards the offset the fit shows."""
-        if h == 0:
-            return
-        a, b = coef[0], coef[1]  # sin and cos of the fundamental
-        c, d = coef[2 * h] / T_UNIT, coef[2 * h + 1] / T_UNIT  # t sin, t cos (per second)
-        amp2 = a * a + b * b
-        # Only channels whose fundamental stands well out of the fit's own noise (its
-        # standard error is about sigma * sqrt(2 / m)): with no hum the offset is noise
-        # and the frequency would wander.
-        floor = np.maximum(TRACK_MIN_UV, 10.0 * sigma * math.sqrt(2.0 / max(1, n_rows)))
-        clear = np.sqrt(amp2) > floor
-        if not clear.any():
-            return
-        den = 2.0 * math.pi * float(np.sum(amp2[clear]))
-        offset = float(np.sum((d * a - c * b)[clear])) / den
+    def _track(self, family: float, coef: np.ndarray, h: int, clear: np.ndarray) -> None:
+        """Move the family's tracked frequency towards the offset the frequency terms of
+        the fit (``coef``, with them) show on the ``clear`` channels."""
+        a, b = coef[0][clear], coef[1][clear]  # sin and cos of the fundamental
+        c = coef[2 * h][clear] / T_UNIT  # t sin, t cos (per second)
+        d = coef[2 * h + 1][clear] / T_UNIT
+        den = 2.0 * math.pi * float(np.sum(a * a + b * b))
+        offset = float(np.sum(d * a - c * b)) / den
         offset = max(-1.0, min(1.0, offset))
         f = self._freq[family] + 0.5 * offset
         self._freq[family] = min(family + MAX_OFFSET_HZ, max(family - MAX_OFFSET_HZ, f))

@@ -39,10 +39,16 @@ from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from monitor.evoked import (
+    CALL_DISAPPEARED,
+    CALL_REAPPEARED,
+    CALL_STIMULATION_LOST,
+    CALL_STIMULATION_RESTORED,
     KIND_DIRECT,
     KIND_LSR,
     KIND_TRIGGERED,
     KIND_ZL,
+    STIM_LOST,
+    DirectBaseline,
     EvokedAnalyzer,
     LsrBaseline,
     Sweep,
@@ -66,6 +72,19 @@ NICE_UV = (
 )  # fmt: skip
 #: Trend time-axis steps (s).
 CLOCK_STEPS_S = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+#: A rejected sweep in the waterfall: grey, its reason beside it.
+REJECTED_COLOUR = "#8a8a8a"
+#: The stimulation control: (background, text) by state; lost is the medium-priority
+#: technical alarm's yellow (it is that alarm).
+STIM_COLOURS = {
+    "ok": ("#102810", "#69f0ae"),
+    "lost": (theme.ALARM_ON[2][0], theme.ALARM_ON[2][1]),
+    "": ("#1c1c1c", theme.MUTED),
+}
+#: The stimulation line's smallest type (read from across the room).
+STIM_MIN_PT = 14
+#: The stretch of a trend while the stimulation was lost (the LSR could not be judged).
+LOST_BRUSH = (255, 214, 0, 45)
 BUTTON_STYLE = (
     "QPushButton {{ background:{bg}; color:{fg}; border:2px solid #777; "
     "border-radius:4px; padding:2px 10px; }}"
@@ -208,8 +227,14 @@ class LsrRow:
         self._build_trend(parent)
         self.trend_x: list[float] = []
         self.trend_y: list[float] = []
+        #: The direct-response amplitude of every stimulus (the stimulation control).
+        self.direct_x: list[float] = []
+        self.direct_y: list[float] = []
+        #: True while the row shows the direct response (its channel is the control).
+        self.control = False
         self.gone_x: list[float] = []
         self.back_x: list[float] = []
+        self.lost_spans: list[tuple[float, float]] = []
         self.baseline_uv: float | None = None
         self._last_axis: bool | None = None
         #: Response window (ms) by result kind, from the analyzer's settings.
@@ -263,6 +288,20 @@ class LsrRow:
         )
         self.newest_mark.setZValue(WATERFALL_N + 3)
         p.addItem(self.newest_mark)
+        self.reject_texts: list[pg.TextItem] = []
+        for _ in range(WATERFALL_N):
+            text = pg.TextItem(
+                "", color=REJECTED_COLOUR, anchor=(1.0, 0.5), fill=pg.mkBrush(0, 0, 0, 190)
+            )
+            text.setFont(_font(theme.CAPTION_PT - 1, bold=True))
+            text.setZValue(WATERFALL_N + 1)
+            text.hide()
+            p.addItem(text)
+            self.reject_texts.append(text)
+        self._grey: list[bool] = [False] * WATERFALL_N
+        self._labels: dict[int, str] = {}  # slot -> the reason its sweep was rejected
+        self._pens = [curve.opts["pen"] for curve in self.curves]
+        self._grey_pen = pg.mkPen(REJECTED_COLOUR, width=1, style=Qt.PenStyle.DotLine)
         self.wcaption = _caption(self.waterfall)
         self.scale_label = _caption(self.waterfall)
         self.scale_label.setFont(_font(theme.CAPTION_PT - 1))
@@ -289,6 +328,7 @@ class LsrRow:
         self.gone_region.setZValue(-9)
         self.gone_region.hide()
         p.addItem(self.gone_region)
+        self.lost_regions: list[pg.LinearRegionItem] = []
         self.base_level = pg.InfiniteLine(
             0.0, angle=0, pen=pg.mkPen(theme.LSR_BASELINE, width=1, style=Qt.PenStyle.DashLine)
         )
@@ -348,9 +388,12 @@ class LsrRow:
         self.n_slots = n_slots
         shown = sweeps[:n_slots]
         # One offset for the row: from the baseline response, else the sweeps' size, so
-        # that a vanished LSR does not blow the noise up to the same height.
+        # that a vanished LSR does not blow the noise up to the same height. A rejected
+        # sweep (cautery: millivolts) never sets the scale.
         ptps = []
         for sw in shown:
+            if sw.results[ch].rejected:
+                continue
             y = sw.epoch[:, ch]
             t = sw.times_ms()
             seg = y[(t >= analyzer.s.blank_ms) & np.isfinite(y)]
@@ -367,16 +410,23 @@ class LsrRow:
         if spacing != self.spacing:
             self.spacing = spacing
         self.wplot.setYRange(-1.4 * spacing, (n_slots - 0.4) * spacing, padding=0)
+        reasons = [sw.results[ch].rejected for sw in shown]
         for age, curve in enumerate(self.curves):  # newest at the bottom (offset 0)
+            why = reasons[age] if age < len(shown) else ""
+            self._grey_pen_for(age, bool(why))
             if age < len(shown):
                 sw = shown[age]
-                y = sw.epoch[:, ch] + age * spacing
+                y = sw.epoch[:, ch]
+                if why:  # grey, kept within its own slot
+                    y = np.clip(y, -0.45 * spacing, 0.45 * spacing)
+                y = y + age * spacing
                 finite = bool(np.isfinite(y).all())
                 curve.setData(
                     sw.times_ms(), y, connect="all" if finite else "finite", skipFiniteCheck=finite
                 )
             else:
                 curve.setData([], [])
+        self._label_rejected(reasons, spacing)
         self.shown = len(shown)
         if base is not None:
             t, y = base
@@ -388,6 +438,39 @@ class LsrRow:
         self.scale_label.adjustSize()
         self._draw_cursors(shown[0] if shown else None)
 
+    def _grey_pen_for(self, age: int, grey: bool) -> None:
+        """Slot ``age`` in grey dots (a rejected sweep) or in its own pen."""
+        if grey != self._grey[age]:
+            self.curves[age].setPen(self._grey_pen if grey else self._pens[age])
+            self._grey[age] = grey
+
+    def _label_rejected(self, reasons: list[str], spacing: float) -> None:
+        """One label per run of sweeps rejected for the same reason, at the run's middle
+        (a slot is about 10 px: a label on each would overlap), at the right end."""
+        runs: list[tuple[int, int, str]] = []  # first age, count, reason
+        for age, why in enumerate(reasons):
+            if why and runs and runs[-1][2] == why and runs[-1][0] + runs[-1][1] == age:
+                runs[-1] = (runs[-1][0], runs[-1][1] + 1, why)
+            elif why:
+                runs.append((age, 1, why))
+        self._labels = {}
+        for k, text in enumerate(self.reject_texts):
+            if k >= len(runs):
+                text.hide()
+                continue
+            first, count, why = runs[k]
+            label = f"rejected: {why}" if count == 1 else f"{count} rejected: {why}"
+            if text.toPlainText() != label:
+                text.setText(label)
+            text.setPos(EPOCH_MS[1] - 0.5, (first + (count - 1) / 2) * spacing)
+            text.show()
+            for age in range(first, first + count):
+                self._labels[age] = why
+
+    def rejected_shown(self) -> list[str]:
+        """The reason shown for each sweep drawn, newest first ("" for a judged sweep)."""
+        return [self._labels.get(age, "") for age in range(self.shown)]
+
     def _draw_cursors(self, sw: Sweep | None) -> None:
         r = sw.results[self.channel] if sw is not None else None
         kind = r.kind if r is not None else KIND_LSR
@@ -396,7 +479,7 @@ class LsrRow:
         self.wcaption.setText(_span(self.colour, self.label))
         self.wcaption.adjustSize()
         self._place_captions()
-        if r is None or not r.present or r.latency_ms is None:
+        if r is None or r.rejected or not r.present or r.latency_ms is None:
             self.onset_line.setData([], [])
             self.peak_mark.setData([], [])
             return
@@ -419,15 +502,27 @@ class LsrRow:
         gone_since: float | None,
         last_x: float,
         newest: Sweep | None,
+        direct: DirectBaseline | None = None,
+        stim_state: str = "",
     ) -> None:
+        """The amplitude of every stimulus over the case: the LSR, or, on the row of the
+        stimulation control's channel, its direct response against its own baseline."""
         p = self.tplot
-        x = np.asarray(self.trend_x, float)
-        y = np.asarray(self.trend_y, float)
-        self.trend_curve.setData(x, y)
-        self.last_dot.setData(x[-1:], y[-1:])
-        watched = baseline is not None and self.channel in baseline.channels
-        self.baseline_uv = baseline.amplitude_uv.get(self.label) if watched else None
-        top = max([50.0, *(y.tolist()[-2000:] if len(y) else []), self.baseline_uv or 0.0])
+        if self.control:
+            x = np.asarray(self.direct_x, float)
+            y = np.asarray(self.direct_y, float)
+            watched = direct is not None and self.channel in direct.channels
+            self.baseline_uv = direct.amplitude_uv.get(self.label) if watched else None
+        else:
+            x = np.asarray(self.trend_x, float)
+            y = np.asarray(self.trend_y, float)
+            watched = baseline is not None and self.channel in baseline.channels
+            self.baseline_uv = baseline.amplitude_uv.get(self.label) if watched else None
+        self.trend_curve.setData(x, y, connect="finite")
+        last = np.flatnonzero(np.isfinite(y))[-1:]  # the latest judged stimulus
+        self.last_dot.setData(x[last], y[last])
+        recent = y[-2000:]
+        top = max([50.0, *recent[np.isfinite(recent)].tolist(), self.baseline_uv or 0.0])
         ymax = top * 1.25
         p.setYRange(-0.04 * ymax, ymax, padding=0)
         p.setXRange(*x_range, padding=0)
@@ -436,18 +531,36 @@ class LsrRow:
         if self.baseline_uv is not None:
             self.base_level.setValue(self.baseline_uv)
             self.base_level.show()
-            self.base_text.setText(f"base {self.baseline_uv:.0f}")
+            self.base_text.setText(f"base {_uv_text(self.baseline_uv)}")
             self.base_text.setPos(x_range[1], self.baseline_uv)
             self.base_text.show()
         else:
             self.base_level.hide()
             self.base_text.hide()
-        if baseline_span is not None and len(x):
+        self._draw_marks(x_range, baseline_span, gone_since, last_x, bool(len(x)), ymax)
+        self._draw_lost()
+        if self.control:
+            self._control_caption(newest, stim_state)
+        else:
+            self._trend_caption(newest)
+
+    def _draw_marks(
+        self,
+        x_range: tuple[float, float],
+        baseline_span: tuple[float, float] | None,
+        gone_since: float | None,
+        last_x: float,
+        has_data: bool,
+        ymax: float,
+    ) -> None:
+        """The baseline sweeps shaded, the disappearance and reappearance lines and the
+        time since the LSR went (not on the control's row: they are the LSR's)."""
+        if baseline_span is not None and has_data and not self.control:
             self.base_region.setRegion(baseline_span)
             self.base_region.show()
         else:
             self.base_region.hide()
-        has_lsr = bool(len(x))
+        has_lsr = has_data and not self.control
         gx = self.gone_x if has_lsr else []
         bx = self.back_x if has_lsr else []
         self.gone_lines.setData(*_verticals(gx, ymax), connect="finite")
@@ -462,22 +575,77 @@ class LsrRow:
             self.gone_text.show()
         else:
             self.gone_text.hide()
-        self._trend_caption(newest)
+
+    def _draw_lost(self) -> None:
+        """The stretches without stimulation, shaded yellow (items made as needed, kept)."""
+        while len(self.lost_regions) < len(self.lost_spans):
+            region = pg.LinearRegionItem(
+                (0.0, 0.0), movable=False, brush=pg.mkBrush(*LOST_BRUSH), pen=pg.mkPen(None)
+            )
+            region.setZValue(-8)
+            self.tplot.addItem(region)
+            self.lost_regions.append(region)
+        for k, region in enumerate(self.lost_regions):
+            if k < len(self.lost_spans):
+                region.setRegion(self.lost_spans[k])
+                region.show()
+            else:
+                region.hide()
 
     def _trend_caption(self, newest: Sweep | None) -> None:
         r = newest.results[self.channel] if newest is not None else None
         if r is None:
             text = _span(theme.MUTED, "LSR µV")
+        elif r.rejected:
+            text = _span(REJECTED_COLOUR, f"rejected ({r.rejected})")
         elif r.kind == KIND_DIRECT:
             text = _span(theme.MUTED, "direct: no LSR")
-        elif r.rejected:
-            text = _span(theme.MUTED, "not judged")
+        elif newest is not None and newest.stimulation == STIM_LOST:
+            text = _span(STIM_COLOURS["lost"][0], "not judged")
         elif r.present and r.amplitude_uv is not None:
             text = _span(self.colour, f"{r.amplitude_uv:.0f} µV {r.latency_ms:.1f} ms")
         else:
             text = _span(theme.FOREGROUND, "absent")
         self.tcaption.setText(text)
         self.tcaption.adjustSize()
+
+    def _control_caption(self, newest: Sweep | None, stim_state: str) -> None:
+        """``stim OK 1.2 mV`` / ``DIRECT LOST`` on the control's row."""
+        r = newest.results[self.channel] if newest is not None else None
+        amp = r.amplitude_uv if r is not None and r.kind == KIND_DIRECT and r.present else None
+        if r is not None and r.rejected:
+            text = _span(REJECTED_COLOUR, f"rejected ({r.rejected})")
+        elif stim_state == "lost":
+            bg, fg = STIM_COLOURS["lost"]
+            what = "DIRECT LOST" if amp is None else f"DIRECT LOW {_uv_text(amp)}"
+            text = f'<span style="background:{bg}; color:{fg}">&nbsp;{what}&nbsp;</span>'
+        elif amp is not None:
+            ok = "stim OK " if stim_state == "ok" else "direct "
+            text = _span(STIM_COLOURS["ok"][1], ok) + _span(self.colour, _uv_text(amp))
+        else:
+            text = _span(theme.FOREGROUND, "direct: absent")
+        self.tcaption.setText(text)
+        self.tcaption.adjustSize()
+
+
+def _short_stimulation(text: str) -> str:
+    """The stimulation line for a narrow box: ``STIMULATION LOST``, ``Stim. OK — ...``."""
+    if text.startswith("STIMULATION NOT REACHING"):
+        return "STIMULATION LOST"
+    return text.replace("Stimulation ", "Stim. ", 1)
+
+
+def _uv_text(uv: float) -> str:
+    """``150`` (µV) below 1 mV, ``1.2 mV`` from 1 mV: the trend's numbers."""
+    return f"{uv / 1000:.1f} mV" if uv >= 1000 else f"{uv:.0f}"
+
+
+def _keep_recent(x: list[float], y: list[float]) -> bool:
+    """Drop the oldest quarter of a trend past ``TREND_MAX_POINTS``; True when it did."""
+    if len(x) <= TREND_MAX_POINTS:
+        return False
+    del x[: TREND_MAX_POINTS // 4], y[: TREND_MAX_POINTS // 4]
+    return True
 
 
 def _verticals(xs: list[float], ymax: float) -> tuple[np.ndarray, np.ndarray]:
@@ -523,7 +691,8 @@ class LsrColumn(QWidget):
 
 
 class LsrStatusBox(QFrame):
-    """The big status line, its detail, the baseline and the "Set baseline" button."""
+    """The big status line, its detail, the stimulation control, the baseline and the
+    "Set baseline" button."""
 
     baseline_clicked = Signal()
 
@@ -544,6 +713,15 @@ class LsrStatusBox(QFrame):
         layout.addWidget(self.head)
         layout.addWidget(self.detail)
         layout.addStretch(1)
+        # The stimulation control, on its own strip: green when the direct response shows
+        # the stimulus reaching the nerve, the technical alarm's yellow when it does not.
+        self.stim = QLabel()
+        self.stim.setTextFormat(Qt.TextFormat.PlainText)
+        self.stim.setWordWrap(False)
+        self.stim.hide()
+        self.stim_text = ""
+        self.stim_state = ""
+        layout.addWidget(self.stim)
         bottom = QHBoxLayout()
         bottom.setSpacing(8)
         self.baseline_label = QLabel()
@@ -577,6 +755,19 @@ class LsrStatusBox(QFrame):
         if colours != self.colours:
             self.colours = colours
             self._apply_colours()
+        self._fit()
+
+    def set_stimulation(self, text: str, state: str) -> None:
+        """The stimulation control's line (``""`` hides it) and its state (``"ok"``,
+        ``"lost"``, or anything else for neutral)."""
+        if (text, state) == (self.stim_text, self.stim_state):
+            return
+        self.stim_text, self.stim_state = text, state
+        bg, fg = STIM_COLOURS.get(state, STIM_COLOURS[""])
+        self.stim.setStyleSheet(
+            f"QLabel {{ background:{bg}; color:{fg}; padding:1px 6px; border-radius:3px; }}"
+        )
+        self.stim.setVisible(bool(text))
         self._fit()
 
     def set_baseline(self, b: LsrBaseline | None, at: str = "") -> None:
@@ -614,6 +805,18 @@ class LsrStatusBox(QFrame):
                 font.setPointSize(font.pointSize() - 1)
             label.setFont(font)
             label.setText(text)
+        # The stimulation line: in its own words if they fit in large type, else shorter.
+        for text in (self.stim_text, _short_stimulation(self.stim_text)):
+            font = _font(theme.LSR_DETAIL_PT - 4 + extra // 2, bold=True)
+            while (
+                font.pointSize() > STIM_MIN_PT
+                and QFontMetrics(font).horizontalAdvance(text) > width - 12
+            ):
+                font.setPointSize(font.pointSize() - 1)
+            if QFontMetrics(font).horizontalAdvance(text) <= width - 12:
+                break
+        self.stim.setFont(font)
+        self.stim.setText(text)
         self.baseline_label.setText(self._baseline_full)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -644,6 +847,8 @@ class LsrPanel(QObject):
         self._first_x: float | None = None
         self._last_x = 0.0
         self._dirty = False
+        self._stim_state = ""
+        self._direct: DirectBaseline | None = None
         for row in self.column.rows:
             row.windows = {
                 kind: analyzer.s.window(row.label, kind)
@@ -672,6 +877,11 @@ class LsrPanel(QObject):
             self.status.set_baseline(b, "" if at is None else hhmmss(at))
             new = True
         self.status.set_status(a.status_text(MODE_LSR), a.state(MODE_LSR))
+        stim_state = a.stimulation_state()
+        if stim_state != self._stim_state:
+            self._stim_state = stim_state
+            new = True
+        self.status.set_stimulation(a.stimulation_text(), stim_state)
         if new or self._dirty:
             self._dirty = False
             self.redraw()
@@ -682,25 +892,38 @@ class LsrPanel(QObject):
         self._dirty = True
 
     def _take_results(self) -> None:
-        """Append the LSR results of the new stimuli to each row's trend."""
+        """Append the results of the new stimuli to each row's trends: the LSR (rejected
+        sweeps left out: they never scale a trend) and the direct response."""
         results = self.analyzer.results()
         k = len(results)
         while k > 0 and results[k - 1].stim_number > self._seen_stim:
             k -= 1
         rate = self.analyzer.rate
+        self._direct = self.analyzer.direct_baseline() or self._direct
+        control = set(self._direct.channels) if self._direct is not None else set()
+        lost = {sw.stim_number: sw.stimulation == STIM_LOST for sw in self.history.sweeps}
         for r in results[k:]:
             x = r.stim_index / rate
             self._stim_x[r.stim_number] = x
             if self._first_x is None:
                 self._first_x = x
             self._last_x = max(self._last_x, x)
-            if r.kind != KIND_LSR or r.rejected or r.channel >= len(self.column.rows):
+            if r.rejected or r.channel >= len(self.column.rows):
                 continue
             row = self.column.rows[r.channel]
+            amp = float(r.amplitude_uv or 0.0) if r.present else 0.0
+            # The control's channel without an early response (site unknown) is an LSR
+            # channel in that sweep: for the control, its direct response is absent.
+            if r.kind == KIND_DIRECT or (r.kind == KIND_LSR and r.channel in control):
+                row.direct_x.append(x)
+                row.direct_y.append(amp if r.kind == KIND_DIRECT else 0.0)
+                _keep_recent(row.direct_x, row.direct_y)
+            if r.kind != KIND_LSR:
+                continue
+            # Without stimulation the LSR says nothing: a break in its trend, not a zero.
             row.trend_x.append(x)
-            row.trend_y.append(float(r.amplitude_uv or 0.0) if r.present else 0.0)
-            if len(row.trend_x) > TREND_MAX_POINTS:  # hours at a high rate: drop the oldest
-                del row.trend_x[: TREND_MAX_POINTS // 4], row.trend_y[: TREND_MAX_POINTS // 4]
+            row.trend_y.append(np.nan if lost.get(r.stim_number) else amp)
+            if _keep_recent(row.trend_x, row.trend_y):  # hours at a high rate
                 self._first_x = row.trend_x[0]
         if len(results) > k:
             self._seen_stim = results[-1].stim_number
@@ -716,24 +939,44 @@ class LsrPanel(QObject):
         a = self.analyzer
         sweeps = self.history.newest(WATERFALL_N)
         b = self._baseline
-        gone_x, back_x = [], []
+        gone_x, back_x, lost = [], [], []
         for c in a.calls():
-            if c.mode == MODE_LSR:
-                (gone_x if c.kind == "disappeared" else back_x).append(c.sample_index / a.rate)
+            if c.mode != MODE_LSR:
+                continue
+            t = c.sample_index / a.rate
+            if c.kind == CALL_DISAPPEARED:
+                gone_x.append(t)
+            elif c.kind == CALL_REAPPEARED:
+                back_x.append(t)
+            elif c.kind == CALL_STIMULATION_LOST:
+                lost.append([t, None])
+            elif c.kind == CALL_STIMULATION_RESTORED and lost and lost[-1][1] is None:
+                lost[-1][1] = t
         gone_since = gone_x[-1] if a.state(MODE_LSR) == "gone" and gone_x else None
         first = self._first_x if self._first_x is not None else 0.0
         last = max(self._last_x, first)
         span = max(TREND_MIN_SPAN_S, last - first)
         x_range = (first - 0.02 * span, first + 1.04 * span)
+        lost_spans = [(t0, max(t0, last) if t1 is None else t1) for t0, t1 in lost]
         base_span = None
         if b is not None and b.first_stim in self._stim_x and b.last_stim in self._stim_x:
             base_span = (self._stim_x[b.first_stim] - 0.3, self._stim_x[b.last_stim] + 0.3)
         newest = sweeps[0] if sweeps else None
+        direct = self._direct
         for row in self.column.rows:
+            row.control = (
+                row.channel in direct.channels
+                if direct is not None and direct.channels
+                else newest is not None and newest.results[row.channel].kind == KIND_DIRECT
+            )
             base_uv = b.amplitude_uv.get(row.label) if b is not None else None
+            if row.control and direct is not None:
+                base_uv = direct.amplitude_uv.get(row.label, base_uv)
             row.draw_sweeps(sweeps, self.column.n_slots, self._base_sweep, base_uv, a)
-            row.gone_x, row.back_x = gone_x, back_x
-            row.draw_trend(x_range, b, base_span, gone_since, last, newest)
+            row.gone_x, row.back_x, row.lost_spans = gone_x, back_x, lost_spans
+            row.draw_trend(
+                x_range, b, base_span, gone_since, last, newest, direct, self._stim_state
+            )
 
     def stim_seconds(self, stim_number: int) -> float | None:
         """Signal time (s) of a recent stimulus, by its number."""
@@ -751,6 +994,10 @@ class LsrPanel(QObject):
             for c in self.column.rows[channel].curves
             if c.getData()[0] is not None and len(c.getData()[0]) > 0
         )
+
+    def rejected_shown(self, channel: int) -> list[str]:
+        """The reasons written beside channel ``channel``'s sweeps, newest first."""
+        return self.column.rows[channel].rejected_shown()
 
     def trend_data(self, channel: int) -> tuple[np.ndarray, np.ndarray]:
         x, y = self.column.rows[channel].trend_curve.getData()

@@ -48,7 +48,7 @@ from ui.bridge import SessionBridge
 from ui.eventlog import EventLog
 from ui.feed import MonitoringFeed, hhmmss
 from ui.freeze import FreezeView
-from ui.lsrfeed import LsrFeed, baseline_note, call_channel
+from ui.lsrfeed import LsrFeed, baseline_note, call_channel, call_colour
 from ui.lsrpanel import LsrPanel
 from ui.reviewbar import ReviewBar, is_reviewable
 from ui.traces import TraceView
@@ -624,9 +624,8 @@ class MainWindow(QMainWindow):
                 theme.FOREGROUND,
             )
         for call in self.lsr_feed.new_calls():
-            colour = theme.LSR_GONE_MARK if call.kind == "disappeared" else theme.LSR_BACK_MARK
             self.event_log.add_note(
-                self.seconds_of(call.sample_index), call_channel(call), call.text, colour
+                self.seconds_of(call.sample_index), call_channel(call), call.text, call_colour(call)
             )
 
     def _size_lsr(self) -> None:

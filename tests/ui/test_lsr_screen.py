@@ -26,6 +26,7 @@ from monitor.clock import signal_clock
 from monitor.evoked import EvokedAnalyzer
 from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
+from monitor.pipeline import attach_pipeline
 from monitor.session import Session
 from ui import theme
 from ui.lsrfeed import baseline_note, call_line, status_parts
@@ -49,10 +50,19 @@ FRAME_S = 0.1
 class Screen:
     """A window on a stimulated session fed by hand."""
 
-    def __init__(self, qtbot, size=(1600, 900), stim_rate_hz=2.0, evoked=True) -> None:
+    def __init__(
+        self,
+        qtbot,
+        size=(1600, 900),
+        stim_rate_hz=2.0,
+        evoked=True,
+        synth=None,
+        config: SimConfig | None = None,
+        pipeline=False,
+    ) -> None:
         from ui.mainwindow import MainWindow
 
-        config = SimConfig(
+        config = config or SimConfig(
             rate=RATE,
             labels=default_labels(4),
             seed=11,
@@ -61,14 +71,20 @@ class Screen:
             lsr_gone_at_s=GONE_AT,
             **QUIET,
         )
-        self.source = SimulatorSource(config, realtime=False, duration_s=60)
+        self.source = SimulatorSource(
+            config, realtime=False, duration_s=60, synth=synth(config) if synth else None
+        )
         self.session = Session(self.source)
         self.session.open()
-        self.monitoring = FreeRunMonitoring(self.session)
         self.evoked = None
-        if evoked:
-            self.evoked = EvokedAnalyzer(RATE, config.labels, format_time=signal_clock(RATE))
-            self.session.subscribe("Evoked responses", self.evoked)
+        if pipeline:  # the monitor's own wiring: stimulation calls raise the alarm
+            attached = attach_pipeline(self.session)
+            self.monitoring, self.evoked = attached.monitoring, attached.evoked
+        else:
+            self.monitoring = FreeRunMonitoring(self.session)
+            if evoked:
+                self.evoked = EvokedAnalyzer(RATE, config.labels, format_time=signal_clock(RATE))
+                self.session.subscribe("Evoked responses", self.evoked)
         self.win = MainWindow(self.session, self.monitoring, evoked=self.evoked)
         self.evoked = self.win.evoked
         self.win.timer.stop()  # the test draws frames itself
@@ -164,9 +180,10 @@ def test_waterfall_stacks_the_recent_sweeps_with_baseline_and_cursors(screen):
     assert list(onset_x) == pytest.approx([r.latency_ms, r.latency_ms])
     peak_x, _ = row.peak_mark.getData()
     assert list(peak_x) == pytest.approx([r.peak_latency_ms])
-    # The stimulated branch's own muscle shows its direct response, and says so.
+    # The stimulated branch's own muscle shows its direct response: the stimulation
+    # control, whose state its caption gives.
     assert screen.lsr.sweeps_drawn(DIRECT) == 8
-    assert "direct" in screen.lsr.column.rows[DIRECT].tcaption.text()
+    assert "stim OK" in screen.lsr.column.rows[DIRECT].tcaption.text()
 
     screen.run_until(6.0)  # twelve stimuli: the last ten are stacked
     slots = screen.lsr.column.n_slots
@@ -238,8 +255,17 @@ def test_trend_shows_every_stimulus_and_marks_the_disappearance(screen):
         lo, hi = row.gone_region.getRegion()
         assert lo == pytest.approx(4.2, abs=0.01) and hi == pytest.approx(x[-1])
         assert row.gone_text.isVisible()
-    x, _ = screen.lsr.trend_data(DIRECT)
-    assert len(x) == 0  # no LSR on the stimulated branch
+    # The stimulated branch's own muscle has no LSR: its row trends the direct response,
+    # the stimulation control, against its own baseline, without the LSR's marks.
+    x, y = screen.lsr.trend_data(DIRECT)
+    assert len(x) == stimuli_until(8.0) and (y > 500).all()
+    row = screen.lsr.column.rows[DIRECT]
+    assert row.control and row.base_level.isVisible()
+    assert row.base_level.value() == pytest.approx(
+        screen.evoked.direct_baseline().amplitude_uv[row.label]
+    )
+    assert screen.lsr.disappearance_marks(DIRECT) == [] and not row.gone_region.isVisible()
+    assert "stim OK" in row.tcaption.text()
 
 
 def test_set_baseline_by_button_and_by_key(screen, qtbot):
@@ -374,7 +400,8 @@ def test_headless_prints_lsr_calls(capsys):
     assert code == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("lsr ")]
     assert lines, "no LSR line"
-    assert re.match(r"lsr \d+\.\d\ds  LSR disappeared: ", lines[0])
+    # Rejected sweeps (the simulator's spontaneous activity) may come first.
+    assert any(re.match(r"lsr \d+\.\d\ds  LSR disappeared: ", ln) for ln in lines), lines
 
 
 def test_call_line():
@@ -382,3 +409,125 @@ def test_call_line():
 
     call = LsrCall("disappeared", 42_000, 9, ("L Mentalis",), "absent_k", "LSR disappeared: x.")
     assert call_line(call, 10_000) == "lsr 4.20s  LSR disappeared: x."
+
+
+# -- contaminated sweeps and the stimulation control --------------------------------------------
+def _cautery_screen(qtbot, size=(1600, 900)) -> Screen:
+    """Stimulating at 1 Hz from 0.2 s (the LSR all along); cautery over 6.1-9.0 s: the
+    sweeps at 6.2, 7.2 and 8.2 s are hit."""
+    config = SimConfig(
+        rate=RATE, labels=default_labels(4), seed=11, stim_rate_hz=1.0, stim_start_s=0.2,
+        **QUIET,
+    )  # fmt: skip
+
+    def synth(cfg):
+        from drivers.emgsynth import EmgSynth
+
+        s = EmgSynth(cfg)
+        s.add_event("artifact", 6.1, duration_s=2.9, amplitude_uv=3000.0)
+        return s
+
+    return Screen(qtbot, size=size, config=config, synth=synth)
+
+
+def test_rejected_sweeps_are_grey_with_their_reason_and_scale_nothing(qtbot):
+    s = _cautery_screen(qtbot)
+    try:
+        s.run_until(6.0)
+        row = s.lsr.column.rows[MENTALIS]
+        spacing = row.spacing
+        trend_top = row.tplot.viewRange()[1][1]
+        s.run_until(9.5)  # three cautery sweeps drawn, the newest judged again (9.2 s)
+        shown = s.lsr.rejected_shown(MENTALIS)
+        assert shown[:4] == ["", "cautery", "cautery", "cautery"], shown
+        assert all(row._grey[age] for age in (1, 2, 3)) and not row._grey[0]
+        [label] = [t.toPlainText() for t in row.reject_texts if t.isVisible()]
+        assert label == "3 rejected: cautery"
+        # The millivolts of cautery set neither the waterfall's offset nor the trend's
+        # scale; the grey traces stay within their slots; the trend has no point for them.
+        assert row.spacing == spacing
+        assert row.tplot.viewRange()[1][1] < 1.5 * trend_top  # µV of LSR, not mV of cautery
+        for age in (1, 2, 3):
+            y = row.curves[age].getData()[1]
+            assert np.nanmax(np.abs(y - age * spacing)) <= 0.45 * spacing + 1e-6
+        x, y = s.lsr.trend_data(MENTALIS)
+        assert not set(np.round(x, 1)) & {6.2, 7.2, 8.2}
+        assert y.max() < 400
+        # The log says so in two lines, not one per sweep.
+        rows = [r for r in s.log_rows() if "rejected" in r[2]]
+        assert [r[2] for r in rows][::-1] == [
+            "LSR sweep rejected (cautery): all channels.",
+            "LSR: 2 more sweeps rejected to 00:00:08 (cautery).",
+        ]
+        assert s.lsr.status_text.startswith("LSR present")
+    finally:
+        s.win.close()
+
+
+class _SlippedNeedle:
+    """From ``at_s`` the stimulus no longer reaches the nerve: same pulses and artifacts,
+    no direct response, no LSR (the simulator with every threshold out of reach)."""
+
+    def __init__(self, at_s: float) -> None:
+        self.at_s = at_s
+
+    def __call__(self, cfg):
+        import dataclasses
+
+        from drivers.emgsynth import EmgSynth
+
+        at = round(self.at_s * cfg.rate)
+        off = EmgSynth(dataclasses.replace(cfg, threshold_ma=1e6, lsr_threshold_ma=1e6))
+
+        class Slipped(EmgSynth):
+            def render(self, start, n):
+                data, stims = super().render(start, n)
+                quiet, _ = off.render(start, n)
+                return (quiet if start >= at else data), stims
+
+        return Slipped(cfg)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1600, 900)])
+def test_stimulation_lost_is_an_alarm_on_the_panel_never_lsr_gone(qtbot, size):
+    config = SimConfig(
+        rate=RATE, labels=default_labels(4), seed=11, stim_rate_hz=2.0, stim_start_s=0.2,
+        **QUIET,
+    )  # fmt: skip
+    s = Screen(qtbot, size=size, config=config, synth=_SlippedNeedle(5.0), pipeline=True)
+    try:
+        s.run_until(4.5)
+        box = s.lsr.status
+        assert box.stim.isVisible()
+        assert re.fullmatch(r"Stim(ulation|\.) OK — L Orb\. oculi \d\.\d mV", box.stim.text())
+        s.run_until(9.0)  # needle out at 5 s: the 3rd sweep without it (6.2 s) calls it
+        s.settle()
+        wide = size[0] >= 1600
+        assert box.stim.text() == (
+            "STIMULATION NOT REACHING THE NERVE" if wide else "STIMULATION LOST"
+        )
+        assert box.stim_state == "lost"
+        assert s.lsr.status_text == "LSR cannot be judged — stimulation lost since 00:00:05"
+        assert (box.head.text(), box.detail.text()) == (
+            "LSR cannot be judged",
+            "stimulation lost since 00:00:05",
+        )
+        banner = s.win.alarm_banner.text_label.text()
+        assert "Stimulation is not reaching the nerve" in banner
+        direct = s.lsr.column.rows[DIRECT]
+        assert direct.control and "DIRECT LOST" in direct.tcaption.text()
+        assert all(r.lost_regions and r.lost_regions[0].isVisible() for r in s.lsr.column.rows)
+        lo, _ = direct.lost_regions[0].getRegion()
+        assert lo == pytest.approx(5.2, abs=0.01)
+        assert not [r for r in s.log_rows() if r[2].startswith("LSR disappeared")]
+        assert s.evoked.state() == "present"
+        # The stimulation line fits its box, in large type, clear of the button.
+        assert box.stim.font().pointSize() >= 14
+        fm = QFontMetrics(box.stim.font())
+        assert fm.horizontalAdvance(box.stim.text()) <= box.stim.width()
+        stim = _rect(box.stim, s.win)
+        assert _rect(box, s.win).contains(stim)
+        assert not stim.intersects(_rect(box.button, s.win))
+        assert not stim.intersects(_rect(box.detail, s.win))
+    finally:
+        s.win.close()
