@@ -141,21 +141,29 @@ def test_events_do_not_depend_on_block_sizes(sizes):
                     "bursts_per_min": 20,
                     "a_trains_per_min": 20,
                     "cautery_per_min": 6,
+                    "stim_rate_hz": 2.0,
                 },
             )
         )
         chain = FilterChain(RATE, 4)
         out: list[EmgEvent] = []
-        det = FreeRunDetector(RATE, 4, out.append)
+        hops: list[int] = []
+        det = FreeRunDetector(RATE, 4, out.append, on_hop=hops.append)
         pos, k = 0, 0
         total = 60_000
         while pos < total:
             n = min(cut[k % len(cut)], total - pos)
-            data, _ = synth.render(pos, n)
-            det.process(pos, chain.process(data))
+            data, stims = synth.render(pos, n)
+            det.process(pos, chain.process(data), [s.index for s in stims])
             pos, k = pos + n, k + 1
         det.flush(total)
-        return [(e.kind, e.channel, e.onset, e.offset, round(e.peak_uv, 3)) for e in out if e.final]
+        # Every report, ongoing ones and how far a train is certain included, and the
+        # hop grid the alarms are judged on.
+        reports = [
+            (e.id, e.kind, e.channel, e.onset, e.offset, e.reported_at, e.final, e.extent)
+            for e in out
+        ]
+        return reports, [round(e.peak_uv, 3) for e in out], hops
 
     assert run(sizes) == run([1000])
 
