@@ -24,7 +24,7 @@ from commands.casenotes import case_notes
 from commands.keymoments import KeyMoments
 from commands.report import build_figures, report_html, wall_clock
 from monitor.events import EventKind
-from monitor.evoked import KIND_LSR, STIM_RESPONSE_COLUMNS, EvokedAnalyzer
+from monitor.evoked import KIND_DIRECT, KIND_LSR, STIM_RESPONSE_COLUMNS, EvokedAnalyzer
 from monitor.freerun import FreeRunSettings
 from monitor.monitoring import FreeRunMonitoring
 from monitor.pipeline import attach_pipeline
@@ -245,13 +245,24 @@ def triggered_summary(evoked: EvokedAnalyzer) -> dict:
 
 
 def lsr_trend_rows(evoked: EvokedAnalyzer) -> list[tuple[float, str, str]]:
-    """(time s, channel, 'µV at ms' or 'absent') for the report's LSR table."""
+    """(time s, column, value) for the report's LSR table: per stimulus, each LSR channel
+    ('µV at ms', 'absent' or 'rejected (cautery)') and the stimulated branch's direct
+    response, the stimulation control ('label (direct)': 'mV', 'absent' or 'rejected
+    (...)'). A rejected sweep is a row that says so, never a row left out."""
     rows = []
     for r in evoked.results():
-        if r.kind != "lsr" or r.rejected:
+        if r.kind not in (KIND_LSR, KIND_DIRECT):
             continue
-        value = f"{r.amplitude_uv:.0f} µV at {r.latency_ms:.1f} ms" if r.present else "absent"
-        rows.append((r.stim_index / evoked.rate, r.label, value))
+        if r.rejected:
+            value = f"rejected ({r.rejected})"
+        elif not r.present or r.amplitude_uv is None:
+            value = "absent"
+        elif r.kind == KIND_DIRECT:
+            value = f"{r.amplitude_uv / 1000:.2f} mV"
+        else:
+            value = f"{r.amplitude_uv:.0f} µV at {r.latency_ms:.1f} ms"
+        column = f"{r.label} (direct)" if r.kind == KIND_DIRECT else r.label
+        rows.append((r.stim_index / evoked.rate, column, value))
     return rows
 
 

@@ -42,6 +42,7 @@ OPENINGS: tuple[str, ...] = (
     "artifact",
     "alarm",  # caserecording: alarm <priority> <state>: <alarm text>
     "LSR",  # evoked calls (LSR disappeared ...) and measurements (LSR #12: ...)
+    "Stimulation",  # evoked stimulation calls (Stimulation is not reaching the nerve ...)
     "Z-L",  # Z-L response calls, Z-L #12: ...
     "EMG",  # triggered-EMG measurements: EMG #12: ...
     "setting",  # caserecording: setting: filter ... / detection threshold ... / train time reset
@@ -74,7 +75,13 @@ _EVOKED = (
     "LSR Z-L response disappeared reappeared absent on consecutive sweeps at mA since below "
     "% of baseline no threshold gone µV ms "
     # caserecording.sweep_text: LSR #12: L Mentalis 230 uV 10.2 ms, L Orb. oris not judged (noisy)
-    "EMG uV not judged gap noisy spontaneous activity pre-stimulus signal lsr zl triggered"
+    "EMG uV not judged gap noisy spontaneous activity pre-stimulus signal lsr zl triggered "
+    # ... L Orb. oris rejected (cautery); direct L Orb. oculi 1230 uV; stimulation lost
+    "rejected cautery saturation movement artifact implausible amplitude direct stimulation "
+    "lost "
+    # lsrtracker: the caveat of a disappearance, the stimulation calls
+    "confirmed response to check it by Stimulation is reaching the nerve stimulating "
+    "electrode The cannot be meanwhile most its while stimulus does reach reaches again mV"
 )
 _SETTINGS = (  # session.set_filter, monitoring.set_thresholds / set_traintime_thresholds
     "setting filter Hz DC Nyquist notch -> detection threshold fixed uV adaptive x noise at least "

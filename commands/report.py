@@ -460,25 +460,75 @@ def triggered_section(thresholds: dict) -> str:
 
 
 def lsr_verdict(lsr: dict) -> str:
+    """The LSR's outcome, the stimulation control (the direct response) and the calls."""
     if not lsr.get("sweeps"):
         return "<p>No stimuli in this recording.</p>"
     base = ", ".join(f"{_e(k)} {v:.0f} µV" for k, v in lsr["baseline_uv"].items()) or "none"
     gone = lsr["disappeared_at_s"]
-    verdict = (
-        f"<p><strong>LSR disappeared at {clock(gone)}</strong> "
-        f"(criterion {_e(lsr['criterion'])}).</p>"
-        if gone is not None
-        else "<p><strong>The LSR did not disappear.</strong></p>"
-    )
+    caveat = lsr.get("disappearance_caveat") or ""
+    if gone is not None:
+        verdict = (
+            f"<p><strong>LSR disappeared at {clock(gone)}</strong> "
+            f"(criterion {_e(lsr['criterion'])})"
+            + (f"; <strong>{_e(caveat)}</strong>" if caveat else "")
+            + ".</p>"
+        )
+    else:
+        verdict = "<p><strong>The LSR did not disappear.</strong></p>"
     calls = "".join(f"<li>{clock(c['time_s'])} — {_e(c['text'])}</li>" for c in lsr["calls"])
     return (
-        f"{verdict}<p>Stimuli: {lsr['sweeps']}. Baseline: {base}.</p>"
+        f"{verdict}{stimulation_text(lsr)}<p>Stimuli: {lsr['sweeps']}. Baseline: {base}."
+        f"{rejected_text(lsr)}</p>"
         f"{f'<ul>{calls}</ul>' if calls else ''}"
     )
 
 
+def stimulation_text(lsr: dict) -> str:
+    """Whether the stimulus reached the nerve, as the direct response showed it."""
+    direct = lsr.get("direct_baseline_uv") or {}
+    lost = lsr.get("stimulation_lost_at_s")
+    if lost is not None:
+        back = lsr.get("stimulation_restored_at_s")
+        until = (
+            f"; it reached it again from {clock(back)}"
+            if back is not None
+            else ", and did not reach it again before the end"
+        )
+        return (
+            f"<p><strong>Stimulation lost at {clock(lost)}</strong>: the direct response "
+            f"disappeared with the LSR, so the stimulus no longer reached the nerve (a "
+            f"displaced stimulating electrode){until}. No disappearance is called while the "
+            "stimulus does not reach the nerve.</p>"
+        )
+    if direct:
+        where = ", ".join(f"{_e(k)} {v / 1000:.2f} mV" for k, v in direct.items())
+        return (
+            f"<p>Stimulation checked on every stimulus by the stimulated branch's direct "
+            f"response (baseline {where}): it reached the nerve throughout.</p>"
+        )
+    return (
+        "<p class='muted'>No channel recorded the stimulated branch's direct response: "
+        "that the stimulus reached the nerve could not be checked.</p>"
+    )
+
+
+def rejected_text(lsr: dict) -> str:
+    """`` 7 stimuli rejected (cautery 4, spontaneous activity 3).``"""
+    counts = lsr.get("rejected_sweeps") or {}
+    n = sum(counts.values())
+    if not n:
+        return ""
+    why = ", ".join(f"{_e(k)} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+    stimuli = "stimulus" if n == 1 else "stimuli"
+    return (
+        f" {n} {stimuli} with channels rejected ({why}): those channels were neither "
+        "present nor absent."
+    )
+
+
 def lsr_table(rows: Sequence[tuple[float, str, str]]) -> str:
-    """The LSR of every stimulus, one column per channel."""
+    """The LSR of every stimulus, one column per channel (the direct response's too);
+    a rejected sweep says why."""
     if not rows:
         return ""
     by_time: dict[float, dict[str, str]] = {}
@@ -486,9 +536,7 @@ def lsr_table(rows: Sequence[tuple[float, str, str]]) -> str:
         by_time.setdefault(t, {})[label] = value
     labels = sorted({label for _, label, _ in rows})
     body = [
-        f"<tr><td>{clock(t)}</td>"
-        + "".join(f"<td>{_e(v.get(lab, ''))}</td>" for lab in labels)
-        + "</tr>"
+        f"<tr><td>{clock(t)}</td>" + "".join(_lsr_cell(v.get(lab, "")) for lab in labels) + "</tr>"
         for t, v in list(by_time.items())[:MAX_LSR_ROWS]
     ]
     more = (
@@ -497,4 +545,16 @@ def lsr_table(rows: Sequence[tuple[float, str, str]]) -> str:
         if len(by_time) > MAX_LSR_ROWS
         else ""
     )
-    return "<h2>LSR per stimulus</h2>" + _table(["Time", *map(_e, labels)], body) + more
+    note = (
+        "<p class='muted'>A rejected sweep (cautery, saturation, movement, spontaneous "
+        "activity, a gap) was neither present nor absent: it counted towards neither the "
+        "baseline nor a disappearance. The (direct) columns are the stimulated branch's own "
+        "response, the check that the stimulus reached the nerve.</p>"
+    )
+    return "<h2>LSR per stimulus</h2>" + note + _table(["Time", *map(_e, labels)], body) + more
+
+
+def _lsr_cell(value: str) -> str:
+    if value.startswith("rejected"):
+        return f"<td class='muted'><i>{_e(value)}</i></td>"
+    return f"<td>{_e(value)}</td>"

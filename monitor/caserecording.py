@@ -6,7 +6,7 @@ from pathlib import Path
 
 from monitor.alarms import AlarmTransition
 from monitor.events import EmgEvent
-from monitor.evoked import EvokedAnalyzer, LsrCall, Sweep
+from monitor.evoked import STIM_LOST, EvokedAnalyzer, LsrCall, Sweep
 from monitor.monitoring import FreeRunMonitoring
 from monitor.recorder import Recorder
 from monitor.session import Session
@@ -24,17 +24,26 @@ MAX_SWEEP_TEXT = 300
 
 
 def sweep_text(sweep: Sweep) -> str:
-    """``"LSR #12: L Mentalis 230 uV 10.2 ms, L Orb. oris absent"`` for one stimulus:
-    the evoked measurements the recording keeps (the direct response is left out: it is
-    always there and says nothing of the nerve's irritability)."""
+    """``"LSR #12: L Mentalis 230 uV 10.2 ms, L Orb. oris absent; direct L Orb. oculi
+    1230 uV"`` for one stimulus: the evoked measurements the recording keeps. A rejected
+    channel-sweep says why (``L Orb. oris rejected (cautery)``); the direct response is the
+    stimulation control (``stimulation lost`` when it showed the stimulus not reaching the
+    nerve)."""
     parts = []
+    direct = []
     kind = ""
     for r in sweep.results:
         if r.kind == "direct":
+            if r.rejected:
+                direct.append(f"{r.label} rejected ({r.rejected})")
+            elif r.present and r.amplitude_uv is not None:
+                direct.append(f"{r.label} {r.amplitude_uv:.0f} uV")
+            else:
+                direct.append(f"{r.label} absent")
             continue
         kind = kind or {"lsr": "LSR", "zl": "Z-L", "triggered": "EMG"}.get(r.kind, r.kind)
         if r.rejected:
-            parts.append(f"{r.label} not judged ({r.rejected})")
+            parts.append(f"{r.label} rejected ({r.rejected})")
         elif r.present:
             parts.append(f"{r.label} {r.amplitude_uv:.0f} uV {r.latency_ms:.1f} ms")
         else:
@@ -42,6 +51,10 @@ def sweep_text(sweep: Sweep) -> str:
     if not parts:
         return ""
     text = f"{kind} #{sweep.stim_number}: " + ", ".join(parts)
+    if direct:
+        text += "; direct " + ", ".join(direct)
+    if sweep.stimulation == STIM_LOST:
+        text += "; stimulation lost"
     return text if len(text) <= MAX_SWEEP_TEXT else text[: MAX_SWEEP_TEXT - 1] + "…"
 
 

@@ -49,8 +49,10 @@ from monitor.evokedsettings import (
 USUAL_SWEEPS = 30  # sweeps whose noise and step sizes make a channel's usual level
 LEVEL_MS = 10.0  # the raw level before the pulse, at the start and at the end of a sweep
 BLOCK_MS = 5.0  # raw means over this long, for movement
-#: Autocorrelation at an A-train's period above which a noisy stretch is spontaneous EMG.
+#: Autocorrelation at an A-train's period above which a noisy stretch is spontaneous EMG,
+#: looked for where the noise is this many times the channel's usual level.
 PERIODIC_R = 0.5
+PERIODIC_CHECK = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +162,10 @@ class ContaminationScreen:
             (noise > s.noisy_factor * usual_noise) & (noise > s.noisy_min_uv)
         )
         busy_pre = (dev > s.activity_k * noise).mean(axis=0) > s.activity_fraction
-        # An A-train over the whole stretch raises its noise level too: a channel far
-        # noisier than usual whose stretch repeats itself at 60-210 Hz is spontaneous EMG.
-        for ch in np.flatnonzero(noisy & ~busy_pre):
+        # An A-train over the whole stretch raises its noise level too (so that few samples
+        # stand out of it): a channel noisier than usual whose stretch repeats itself at
+        # 60-210 Hz is spontaneous EMG.
+        for ch in np.flatnonzero((noise > PERIODIC_CHECK * usual_noise) & ~busy_pre):
             busy_pre[ch] = self._periodic(pre[:, ch])
         hf_pre = (dpre > s.hf_k * usual_step).mean(axis=0) > s.hf_fraction
         post = y[zero + self._blank :]
@@ -182,7 +185,7 @@ class ContaminationScreen:
         )
         moved = self._moved(clean, zero, level)
         if learn:
-            self._learn(np.flatnonzero(~(noisy | hf_pre)), noise, step)
+            self._learn(np.flatnonzero(~(noisy | hf_pre | busy_pre)), noise, step)
         interference = noisy | hf_pre | hf_post
         cautery = int(interference.sum()) >= max(2, math.ceil(s.cautery_share * n_ch)) or (
             n_ch == 1 and bool((hf_pre | hf_post)[0])

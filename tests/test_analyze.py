@@ -140,3 +140,76 @@ def test_stim_responses_and_the_lsr_disappearance_of_the_demo(demo_out):
     assert s["lsr"]["disappeared_at_s"] == pytest.approx(30.0, abs=1.0)
     assert s["lsr"]["baseline_uv"]["L Mentalis"] > 100
     assert "LSR disappeared" in (demo_out / "report.html").read_text()
+
+
+def test_the_demos_cautery_sweeps_are_rejected_not_a_46_mv_lsr(demo_out):
+    """Cautery from the 17 s pulse (its pre-stimulus stretch clean) and over 18-19 s: once
+    taken as a 4.6 mV LSR that rescaled the trend, and two rows silently dropped."""
+    with open(demo_out / "stim_responses.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == [
+        "stim_onset_s", "channel", "present", "latency_ms", "amplitude_uv", "rejected",
+    ]  # fmt: skip
+    for t in (17.0, 18.0, 19.0):
+        hit = [r for r in rows if float(r["stim_onset_s"]) == t]
+        assert len(hit) == 4 and {r["rejected"] for r in hit} == {"cautery"}, hit
+        assert all(r["present"] == "0" and r["amplitude_uv"] == "" for r in hit)
+    lsr = [r for r in rows if r["channel"] != "L Orb. oculi" and r["amplitude_uv"]]
+    assert max(float(r["amplitude_uv"]) for r in lsr) < 400  # µV of LSR, never mV
+    assert all(r["rejected"] == "" for r in rows if r["present"] == "1")
+    s = json.loads((demo_out / "summary.json").read_text())["lsr"]
+    assert s["rejected_sweeps"]["cautery"] == 3
+    assert s["stimulation_lost_at_s"] is None and s["stimulation_state"] == "ok"
+    assert "L Orb. oculi" in s["direct_baseline_uv"]
+    assert [c["kind"] for c in s["calls"]] == ["disappeared"]
+    # The report's table shows those sweeps as rejected, with the reason.
+    page = (demo_out / "report.html").read_text()
+    table = page[page.index("<h2>LSR per stimulus") :]
+    row = re.search(r"<tr><td>0:00:17(?:\.0)?</td>(.*?)</tr>", table)
+    assert row is not None and row.group(1).count("rejected (cautery)") == 4
+    assert "L Orb. oculi (direct)" in table
+    assert "reached the nerve throughout" in page
+
+
+def test_a_slipped_stimulating_needle_is_reported_as_stimulation_lost(tmp_path):
+    """A recording in which the stimulus stops reaching the nerve at 12 s: the summary's
+    stimulation_lost_at_s and call, no disappearance, and the report says why."""
+    import numpy as np
+
+    from drivers.emgsynth import EmgSynth, SimConfig
+    from monitor.edfwriter import EdfWriter
+    from monitor.recorder import stim_text
+
+    quiet = dict(
+        spikes_per_min=0, bursts_per_min=0, a_trains_per_min=0, b_trains_per_min=0,
+        c_trains_per_min=0, cautery_per_min=0,
+    )  # fmt: skip
+    cfg = SimConfig(seed=5, stim_start_s=1.0, **quiet)
+    on = EmgSynth(cfg)
+    off = EmgSynth(
+        SimConfig(seed=5, stim_start_s=1.0, threshold_ma=1e6, lsr_threshold_ma=1e6, **quiet)
+    )
+    rate, n = cfg.rate, int(24 * cfg.rate)
+    data, stims = [], []
+    for i in range(0, n, 5000):
+        a, markers = on.render(i, 5000)
+        b, _ = off.render(i, 5000)
+        data.append(b if i >= 12 * rate else a)
+        stims += markers
+    rec = tmp_path / "slipped.edf"
+    w = EdfWriter(rec, rate, cfg.labels, fsync_interval_s=60)
+    for m in stims:
+        w.annotate(m.index / rate, stim_text(m.current_ma, m.width_ms, m.site))
+    w.write(np.vstack(data))
+    w.close()
+    out = tmp_path / "out"
+    done = analyze(str(rec), "--out", str(out), "--quiet", tmp=tmp_path)
+    assert done.returncode == 0, done.stderr
+    s = json.loads((out / "summary.json").read_text())["lsr"]
+    assert s["stimulation_lost_at_s"] == pytest.approx(12.0)
+    assert s["disappeared_at_s"] is None
+    assert [c["kind"] for c in s["calls"]] == ["stimulation_lost"]
+    assert any(a["key"] == "stimulation_lost" for a in json.loads(
+        (out / "summary.json").read_text())["alarms"])  # fmt: skip
+    page = (out / "report.html").read_text()
+    assert "Stimulation lost at 0:00:12" in page and "LSR disappeared" not in page

@@ -12,6 +12,7 @@ The contralateral mentalis carries noise only.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -429,3 +430,28 @@ def test_a_contralateral_muscle_is_never_direct():
     _, _, sweeps2 = run(big, x)
     kinds2 = {r.label: r.kind for r in sweeps2[-1].results}
     assert kinds2["L Orb. oculi"] == "direct" and kinds2["R Mentalis"] == "lsr"
+
+
+# -- what the recording keeps ---------------------------------------------------------------------
+def test_the_recordings_annotations_say_rejected_and_stimulation_lost_in_machine_words():
+    """The per-stimulus annotation names each rejected channel's reason and a lost
+    stimulation; those texts and the stimulation call's are the monitor's own words (a
+    de-identified copy keeps them; the report does not take them for typed notes)."""
+    from commands.machine_texts import TextPolicy, starts_like_machine
+    from monitor.caserecording import sweep_text
+
+    case = Case(seconds=20.0, no_stimulation=(14.0, 99.0))
+    x = case.signal()
+    _cautery(x, 9.9, 0.3)
+    _, calls, sweeps = run(case, x)
+    by_time = {sw.marker.index / RATE: sweep_text(sw) for sw in sweeps}
+    assert by_time[10.0].startswith("LSR #10: L Orb. oris rejected (cautery), ")
+    assert "; direct L Orb. oculi rejected (cautery)" in by_time[10.0]
+    assert re.search(r"; direct L Orb\. oculi \d+ uV$", by_time[9.0]), by_time[9.0]
+    assert by_time[15.0].endswith("; stimulation lost")
+    policy = TextPolicy(LABELS, set())
+    texts = [*by_time.values(), *(c.text for c in calls)]
+    assert [c.kind for c in calls] == [CALL_STIMULATION_LOST]
+    assert all(starts_like_machine(t) and policy.keeps(t) for t in texts if t), [
+        t for t in texts if t and not policy.keeps(t)
+    ]
