@@ -13,7 +13,12 @@ cases whose ground truth is known (``EmgSynth.stim_truth``), as fast as it can, 
   never while the LSR is still there;
 - the Z-L response, a fading LSR with the amplitude criterion, the threshold criterion
   over current ramps, triggered-EMG thresholds from ramps, and a recording without
-  markers (stimuli found from their artifacts).
+  markers (stimuli found from their artifacts);
+- mains hum (notch off): 40 µV (per channel 20-60 µV, with its 3rd harmonic) at 50 and at
+  60 Hz under a 100 µV LSR, and hum alone (never a response);
+- the stimulating needle slipping at 45 s instead of the decompression (the direct
+  response and the LSR go together): ``stimulation_lost`` called within 3 stimuli, and no
+  disappearance.
 
 Cases use the simulator's spontaneous activity (spikes, bursts, trains, cautery) at its
 default rates. Prints a table and, last, one JSON line.
@@ -24,6 +29,7 @@ default rates. Prints a table and, last, one JSON line.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -48,6 +54,7 @@ class Case:
     settings: EvokedSettings = field(default_factory=EvokedSettings)
     strip_markers: bool = False
     group: str = ""
+    slip_at_s: float | None = None  # the stimulus stops reaching the nerve (needle out)
 
 
 @dataclass
@@ -63,6 +70,10 @@ class Outcome:
 def run(case: Case) -> Outcome:
     cfg = case.config
     synth = EmgSynth(cfg)
+    # The slipped needle: the same patient and pulses (artifacts too), no response at all.
+    off = None
+    if case.slip_at_s is not None:
+        off = EmgSynth(dataclasses.replace(cfg, threshold_ma=1e6, lsr_threshold_ma=1e6))
     calls: list[LsrCall] = []
     an = EvokedAnalyzer(cfg.rate, cfg.labels, on_call=calls.append, settings=case.settings)
     n = round(BLOCK_S * cfg.rate)
@@ -70,9 +81,19 @@ def run(case: Case) -> Outcome:
     t0 = time.perf_counter()
     for start in range(0, total, n):
         data, stims = synth.render(start, min(n, total - start))
+        if off is not None:
+            quiet, _ = off.render(start, min(n, total - start))
+            if start >= case.slip_at_s * cfg.rate:
+                data = quiet
         an.process(start, data, () if case.strip_markers else stims)
     an.flush()
-    return Outcome(case, list(synth.stim_truth), an.results(), calls, an, time.perf_counter() - t0)
+    truth = list(synth.stim_truth)
+    if off is not None:
+        slip = case.slip_at_s * cfg.rate
+        truth = [t for t in truth if t.marker.index < slip] + [
+            t for t in off.stim_truth if t.marker.index >= slip
+        ]
+    return Outcome(case, truth, an.results(), calls, an, time.perf_counter() - t0)
 
 
 def score(o: Outcome) -> dict:
@@ -137,6 +158,13 @@ def call_score(o: Outcome) -> dict:
     false = [c for c in gone_calls if gone_s is None or c.reported_at / rate < gone_s]
     out: dict = {"false_calls": len(false), "reappeared_calls": 0}
     out["reappeared_calls"] = sum(c.kind == "reappeared" for c in o.calls)
+    lost = [c for c in o.calls if c.kind == "stimulation_lost"]
+    out["stimulation_lost_calls"] = len(lost)
+    slip = o.case.slip_at_s
+    if slip is not None and lost:
+        first = min(st.marker.index for st in o.truth if st.marker.index / rate >= slip)
+        out["stimulation_lost_delay_stims"] = numbers[lost[0].reported_at] - numbers[first]
+        out["stimulation_lost_since_err_s"] = round((lost[0].sample_index - first) / rate, 3)
     if gone_s is None or gone_s <= cfg.stim_start_s:
         return out
     first_gone = min(
@@ -268,6 +296,38 @@ def cases(quick: bool) -> list[Case]:
             group="Z-L",
         )
     )
+    for mains_hz in (50.0, 60.0):
+        out.append(
+            Case(
+                f"hum 40 µV {mains_hz:g} Hz, LSR 100 µV",
+                SimConfig(
+                    seed=6,
+                    mains_uv=40.0,
+                    mains_hz=mains_hz,
+                    lsr_amplitude_uv=100.0,
+                    lsr_gone_at_s=45.0,
+                ),
+                60.0,
+                group=f"hum 40 µV {mains_hz:g} Hz",
+            )
+        )
+    out.append(
+        Case(
+            "hum 40 µV 50 Hz, no LSR",
+            SimConfig(seed=8, mains_uv=40.0, lsr_gone_at_s=0.0),
+            60.0,
+            group="hum alone",
+        )
+    )
+    out.append(
+        Case(
+            "needle slips at 45 s (LSR stays)",
+            SimConfig(seed=9),
+            60.0,
+            group="needle slips",
+            slip_at_s=45.0,
+        )
+    )
     out.append(
         Case(
             "no markers (artifact detection)",
@@ -385,6 +445,14 @@ def main() -> int:
         )
         for t in rs["texts"]:
             print(f"    {t}")
+    slips = [(case, sc) for case, sc in rows if case.slip_at_s is not None]
+    for case, sc in slips:
+        print(
+            f"{case.name:<44} stimulation lost called "
+            f"{fmt(sc.get('stimulation_lost_delay_stims'), 'd')} stimuli after the slip "
+            f"(dated {fmt(sc.get('stimulation_lost_since_err_s'), '.1f')} s from it), "
+            f"disappearance calls {sc['false_calls']}"
+        )
     std = groups["standard"]
     nomark = next(sc for case, sc in rows if case.strip_markers)
     summary = {
@@ -412,6 +480,10 @@ def main() -> int:
         "threshold_call_since_err_s": tsc.get("since_err_s"),
         "triggered_thresholds_right": round(ramp_out.get("thresholds_right", float("nan")), 3),
         "no_markers_missing_stimuli": nomark["missing_stimuli"],
+        "needle_slip_stimulation_lost_delay_stims": [
+            sc.get("stimulation_lost_delay_stims") for _, sc in slips
+        ],
+        "needle_slip_disappearance_calls": sum(sc["false_calls"] for _, sc in slips),
         "x_realtime": round(signal_s / wall_s, 1),
     }
     goals = {
@@ -420,6 +492,14 @@ def main() -> int:
         "amplitude": summary["amplitude_err_standard"] <= 0.15,
         "call_within_5": summary["call_delay_stims_max_standard"] <= 5,
         "no_false_call": summary["false_calls_all"] == 0,
+        "hum_100uv_found": min(
+            summary["presence_by_group"][f"hum 40 µV {f:g} Hz"] for f in (50, 60)
+        )
+        >= 0.95,
+        "stimulation_loss_not_disappearance": summary["needle_slip_disappearance_calls"] == 0
+        and all(
+            d is not None and d <= 3 for d in summary["needle_slip_stimulation_lost_delay_stims"]
+        ),
     }
     summary["goals_met"] = goals
     print(json.dumps(summary, ensure_ascii=False))
