@@ -85,8 +85,9 @@ class TrainChange:
 class PeriodicityTracker:
     STALE_S = 3.0  # a hum fit older than this has drifted in phase (mains is not exact)
     SMOOTH_HOPS = 5  # the gate looks at the power of this many hops
-    GROUP = 10  # hops between background updates
-    WINDOW_GROUPS = 5  # groups between updates of the background window
+    STEP_HOPS = 2  # the periodicity is judged every this many hops (20 ms)
+    GROUP = 5  # steps between background updates
+    WINDOW_GROUPS = 10  # groups between updates of the background window (1 s)
 
     """Finds and follows A-trains on every channel, hop by hop.
 
@@ -129,7 +130,7 @@ class PeriodicityTracker:
         self._ok = np.zeros(2 * self._ring_n)  # 1: usable, 0: blanked, gap, artifact
         self._n = self._ring_n  # samples in the buffer (the first ones are unusable zeros)
         self._end = 0  # absolute averaged index one past the newest sample
-        alpha = self.hop_len / (s.background_s * self.rate)
+        alpha = self.hop_len * self.STEP_HOPS / (s.background_s * self.rate)  # per step
         self._alpha = min(1.0, alpha)
         self._hop_n = np.zeros(n_channels, np.int64)  # quiet hops seen (for a fast start)
         self._hop_mean = np.zeros(n_channels)
@@ -140,12 +141,13 @@ class PeriodicityTracker:
         self._bg_sd = np.zeros(n_channels)
         self._bg_ready = np.zeros(n_channels, bool)
         self._gate = np.full(n_channels, np.inf)  # hop power that makes a channel looked at
-        self._hops = 0  # hops seen: the background learns every GROUP of them
+        self._hops = 0  # steps judged: the background learns every GROUP of them
         self._groups = 0
+        self._dirty = False  # an unusable sample since the last step
+        self._hop_clean = np.ones(0, bool)  # per hop of the block taken last
         self._grp_p = np.zeros((self.GROUP, n_channels))
         self._grp_q = np.zeros((self.GROUP, n_channels), bool)
         self._last_powers = np.zeros((self.SMOOTH_HOPS - 1, n_channels))
-        self._ones = np.ones(self.hop_d)
         self._nfft = 1 << math.ceil(math.log2(self.W + self.L + 3))
         self._pairs = np.maximum(self.W - np.arange(self.L + 1), 1).astype(np.float64)
         self.mode = np.full(n_channels, IDLE)
@@ -189,48 +191,45 @@ class PeriodicityTracker:
     def in_train(self, channel: int) -> bool:
         return bool(self.mode[channel] == TRAIN)
 
-    def decimate(self, segs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """``(hops, hop, channels)`` full-rate samples of consecutive hops -> the averaged
-        samples ``(hops, hop_d, channels)``, the power over the last ``SMOOTH_HOPS`` hops
-        at each hop ``(hops, channels)`` (the gate's measure: steadier than one hop's) and,
-        when some are invalid, which averaged samples are usable ``(hops, hop_d)``.
-        """
+    def take_block(self, h0: int, segs: np.ndarray, blanked: list[tuple[int, int]]) -> np.ndarray:
+        """Take the full-rate samples ``(hops, hop, channels)`` of consecutive hops starting
+        at ``h0`` (averaged and kept, not judged yet: :meth:`hop` judges them one hop at a
+        time) and the full-rate spans ``[a, b)`` under stimulus blanking. Returns the gate's
+        power at each hop ``(hops, channels)``: the mean power of the last ``SMOOTH_HOPS``
+        hops, steadier than one hop's."""
         h, _, c = segs.shape
-        dec = segs.reshape(h, self.hop_d, self.D, c).sum(axis=2).astype(np.float64)
+        dec = segs.reshape(h * self.hop_d, self.D, c).sum(axis=1, dtype=np.float64)
         dec *= 1.0 / self.D
-        usable = None
-        finite = np.isfinite(dec)
-        if not finite.all():  # an invalid sample is unusable, not a number to learn from
-            usable = finite.all(axis=2)
-            dec = np.where(finite, dec, 0.0)
-        power = np.einsum("hnc,hnc->hc", dec, dec) / self.hop_d
+        ok = np.ones(len(dec))
+        if not np.isfinite(dec).all():  # an invalid sample is unusable, not a number
+            ok[~np.isfinite(dec).all(axis=1)] = 0.0
+            dec = np.where(np.isfinite(dec), dec, 0.0)
+        if blanked:
+            idx = h0 + np.arange(len(dec)) * self.D
+            for a, b in blanked:
+                ok[(idx + self.D > a) & (idx < b)] = 0.0
+        self._append(h0 // self.D, dec, ok)
+        per_hop = dec.reshape(h, self.hop_d, c)
+        power = np.einsum("hnc,hnc->hc", per_hop, per_hop) / self.hop_d
+        self._hop_clean = ok.reshape(h, self.hop_d).min(axis=1) > 0
         run = np.concatenate([self._last_powers, power])
         csum = np.cumsum(run, axis=0)
         k = self.SMOOTH_HOPS
         smooth = (csum[k - 1 :] - np.concatenate([np.zeros((1, c)), csum[:-k]])) / k
         self._last_powers = run[-(k - 1) :]
-        return dec, smooth[-h:], usable
+        return smooth[-h:]
 
     # -- one hop ---------------------------------------------------------------------------
-    def hop(
-        self,
-        h0: int,
-        dec: np.ndarray,
-        power: np.ndarray,
-        usable: np.ndarray | None = None,
-        busy: np.ndarray | None = None,
-    ) -> list[TrainChange]:
-        """Take one hop of averaged samples ``(hop_d, channels)`` starting at full-rate
-        index ``h0`` and their power per channel; ``usable`` marks averaged samples to use
-        (False: stimulus blanking, invalid), ``busy`` channels where other activity is
-        under way (not learned as background, and looked at closer).
-        """
-        if usable is None:
-            self._push(h0, dec, self._ones)
-            clean = True
-        else:
-            self._push(h0, dec, usable.astype(np.float64))
-            clean = bool(usable.all())
+    def hop(self, k: int, power: np.ndarray, busy: np.ndarray | None = None) -> list[TrainChange]:
+        """Judge hop ``k`` of the block taken last, with its gate power per channel;
+        ``busy`` channels have other activity under way (not learned as background)."""
+        self._n += self.hop_d
+        self._end += self.hop_d
+        self._dirty |= not self._hop_clean[k]
+        if (self._end // self.hop_d) % self.STEP_HOPS != 0:
+            return []  # judged every STEP_HOPS hops, on the grid of absolute hops
+        clean = not self._dirty
+        self._dirty = False
         tracking = self.active
         loud = power > self._gate
         j = self._hops % self.GROUP
@@ -243,33 +242,56 @@ class PeriodicityTracker:
         if j == self.GROUP - 1:
             self._learn_group()
         changes: list[TrainChange] = []
-        # A loud channel is looked at every other hop (a train shows for many hops; half
-        # the cost when much is going on); a channel with a train under way every hop.
-        look = tracking | loud if self._hops % 2 == 0 else tracking
+        look = tracking | loud
         if not look.any():
             return changes
         chans = np.flatnonzero(look & self._bg_ready)
         if len(chans) == 0:
             return changes
+        idle = chans[~tracking[chans]]
+        if len(idle):
+            # A loud hop (a spike, say) that leaves the window's power near the background
+            # cannot start a train: the window's power is cheap, its autocovariance not.
+            rows = slice(self._n - self.W, self._n)
+            x = self._x[rows][:, idle]
+            power_w = np.einsum("wc,wc->c", x, x) / self.W
+            weak = power_w - self._bg_r[idle, 0] <= self._needed(idle)
+            if weak.any():
+                self._set_idle(idle[weak])
+                chans = np.setdiff1d(chans, idle[weak], assume_unique=True)
+                if len(chans) == 0:
+                    return changes
         r, cnt_ok = self._autocov(chans)
         for i, ch in enumerate(chans):
             self._step(int(ch), r[i], cnt_ok, changes)
         return changes
 
-    def periodic(
-        self, channels: np.ndarray, latest: np.ndarray | None = None, window_ms: float = 40.0
-    ) -> bool:
+    def _needed(self, chans: np.ndarray) -> np.ndarray:
+        """The excess window power that counts as activity."""
+        return np.maximum(self.s.excess_k * self._bg_sd[chans], self.s.min_excess_uv**2)
+
+    def _set_idle(self, chans: np.ndarray) -> None:
+        self.mode[chans] = IDLE
+        self.active[chans] = False
+
+    def skip(self) -> None:
+        """The next hop cannot be analysed (artifact): its samples are unusable."""
+        self._ok[self._n : self._n + self.hop_d] = 0.0
+        self._n += self.hop_d
+        self._end += self.hop_d
+        self._dirty = True
+
+    def periodic(self, channels: np.ndarray, window_ms: float = 40.0) -> bool:
         """Whether at least half of these channels discharge periodically at 55-230 Hz over
-        the last ``window_ms`` (ending with ``latest``, averaged samples not yet taken):
-        A-trains starting together on several channels (a cluster), not electrocautery,
-        whose broadband noise does not correlate at such lags."""
+        the ``window_ms`` up to the end of the hop about to be judged: A-trains starting
+        together on several channels (a cluster), not electrocautery, whose broadband
+        noise does not correlate at such lags."""
         chans = np.flatnonzero(channels)
         if len(chans) == 0:
             return False
         n = max(2 * self.lmax + 2, round(window_ms * self.fs / 1000.0))
-        x = self._x[self._n - n : self._n][:, chans]
-        if latest is not None:
-            x = np.concatenate([x, latest[:, chans]])[-n:]
+        upto = self._n + self.hop_d
+        x = self._x[upto - n : upto][:, chans]
         x = x - x.mean(axis=0)
         nfft = 1 << math.ceil(math.log2(n + self.lmax + 2))
         f = np.fft.rfft(x, nfft, axis=0)
@@ -280,10 +302,6 @@ class PeriodicityTracker:
         is_peak = (seg[:, 1:-1] > seg[:, :-2]) & (seg[:, 1:-1] >= seg[:, 2:])
         best = np.where(is_peak, seg[:, 1:-1], -1.0).max(axis=1)
         return bool((best >= self.s.rho_on).sum() * 2 >= len(chans))
-
-    def skip(self, h0: int) -> None:
-        """A hop that cannot be analysed (artifact): kept as unusable samples."""
-        self._push(h0, np.zeros((self.hop_d, self.n_channels)), np.zeros(self.hop_d))
 
     def cut(self, index: int) -> list[TrainChange]:
         """End every train at full-rate ``index`` at the latest (artifact, gap, end of
@@ -296,20 +314,23 @@ class PeriodicityTracker:
         return changes
 
     # -- internals -------------------------------------------------------------------------
-    def _push(self, h0: int, dec: np.ndarray, ok: np.ndarray) -> None:
-        start = h0 // self.D
+    def _append(self, start: int, dec: np.ndarray, ok: np.ndarray) -> None:
+        """Add averaged samples from absolute averaged index ``start`` beyond the cursor
+        (everything taken so far has been judged)."""
         n = len(dec)
         if start != self._end:  # a gap or a restart: nothing before it is usable
             self._ok[: self._n] = 0.0
+            self._end = start
         if self._n + n > len(self._x):
             keep = self._ring_n
-            self._x[:keep] = self._x[self._n - keep : self._n]
-            self._ok[:keep] = self._ok[self._n - keep : self._n]
-            self._n = keep
+            size = max(len(self._x), keep + n)
+            x = np.zeros((size, self.n_channels))
+            m = np.zeros(size)
+            x[:keep] = self._x[self._n - keep : self._n]
+            m[:keep] = self._ok[self._n - keep : self._n]
+            self._x, self._ok, self._n = x, m, keep
         self._x[self._n : self._n + n] = dec
         self._ok[self._n : self._n + n] = ok
-        self._n += n
-        self._end = start + n
 
     def _rows(self, a: int, b: int) -> slice:
         """Buffer rows of absolute averaged indices ``[a, b)`` (clipped to what is kept)."""
@@ -317,7 +338,7 @@ class PeriodicityTracker:
         return slice(max(a, first) - first, max(b, first) - first)
 
     def _learn_group(self) -> None:
-        """Every ``GROUP`` hops: the background learns from the quiet hops among them
+        """Every ``GROUP`` steps: the background learns from the quiet steps among them
         (mean and spread of the gate's power, exponential and faster at first), and the
         window autocovariance and hum of the channels quiet now."""
         q = self._grp_q
@@ -395,7 +416,7 @@ class PeriodicityTracker:
         if cnt[0] < 0.5 * self.W:
             return  # mostly blanked (a stimulus): neither evidence nor its absence
         excess = r[0] - self._bg_r[ch, 0]
-        needed = max(s.excess_k * self._bg_sd[ch], s.min_excess_uv**2)
+        needed = max(s.excess_k * float(self._bg_sd[ch]), s.min_excess_uv**2)
         end = self._end
         mode = self.mode[ch]
         if mode == TRAIN:

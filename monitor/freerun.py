@@ -90,7 +90,7 @@ class _HopStats:
     dpower: np.ndarray
     ptp: np.ndarray
     maxabs: np.ndarray
-    decimated: tuple  # averaged samples, their power, usable: the periodicity tracker's
+    gate: np.ndarray  # the periodicity tracker's gate power per hop
 
 
 @dataclass(slots=True)
@@ -203,7 +203,7 @@ class FreeRunDetector:
                 dpower=np.einsum("hnc,hnc->hc", d, d) / (self.hop - 1),
                 ptp=mx - mn,
                 maxabs=np.maximum(mx, -mn),
-                decimated=self.trains.decimate(seg),
+                gate=self.trains.take_block(self._next_hop, seg, self._blank_spans(n_hops)),
             )
             for k in range(n_hops):
                 self._analyse_hop(self._next_hop, stats, k)
@@ -240,12 +240,7 @@ class FreeRunDetector:
     def _analyse_hop(self, h0: int, st: _HopStats, k: int) -> None:
         now = h0 + self.hop
         active, changed = self.cautery.hop(
-            st.power[k],
-            st.dpower[k],
-            st.ptp[k],
-            self.noise.sd,
-            h0,
-            lambda hot: self.trains.periodic(hot, st.decimated[0][k]),
+            st.power[k], st.dpower[k], st.ptp[k], self.noise.sd, h0, self.trains.periodic
         )
         if changed:
             if active:
@@ -254,13 +249,13 @@ class FreeRunDetector:
                 self._end_artifact(now)
         if active:
             self.noise.update(st.power[k], artifact=True)
-            self.trains.skip(h0)
+            self.trains.skip()
             return
-        blanked = self._blank_mask(h0) if self._stims else None
+        blanked = bool(self._stims) and self._blanked_hop(h0)
         busy = self.trains.active
         if self._open:
             busy = busy | np.array([ep is not None for ep in self._episodes])
-        self._update_noise(st.power[k], busy if blanked is None else np.ones_like(busy))
+        self._update_noise(st.power[k], np.ones_like(busy) if blanked else busy)
         self._set_thresholds()
         hot = np.flatnonzero(st.maxabs[k] > self.threshold_uv)
         if len(hot):
@@ -270,10 +265,7 @@ class FreeRunDetector:
                 self._potentials(
                     ch, np.flatnonzero(np.abs(core[:, ch]) > self.threshold_uv[ch]), h0, i0
                 )
-        dec, power, usable = st.decimated
-        if usable is not None:
-            blanked = usable[k] if blanked is None else blanked & usable[k]
-        changes = self.trains.hop(h0, dec[k], power[k], blanked, busy)
+        changes = self.trains.hop(k, st.gate[k], busy)
         if changes:
             self._apply_trains(changes, now)
         if self._open or any(self._sequences):
@@ -309,18 +301,14 @@ class FreeRunDetector:
         exclude = busy & (self._busy_hops <= self._frozen_max)
         self.noise.update(power, artifact=False, exclude=exclude if exclude.any() else None)
 
-    def _blank_mask(self, h0: int) -> np.ndarray | None:
-        """Averaged samples of this hop outside stimulus blanking (None: no blanking)."""
+    def _blank_spans(self, n_hops: int) -> list[tuple[int, int]]:
+        """Stimulus blanking ``[a, b)`` over the next ``n_hops`` hops."""
+        a0, a1 = self._next_hop, self._next_hop + n_hops * self.hop
+        return [(s, s + self.blank) for s in self._stims if s < a1 and s + self.blank > a0]
+
+    def _blanked_hop(self, h0: int) -> bool:
         h1 = h0 + self.hop
-        spans = [(s, s + self.blank) for s in self._stims if s < h1 and s + self.blank > h0]
-        if not spans:
-            return None
-        d = self.trains.D
-        idx = h0 + np.arange(self.trains.hop_d) * d
-        usable = np.ones(len(idx), bool)
-        for a, b in spans:
-            usable &= (idx + d <= a) | (idx >= b)
-        return usable
+        return any(s < h1 and s + self.blank > h0 for s in self._stims)
 
     # -- A-trains (from the periodicity tracker) ----------------------------------------------
     def _apply_trains(self, changes: list[TrainChange], now: int) -> None:
