@@ -59,7 +59,7 @@ class PeriodicitySettings:
     gate_k: float = 4.0  # hop power this many SDs above the background: look closer
     excess_k: float = 5.0  # window excess power this many SDs of the quiet window power
     min_excess_uv: float = 2.0  # ... and at least this RMS of excess
-    edge_frac: float = 0.25
+    edge_frac: float = 0.15
     edge_k: float = 4.0
     decimated_hz: float = 4000.0
     background_s: float = 2.0  # time constant of the background estimates
@@ -693,15 +693,18 @@ class PeriodicityTracker:
             k = nxt
         edge = int(peaks[k])
         mag = np.abs(x)
-        reach = max(1, round(0.6 * period))
+        reach = max(1, round(period))  # a wide potential rises and falls for most of one
+        # The potential's phases before (after) its peak, crossings between them included.
         if backwards:
             lo = max(0, edge - reach)
-            while edge > lo and mag[edge - 1] > level:
-                edge -= 1
+            hot = np.flatnonzero(mag[lo:edge] > level)
+            if len(hot):
+                edge = lo + int(hot[0])
         else:
-            hi = min(len(x) - 1, edge + reach)
-            while edge < hi and mag[edge + 1] > level:
-                edge += 1
+            hi = min(len(x), edge + reach + 1)
+            hot = np.flatnonzero(mag[edge:hi] > level)
+            if len(hot):
+                edge += int(hot[-1])
         return start + edge, cyc_amp, cyc_pp
 
 
