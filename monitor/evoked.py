@@ -166,8 +166,6 @@ __all__ = [
 RECENT_SWEEPS = 64  # sweeps kept whole (with their epochs) for the screen
 #: After another pulse, its response is left out of a sweep's pre-stimulus stretch (ms).
 PREVIOUS_RESPONSE_MS = 25.0
-#: Signal just before the pulse left out of the hum fit (ms): a pulse may start early.
-HUM_GUARD_MS = 1.0
 
 
 def seconds_clock(rate: float) -> Callable[[int], str]:
@@ -238,10 +236,13 @@ class EvokedAnalyzer:
         self._noise_end = round(0.5 * ms)
         self._pre = self._noise_pre + round(s.settle_ms * ms)  # raw read before the pulse
         self._hum = MainsHum(self.rate, s.mains_hz, s.hum_harmonics)
-        # The hum is fitted to a longer stretch before the pulse, on a grid of samples
-        # fixed relative to it (the fit's design is then the same sweep after sweep).
+        # The hum is fitted to the stretch before the noise stretch (so the noise level
+        # judged there is honest: it holds whatever the fit got wrong, as the response
+        # window does; fitted over it too, the fit takes some of its noise away and 8 x
+        # that noise is crossed twice as often by noise alone), on a grid of samples fixed
+        # relative to the pulse (the fit's design is then the same sweep after sweep).
         self._hum_rows = np.arange(
-            -round(s.hum_fit_ms * ms), -max(1, round(HUM_GUARD_MS * ms)), self._hum.stride
+            -round(s.hum_fit_ms * ms), -self._noise_pre - 1, self._hum.stride
         )
         self._keep_pre = max(self._pre, -int(self._hum_rows[0]))  # raw kept before a pulse
         self._post = round(max(s.epoch_ms[1], s.latest_window_end_ms()) * ms) + 1

@@ -86,8 +86,9 @@ class EvokedSettings:
     hum_harmonics : int
         Mains harmonics fitted and removed from each sweep (0: no hum removal).
     hum_fit_ms : float
-        Raw signal before the pulse the hum is fitted to (a shorter fit carries more of
-        the noise at the mains frequencies into the response window).
+        The hum is fitted to the raw signal from this long before the pulse to the start
+        of the noise stretch (a shorter fit carries more of the noise at the mains
+        frequencies into the response window).
     noisy_factor, noisy_min_uv, noisy_uv : float
         Reject a channel's sweep whose noise is above ``noisy_factor`` x its usual level
         (median of recent sweeps) and above ``noisy_min_uv``, or above ``noisy_uv``.
@@ -177,8 +178,8 @@ class EvokedSettings:
     onset_pre_k: float = 3.0
     bridge_ms: float = 1.0
     mains_hz: tuple[float, ...] = (50.0, 60.0)
-    hum_harmonics: int = 5
-    hum_fit_ms: float = 200.0
+    hum_harmonics: int = 7
+    hum_fit_ms: float = 240.0
     noisy_factor: float = 4.0
     noisy_min_uv: float = 10.0
     noisy_uv: float = 60.0
@@ -255,8 +256,10 @@ class EvokedSettings:
             raise ValueError("Mains frequencies must lie between 40 and 70 Hz.")
         if self.hum_harmonics and not self.mains_hz:
             raise ValueError("Hum removal needs at least one mains frequency.")
-        if self.hum_fit_ms < 20:
-            raise ValueError("The hum needs at least 20 ms of signal to be fitted.")
+        if self.hum_fit_ms < self.noise_ms + 20.0:
+            raise ValueError(
+                "The hum needs at least 20 ms of signal before the noise stretch to be fitted."
+            )
 
     def window(self, label: str, kind: str) -> tuple[float, float]:
         """The response window (ms) for a channel and a kind of response."""

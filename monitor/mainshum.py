@@ -6,29 +6,35 @@ pre-stimulus noise that presence is judged against (8 x that noise) and fills th
 window with a sine: a 120 µV LSR in 20 µV of hum was called absent on every sweep.
 
 :class:`MainsHum` fits, per sweep and for all channels at once, sines and cosines of the
-mains frequency and its harmonics, plus a quadratic for the electrode drift, to the raw
-signal of the ``fit_ms`` (200 ms) before the pulse (least squares on about a thousand
-samples, through a pseudo-inverse cached per frequency), and subtracts the fitted sines
-from the whole sweep, response window included, before the pulse is blanked and the
-band-pass applied. Presence and noise are then judged on what is left.
+mains frequency and its harmonics (7 by default), plus a quadratic for the electrode drift,
+to the raw signal of the 200 ms before the sweep's noise stretch (least squares on about
+800 samples through a pseudo-inverse cached per frequency), and subtracts the fitted sines
+from the whole sweep, noise stretch and response window included, before the pulse is
+blanked and the band-pass applied. Presence and noise are then judged on what is left.
 
-Why 200 ms: the fit also takes up the noise that happens to lie at the mains frequencies,
-and carries it into the response window where that noise has moved on. With the
-low-frequency-rich baseline of real needle EMG, a 90 ms fit raised the share of
-noise-only windows above the presence level from 0.3 % to 0.9 %; from 200 ms on it is
-back to 0.3 % (with and without 40 µV of hum).
+Two choices keep hum removal from making responses out of noise:
 
-The fit is extrapolated past the pulse, so the frequency must be right (0.2 Hz off at
-40 µV leaves enough in the window to be taken for a response now and then). Both come
-from the data:
+- **The fit stops where the noise stretch begins.** A fitted sine also holds the noise
+  that happened to lie at its frequency; carried past the fit it adds to the window what it
+  took from the noise level if the noise stretch was fitted too. On the simulator's
+  low-frequency-rich baseline that doubled the share of noise-only windows above the
+  presence level (0.32 % against 0.20 % with no hum removal); fitted before the noise
+  stretch, the noise level holds the fit's error as the window does (0.17 %).
+- **Only clear harmonics are removed**: a harmonic whose amplitude is below half the
+  fit's residual RMS, or below 2.5 µV, stays, and is then part of the noise level.
+
+The fit is extrapolated over 90 ms, so the frequency must be right (0.2 Hz off at 40 µV
+leaves enough in the window to be taken for a response now and then). Both come from the
+data:
 
 - **50 or 60 Hz.** Every sweep is fitted at both until one clearly explains more of the
   signal; afterwards the other is tried every ``RECHECK_SWEEPS`` sweeps.
-- **The exact frequency** is tracked: a second fit of the fundamental carries two extra
-  terms, ``t sin`` and ``t cos`` (the first-order change of a sine whose frequency is
-  slightly off), whose ratio to the sine and cosine terms gives the offset; the tracked
-  frequency moves halfway to it after each sweep with clear hum. The hum removed is fitted
-  without those terms (they would carry more noise into the window).
+- **The exact frequency** is tracked: when the fundamental is clear, a second fit carries
+  two extra terms, ``t sin`` and ``t cos`` (the first-order change of a sine whose
+  frequency is slightly off), whose ratio to the sine and cosine terms gives the offset;
+  the tracked frequency moves halfway to it, and the sweep is fitted again at the new
+  frequency. The extra terms are never subtracted (they would carry more noise into the
+  window).
 
 A fit that cannot be made (too little signal before the pulse) removes nothing. Whatever
 hum the fit leaves stays in the noise level, which then rises: it can hide a weak response
@@ -60,10 +66,11 @@ T_UNIT = 0.1
 #: A fundamental clearer than this (µV, and 10 standard errors) moves the tracked frequency
 #: (smaller hum leaves too little in the window for its frequency to matter).
 TRACK_MIN_UV = 5.0
-#: A harmonic is removed from a channel when its amplitude exceeds this (µV) and
-#: ``HUM_GATE`` x the fit's residual RMS: noise alone rarely gives a sine that large.
-HUM_MIN_UV = 1.0
-HUM_GATE = 1.0
+#: A harmonic is removed from a channel when its amplitude exceeds this (µV: below it, a
+#: needle's own noise floor, removing it buys nothing and moves results by noise) and
+#: ``HUM_GATE`` x the fit's residual RMS (noise alone rarely gives a sine that large).
+HUM_MIN_UV = 2.5
+HUM_GATE = 0.5
 #: Designs kept (pseudo-inverses and the sweep's sines, per frequency and geometry).
 CACHE_SIZE = 24
 
