@@ -240,9 +240,22 @@ class StimulusArtifactDetector:
             # jumps would be (0.674 / 0.798); the median over many chunks (below) makes it
             # robust to the chunks that hold a stimulus, and a mean costs far less here.
             meds = d_all.mean(axis=1) * 0.845
-            for k in range(n):
-                found.extend(self._examine(self._next, d_all[k], meds[k]))
-                self._next += self.chunk
+            with np.errstate(invalid="ignore"):
+                peaks = d_all.max(axis=1)  # NaN where invalid: never over a threshold
+            first = self._next // self.chunk  # the absolute number of chunk 0
+            k = 0
+            while k < n:
+                # Chunks k .. j-1 share one threshold: the running scale is updated at k
+                # (every 250 ms on the absolute grid, and at each of the first five
+                # chunks) and not again before j.
+                j = self._update_scale(first + k, meds[k], meds[k + 1 : n])
+                j = k + j
+                thr = np.maximum(self.s.k_noise * self._scale, self.s.floor_uv)
+                for h in np.flatnonzero((peaks[k:j] > thr).any(axis=1)):
+                    c = k + int(h)
+                    found.extend(self._examine(self._next + c * self.chunk, d_all[c], thr))
+                k = j
+            self._next += n * self.chunk
         keep_from = self._next - self.behind - self._buf_start
         if keep_from > 0:
             self._buf = self._buf[keep_from:]
@@ -259,16 +272,27 @@ class StimulusArtifactDetector:
         with np.errstate(invalid="ignore"):
             return np.abs(x[i0 : i0 + (b - a)] - x[i0 - self.w : i0 - self.w + (b - a)])
 
-    def _examine(self, c0: int, d: np.ndarray, med: np.ndarray) -> list[StimMarker]:
-        """``d``: the chunk's jumps; ``med``: their median per channel (NaN where a channel
-        has invalid samples)."""
+    def _update_scale(self, chunk: int, med: np.ndarray, later: np.ndarray) -> int:
+        """Take chunk ``chunk``'s median jumps ``med`` into the running scale (updating it
+        when due), and those of the chunks after it up to the next update (``later``:
+        every following chunk of the call). Returns how many chunks, from this one, are
+        judged with the scale as it now is.
+
+        One chunk at a time this was the detector's cost: 12 000 chunks in 2 minutes."""
         self._scales.append(np.where(np.isfinite(med), med, self._scale))
-        if len(self._scales) <= 5 or (c0 // self.chunk) % 25 == 0:  # every 250 ms is plenty
+        if len(self._scales) <= 5 or chunk % 25 == 0:  # every 250 ms is plenty
             self._scale = np.median(np.array(self._scales), axis=0)
-        thr = np.maximum(self.s.k_noise * self._scale, self.s.floor_uv)
+        if len(self._scales) < 5:
+            return 1  # the first five chunks each update it
+        span = min(1 + len(later), 25 - chunk % 25)  # up to the next multiple of 25
+        rows = later[: span - 1]
+        if len(rows):
+            self._scales.extend(np.where(np.isfinite(rows), rows, self._scale))
+        return span
+
+    def _examine(self, c0: int, d: np.ndarray, thr: np.ndarray) -> list[StimMarker]:
+        """``d``: the jumps of the chunk starting at ``c0``, some of them over ``thr``."""
         with np.errstate(invalid="ignore"):
-            if not (d.max(axis=0) > thr).any():
-                return []
             over = d > thr
         count = over.sum(axis=1)
         out = []
