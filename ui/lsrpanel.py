@@ -1,4 +1,4 @@
-"""The LSR part of the live screen: recent sweeps, amplitude trend and one big status line.
+"""The LSR part of the live screen: recent sweeps, amplitude trends and a big status box.
 
 Layout (the window puts the column right of the train-time bars and the status box right
 of the event log; both stay hidden until the first stimulus has been analysed, so the
@@ -6,24 +6,35 @@ free-run screen is unchanged without stimulation)::
 
     ... traces │ train time │ ↕ 75 µV      L Mentalis │ 137 µV 9.4 ms           │
                │            │ ~~~~~~~~^v~~~~~~~~~~~~~ │    ^v^_^v  - - - - - - │
-               │            │ ▶~~~~~|~◆~~~ (newest)   │ 150        base 171     │
+               │            │ ·· 2 rejected: cautery  │ 150        base 171     │
+               │            │ ▶~~~~~|~◆~~~ (newest)   │                         │
                │            │ 0 10 20 30 40   ms      │ 0:10 0:20   time        │
     ... log ─────────────────────────────────┬ LSR present                         │
                                              │ L Mentalis 137 µV at 9.4 ms         │
+                                             │ Stimulation OK — L Orb. oculi 1.2 mV│
                                              │ Baseline: auto …  [Set baseline (B)] │
 
 Per channel, lined up with the channel's trace: the last ``WATERFALL_N`` sweeps (-5 to
 50 ms) stacked with the newest at the bottom (thick, full colour, ▶ at its start; older
 ones higher and fading), the baseline sweep dashed white under the newest (so it shows
 where the newest differs from it), an onset line and a peak diamond on the newest, the
-response window shaded, the offset between sweeps at the top left; beside it the LSR
-amplitude of every stimulus over the case (absent = 0 µV), the baseline level dashed, the
-baseline sweeps shaded grey, and each disappearance (blue line, the time since shaded
-blue) and reappearance (green line).
+response window shaded, the offset between sweeps at the top left. A rejected sweep
+(cautery, saturation, movement, activity) is grey and dotted within its slot, its reason
+at the right, and sets no scale. Beside it the LSR amplitude of every stimulus over the
+case (absent = 0 µV, rejected sweeps and sweeps without stimulation left out), the
+baseline level dashed, the baseline sweeps shaded grey, each disappearance (blue line,
+the time since shaded blue) and reappearance (green line), and the stretches when the
+stimulation was lost shaded yellow.
+
+The stimulated branch's own muscle (the analyzer's stimulation control) trends its direct
+response instead, against its own baseline, captioned ``stim OK 1.2 mV`` or ``DIRECT
+LOST``; the status box has a line for it (``Stimulation OK — …`` green, ``STIMULATION NOT
+REACHING THE NERVE`` on the technical alarm's yellow).
 
 Everything is drawn on persistent items (``setData`` on a fixed pool) from the window's
-frame timer, which pulls the analyzer's thread-safe readers (``last_sweep``, ``results``,
-``calls``, ``baseline``, ``state``, ``status_text``); nothing here runs on the
+frame timer, which pulls the analyzer's thread-safe readers (``sweeps_since``,
+``results``, ``calls``, ``baseline``, ``direct_baseline``, ``state``,
+``stimulation_state``, ``stimulation_text``, ``status_text``); nothing here runs on the
 acquisition thread.
 """
 
