@@ -714,7 +714,8 @@ class EvokedAnalyzer:
     def set_baseline(self, mode: str = MODE_LSR, n: int | None = None) -> LsrBaseline:
         """Take the baseline now from the latest ``n`` sweeps (default ``baseline_n``) at the
         latest stimulus site and current (for the LSR, the direct-response baseline too).
-        Watching starts afresh (a "gone" state or a stimulation loss ends without a call).
+        Watching starts afresh (a "gone" state ends without a call; a stimulation loss
+        stands until the direct response is back).
         Raises ``ValueError`` before the first sweep."""
         with self._lock:
             b = self._trackers[mode].set_baseline(n)

@@ -643,12 +643,16 @@ class StimulationControl:
         return b
 
     def set_baseline(self, obs: list[Observation]) -> DirectBaseline | None:
-        """Take the direct baseline now from these sweeps (the user's LSR baseline); a
-        standing loss ends without a call (the user has seen the situation)."""
+        """Take the direct baseline now from these sweeps (the user's LSR baseline). Sweeps
+        without a direct response leave the baseline there was: a new LSR baseline does
+        not put the stimulating needle back, so a standing loss (and its alarm) stays
+        until the direct response is back."""
         if not obs:
             return None
+        direct = [_direct_only(o) for o in obs]
+        if not baseline_channels(direct, len(self.labels), self.s.baseline_margin, False):
+            return self.baseline_for(obs[-1])
         self._run = []
-        self.lost = None
         return self._set(obs, "user", strict=False)
 
     # -- calls ------------------------------------------------------------------------------

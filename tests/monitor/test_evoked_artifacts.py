@@ -455,3 +455,23 @@ def test_the_recordings_annotations_say_rejected_and_stimulation_lost_in_machine
     assert all(starts_like_machine(t) and policy.keeps(t) for t in texts if t), [
         t for t in texts if t and not policy.keeps(t)
     ]
+
+
+def test_a_baseline_set_during_a_stimulation_loss_does_not_end_it():
+    """B pressed while the needle is out: the LSR baseline is retaken (nothing to watch),
+    but the direct response's baseline stays, the loss stands, and it is restored (the
+    alarm cleared) only when the direct response is back."""
+    case = Case(seconds=30.0, no_stimulation=(10.0, 20.0))
+    x = case.signal()
+    calls: list[LsrCall] = []
+    an = EvokedAnalyzer(RATE, LABELS, on_call=calls.append)
+    stims = case.stims()
+    for i in range(0, len(x), 250):
+        ms = [StimMarker(s, 15.0, 0.2, case.site) for s in stims if i <= s < i + 250]
+        an.process(i, x[i : i + 250], ms)
+        if i == round(15.5 * RATE):
+            assert an.stimulation_state() == "lost"
+            an.set_baseline()
+            assert an.stimulation_state() == "lost" and an.direct_baseline().channels == (OCULI,)
+    assert [c.kind for c in calls] == [CALL_STIMULATION_LOST, CALL_STIMULATION_RESTORED]
+    assert calls[1].sample_index / RATE == 20.0
