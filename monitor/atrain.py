@@ -40,6 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 
 IDLE, CANDIDATE, TRAIN = 0, 1, 2
+RAW, DIFF = 0, 1  # periodicity of the signal, or of its first difference
+POSITIVE, NEGATIVE, ENVELOPE = 0, 1, 2  # where a train's discharges show as peaks
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +50,15 @@ class PeriodicitySettings:
 
     hz: tuple[float, float] = (55.0, 230.0)  # discharge rates (Romstöck: ~60-210 Hz)
     window_ms: float = 100.0  # >= 5 periods at 55 Hz
-    rho_on: float = 0.5  # normalised excess autocovariance at the period to start
+    rho_on: float = 0.4  # normalised excess autocovariance at the period to start
     rho_keep: float = 0.3  # ... to go on (averaged over about 100 ms)
     dip: float = 0.25  # rho must fall this much below its peak at a shorter lag
     harmonic_share: float = 0.7  # the shortest peak this close to the highest is the period
     confirm_hops: int = 2
     min_beats: int = 5  # discharges at a regular interval before a train is called
     max_interval_dev: float = 0.12  # median deviation of the intervals from the period
+    max_height_cv: float = 0.3  # the discharges' sizes vary less than this (one unit)
+    min_snr: float = 9.0  # cycle peak-to-peak over the residual noise RMS (averaged signal)
     end_ms: float = 80.0
     gate_k: float = 4.0  # hop power this many SDs above the background: look closer
     excess_k: float = 5.0  # window excess power this many SDs of the quiet window power
@@ -65,8 +69,9 @@ class PeriodicitySettings:
     background_s: float = 2.0  # time constant of the background estimates
     mains_hz: tuple[float, ...] = (50.0, 60.0)
     mains_tolerance: float = 0.015
+    hum_tolerance: float = 0.03  # a period this close to the hum's is the hum (known limit)
     mains_harmonics: int = 6
-    extend_every: int = 5  # hops between "extend" reports of a train
+    extend_every: int = 3  # steps between "extend" reports of a train (60 ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,24 +137,19 @@ class PeriodicityTracker:
         self._end = 0  # absolute averaged index one past the newest sample
         alpha = self.hop_len * self.STEP_HOPS / (s.background_s * self.rate)  # per step
         self._alpha = min(1.0, alpha)
-        self._hop_n = np.zeros(n_channels, np.int64)  # quiet hops seen (for a fast start)
-        self._hop_mean = np.zeros(n_channels)
-        self._hop_var = np.zeros(n_channels)
-        self._bg_r = np.zeros((n_channels, self.L + 1))
-        self._bg_n = np.zeros(n_channels)
-        self._bg_var = np.zeros(n_channels)  # spread of the quiet window power
-        self._bg_sd = np.zeros(n_channels)
-        self._bg_ready = np.zeros(n_channels, bool)
-        self._gate = np.full(n_channels, np.inf)  # hop power that makes a channel looked at
+        self._init_background()
+        self._gate = np.full((2, n_channels), np.inf)  # what makes a channel looked at
+        self._band = np.full((2, n_channels), np.inf)  # what a quiet step stays under
         self._hops = 0  # steps judged: the background learns every GROUP of them
         self._groups = 0
         self._dirty = False  # an unusable sample since the last step
         self._hop_clean = np.ones(0, bool)  # per hop of the block taken last
-        self._grp_p = np.zeros((self.GROUP, n_channels))
+        self._grp_p = np.zeros((self.GROUP, 2, n_channels))
         self._grp_q = np.zeros((self.GROUP, n_channels), bool)
-        self._last_powers = np.zeros((self.SMOOTH_HOPS - 1, n_channels))
-        self._nfft = 1 << math.ceil(math.log2(self.W + self.L + 3))
-        self._pairs = np.maximum(self.W - np.arange(self.L + 1), 1).astype(np.float64)
+        self._last_powers = np.zeros((self.SMOOTH_HOPS - 1, 2, n_channels))
+        self._last_sample = np.zeros((1, n_channels))
+        self._nfft = 1 << math.ceil(math.log2(self.W + self.L + 5))
+        self._pairs = np.maximum(self.W - np.arange(self.L + 5), 1).astype(np.float64)
         self.mode = np.full(n_channels, IDLE)
         #: Channels in a train or about to start one (plain read).
         self.active = np.zeros(n_channels, bool)
@@ -161,9 +161,26 @@ class PeriodicityTracker:
         self._onset = np.zeros(n_channels, np.int64)  # full-rate onset of the train
         self._last_offset = np.zeros(n_channels, np.int64)  # of the channel's last train
         self._keep = np.zeros(n_channels)  # a train's periodicity, averaged over hops
+        self._extent_reported = np.zeros(n_channels, np.int64)
         self._pp = np.zeros(n_channels)
         self._amp = np.zeros(n_channels)  # cycle amplitude at the onset (level for the end)
         self._init_hum()
+
+    def _init_background(self) -> None:
+        """The background a channel's activity is judged against (learned when quiet)."""
+        n_channels = self.n_channels
+        self._hop_n = np.zeros(n_channels, np.int64)  # quiet hops seen (for a fast start)
+        self._hop_mean = np.zeros((2, n_channels))  # power, first-difference power
+        self._hop_var = np.zeros((2, n_channels))
+        self._bg_r = np.zeros((n_channels, self.L + 2))  # lags 0 .. L+1
+        self._bg_n = np.zeros(n_channels)
+        self._bg_var = np.zeros(n_channels)  # spread of the quiet window power
+        self._bg_sd = np.zeros(n_channels)
+        self._bgd_var = np.zeros(n_channels)  # ... and of its first difference
+        self._bgd_sd = np.zeros(n_channels)
+        self._path = np.zeros(n_channels, np.int64)  # RAW or DIFF: where the train showed
+        self._view = np.zeros(n_channels, np.int64)  # POSITIVE, NEGATIVE or ENVELOPE
+        self._bg_ready = np.zeros(n_channels, bool)
 
     def _init_hum(self) -> None:
         """Mains hum per channel, fitted on quiet windows (least squares on 50/60 Hz and
@@ -195,8 +212,9 @@ class PeriodicityTracker:
         """Take the full-rate samples ``(hops, hop, channels)`` of consecutive hops starting
         at ``h0`` (averaged and kept, not judged yet: :meth:`hop` judges them one hop at a
         time) and the full-rate spans ``[a, b)`` under stimulus blanking. Returns the gate's
-        power at each hop ``(hops, channels)``: the mean power of the last ``SMOOTH_HOPS``
-        hops, steadier than one hop's."""
+        measures at each hop ``(hops, 2, channels)``: the power and the first-difference
+        power (its high frequencies: brief potentials stand out of mains hum there) of the
+        last ``SMOOTH_HOPS`` hops, steadier than one hop's."""
         h, _, c = segs.shape
         dec = segs.reshape(h * self.hop_d, self.D, c).sum(axis=1, dtype=np.float64)
         dec *= 1.0 / self.D
@@ -210,12 +228,23 @@ class PeriodicityTracker:
                 ok[(idx + self.D > a) & (idx < b)] = 0.0
         self._append(h0 // self.D, dec, ok)
         per_hop = dec.reshape(h, self.hop_d, c)
-        power = np.einsum("hnc,hnc->hc", per_hop, per_hop) / self.hop_d
+        diff = np.diff(np.concatenate([self._last_sample, dec]), axis=0).reshape(h, self.hop_d, c)
+        self._last_sample = dec[-1:]
+        power = (
+            np.stack(
+                [
+                    np.einsum("hnc,hnc->hc", per_hop, per_hop),
+                    np.einsum("hnc,hnc->hc", diff, diff),
+                ],
+                axis=1,
+            )
+            / self.hop_d
+        )  # (hops, 2, channels)
         self._hop_clean = ok.reshape(h, self.hop_d).min(axis=1) > 0
         run = np.concatenate([self._last_powers, power])
         csum = np.cumsum(run, axis=0)
         k = self.SMOOTH_HOPS
-        smooth = (csum[k - 1 :] - np.concatenate([np.zeros((1, c)), csum[:-k]])) / k
+        smooth = (csum[k - 1 :] - np.concatenate([np.zeros((1, 2, c)), csum[:-k]])) / k
         self._last_powers = run[-(k - 1) :]
         return smooth[-h:]
 
@@ -231,11 +260,14 @@ class PeriodicityTracker:
         clean = not self._dirty
         self._dirty = False
         tracking = self.active
-        loud = power > self._gate
+        loud = (power > self._gate).any(axis=0)
         j = self._hops % self.GROUP
         self._grp_p[j] = power
         if clean:
-            self._grp_q[j] = ~(tracking | loud | busy) if busy is not None else ~(tracking | loud)
+            # Learned only well inside the background's own spread: a weak train below the
+            # gate must not teach the gate (it would climb out of it).
+            calm = (power <= self._band).all(axis=0) & ~(tracking | loud)
+            self._grp_q[j] = calm & ~busy if busy is not None else calm
         else:
             self._grp_q[j] = False
         self._hops += 1
@@ -289,6 +321,8 @@ class PeriodicityTracker:
         chans = np.flatnonzero(channels)
         if len(chans) == 0:
             return False
+        if self.active[chans].sum() * 2 >= len(chans):
+            return True  # trains already followed there: cautery would have broken them
         n = max(2 * self.lmax + 2, round(window_ms * self.fs / 1000.0))
         upto = self._n + self.hop_d
         x = self._x[upto - n : upto][:, chans]
@@ -299,9 +333,14 @@ class PeriodicityTracker:
         r = r / np.maximum(n - np.arange(self.lmax + 2), 1)
         rho = r / np.maximum(r[:, :1], 1e-12)
         seg = rho[:, self.lmin - 1 :]
-        is_peak = (seg[:, 1:-1] > seg[:, :-2]) & (seg[:, 1:-1] >= seg[:, 2:])
-        best = np.where(is_peak, seg[:, 1:-1], -1.0).max(axis=1)
-        return bool((best >= self.s.rho_on).sum() * 2 >= len(chans))
+        a, b, c = seg[:, :-2], seg[:, 1:-1], seg[:, 2:]
+        is_peak = (b > a) & (b >= c)
+        den = np.minimum(a - 2 * b + c, -1e-12)
+        height = b - (a - c) ** 2 / (8 * den)
+        best = np.where(is_peak, height, -1.0).max(axis=1)
+        # Broadband noise correlates at these lags by about +-0.1 over 40 ms; trains of
+        # brief, jittering potentials by 0.4 and more.
+        return bool((best >= 0.35).sum() * 2 >= len(chans))
 
     def cut(self, index: int) -> list[TrainChange]:
         """End every train at full-rate ``index`` at the latest (artifact, gap, end of
@@ -341,8 +380,8 @@ class PeriodicityTracker:
         """Every ``GROUP`` steps: the background learns from the quiet steps among them
         (mean and spread of the gate's power, exponential and faster at first), and the
         window autocovariance and hum of the channels quiet now."""
-        q = self._grp_q
-        nq = q.sum(axis=0)
+        q = self._grp_q[:, None, :]  # (steps, 1, channels)
+        nq = self._grp_q.sum(axis=0)
         learn = nq > 0
         if not learn.any():
             return
@@ -356,9 +395,10 @@ class PeriodicityTracker:
         self._hop_mean += a * d
         self._hop_var = (1 - a) * (self._hop_var + a * d * d) + a * var
         self._hop_n = n
-        self._gate = np.where(
-            n >= self.GROUP, self._hop_mean + self.s.gate_k * np.sqrt(self._hop_var), np.inf
-        )
+        sd = np.sqrt(self._hop_var)
+        ready = n >= self.GROUP
+        self._gate = np.where(ready, self._hop_mean + self.s.gate_k * sd, np.inf)
+        self._band = np.where(ready, self._hop_mean + 2.0 * sd, np.inf)
         # The window (autocovariance, hum) every few groups: it changes slowly.
         self._groups += 1
         now = q[-1] & ((self._groups % self.WINDOW_GROUPS == 0) | ~self._bg_ready)
@@ -381,15 +421,19 @@ class PeriodicityTracker:
         n = self._bg_n[chans] + 1
         a = np.maximum(self._alpha * self.GROUP * self.WINDOW_GROUPS, 1.0 / n)[:, None]
         d0 = r[:, 0] - self._bg_r[chans, 0]
+        dd0 = _diff_autocov(r.T)[0] - _diff_autocov(self._bg_r[chans].T)[0]
         self._bg_r[chans] += a * (r - self._bg_r[chans])
         self._bg_var[chans] = (1 - a[:, 0]) * (self._bg_var[chans] + a[:, 0] * d0 * d0)
+        self._bgd_var[chans] = (1 - a[:, 0]) * (self._bgd_var[chans] + a[:, 0] * dd0 * dd0)
+        self._bgd_sd[chans] = np.sqrt(self._bgd_var[chans])
         self._bg_n[chans] = n
         self._bg_sd[chans] = np.sqrt(self._bg_var[chans])
         self._bg_ready = self._bg_n >= 3
 
     def _autocov(self, chans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Autocovariance at lags 0..L of the last window, over the pairs of usable
-        samples in it: ``(channels, L+1)``, and the number of such pairs per lag."""
+        """Autocovariance at lags 0..L+1 of the last window, over the pairs of usable
+        samples in it: ``(channels, L+2)`` (one lag more than the periods need, for that of
+        the first difference), and the number of such pairs per lag (0..L)."""
         rows = slice(self._n - self.W, self._n)
         m = self._ok[rows]
         x = self._x[rows][:, chans]
@@ -398,10 +442,10 @@ class PeriodicityTracker:
         else:
             x = x * m[:, None]
             mf = np.fft.rfft(m, self._nfft)
-            cnt = np.fft.irfft(mf * mf.conj(), self._nfft)[: self.L + 1].round()
+            cnt = np.fft.irfft(mf * mf.conj(), self._nfft)[: self.L + 5].round()
         f = np.fft.rfft(x, self._nfft, axis=0)
-        r = np.fft.irfft(f * f.conj(), self._nfft, axis=0)[: self.L + 3].T
-        r = r / np.maximum(np.concatenate([cnt, cnt[-1:], cnt[-1:]]), 1.0)
+        r = np.fft.irfft(f * f.conj(), self._nfft, axis=0)[: self.L + 5].T
+        r = r / np.maximum(cnt, 1.0)
         # The autocovariance of the signal smoothed by [1, 2, 1] / 4 (a gentle low-pass,
         # -6 dB at a quarter of the averaged rate): a period of brief potentials whose
         # timing jitters by a fraction of their width still correlates. Even in the lag.
@@ -409,66 +453,99 @@ class PeriodicityTracker:
         smooth = (
             ext[:, :-4] + 4 * ext[:, 1:-3] + 6 * ext[:, 2:-2] + 4 * ext[:, 3:-1] + ext[:, 4:]
         ) / 16
-        return smooth, cnt
+        return smooth[:, : self.L + 2], cnt[: self.L + 1]
 
     def _step(self, ch: int, r: np.ndarray, cnt: np.ndarray, out: list[TrainChange]) -> None:
-        s = self.s
         if cnt[0] < 0.5 * self.W:
             return  # mostly blanked (a stimulus): neither evidence nor its absence
-        excess = r[0] - self._bg_r[ch, 0]
-        needed = max(s.excess_k * float(self._bg_sd[ch]), s.min_excess_uv**2)
-        end = self._end
-        mode = self.mode[ch]
-        if mode == TRAIN:
-            # Followed on the periodicity near its period, averaged over about 100 ms:
-            # the jitter of brief potentials blurs a single window's, and irregular
-            # activity after a train has none to speak of.
-            height, lag = self._near_period(ch, r, excess) if excess > needed else (0.0, None)
-            self._keep[ch] += 0.25 * (height - self._keep[ch])
-            if lag is not None and self._keep[ch] >= s.rho_keep:
-                if height >= s.rho_keep:  # a weak peak must not drag the period away
-                    self._period[ch] += 0.2 * (lag - self._period[ch])
-                self._last_good[ch] = end
-                self._since_report[ch] += 1
-                if self._since_report[ch] >= s.extend_every:
-                    self._since_report[ch] = 0
-                    out.append(self._change("extend", ch, self._extent(ch)))
-            elif end - self._last_good[ch] > self.end_d:
-                self._finish(ch, out)
-            return
-        lag = self._evidence(ch, r, excess) if excess > needed else None
+        if self.mode[ch] == TRAIN:
+            self._follow(ch, r, out)
+        else:
+            self._seek(ch, r, out)
+
+    def _follow(self, ch: int, r: np.ndarray, out: list[TrainChange]) -> None:
+        """A train under way: followed on its periodicity near its period, averaged over
+        about 100 ms (the jitter of brief potentials blurs a single window's; irregular
+        activity after a train has none to speak of), in whichever view shows it better."""
+        s = self.s
+        height, lag = 0.0, None
+        for path in (RAW, DIFF):
+            rho = self._rho(ch, r, path)
+            h, k = self._near_period(ch, rho) if rho is not None else (0.0, None)
+            if k is not None and h > height:
+                height, lag = h, k
+        self._keep[ch] += 0.25 * (height - self._keep[ch])
+        if lag is not None and self._keep[ch] >= s.rho_keep:
+            if height >= s.rho_keep:  # a weak peak must not drag the period away
+                self._period[ch] += 0.2 * (lag - self._period[ch])
+            self._last_good[ch] = self._end
+            self._since_report[ch] += 1
+            if self._since_report[ch] >= s.extend_every:
+                self._since_report[ch] = 0
+                out.append(self._change("extend", ch, self._extent(ch)))
+        elif self._end - self._last_good[ch] > self.end_d:
+            self._finish(ch, out)
+
+    def _seek(self, ch: int, r: np.ndarray, out: list[TrainChange]) -> None:
+        """No train yet: evidence of one in the signal or in its first difference, on
+        ``confirm_hops`` consecutive steps at one period, then beat-by-beat regularity."""
+        lag, path = None, RAW
+        for path in (RAW, DIFF):
+            rho = self._rho(ch, r, path)
+            lag = self._evidence(ch, rho) if rho is not None else None
+            # At the hum's period its swelling is no train; in the first difference, where
+            # the hum's harmonics dominate, at theirs neither.
+            harmonic = self._hum_harmonic(ch, lag) if lag is not None else 0
+            if harmonic == 1 or (harmonic and path == DIFF):
+                lag = None
+            if lag is not None:
+                break
         if lag is None:
             self._set_mode(ch, IDLE)
             return
-        if mode == IDLE or abs(lag - self._period[ch]) > 0.2 * self._period[ch]:
+        if self.mode[ch] == IDLE or abs(lag - self._period[ch]) > 0.2 * self._period[ch]:
             self._set_mode(ch, CANDIDATE)
             self._count[ch] = 1
-            self._first_end[ch] = end
+            self._first_end[ch] = self._end
             self._period[ch] = lag
+            self._path[ch] = path
         else:
             self._count[ch] += 1
             self._period[ch] = 0.5 * (self._period[ch] + lag)
-        if self._count[ch] >= s.confirm_hops and self._regular(ch):
+        if self._count[ch] >= self.s.confirm_hops and self._regular(ch):
             self._begin(ch, out)  # or not yet, if the run is still too short
 
-    def _evidence(self, ch: int, r: np.ndarray, excess: float) -> float | None:
-        """The period (averaged samples, fractional) if this window shows a periodic
+    def _rho(self, ch: int, r: np.ndarray, path: int) -> np.ndarray | None:
+        """The window's excess autocovariance over the background, normalised by the excess
+        power, or None when the excess is not significant. ``RAW``: of the signal;
+        ``DIFF``: of its first difference (its high frequencies: brief potentials stand
+        out of mains hum, whose slow amplitude changes blur the raw excess)."""
+        bg = self._bg_r[ch]
+        if path == DIFF:
+            r, bg, sd = _diff_autocov(r), _diff_autocov(bg), self._bgd_sd[ch]
+        else:
+            r, bg, sd = r[:-1], bg[:-1], self._bg_sd[ch]
+        excess = r[0] - bg[0]
+        if excess <= max(self.s.excess_k * float(sd), self.s.min_excess_uv**2):
+            return None
+        return (r - bg) / excess
+
+    def _evidence(self, ch: int, rho: np.ndarray) -> float | None:
+        """The period (averaged samples, fractional) if ``rho`` shows a periodic
         discharge, else None."""
-        rho = (r - self._bg_r[ch]) / excess
         k = self._peak(ch, rho)
         if k is None:
             return None
         a, b, c = rho[k - 1], rho[k], rho[k + 1]
         den = a - 2 * b + c
         lag = k + (0.5 * (a - c) / den if den < 0 else 0.0)
-        if self.mode[ch] != TRAIN and self._is_mains(ch, rho, lag):
+        if self._is_mains(ch, rho, lag):
             return None
         return float(lag)
 
-    def _near_period(self, ch: int, r: np.ndarray, excess: float) -> tuple[float, float | None]:
+    def _near_period(self, ch: int, rho: np.ndarray) -> tuple[float, float | None]:
         """A train's periodicity in this window: the interpolated height of the highest
         local maximum of ``rho`` within 20 % of its period, and its lag (0, None: none)."""
-        rho = (r - self._bg_r[ch]) / excess
         p = self._period[ch]
         lo = max(self.lmin, math.floor(0.8 * p) - 1)
         hi = min(self.lmax, math.ceil(1.2 * p) + 1)
@@ -507,6 +584,20 @@ class PeriodicityTracker:
             return None  # no dip before it: a slow wave, not a discharge
         return k
 
+    def _hum_harmonic(self, ch: int, lag: float) -> int:
+        """The harmonic of the mains humming in the channel's background that a period falls
+        on (1: the fundamental), or 0. Hum swells and fades a little (its amplitude is
+        not steady): that change correlates at its own periods and passes for activity."""
+        if not self._hum_on[ch]:
+            return 0
+        f = self.fs / lag
+        for m in self._mains_of(ch):
+            k = round(f / m)
+            tolerance = self.s.hum_tolerance if k == 1 else self.s.mains_tolerance
+            if k >= 1 and abs(f - k * m) <= tolerance * k * m:
+                return k
+        return 0
+
     def _is_mains(self, ch: int, rho: np.ndarray, lag: float) -> bool:
         """A pure sinusoid at the mains frequency (hum switching on, a needle coming
         loose), not a discharge. The mains is the one humming in the channel's background
@@ -514,40 +605,60 @@ class PeriodicityTracker:
         """
         f = self.fs / lag
         mains = self._mains_of(ch)
-        if not any(abs(f - m) <= self.s.mains_tolerance * m for m in mains):
+        # Wide: while it fills the window, a sinusoid's period reads a few % off.
+        if not any(abs(f - m) <= 0.05 * m for m in mains):
             return False
         half = lag / 2
         i = int(half)
         v = rho[i] + (half - i) * (rho[i + 1] - rho[i])
-        return bool(v < -0.8)
+        return bool(v < -0.7)
 
     def _regular(self, ch: int) -> bool:
-        """Whether the last window holds at least ``min_beats`` discharges of one polarity
-        at the period (a missed beat allowed): a burst of a few potentials at random
-        intervals can correlate at some lag by chance, an A-train is regular beat by
-        beat."""
+        """Whether the last window holds at least ``min_beats`` discharges at the period
+        (a missed beat allowed), seen as the peaks of one polarity (sinusoid-like trains)
+        or of the envelope (brief multiphasic potentials, whose largest phase may change
+        sign): a burst of a few potentials at random intervals can correlate at some lag
+        by chance, an A-train is regular beat by beat. The view that shows it is kept for
+        finding the train's edges."""
         period = self._period[ch]
         end = self._end
-        a = end - self.W
-        x, ok, _, _ = self._clean(ch, a, end)
-        y = x if x.max() >= -x.min() else -x
-        y = np.where(ok, y, 0.0)
-        cand = np.flatnonzero((y[1:-1] > y[:-2]) & (y[1:-1] >= y[2:])) + 1
-        if len(cand) < self.s.min_beats:
-            return False
-        top = float(np.median(np.sort(y[cand])[-self.s.min_beats :]))
-        peaks = _peaks(y, 0.4 * top, max(1, round(0.6 * period)))
-        if len(peaks) < self.s.min_beats:
-            return False
-        iv = np.diff(np.asarray(peaks, float))
-        beats = np.maximum(1, np.round(iv / period))
-        dev = np.abs(iv / beats - period) / period
-        return bool(
-            beats.max() <= 3
-            and (beats > 1).sum() <= 1 + len(iv) // 5
-            and np.median(dev) <= self.s.max_interval_dev
-            and np.mean(dev <= 0.25) >= 0.75
-        )
+        x, ok, _, _ = self._clean(ch, end - self.W, end)
+        for view in (POSITIVE, NEGATIVE, ENVELOPE):
+            y = self._view_of(x, ok, view)
+            cand = np.flatnonzero((y[1:-1] > y[:-2]) & (y[1:-1] >= y[2:])) + 1
+            if len(cand) < self.s.min_beats:
+                continue
+            top = float(np.median(np.sort(y[cand])[-self.s.min_beats :]))
+            peaks = _peaks(y, 0.4 * top, max(1, round(0.6 * period)))
+            if len(peaks) < self.s.min_beats:
+                continue
+            iv = np.diff(np.asarray(peaks, float))
+            beats = np.maximum(1, np.round(iv / period))
+            dev = np.abs(iv / beats - period) / period
+            heights = y[peaks]
+            troughs = np.minimum.reduceat(y[peaks[0] : peaks[-1] + 1], peaks[:-1] - peaks[0])
+            if (
+                np.std(heights) <= self.s.max_height_cv * np.mean(heights)  # near-identical
+                # separate discharges: the trace falls back between them (noise does not)
+                and np.median(troughs) <= 0.5 * np.median(heights)
+                and beats.max() <= 3
+                and (beats > 1).sum() <= 1 + len(iv) // 5
+                and np.median(dev) <= self.s.max_interval_dev
+                and np.mean(dev <= 0.25) >= 0.75
+            ):
+                self._view[ch] = view
+                return True
+        return False
+
+    def _view_of(self, x: np.ndarray, ok: np.ndarray, view: int) -> np.ndarray:
+        """The trace whose peaks are the discharges: ``x``, ``-x`` or its envelope (the
+        magnitude averaged over about 1 ms)."""
+        if view == ENVELOPE:
+            n = max(1, round(0.001 * self.fs))
+            y = np.convolve(np.abs(x), np.full(n, 1.0 / n), mode="same")
+        else:
+            y = x if view == POSITIVE else -x
+        return np.where(ok, y, 0.0)
 
     def _mains_of(self, ch: int) -> tuple[float, ...]:
         """The mains frequency humming in the channel's background, or all of them."""
@@ -565,10 +676,18 @@ class PeriodicityTracker:
         return TrainChange(kind, ch, int(index), int(self._onset[ch]), freq, float(self._pp[ch]))
 
     def _extent(self, ch: int) -> int:
-        """Up to where the train is certain: the last window with its periodicity held at
-        least a period of it."""
-        sure = (self._last_good[ch] - self.W) * self.D + round(self._period[ch] * self.D)
-        return max(int(self._onset[ch]), int(sure))
+        """Up to where the train is certain: its discharges followed in rhythm from the
+        start of the last window that showed its periodicity. The train's offset is never
+        put before an extent once reported (live train time never runs ahead of it)."""
+        period = self._period[ch]
+        sure = max(int(self._last_good[ch]) - self.W, int(self._onset[ch]) // self.D)
+        x, ok, start, noise = self._clean(ch, sure - max(2, round(period)), self._end)
+        last_d, _, _ = self._edge(
+            x, ok, start, sure, period, noise, False, self._amp[ch], int(self._view[ch])
+        )
+        extent = max(int(self._extent_reported[ch]), int(self._onset[ch]), (last_d + 1) * self.D)
+        self._extent_reported[ch] = extent
+        return extent
 
     def _begin(self, ch: int, out: list[TrainChange]) -> None:
         period = self._period[ch]
@@ -576,13 +695,17 @@ class PeriodicityTracker:
         a = int(self._first_end[ch]) - 2 * self.W
         sure = int(self._first_end[ch]) - 2 * pn
         x, ok, start, noise = self._clean(ch, a, self._end)
-        onset_d, amp, pp = self._edge(x, ok, start, sure, period, noise, backwards=True, amp=None)
+        view = int(self._view[ch])
+        onset_d, amp, pp = self._edge(x, ok, start, sure, period, noise, True, None, view)
         onset_d = max(onset_d, int(self._last_offset[ch]) // self.D)  # after the last one
-        last_d, _, _ = self._edge(x, ok, start, sure, period, noise, backwards=False, amp=amp)
+        last_d, _, _ = self._edge(x, ok, start, sure, period, noise, False, amp, view)
         if last_d - onset_d < (self.s.min_beats - 0.5) * period:
             return  # a few cycles of noise that happen to look periodic: not yet a train
+        if math.isfinite(noise) and pp < self.s.min_snr * noise:
+            return  # within what the noise itself reaches (1/f noise can look periodic)
         self._set_mode(ch, TRAIN)
         self._keep[ch] = 1.0  # it just showed its periodicity: start from confidence
+        self._extent_reported[ch] = 0
         self._last_good[ch] = self._end
         self._since_report[ch] = 0
         self._onset[ch] = onset_d * self.D
@@ -597,6 +720,7 @@ class PeriodicityTracker:
         if limit is not None and self._end - last <= self.end_d:
             # Cut short while still periodic (artifact, gap, end of the stream).
             offset = max(min(limit, self._end * self.D), int(self._onset[ch]) + self.D)
+            offset = max(offset, min(int(self._extent_reported[ch]), limit))
             self._last_offset[ch] = offset
             self._set_mode(ch, IDLE)
             out.append(self._change("end", ch, offset))
@@ -606,12 +730,14 @@ class PeriodicityTracker:
         refit = (last + pn, self._end)  # quiet after the train
         x, ok, start, noise = self._clean(ch, a, self._end, refit)
         offset_d, _, _ = self._edge(
-            x, ok, start, sure, period, noise, backwards=False, amp=self._amp[ch]
+            x, ok, start, sure, period, noise, False, self._amp[ch], int(self._view[ch])
         )
         offset = (offset_d + 1) * self.D
         if limit is not None:
             offset = min(offset, limit)
-        offset = max(offset, int(self._onset[ch]) + self.D)
+        offset = max(offset, int(self._onset[ch]) + self.D, int(self._extent_reported[ch]))
+        if limit is not None:
+            offset = min(offset, limit)
         self._last_offset[ch] = offset
         self._set_mode(ch, IDLE)
         out.append(self._change("end", ch, offset))
@@ -655,6 +781,7 @@ class PeriodicityTracker:
         noise: float,
         backwards: bool,
         amp: float | None,
+        view: int = POSITIVE,
     ) -> tuple[int, float, float]:
         """The first (``backwards``: walking back from ``sure``) or last sample of the
         train: its discharges are followed from ``sure`` while they keep the rhythm (one
@@ -674,8 +801,12 @@ class PeriodicityTracker:
         level = self.s.edge_frac * level_amp
         if math.isfinite(noise):
             level = max(level, self.s.edge_k * noise)
-        y = np.where(ok, x if body.max() >= -body.min() else -x, 0.0)  # the train's polarity
-        peaks = _peaks(y, max(level, 0.4 * level_amp), max(1, round(0.6 * period)))
+        y = self._view_of(x, ok, view)
+        ybody = y[i_sure:] if backwards else y[: max(pn, i_sure + pn)]
+        n_y = max(1, len(ybody) // pn)
+        top = float(np.median(ybody[: n_y * pn].reshape(n_y, -1).max(axis=1)))
+        floor = level if view != ENVELOPE else 0.0
+        peaks = _peaks(y, max(floor, 0.35 * top), max(1, round(0.6 * period)))
         if len(peaks) == 0:
             return start + i_sure, cyc_amp, cyc_pp
         k = int(np.argmin(np.abs(peaks - i_sure)))
@@ -726,6 +857,13 @@ def _in_rhythm(interval: float, period: float) -> bool:
     """One or two periods (a missed beat), within 30 % of a period."""
     beats = max(1, round(interval / period))
     return beats <= 2 and abs(interval - beats * period) <= 0.3 * period
+
+
+def _diff_autocov(r: np.ndarray) -> np.ndarray:
+    """The autocovariance of a signal's first difference from the signal's (lags along the
+    first axis, one lag fewer): ``2 R(t) - R(t - 1) - R(t + 1)``, with ``R(-1) = R(1)``."""
+    prev = np.concatenate([r[1:2], r[:-2]])
+    return 2 * r[:-1] - prev - r[1:]
 
 
 def _decimation(hop: int, rate: float, target_hz: float) -> int:
