@@ -132,5 +132,25 @@ def test_hum_switching_on_is_no_a_train():
     assert not [e for e in result.events if e.kind.value == A_TRAIN]
 
 
+def test_live_train_time_never_runs_ahead_of_the_finished_train():
+    """Live, an ongoing train counts as far as it is certain: never past where it will be
+    found to end (a 0.4 s train once raised the 0.5 s alarm), and not far behind."""
+    train = ATrain(freq_hz=90.0, overlap=0.5, amplitude_uv=150.0, duration_s=0.45)
+    signal = generate_freerun(case(train, trains=4), seed=10)
+    result = run(signal)
+    by_id: dict[int, list] = {}
+    for r in result.reports:
+        if r.kind.value == A_TRAIN:
+            by_id.setdefault(r.id, []).append(r)
+    assert len(by_id) == 8
+    for reports in by_id.values():
+        final = reports[-1]
+        assert final.final
+        ongoing = reports[:-1]
+        assert ongoing and all(r.extent is not None for r in ongoing)
+        assert max(r.extent for r in ongoing) <= final.offset
+        assert all(r.reported_at - r.extent <= 0.2 * RATE for r in ongoing)
+
+
 def _fields(train: ATrain) -> dict:
     return {name: getattr(train, name) for name in ATrain.__dataclass_fields__}
