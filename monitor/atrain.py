@@ -161,6 +161,8 @@ class PeriodicityTracker:
         self._onset = np.zeros(n_channels, np.int64)  # full-rate onset of the train
         self._last_offset = np.zeros(n_channels, np.int64)  # of the channel's last train
         self._keep = np.zeros(n_channels)  # a train's periodicity, averaged over hops
+        self._excess0 = np.zeros((2, n_channels))  # a train's excess power when called
+        self._last_r = np.zeros((n_channels, self.L + 2))  # the last window sought in
         self._extent_reported = np.zeros(n_channels, np.int64)
         self._pp = np.zeros(n_channels)
         self._amp = np.zeros(n_channels)  # cycle amplitude at the onset (level for the end)
@@ -181,6 +183,7 @@ class PeriodicityTracker:
         self._path = np.zeros(n_channels, np.int64)  # RAW or DIFF: where the train showed
         self._view = np.zeros(n_channels, np.int64)  # POSITIVE, NEGATIVE or ENVELOPE
         self._bg_ready = np.zeros(n_channels, bool)
+        self._calm_steps = np.zeros(n_channels, np.int64)  # quiet steps in a row
 
     def _init_hum(self) -> None:
         """Mains hum per channel, fitted on quiet windows (least squares on 50/60 Hz and
@@ -270,6 +273,7 @@ class PeriodicityTracker:
             self._grp_q[j] = calm & ~busy if busy is not None else calm
         else:
             self._grp_q[j] = False
+        self._calm_steps = np.where(self._grp_q[j], self._calm_steps + 1, 0)
         self._hops += 1
         if j == self.GROUP - 1:
             self._learn_group()
@@ -401,7 +405,10 @@ class PeriodicityTracker:
         self._band = np.where(ready, self._hop_mean + 2.0 * sd, np.inf)
         # The window (autocovariance, hum) every few groups: it changes slowly.
         self._groups += 1
-        now = q[-1] & ((self._groups % self.WINDOW_GROUPS == 0) | ~self._bg_ready)
+        # Only from a window quiet from end to end: one step after a train, the window
+        # still holds the train's end (it would pass for background and hum).
+        whole = self._calm_steps * self.STEP_HOPS * self.hop_d > self.W
+        now = whole & ((self._groups % self.WINDOW_GROUPS == 0) | ~self._bg_ready)
         if now.any():
             self._learn_window(np.flatnonzero(now))
 
@@ -470,7 +477,7 @@ class PeriodicityTracker:
         s = self.s
         height, lag = 0.0, None
         for path in (RAW, DIFF):
-            rho = self._rho(ch, r, path)
+            rho = self._rho(ch, r, path, following=True)
             h, k = self._near_period(ch, rho) if rho is not None else (0.0, None)
             if k is not None and h > height:
                 height, lag = h, k
@@ -489,6 +496,7 @@ class PeriodicityTracker:
     def _seek(self, ch: int, r: np.ndarray, out: list[TrainChange]) -> None:
         """No train yet: evidence of one in the signal or in its first difference, on
         ``confirm_hops`` consecutive steps at one period, then beat-by-beat regularity."""
+        self._last_r[ch] = r
         lag, path = None, RAW
         for path in (RAW, DIFF):
             rho = self._rho(ch, r, path)
@@ -515,20 +523,37 @@ class PeriodicityTracker:
         if self._count[ch] >= self.s.confirm_hops and self._regular(ch):
             self._begin(ch, out)  # or not yet, if the run is still too short
 
-    def _rho(self, ch: int, r: np.ndarray, path: int) -> np.ndarray | None:
+    def _rho(self, ch: int, r: np.ndarray, path: int, following: bool = False) -> np.ndarray | None:
         """The window's excess autocovariance over the background, normalised by the excess
         power, or None when the excess is not significant. ``RAW``: of the signal;
         ``DIFF``: of its first difference (its high frequencies: brief potentials stand
-        out of mains hum, whose slow amplitude changes blur the raw excess)."""
+        out of mains hum, whose slow amplitude changes blur the raw excess).
+
+        ``following`` a train: a dip of the excess (the hum fading for a moment under a
+        small train) neither hides it nor inflates ``rho``: the excess need only stand
+        clear of the background's spread, and the normalisation is at least half the
+        excess the train started with.
+        """
         bg = self._bg_r[ch]
         if path == DIFF:
             r, bg, sd = _diff_autocov(r), _diff_autocov(bg), self._bgd_sd[ch]
         else:
             r, bg, sd = r[:-1], bg[:-1], self._bg_sd[ch]
         excess = r[0] - bg[0]
-        if excess <= max(self.s.excess_k * float(sd), self.s.min_excess_uv**2):
+        needed = max(self.s.excess_k * float(sd), self.s.min_excess_uv**2)
+        if following:
+            needed *= 0.3
+        if excess <= needed:
             return None
+        if following:
+            excess = max(excess, 0.5 * float(self._excess0[path, ch]))
         return (r - bg) / excess
+
+    def _excess(self, ch: int, r: np.ndarray) -> np.ndarray:
+        """The window's excess power over the background, of the signal and of its first
+        difference."""
+        bg = self._bg_r[ch]
+        return np.array([r[0] - bg[0], _diff_autocov(r)[0] - _diff_autocov(bg)[0]])
 
     def _evidence(self, ch: int, rho: np.ndarray) -> float | None:
         """The period (averaged samples, fractional) if ``rho`` shows a periodic
@@ -705,6 +730,7 @@ class PeriodicityTracker:
             return  # within what the noise itself reaches (1/f noise can look periodic)
         self._set_mode(ch, TRAIN)
         self._keep[ch] = 1.0  # it just showed its periodicity: start from confidence
+        self._excess0[:, ch] = self._excess(ch, self._last_r[ch])
         self._extent_reported[ch] = 0
         self._last_good[ch] = self._end
         self._since_report[ch] = 0
@@ -802,14 +828,20 @@ class PeriodicityTracker:
         if math.isfinite(noise):
             level = max(level, self.s.edge_k * noise)
         y = self._view_of(x, ok, view)
-        ybody = y[i_sure:] if backwards else y[: max(pn, i_sure + pn)]
-        n_y = max(1, len(ybody) // pn)
-        top = float(np.median(ybody[: n_y * pn].reshape(n_y, -1).max(axis=1)))
+        # The discharges' size around the sure point (the train is there, if not on
+        # both sides of it); the walk starts from the largest discharge near it.
+        around = y[max(0, i_sure - 2 * pn) : i_sure + 2 * pn]
+        n_y = max(1, len(around) // pn)
+        top = float(np.median(around[: n_y * pn].reshape(n_y, -1).max(axis=1)))
         floor = level if view != ENVELOPE else 0.0
         peaks = _peaks(y, max(floor, 0.35 * top), max(1, round(0.6 * period)))
         if len(peaks) == 0:
             return start + i_sure, cyc_amp, cyc_pp
-        k = int(np.argmin(np.abs(peaks - i_sure)))
+        near = np.flatnonzero(np.abs(peaks - i_sure) <= 1.5 * period)
+        if len(near):
+            k = int(near[np.argmax(y[peaks[near]])])
+        else:
+            k = int(np.argmin(np.abs(peaks - i_sure)))
         step = -1 if backwards else 1
         while 0 <= k + step < len(peaks):
             nxt = k + step
