@@ -71,7 +71,7 @@ class PeriodicitySettings:
     mains_tolerance: float = 0.015
     hum_tolerance: float = 0.03  # a period this close to the hum's is the hum (known limit)
     mains_harmonics: int = 6
-    extend_every: int = 3  # steps between "extend" reports of a train (60 ms)
+    extend_every: int = 4  # steps between "extend" reports of a train (80 ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,8 +290,14 @@ class PeriodicityTracker:
             # cannot start a train: the window's power is cheap, its autocovariance not.
             rows = slice(self._n - self.W, self._n)
             x = self._x[rows][:, idle]
+            d = np.diff(x, axis=0)
             power_w = np.einsum("wc,wc->c", x, x) / self.W
-            weak = power_w - self._bg_r[idle, 0] <= self._needed(idle)
+            dpower_w = np.einsum("wc,wc->c", d, d) / (self.W - 1)
+            bg = self._bg_r[idle]
+            bg_d = 2 * (bg[:, 0] - bg[:, 1])  # the first difference's power
+            weak = (power_w - bg[:, 0] <= self._needed(idle)) & (
+                dpower_w - bg_d <= self._needed(idle, DIFF)
+            )
             if weak.any():
                 self._set_idle(idle[weak])
                 chans = np.setdiff1d(chans, idle[weak], assume_unique=True)
@@ -302,9 +308,11 @@ class PeriodicityTracker:
             self._step(int(ch), r[i], cnt_ok, changes)
         return changes
 
-    def _needed(self, chans: np.ndarray) -> np.ndarray:
-        """The excess window power that counts as activity."""
-        return np.maximum(self.s.excess_k * self._bg_sd[chans], self.s.min_excess_uv**2)
+    def _needed(self, chans: np.ndarray, path: int = RAW) -> np.ndarray:
+        """The excess window power that counts as activity (of the signal, or of its first
+        difference)."""
+        sd = self._bgd_sd[chans] if path == DIFF else self._bg_sd[chans]
+        return np.maximum(self.s.excess_k * sd, self.s.min_excess_uv**2)
 
     def _set_idle(self, chans: np.ndarray) -> None:
         self.mode[chans] = IDLE
@@ -481,6 +489,8 @@ class PeriodicityTracker:
             h, k = self._near_period(ch, rho) if rho is not None else (0.0, None)
             if k is not None and h > height:
                 height, lag = h, k
+            if height >= s.rho_keep:
+                break  # clear enough in the signal itself
         self._keep[ch] += 0.25 * (height - self._keep[ch])
         if lag is not None and self._keep[ch] >= s.rho_keep:
             if height >= s.rho_keep:  # a weak peak must not drag the period away
