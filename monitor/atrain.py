@@ -93,6 +93,7 @@ class PeriodicityTracker:
     STEP_HOPS = 2  # the periodicity is judged every this many hops (20 ms)
     GROUP = 5  # steps between background updates
     WINDOW_GROUPS = 10  # groups between updates of the background window (1 s)
+    UNLEARNED_STEPS = 25  # steps (0.5 s) before a never-quiet channel is judged without one
 
     """Finds and follows A-trains on every channel, hop by hop.
 
@@ -161,6 +162,7 @@ class PeriodicityTracker:
         self._onset = np.zeros(n_channels, np.int64)  # full-rate onset of the train
         self._last_offset = np.zeros(n_channels, np.int64)  # of the channel's last train
         self._keep = np.zeros(n_channels)  # a train's periodicity, averaged over hops
+        self._last_strong = np.zeros(n_channels, np.int64)  # last window periodic on its own
         self._excess0 = np.zeros((2, n_channels))  # a train's excess power when called
         self._last_r = np.zeros((n_channels, self.L + 2))  # the last window sought in
         self._extent_reported = np.zeros(n_channels, np.int64)
@@ -279,9 +281,15 @@ class PeriodicityTracker:
             self._learn_group()
         changes: list[TrainChange] = []
         look = tracking | loud
+        # A channel busy since the stream began (a replay that starts, or jumps, into a
+        # train) never had a quiet window to learn its background from: it is judged
+        # against none (raw periodicity) rather than not at all.
+        unlearned = ~self._bg_ready & (self._hops > self.UNLEARNED_STEPS)
+        if busy is not None:
+            look = look | (unlearned & busy)
         if not look.any():
             return changes
-        chans = np.flatnonzero(look & self._bg_ready)
+        chans = np.flatnonzero(look & (self._bg_ready | unlearned))
         if len(chans) == 0:
             return changes
         idle = chans[~tracking[chans]]
@@ -333,7 +341,7 @@ class PeriodicityTracker:
         chans = np.flatnonzero(channels)
         if len(chans) == 0:
             return False
-        if self.active[chans].sum() * 2 >= len(chans):
+        if (self.mode[chans] == TRAIN).sum() * 2 >= len(chans):
             return True  # trains already followed there: cautery would have broken them
         n = max(2 * self.lmax + 2, round(window_ms * self.fs / 1000.0))
         upto = self._n + self.hop_d
@@ -495,6 +503,7 @@ class PeriodicityTracker:
         if lag is not None and self._keep[ch] >= s.rho_keep:
             if height >= s.rho_keep:  # a weak peak must not drag the period away
                 self._period[ch] += 0.2 * (lag - self._period[ch])
+                self._last_strong[ch] = self._end
             self._last_good[ch] = self._end
             self._since_report[ch] += 1
             if self._since_report[ch] >= s.extend_every:
@@ -544,7 +553,7 @@ class PeriodicityTracker:
         clear of the background's spread, and the normalisation is at least half the
         excess the train started with.
         """
-        bg = self._bg_r[ch]
+        bg = self._bg_r[ch] if self._bg_ready[ch] else np.zeros_like(r)
         if path == DIFF:
             r, bg, sd = _diff_autocov(r), _diff_autocov(bg), self._bgd_sd[ch]
         else:
@@ -562,7 +571,7 @@ class PeriodicityTracker:
     def _excess(self, ch: int, r: np.ndarray) -> np.ndarray:
         """The window's excess power over the background, of the signal and of its first
         difference."""
-        bg = self._bg_r[ch]
+        bg = self._bg_r[ch] if self._bg_ready[ch] else np.zeros_like(r)
         return np.array([r[0] - bg[0], _diff_autocov(r)[0] - _diff_autocov(bg)[0]])
 
     def _evidence(self, ch: int, rho: np.ndarray) -> float | None:
@@ -715,7 +724,7 @@ class PeriodicityTracker:
         start of the last window that showed its periodicity. The train's offset is never
         put before an extent once reported (live train time never runs ahead of it)."""
         period = self._period[ch]
-        sure = max(int(self._last_good[ch]) - self.W, int(self._onset[ch]) // self.D)
+        sure = max(int(self._last_strong[ch]) - self.W, int(self._onset[ch]) // self.D)
         x, ok, start, noise = self._clean(ch, sure - max(2, round(period)), self._end)
         last_d, _, _ = self._edge(
             x, ok, start, sure, period, noise, False, self._amp[ch], int(self._view[ch])
@@ -740,6 +749,7 @@ class PeriodicityTracker:
             return  # within what the noise itself reaches (1/f noise can look periodic)
         self._set_mode(ch, TRAIN)
         self._keep[ch] = 1.0  # it just showed its periodicity: start from confidence
+        self._last_strong[ch] = self._end
         self._excess0[:, ch] = self._excess(ch, self._last_r[ch])
         self._extent_reported[ch] = 0
         self._last_good[ch] = self._end
@@ -761,8 +771,9 @@ class PeriodicityTracker:
             self._set_mode(ch, IDLE)
             out.append(self._change("end", ch, offset))
             return
-        a = last - self.W - pn
-        sure = max(last - self.W, int(self._onset[ch]) // self.D) + pn // 2
+        strong = int(self._last_strong[ch])  # the averaged periodicity outlasts the train
+        a = strong - self.W - pn
+        sure = max(strong - self.W, int(self._onset[ch]) // self.D) + pn // 2
         refit = (last + pn, self._end)  # quiet after the train
         x, ok, start, noise = self._clean(ch, a, self._end, refit)
         offset_d, _, _ = self._edge(
