@@ -93,7 +93,6 @@ class PeriodicityTracker:
     STEP_HOPS = 2  # the periodicity is judged every this many hops (20 ms)
     GROUP = 5  # steps between background updates
     WINDOW_GROUPS = 10  # groups between updates of the background window (1 s)
-    UNLEARNED_STEPS = 25  # steps (0.5 s) before a never-quiet channel is judged without one
 
     """Finds and follows A-trains on every channel, hop by hop.
 
@@ -281,12 +280,11 @@ class PeriodicityTracker:
             self._learn_group()
         changes: list[TrainChange] = []
         look = tracking | loud
-        # A channel busy since the stream began (a replay that starts, or jumps, into a
-        # train) never had a quiet window to learn its background from: it is judged
-        # against none (raw periodicity) rather than not at all.
-        unlearned = ~self._bg_ready & (self._hops > self.UNLEARNED_STEPS)
-        if busy is not None:
-            look = look | (unlearned & busy)
+        # Until a channel has had a quiet window to learn its background from (a replay
+        # that starts, or jumps, into a train has none until the train ends) it is
+        # judged against none: its raw periodicity, the mains periods excepted.
+        unlearned = ~self._bg_ready & (self._hops >= self.GROUP)
+        look = look | unlearned
         if not look.any():
             return changes
         chans = np.flatnonzero(look & (self._bg_ready | unlearned))
@@ -521,9 +519,9 @@ class PeriodicityTracker:
             rho = self._rho(ch, r, path)
             lag = self._evidence(ch, rho) if rho is not None else None
             # At the hum's period its swelling is no train; in the first difference, where
-            # the hum's harmonics dominate, at theirs neither.
-            harmonic = self._hum_harmonic(ch, lag) if lag is not None else 0
-            if harmonic == 1 or (harmonic and path == DIFF):
+            # the hum's harmonics dominate, at theirs neither. Without a background there
+            # is no telling hum from a train at the mains period.
+            if lag is not None and self._mains_like(ch, lag, path):
                 lag = None
             if lag is not None:
                 break
@@ -641,6 +639,15 @@ class PeriodicityTracker:
             if k >= 1 and abs(f - k * m) <= tolerance * k * m:
                 return k
         return 0
+
+    def _mains_like(self, ch: int, lag: float, path: int) -> bool:
+        """A period no train can be told at: the hum's (or, in the first difference, one
+        of its harmonics'), or, with no background learned yet, a mains period."""
+        harmonic = self._hum_harmonic(ch, lag)
+        if harmonic == 1 or (harmonic and path == DIFF):
+            return True
+        f = self.fs / lag
+        return not self._bg_ready[ch] and any(abs(f - m) <= 0.05 * m for m in self.s.mains_hz)
 
     def _is_mains(self, ch: int, rho: np.ndarray, lag: float) -> bool:
         """A pure sinusoid at the mains frequency (hum switching on, a needle coming

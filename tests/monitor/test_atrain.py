@@ -132,6 +132,21 @@ def test_hum_switching_on_is_no_a_train():
     assert not [e for e in result.events if e.kind.value == A_TRAIN]
 
 
+def test_a_stream_that_starts_inside_a_train_still_finds_it():
+    """A replay started (or jumped) into a train: there was no quiet moment to learn the
+    background from, the train is found anyway."""
+    train = ATrain(freq_hz=110.0, overlap=0.6, amplitude_uv=180.0, duration_s=4.0)
+    signal = generate_freerun(case(train), seed=11)
+    truth = [e for e in signal.events(A_TRAIN) if e.channel == 0][0]
+    cut = truth.onset + int(1.0 * RATE)  # one second into the train
+    data = signal.data[cut:]
+    result = run_monitor(ArraySource(data, RATE, signal.labels, block=(40, 400)))
+    found = [e for e in trains_on(result, 0) if e.onset < truth.offset - cut]
+    assert len(found) == 1
+    assert found[0].onset / RATE < 1.0  # found within the first second of the stream
+    assert found[0].offset == pytest.approx(truth.offset - cut, abs=0.05 * RATE)
+
+
 def test_live_train_time_never_runs_ahead_of_the_finished_train():
     """Live, an ongoing train counts as far as it is certain: never past where it will be
     found to end (a 0.4 s train once raised the 0.5 s alarm), and not far behind."""
