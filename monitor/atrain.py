@@ -59,6 +59,7 @@ class PeriodicitySettings:
     max_interval_dev: float = 0.12  # median deviation of the intervals from the period
     max_height_cv: float = 0.3  # the discharges' sizes vary less than this (one unit)
     min_snr: float = 9.0  # cycle peak-to-peak over the residual noise RMS (averaged signal)
+    unlearned_min_uv: float = 40.0  # ... with no background learned yet: this peak-to-peak
     end_ms: float = 80.0
     gate_k: float = 4.0  # hop power this many SDs above the background: look closer
     excess_k: float = 5.0  # window excess power this many SDs of the quiet window power
@@ -93,6 +94,7 @@ class PeriodicityTracker:
     STEP_HOPS = 2  # the periodicity is judged every this many hops (20 ms)
     GROUP = 5  # steps between background updates
     WINDOW_GROUPS = 10  # groups between updates of the background window (1 s)
+    UNLEARNED_STEPS = 5  # steps (100 ms) before a channel is judged without a background
 
     """Finds and follows A-trains on every channel, hop by hop.
 
@@ -267,23 +269,28 @@ class PeriodicityTracker:
         loud = (power > self._gate).any(axis=0)
         j = self._hops % self.GROUP
         self._grp_p[j] = power
-        if clean:
-            # Learned only well inside the background's own spread: a weak train below the
-            # gate must not teach the gate (it would climb out of it).
-            calm = (power <= self._band).all(axis=0) & ~(tracking | loud)
-            self._grp_q[j] = calm & ~busy if busy is not None else calm
-        else:
-            self._grp_q[j] = False
-        self._calm_steps = np.where(self._grp_q[j], self._calm_steps + 1, 0)
+        clear = ~(tracking | loud) if clean else np.zeros_like(tracking)
+        if busy is not None:
+            clear &= ~busy
+        # The gate learns only well inside the background's own spread: a weak train
+        # below the gate must not teach the gate (it would climb out of it).
+        self._grp_q[j] = clear & (power <= self._band).all(axis=0)
+        self._calm_steps = np.where(clear, self._calm_steps + 1, 0)
         self._hops += 1
         if j == self.GROUP - 1:
             self._learn_group()
+        elif not self._bg_ready.all():
+            # Until every channel has a background, learn it at every step it can be.
+            early = ~self._bg_ready & (self._calm_steps * self.STEP_HOPS * self.hop_d > self.W)
+            if early.any():
+                self._learn_window(np.flatnonzero(early))
         changes: list[TrainChange] = []
         look = tracking | loud
         # Until a channel has had a quiet window to learn its background from (a replay
         # that starts, or jumps, into a train has none until the train ends) it is
-        # judged against none: its raw periodicity, the mains periods excepted.
-        unlearned = ~self._bg_ready & (self._hops >= self.GROUP)
+        # judged against none: its raw periodicity, the mains periods excepted. A train
+        # found so is not calm, so it is never learned as the background.
+        unlearned = ~self._bg_ready & (self._hops >= self.UNLEARNED_STEPS)
         look = look | unlearned
         if not look.any():
             return changes
@@ -493,6 +500,8 @@ class PeriodicityTracker:
         for path in (RAW, DIFF):
             rho = self._rho(ch, r, path, following=True)
             h, k = self._near_period(ch, rho) if rho is not None else (0.0, None)
+            if k is not None and self._mains_like(ch, k, path):
+                h, k = 0.0, None  # (no background yet: hum at a mains period)
             if k is not None and h > height:
                 height, lag = h, k
             if height >= s.rho_keep:
@@ -646,8 +655,10 @@ class PeriodicityTracker:
         harmonic = self._hum_harmonic(ch, lag)
         if harmonic == 1 or (harmonic and path == DIFF):
             return True
-        f = self.fs / lag
-        return not self._bg_ready[ch] and any(abs(f - m) <= 0.05 * m for m in self.s.mains_hz)
+        if self._bg_ready[ch]:
+            return False
+        f = self.fs / lag  # no background yet: the mains frequencies themselves
+        return any(abs(f - m) <= 0.05 * m for m in self.s.mains_hz)
 
     def _is_mains(self, ch: int, rho: np.ndarray, lag: float) -> bool:
         """A pure sinusoid at the mains frequency (hum switching on, a needle coming
@@ -754,6 +765,8 @@ class PeriodicityTracker:
             return  # a few cycles of noise that happen to look periodic: not yet a train
         if math.isfinite(noise) and pp < self.s.min_snr * noise:
             return  # within what the noise itself reaches (1/f noise can look periodic)
+        if not self._bg_ready[ch] and pp < self.s.unlearned_min_uv:
+            return  # no background to judge it against: only a clear train counts
         self._set_mode(ch, TRAIN)
         self._keep[ch] = 1.0  # it just showed its periodicity: start from confidence
         self._last_strong[ch] = self._end
