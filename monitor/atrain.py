@@ -500,8 +500,8 @@ class PeriodicityTracker:
         for path in (RAW, DIFF):
             rho = self._rho(ch, r, path, following=True)
             h, k = self._near_period(ch, rho) if rho is not None else (0.0, None)
-            if k is not None and self._mains_like(ch, k, path):
-                h, k = 0.0, None  # (no background yet: hum at a mains period)
+            if k is not None and not self._bg_ready[ch] and self._mains_like(ch, k, path):
+                h, k = 0.0, None  # no background yet: hum at a mains period
             if k is not None and h > height:
                 height, lag = h, k
             if height >= s.rho_keep:
