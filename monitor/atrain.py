@@ -186,6 +186,7 @@ class PeriodicityTracker:
         self._path = np.zeros(n_channels, np.int64)  # RAW or DIFF: where the train showed
         self._view = np.zeros(n_channels, np.int64)  # POSITIVE, NEGATIVE or ENVELOPE
         self._bg_ready = np.zeros(n_channels, bool)
+        self._bg_pow = np.zeros((2, n_channels))  # plain power and first-difference power
         self._calm_steps = np.zeros(n_channels, np.int64)  # quiet steps in a row
 
     def _init_hum(self) -> None:
@@ -233,6 +234,8 @@ class PeriodicityTracker:
             for a, b in blanked:
                 ok[(idx + self.D > a) & (idx < b)] = 0.0
         self._append(h0 // self.D, dec, ok)
+        if blanked or ok.min() < 1:
+            dec = dec * ok[:, None]  # the gate sees no stimulus artefact (nor invalid data)
         per_hop = dec.reshape(h, self.hop_d, c)
         diff = np.diff(np.concatenate([self._last_sample, dec]), axis=0).reshape(h, self.hop_d, c)
         self._last_sample = dec[-1:]
@@ -299,17 +302,21 @@ class PeriodicityTracker:
             return changes
         idle = chans[~tracking[chans]]
         if len(idle):
-            # A loud hop (a spike, say) that leaves the window's power near the background
-            # cannot start a train: the window's power is cheap, its autocovariance not.
-            rows = slice(self._n - self.W, self._n)
-            x = self._x[rows][:, idle]
-            d = np.diff(x, axis=0)
-            power_w = np.einsum("wc,wc->c", x, x) / self.W
-            dpower_w = np.einsum("wc,wc->c", d, d) / (self.W - 1)
-            bg = self._bg_r[idle]
-            bg_d = 2 * (bg[:, 0] - bg[:, 1])  # the first difference's power
-            weak = (power_w - bg[:, 0] <= self._needed(idle)) & (
-                dpower_w - bg_d <= self._needed(idle, DIFF)
+            # A loud hop that leaves the power of the window's last two quarters near the
+            # background cannot start a train: a train fills them both, a spike one. The
+            # power is cheap, the autocovariance not.
+            q = self.W // 4
+            rows = slice(self._n - 2 * q - 1, self._n)
+            xm = self._x[rows][:, idle] * self._ok[rows, None]  # blanked samples out
+            x = xm[1:].reshape(2, q, -1)
+            d = np.diff(xm, axis=0).reshape(2, q, -1)
+            power_q = np.einsum("hwc,hwc->hc", x, x) / q  # (2, channels)
+            dpower_q = np.einsum("hwc,hwc->hc", d, d) / q
+            ready = self._bg_ready[idle]
+            bg = np.where(ready, self._bg_pow[0, idle], 0.0)  # same (unsmoothed) measures
+            bg_d = np.where(ready, self._bg_pow[1, idle], 0.0)
+            weak = ((power_q - bg).min(axis=0) <= 0.5 * self._needed(idle)) & (
+                (dpower_q - bg_d).min(axis=0) <= 0.5 * self._needed(idle, DIFF)
             )
             if weak.any():
                 self._set_idle(idle[weak])
@@ -446,11 +453,15 @@ class PeriodicityTracker:
             self._hum_noise[chans] = noise
             self._hum_on[chans] = hum > noise
         r, _ = self._autocov(chans)
+        y = self._x[rows][:, chans]
+        d = np.diff(y, axis=0)
+        pw = np.stack([np.einsum("wc,wc->c", y, y) / len(y), np.einsum("wc,wc->c", d, d) / len(d)])
         n = self._bg_n[chans] + 1
         a = np.maximum(self._alpha * self.GROUP * self.WINDOW_GROUPS, 1.0 / n)[:, None]
         d0 = r[:, 0] - self._bg_r[chans, 0]
         dd0 = _diff_autocov(r.T)[0] - _diff_autocov(self._bg_r[chans].T)[0]
         self._bg_r[chans] += a * (r - self._bg_r[chans])
+        self._bg_pow[:, chans] += a[:, 0] * (pw - self._bg_pow[:, chans])
         self._bg_var[chans] = (1 - a[:, 0]) * (self._bg_var[chans] + a[:, 0] * d0 * d0)
         self._bgd_var[chans] = (1 - a[:, 0]) * (self._bgd_var[chans] + a[:, 0] * dd0 * dd0)
         self._bgd_sd[chans] = np.sqrt(self._bgd_var[chans])
