@@ -302,22 +302,7 @@ class PeriodicityTracker:
             return changes
         idle = chans[~tracking[chans]]
         if len(idle):
-            # A loud hop that leaves the power of the window's last two quarters near the
-            # background cannot start a train: a train fills them both, a spike one. The
-            # power is cheap, the autocovariance not.
-            q = self.W // 4
-            rows = slice(self._n - 2 * q - 1, self._n)
-            xm = self._x[rows][:, idle] * self._ok[rows, None]  # blanked samples out
-            x = xm[1:].reshape(2, q, -1)
-            d = np.diff(xm, axis=0).reshape(2, q, -1)
-            power_q = np.einsum("hwc,hwc->hc", x, x) / q  # (2, channels)
-            dpower_q = np.einsum("hwc,hwc->hc", d, d) / q
-            ready = self._bg_ready[idle]
-            bg = np.where(ready, self._bg_pow[0, idle], 0.0)  # same (unsmoothed) measures
-            bg_d = np.where(ready, self._bg_pow[1, idle], 0.0)
-            weak = ((power_q - bg).min(axis=0) <= 0.5 * self._needed(idle)) & (
-                (dpower_q - bg_d).min(axis=0) <= 0.5 * self._needed(idle, DIFF)
-            )
+            weak = self._weak(idle)
             if weak.any():
                 self._set_idle(idle[weak])
                 chans = np.setdiff1d(chans, idle[weak], assume_unique=True)
@@ -327,6 +312,29 @@ class PeriodicityTracker:
         for i, ch in enumerate(chans):
             self._step(int(ch), r[i], cnt_ok, changes)
         return changes
+
+    def _weak(self, idle: np.ndarray) -> np.ndarray:
+        """Which loud channels cannot be starting a train (no search needed)."""
+        # A loud hop that leaves the power of the window's last half near the
+        # background, or puts nearly all of it in one quarter (a spike, an artefact),
+        # cannot start a train: one that has begun fills them both. The power is cheap,
+        # the autocovariance not.
+        q = self.W // 4
+        rows = slice(self._n - 2 * q - 1, self._n)
+        xm = self._x[rows][:, idle] * self._ok[rows, None]  # blanked samples out
+        x = xm[1:].reshape(2, q, -1)
+        d = np.diff(xm, axis=0).reshape(2, q, -1)
+        power_q = np.einsum("hwc,hwc->hc", x, x) / q  # (2 quarters, channels)
+        dpower_q = np.einsum("hwc,hwc->hc", d, d) / q
+        ready = self._bg_ready[idle]
+        bg = np.where(ready, self._bg_pow[0, idle], 0.0)  # same (unsmoothed) measures
+        bg_d = np.where(ready, self._bg_pow[1, idle], 0.0)
+        half = power_q.mean(axis=0) - bg <= 0.5 * self._needed(idle)
+        half_d = dpower_q.mean(axis=0) - bg_d <= 0.5 * self._needed(idle, DIFF)
+        # a transient (a spike, an artefact) puts nearly all its power in one quarter
+        transient = power_q.max(axis=0) > 20 * np.maximum(power_q.min(axis=0), bg)
+        weak = (half & half_d) | transient
+        return weak
 
     def _needed(self, chans: np.ndarray, path: int = RAW) -> np.ndarray:
         """The excess window power that counts as activity (of the signal, or of its first
