@@ -137,7 +137,7 @@ def test_a_stream_that_starts_inside_a_train_still_finds_it():
     background from, the train is found anyway."""
     train = ATrain(freq_hz=110.0, overlap=0.6, amplitude_uv=180.0, duration_s=4.0)
     signal = generate_freerun(case(train), seed=11)
-    truth = [e for e in signal.events(A_TRAIN) if e.channel == 0][0]
+    truth = next(e for e in signal.events(A_TRAIN) if e.channel == 0)
     cut = truth.onset + int(1.0 * RATE)  # one second into the train
     data = signal.data[cut:]
     result = run_monitor(ArraySource(data, RATE, signal.labels, block=(40, 400)))
