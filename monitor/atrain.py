@@ -186,6 +186,7 @@ class PeriodicityTracker:
         self._path = np.zeros(n_channels, np.int64)  # RAW or DIFF: where the train showed
         self._view = np.zeros(n_channels, np.int64)  # POSITIVE, NEGATIVE or ENVELOPE
         self._bg_ready = np.zeros(n_channels, bool)
+        self._all_ready = False
         self._bg_pow = np.zeros((2, n_channels))  # plain power and first-difference power
         self._calm_steps = np.zeros(n_channels, np.int64)  # quiet steps in a row
 
@@ -223,7 +224,11 @@ class PeriodicityTracker:
         power (its high frequencies: brief potentials stand out of mains hum there) of the
         last ``SMOOTH_HOPS`` hops, steadier than one hop's."""
         h, _, c = segs.shape
-        dec = segs.reshape(h * self.hop_d, self.D, c).sum(axis=1, dtype=np.float64)
+        # Summed phase by phase: a sum over the short middle axis is slow in numpy.
+        groups = segs.reshape(h * self.hop_d, self.D, c)
+        dec = groups[:, 0].astype(np.float64)
+        for i in range(1, self.D):
+            dec += groups[:, i]
         dec *= 1.0 / self.D
         ok = np.ones(len(dec))
         if not np.isfinite(dec).all():  # an invalid sample is unusable, not a number
@@ -263,49 +268,65 @@ class PeriodicityTracker:
         ``busy`` channels have other activity under way (not learned as background)."""
         self._n += self.hop_d
         self._end += self.hop_d
-        self._dirty |= not self._hop_clean[k]
+        if not self._hop_clean[k]:
+            self._dirty = True
         if (self._end // self.hop_d) % self.STEP_HOPS != 0:
             return []  # judged every STEP_HOPS hops, on the grid of absolute hops
+        tracking = self.active
+        loud = self._learn_step(power, busy)
+        look = tracking | loud
+        if not self._all_ready:
+            # Until a channel has had a quiet window to learn its background from (a
+            # replay that starts, or jumps, into a train has none until the train ends)
+            # it is judged against none: its raw periodicity, the mains periods excepted.
+            # A train found so is not calm, so it is never learned as the background.
+            unlearned = ~self._bg_ready & (self._hops >= self.UNLEARNED_STEPS)
+            look = (look | unlearned) & (self._bg_ready | unlearned)
+        if not look.any():
+            return []
+        return self._judge(np.flatnonzero(look), tracking)
+
+    def _learn_step(self, power: np.ndarray, busy: np.ndarray | None) -> np.ndarray:
+        """The background learns from this step where it is quiet; returns the channels
+        loud over their gate."""
         clean = not self._dirty
         self._dirty = False
         tracking = self.active
         loud = (power > self._gate).any(axis=0)
         j = self._hops % self.GROUP
         self._grp_p[j] = power
-        clear = ~(tracking | loud) if clean else np.zeros_like(tracking)
-        if busy is not None:
-            clear &= ~busy
+        if clean:
+            clear = ~(tracking | loud)
+            if busy is not None:
+                clear &= ~busy
+        else:
+            clear = np.zeros_like(tracking)
         # The gate learns only well inside the background's own spread: a weak train
         # below the gate must not teach the gate (it would climb out of it).
         self._grp_q[j] = clear & (power <= self._band).all(axis=0)
-        self._calm_steps = np.where(clear, self._calm_steps + 1, 0)
+        self._calm_steps = (self._calm_steps + 1) * clear
         self._hops += 1
         if j == self.GROUP - 1:
             self._learn_group()
-        elif not self._bg_ready.all():
+        elif not self._all_ready:
             # Until every channel has a background, learn it at every step it can be.
             early = ~self._bg_ready & (self._calm_steps * self.STEP_HOPS * self.hop_d > self.W)
             if early.any():
                 self._learn_window(np.flatnonzero(early))
+        return loud
+
+    def _judge(self, chans: np.ndarray, tracking: np.ndarray) -> list[TrainChange]:
+        """Seek or follow a train on these channels (loud, tracked or unlearned)."""
         changes: list[TrainChange] = []
-        look = tracking | loud
-        # Until a channel has had a quiet window to learn its background from (a replay
-        # that starts, or jumps, into a train has none until the train ends) it is
-        # judged against none: its raw periodicity, the mains periods excepted. A train
-        # found so is not calm, so it is never learned as the background.
-        unlearned = ~self._bg_ready & (self._hops >= self.UNLEARNED_STEPS)
-        look = look | unlearned
-        if not look.any():
-            return changes
-        chans = np.flatnonzero(look & (self._bg_ready | unlearned))
-        if len(chans) == 0:
-            return changes
-        idle = chans[~tracking[chans]]
+        idle_at = ~tracking[chans]
+        idle = chans[idle_at]
         if len(idle):
             weak = self._weak(idle)
             if weak.any():
                 self._set_idle(idle[weak])
-                chans = np.setdiff1d(chans, idle[weak], assume_unique=True)
+                drop = np.zeros(len(chans), bool)
+                drop[idle_at] = weak
+                chans = chans[~drop]
                 if len(chans) == 0:
                     return changes
         r, cnt_ok = self._autocov(chans)
@@ -323,16 +344,18 @@ class PeriodicityTracker:
         rows = slice(self._n - 2 * q - 1, self._n)
         xm = self._x[rows][:, idle] * self._ok[rows, None]  # blanked samples out
         x = xm[1:].reshape(2, q, -1)
-        d = np.diff(xm, axis=0).reshape(2, q, -1)
+        d = (xm[1:] - xm[:-1]).reshape(2, q, -1)
         power_q = np.einsum("hwc,hwc->hc", x, x) / q  # (2 quarters, channels)
         dpower_q = np.einsum("hwc,hwc->hc", d, d) / q
-        ready = self._bg_ready[idle]
-        bg = np.where(ready, self._bg_pow[0, idle], 0.0)  # same (unsmoothed) measures
-        bg_d = np.where(ready, self._bg_pow[1, idle], 0.0)
-        half = power_q.mean(axis=0) - bg <= 0.5 * self._needed(idle)
-        half_d = dpower_q.mean(axis=0) - bg_d <= 0.5 * self._needed(idle, DIFF)
+        bg, bg_d = self._bg_pow[:, idle]  # the same (unsmoothed) measures
+        if not self._all_ready:
+            ready = self._bg_ready[idle]
+            bg, bg_d = np.where(ready, bg, 0.0), np.where(ready, bg_d, 0.0)
+        p0, p1 = power_q
+        half = (p0 + p1) * 0.5 - bg <= 0.5 * self._needed(idle)
+        half_d = (dpower_q[0] + dpower_q[1]) * 0.5 - bg_d <= 0.5 * self._needed(idle, DIFF)
         # a transient (a spike, an artefact) puts nearly all its power in one quarter
-        transient = power_q.max(axis=0) > 20 * np.maximum(power_q.min(axis=0), bg)
+        transient = np.maximum(p0, p1) > 20 * np.maximum(np.minimum(p0, p1), bg)
         weak = (half & half_d) | transient
         return weak
 
@@ -476,6 +499,7 @@ class PeriodicityTracker:
         self._bg_n[chans] = n
         self._bg_sd[chans] = np.sqrt(self._bg_var[chans])
         self._bg_ready = self._bg_n >= 3
+        self._all_ready = bool(self._bg_ready.all())
 
     def _autocov(self, chans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Autocovariance at lags 0..L+1 of the last window, over the pairs of usable

@@ -13,6 +13,7 @@ import threading
 import numpy as np
 
 from monitor.block import Block
+from monitor.extremes import segment_max, segment_min
 
 
 class Envelope:
@@ -88,8 +89,8 @@ class Envelope:
             if whole:
                 chunk = data[i : i + whole * spc].reshape(whole, spc, self.n_channels)
                 cols = np.arange(pos // spc, pos // spc + whole) % self.n_cols
-                self._min[cols] = chunk.min(axis=1)
-                self._max[cols] = chunk.max(axis=1)
+                self._min[cols] = segment_min(chunk)
+                self._max[cols] = segment_max(chunk)
                 i, pos = i + whole * spc, pos + whole * spc
             # 3. start a new partial column with the rest
             if i < n:

@@ -46,6 +46,7 @@ from monitor.artifact import CauteryGate
 from monitor.atrain import PeriodicitySettings, PeriodicityTracker, TrainChange
 from monitor.block import Block
 from monitor.events import ALL_CHANNELS, EmgEvent, EventKind
+from monitor.extremes import segment_max, segment_min
 from monitor.noise import RobustNoise
 
 
@@ -196,8 +197,8 @@ class FreeRunDetector:
             # looks closer where something crosses a threshold.
             i0 = self._next_hop - self._buf_start
             seg = self._buf[i0 : i0 + n_hops * self.hop].reshape(n_hops, self.hop, -1)
-            mx, mn = seg.max(axis=1), seg.min(axis=1)
-            d = np.diff(seg, axis=1)
+            mx, mn = segment_max(seg), segment_min(seg)
+            d = seg[:, 1:] - seg[:, :-1]
             stats = _HopStats(
                 power=np.einsum("hnc,hnc->hc", seg, seg) / self.hop,
                 dpower=np.einsum("hnc,hnc->hc", d, d) / (self.hop - 1),

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.block import Block, StimMarker
+from monitor.extremes import segment_max
 from monitor.montage import MUSCLES, stimulated_side  # noqa: F401 - read with the site
 
 #: ``StimMarker.site`` of a stimulus found from its artifact.
@@ -241,7 +242,7 @@ class StimulusArtifactDetector:
             # robust to the chunks that hold a stimulus, and a mean costs far less here.
             meds = d_all.mean(axis=1) * 0.845
             with np.errstate(invalid="ignore"):
-                peaks = d_all.max(axis=1)  # NaN where invalid: never over a threshold
+                peaks = segment_max(d_all)  # NaN where invalid: never over a threshold
             first = self._next // self.chunk  # the absolute number of chunk 0
             k = 0
             while k < n:
