@@ -292,7 +292,8 @@ class PeriodicityTracker:
         clean = not self._dirty
         self._dirty = False
         tracking = self.active
-        loud = (power > self._gate).any(axis=0)
+        over = power > self._gate  # (signal, first difference) x channels
+        loud = over[0] | over[1]
         j = self._hops % self.GROUP
         self._grp_p[j] = power
         if clean:
@@ -303,7 +304,8 @@ class PeriodicityTracker:
             clear = np.zeros_like(tracking)
         # The gate learns only well inside the background's own spread: a weak train
         # below the gate must not teach the gate (it would climb out of it).
-        self._grp_q[j] = clear & (power <= self._band).all(axis=0)
+        within = power <= self._band
+        self._grp_q[j] = clear & within[0] & within[1]
         self._calm_steps = (self._calm_steps + 1) * clear
         self._hops += 1
         if j == self.GROUP - 1:
