@@ -184,12 +184,7 @@ class LsrTracker:
         return []
 
     def _collect(self, obs: Observation) -> None:
-        if not any(r.judged for r in obs.results.values()):
-            return
-        if self._window and not same_stimulus(self._window[-1], obs, self.s.current_tolerance):
-            self._window.clear()
-        self._window.append(obs)
-        if len(self._window) < self.s.baseline_n:
+        if not collect_same_stimulus(self._window, obs, self.s.current_tolerance):
             return
         chans = self._baseline_channels(list(self._window), strict=True)
         if not chans:
@@ -602,12 +597,8 @@ class StimulationControl:
         return []
 
     def _collect(self, obs: Observation) -> None:
-        if not any(r.judged for r in obs.results.values()):
-            return
-        if self._window and not same_stimulus(self._window[-1], obs, self.s.current_tolerance):
-            self._window.clear()
-        self._window.append(obs)
-        if len(self._window) < self.s.baseline_n or self.baseline_for(obs) is not None:
+        full = collect_same_stimulus(self._window, obs, self.s.current_tolerance)
+        if not full or self.baseline_for(obs) is not None:
             return
         self._set(list(self._window), "auto", strict=True)
 
@@ -836,6 +827,17 @@ def same_stimulus(a: Observation, b: Observation, tolerance: float) -> bool:
     if a.site != b.site:
         return False
     return _same_current(a.current_ma, b.current_ma, tolerance)
+
+
+def collect_same_stimulus(window: deque[Observation], obs: Observation, tolerance: float) -> bool:
+    """Add a judged sweep to a baseline's window of consecutive sweeps at one stimulus
+    (a change of site or current starts it afresh); returns whether the window is full."""
+    if not any(r.judged for r in obs.results.values()):
+        return False
+    if window and not same_stimulus(window[-1], obs, tolerance):
+        window.clear()
+    window.append(obs)
+    return len(window) >= (window.maxlen or 0)
 
 
 def is_present(obs: Observation, ch: int) -> bool:

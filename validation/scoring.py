@@ -47,13 +47,33 @@ def _overlaps(on_a: int, off_a: int, on_b: int, off_b: int, tol: int) -> bool:
 
 
 @dataclass
-class TrainScore:
-    """A-train figures of one signal (pool several with :meth:`add`)."""
+class _Matched:
+    """Truth and detections matched: how many of each, and how many of each matched."""
 
     n_truth: int = 0
     n_detected: int = 0
     recalled: int = 0
     precise: int = 0
+
+    def add(self, other: _Matched) -> None:
+        self.n_truth += other.n_truth
+        self.n_detected += other.n_detected
+        self.recalled += other.recalled
+        self.precise += other.precise
+
+    @property
+    def recall(self) -> float:
+        return self.recalled / self.n_truth if self.n_truth else float("nan")
+
+    @property
+    def precision(self) -> float:
+        return self.precise / self.n_detected if self.n_detected else float("nan")
+
+
+@dataclass
+class TrainScore(_Matched):
+    """A-train figures of one signal (pool several with :meth:`add`)."""
+
     fragments: list[int] = field(default_factory=list)
     onset_errors_ms: list[float] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
@@ -63,10 +83,7 @@ class TrainScore:
     minutes: float = 0.0
 
     def add(self, other: TrainScore) -> None:
-        self.n_truth += other.n_truth
-        self.n_detected += other.n_detected
-        self.recalled += other.recalled
-        self.precise += other.precise
+        super().add(other)
         self.fragments += other.fragments
         self.onset_errors_ms += other.onset_errors_ms
         self.latencies_ms += other.latencies_ms
@@ -74,14 +91,6 @@ class TrainScore:
         self.missed_as.update(other.missed_as)
         self.false_a_trains += other.false_a_trains
         self.minutes += other.minutes
-
-    @property
-    def recall(self) -> float:
-        return self.recalled / self.n_truth if self.n_truth else float("nan")
-
-    @property
-    def precision(self) -> float:
-        return self.precise / self.n_detected if self.n_detected else float("nan")
 
     @property
     def fragmentation(self) -> float:
@@ -158,29 +167,14 @@ def score_a_trains(
 
 
 @dataclass
-class KindScore:
+class KindScore(_Matched):
     """Recall and precision of one event kind (spike, burst, ...)."""
 
-    n_truth: int = 0
-    n_detected: int = 0
-    recalled: int = 0
-    precise: int = 0
     missed_uv: list[float] = field(default_factory=list)  # amplitudes of the missed ones
 
     def add(self, other: KindScore) -> None:
-        self.n_truth += other.n_truth
-        self.n_detected += other.n_detected
-        self.recalled += other.recalled
-        self.precise += other.precise
+        super().add(other)
         self.missed_uv += other.missed_uv
-
-    @property
-    def recall(self) -> float:
-        return self.recalled / self.n_truth if self.n_truth else float("nan")
-
-    @property
-    def precision(self) -> float:
-        return self.precise / self.n_detected if self.n_detected else float("nan")
 
 
 def score_kind(
