@@ -146,14 +146,26 @@ def train_row(r: CellResult) -> list[str]:
         f"{r.cell.anr:.1f}",
         "yes" if r.cell.clinical else "no",
         str(s.n_truth),
+        *detection_cells(s),
+        traintime_cell(s),
+        counts(s.missed_as),
+    ]
+
+
+def detection_cells(s: TrainScore) -> list[str]:
+    """Recall, precision, fragmentation, onset error and latency of an A-train score."""
+    return [
         num(s.recall),
         num(s.precision),
         num(s.fragmentation),
         f"{num(med_abs(s.onset_errors_ms), 0)} / {num(worst_abs(s.onset_errors_ms), 0)}",
         f"{num(median(s.latencies_ms), 0)} / {num(p95(s.latencies_ms), 0)}",
-        f"{num(median(s.traintime_errors_pct), 1)} / {num(worst_abs(s.traintime_errors_pct), 1)}",
-        counts(s.missed_as),
     ]
+
+
+def traintime_cell(s: TrainScore) -> str:
+    errors = s.traintime_errors_pct
+    return f"{num(median(errors), 1)} / {num(worst_abs(errors), 1)}"
 
 
 TRAIN_HEADER = (
@@ -220,13 +232,9 @@ def summary_row(name: str, s: TrainScore, n_cells: int) -> list[str]:
         name,
         str(n_cells),
         str(s.n_truth),
-        num(s.recall),
-        num(s.precision),
-        num(s.fragmentation),
-        f"{num(med_abs(s.onset_errors_ms), 0)} / {num(worst_abs(s.onset_errors_ms), 0)}",
-        f"{num(median(s.latencies_ms), 0)} / {num(p95(s.latencies_ms), 0)}",
+        *detection_cells(s),
         num(f["latency_over_200ms"]),
-        f"{num(median(s.traintime_errors_pct), 1)} / {num(worst_abs(s.traintime_errors_pct), 1)}",
+        traintime_cell(s),
         num(f["traintime_within_10pct"]),
     ]
 
