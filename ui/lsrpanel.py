@@ -41,6 +41,7 @@ acquisition thread.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import deque
 
 import numpy as np
@@ -83,6 +84,8 @@ NICE_UV = (
 )  # fmt: skip
 #: Trend time-axis steps (s).
 CLOCK_STEPS_S = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+#: The margin (px) around a rejected sweep's label, inside its dark fill.
+_LABEL_MARGIN = 1
 #: A rejected sweep in the waterfall: grey, its reason beside it.
 REJECTED_COLOUR = "#8a8a8a"
 #: The stimulation control: (background, text) by state; lost is the medium-priority
@@ -199,7 +202,9 @@ class SweepHistory:
 
     def baseline_sweep(self, b: LsrBaseline) -> tuple[np.ndarray, np.ndarray] | None:
         """``(times_ms, epoch)``: the mean of the baseline's sweeps still held (same
-        stimulus site and current), or None."""
+        stimulus site and current), each channel over the sweeps not rejected on it (a
+        cautery sweep inside the baseline's span must not draw millivolts as the
+        reference, nor set the waterfall's scale), or None."""
         rows = [
             sw
             for sw in self.sweeps
@@ -212,8 +217,13 @@ class SweepHistory:
         if not rows:
             return None
         n = min(len(sw.epoch) for sw in rows)
-        stack = np.stack([sw.epoch[:n] for sw in rows])
-        with np.errstate(all="ignore"):
+        stack = np.stack([sw.epoch[:n] for sw in rows]).astype(float)
+        for k, sw in enumerate(rows):
+            for ch in sw.rejected():
+                if ch < stack.shape[2]:
+                    stack[k, :, ch] = np.nan
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a channel rejected throughout
             mean = np.nanmean(stack, axis=0) if np.isnan(stack).any() else stack.mean(axis=0)
         return rows[-1].times_ms()[:n], mean
 
@@ -305,6 +315,7 @@ class LsrRow:
                 "", color=REJECTED_COLOUR, anchor=(1.0, 0.5), fill=pg.mkBrush(0, 0, 0, 190)
             )
             text.setFont(_font(theme.CAPTION_PT - 1, bold=True))
+            text.textItem.document().setDocumentMargin(_LABEL_MARGIN)
             text.setZValue(WATERFALL_N + 1)
             text.hide()
             p.addItem(text)
@@ -456,27 +467,52 @@ class LsrRow:
             self._grey[age] = grey
 
     def _label_rejected(self, reasons: list[str], spacing: float) -> None:
-        """One label per run of sweeps rejected for the same reason, at the run's middle
-        (a slot is about 10 px: a label on each would overlap), at the right end."""
-        runs: list[tuple[int, int, str]] = []  # first age, count, reason
+        """One label per reason, with how many of the sweeps shown it rejected, at the
+        middle of the newest run of them (a slot is about 10 px: a label on each would
+        overlap), at the right end, on one line that fits the waterfall, each clear of
+        the captions at the top and of the label below it."""
+        newest: dict[str, tuple[int, int]] = {}  # reason -> its newest run (first age, count)
+        count: dict[str, int] = {}
         for age, why in enumerate(reasons):
-            if why and runs and runs[-1][2] == why and runs[-1][0] + runs[-1][1] == age:
-                runs[-1] = (runs[-1][0], runs[-1][1] + 1, why)
-            elif why:
-                runs.append((age, 1, why))
-        self._labels = {}
+            if not why:
+                continue
+            count[why] = count.get(why, 0) + 1
+            first, n = newest.get(why, (age, 0))
+            if first + n == age:  # still the newest run
+                newest[why] = (first, n + 1)
+        self._labels = {age: why for age, why in enumerate(reasons) if why}
+        # Slots are about 10 px, a label about two of them: placed from the newest up,
+        # each clear of the one below, all below the captions at the top (and left out,
+        # if the waterfall is too short for them all: the log has every rejection).
+        px = self.wplot.getViewBox().sceneBoundingRect().height() / (self.n_slots + 1.0)
+        px = px if px >= 4 else 10.0  # not laid out yet: placed again at the next sweep
+        metrics = QFontMetrics(self.reject_texts[0].textItem.font())
+        height = (metrics.height() + 2 * _LABEL_MARGIN + 2) / px
+        top = self.n_slots - 0.4 - (self.scale_label.sizeHint().height() + 2) / px - height / 2
+        floor = -math.inf
+        ordered = sorted(newest.items(), key=lambda item: item[1][0])
         for k, text in enumerate(self.reject_texts):
-            if k >= len(runs):
+            why, (first, n) = ordered[k] if k < len(ordered) else ("", (0, 0))
+            slot = min(max(first + (n - 1) / 2, floor + height), top)
+            if not why or slot < floor + height:
                 text.hide()
                 continue
-            first, count, why = runs[k]
-            label = f"rejected: {why}" if count == 1 else f"{count} rejected: {why}"
+            floor = slot
+            c = count[why]
+            label = self._fit_label(text, f"rejected: {why}" if c == 1 else f"{c} rejected: {why}")
             if text.toPlainText() != label:
                 text.setText(label)
-            text.setPos(EPOCH_MS[1] - 0.5, (first + (count - 1) / 2) * spacing)
+            text.setPos(EPOCH_MS[1] - 0.5, slot * spacing)
             text.show()
-            for age in range(first, first + count):
-                self._labels[age] = why
+
+    def _fit_label(self, text: pg.TextItem, label: str) -> str:
+        """``label``, shortened with an ellipsis where the waterfall is too narrow for it:
+        never cut at the plot's edge (the log has the words in full)."""
+        room = int(self.wplot.getViewBox().sceneBoundingRect().width()) - 4 - 2 * _LABEL_MARGIN
+        if room <= 0:
+            return label
+        metrics = QFontMetrics(text.textItem.font())
+        return metrics.elidedText(label, Qt.TextElideMode.ElideRight, room)
 
     def rejected_shown(self) -> list[str]:
         """The reason shown for each sweep drawn, newest first ("" for a judged sweep)."""

@@ -9,6 +9,7 @@ acquisition thread) and draws a frame every 0.1 s of signal, as the window's tim
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -529,5 +530,76 @@ def test_stimulation_lost_is_an_alarm_on_the_panel_never_lsr_gone(qtbot, size):
         assert _rect(box, s.win).contains(stim)
         assert not stim.intersects(_rect(box.button, s.win))
         assert not stim.intersects(_rect(box.detail, s.win))
+    finally:
+        s.win.close()
+
+
+def test_the_baseline_overlay_leaves_out_sweeps_rejected_on_each_channel():
+    """Cautery over a stimulus while the baseline is collected: the overlay drawn as the
+    reference (and the waterfall's scale, where no amplitude is known) is the mean of the
+    clean sweeps only, not microvolts of LSR swamped by millivolts of cautery."""
+    from tests.monitor.test_evoked_artifacts import CONTRA, Case, _cautery, run
+    from ui.lsrpanel import SweepHistory
+
+    case = Case(seconds=10.0)
+    x = case.signal()
+    _cautery(x, 2.99, 0.1)  # over the 3rd stimulus
+    analyzer, _, sweeps = run(case, x)
+    b = analyzer.baseline()
+    assert b is not None and b.first_stim <= 3 <= b.last_stim
+    assert all(r.rejected == "cautery" for r in sweeps[2].results)
+    history = SweepHistory()
+    history.poll(analyzer)
+    t, mean = history.baseline_sweep(b)
+    clean = [
+        sw.epoch
+        for sw in sweeps
+        if b.first_stim <= sw.stim_number <= b.last_stim and not sw.rejected()
+    ]
+    expected = np.mean(clean, axis=0)
+    after = t >= 3.0
+    for ch in (MENTALIS, CONTRA):
+        np.testing.assert_allclose(mean[after, ch], expected[after, ch], atol=1e-3)
+    assert np.ptp(mean[after, CONTRA]) < 30  # noise only, not the cautery's hundreds of µV
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1600, 900)])
+def test_rejected_labels_fit_the_waterfall_and_clear_each_other(qtbot, size):
+    """On a laptop-sized window the waterfall is narrow: a long reason is shortened with
+    an ellipsis, never cut at the plot's edge; labels of several reasons (the oldest slot
+    included) stay clear of each other and of the captions at the top, the newest first
+    where there is no room for all (the log has every rejection)."""
+    s = _cautery_screen(qtbot, size=size)
+    try:
+        s.run_until(2.0)
+        s.settle()
+        row = s.lsr.column.rows[MENTALIS]
+        n = row.n_slots
+        reasons = [""] * n
+        for age in (1, 3):  # two runs of one reason: one label, counting both
+            reasons[age] = "spontaneous activity"
+        for age in (4, 5):
+            reasons[age] = "cautery"
+        reasons[n - 1] = "no pre-stimulus signal"  # the oldest slot, under the captions
+        row._label_rejected(reasons, row.spacing)
+        QApplication.processEvents()  # the labels place themselves on the view's transform
+        row.waterfall.grab()
+        view = row.wplot.getViewBox()
+        plot = view.sceneBoundingRect()
+        shown = [t for t in row.reject_texts if t.isVisible()]
+        texts = [t.toPlainText() for t in shown]
+        # The newest reasons first; the oldest only where the waterfall is tall enough.
+        assert len(shown) == (2 if size[1] < 800 else 3), texts
+        assert texts[0].startswith("2 rejected: sp") and texts[1] == "2 rejected: cautery"
+        rects = [t.textItem.sceneBoundingRect() for t in shown]
+        for r in rects:
+            assert plot.left() - 1 <= r.left() and r.right() <= plot.right() + 1, (r, plot)
+        for a, b in itertools.pairwise(rects):
+            assert not a.intersects(b), texts
+        captions = [row.wcaption, row.scale_label]
+        bottom = max(c.geometry().bottom() for c in captions if c.isVisible() and c.text())
+        top = min(row.waterfall.mapFromScene(r.topLeft()).y() for r in rects)
+        assert top > bottom, (top, bottom)
+        assert [row._labels.get(age, "") for age in range(n)] == reasons
     finally:
         s.win.close()
