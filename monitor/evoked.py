@@ -379,6 +379,13 @@ class EvokedAnalyzer:
             if m.index < start:
                 self._reject(m, REJECT_GAP, done, calls)
         self._pending = [m for m in self._pending if m.index >= start]
+        # Nor can a run of sweeps go on across it (absent ones towards a disappearance,
+        # present ones towards a reappearance, lost or restored stimulation), nor an
+        # average mix sweeps from either side; the baselines stay.
+        for tracker in self._trackers.values():
+            tracker.clear_runs()
+        self._control.clear_runs()
+        self._avg.clear()
         self._buf = np.zeros((0, self.n_channels), np.float32)
         self._buf_start = start
 
@@ -611,12 +618,20 @@ class EvokedAnalyzer:
                 {r.channel: r for r in sw.results if r.kind == kind},
             )
             tracker = self._trackers[sw.mode]
+            kinds: set[str] = set()
             if sw.mode == MODE_LSR:
                 verified, control_calls = self._check_stimulation(sw, obs, tracker)
                 new.extend(control_calls)
                 obs = dataclasses.replace(obs, stimulation=verified)
                 sw = dataclasses.replace(sw, stimulation=verified)
+                kinds = {c.kind for c in control_calls}
+                # While the stimulation is lost the LSR says nothing: never "LSR
+                # disappeared" then, nor a run of absent sweeps across the loss.
+                if CALL_STIMULATION_LOST in kinds:
+                    tracker.stimulation_lost()
             new.extend(tracker.update(obs))
+            if CALL_STIMULATION_RESTORED in kinds:
+                new.extend(tracker.stimulation_restored())
         elif sw.mode == MODE_TRIGGERED:
             self.ramp.add_sweep(sw)
         self._results.extend(sw.results)

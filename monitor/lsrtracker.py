@@ -123,8 +123,12 @@ class LsrTracker:
 
     Sweeps whose stimulation was lost (:data:`STIM_LOST`) are neither absent nor present:
     they do not extend a run of absent sweeps, nor break it, nor count towards a
-    reappearance. A disappearance called on sweeps not all confirmed by a direct response
-    says so in its text and in the status line.
+    reappearance. Once the stimulation control has *called* the stimulation lost
+    (:meth:`stimulation_lost`), every sweep is ignored (the pending runs are cleared) until
+    it is restored (:meth:`stimulation_restored`): counting starts again from the first
+    sweep of the run of confirmed sweeps that ended the loss. A disappearance called on
+    sweeps not all confirmed by a direct response says so in its text and in the status
+    line.
 
     Not thread-safe on its own; the analyzer holds its lock around every call.
     """
@@ -154,6 +158,11 @@ class LsrTracker:
         self._run: list[Observation] = []
         self._back: dict[int, int] = {}
         self._ramp: list[Observation] = []
+        #: A stimulation loss stands: sweeps are not judged (see :meth:`stimulation_lost`).
+        self.suspended = False
+        #: While suspended, the confirmed (``ok``) sweeps since the last lost one: the run
+        #: that may end the loss, judged once it does.
+        self._held: list[Observation] = []
 
     # -- feeding -----------------------------------------------------------------------------
     def update(self, obs: Observation) -> list[LsrCall]:
@@ -162,6 +171,37 @@ class LsrTracker:
         self._recent.append(obs)
         if any(r.present for r in obs.results.values()):
             self.seen = True
+        if self.suspended:
+            if obs.stimulation == STIM_OK:
+                self._held.append(obs)
+            elif obs.stimulation == STIM_LOST:
+                self._held = []
+            return []
+        return self._judge(obs)
+
+    def stimulation_lost(self) -> None:
+        """The stimulation control called the stimulation lost: until it is restored no
+        sweep says anything of the LSR, and the runs under way (absent sweeps towards a
+        disappearance, present ones towards a reappearance, a current ramp) are dropped,
+        so that sweeps before the loss and after it never make one run."""
+        self.suspended = True
+        self.clear_runs()
+
+    def stimulation_restored(self) -> list[LsrCall]:
+        """The stimulation is back: the sweeps of the run that ended the loss are judged
+        now (the disappearance may then be dated from the first of them)."""
+        held, self._held, self.suspended = self._held, [], False
+        calls: list[LsrCall] = []
+        for obs in held:
+            calls.extend(self._judge(obs))
+        return calls
+
+    def clear_runs(self) -> None:
+        """Drop the runs under way (a loss of stimulation, a long gap or a seek); the
+        baseline, and a disappearance already called, stay."""
+        self._run, self._back, self._held, self._ramp = [], {}, [], []
+
+    def _judge(self, obs: Observation) -> list[LsrCall]:
         if self.s.criterion == "threshold_doubled":
             return self._update_threshold(obs)
         if self.baseline is None:
@@ -500,6 +540,7 @@ class _Loss:
     restored: Observation | None = None
     back: Observation | None = None  # the first sweep of the run that ends it
     ok_run: int = 0
+    lost_sweeps: int = 0  # lost sweeps in it (they are counted, not kept)
 
 
 class StimulationControl:
@@ -510,14 +551,18 @@ class StimulationControl:
     all but one and clearly above the detection level). A sweep is then:
 
     - ``"ok"`` when a control channel's direct response reaches ``stim_ok_pct`` % of its
-      baseline, or when the LSR is present (the stimulus evidently reached the nerve);
+      baseline, or when the LSR is present (the stimulus evidently reached the nerve, with
+      or without a direct baseline to compare with);
     - ``"lost"`` when it is below that on every judged control channel and no LSR is seen;
     - ``"unverified"`` when there is nothing to compare with (no control channel at this
-      stimulus, no baseline yet, or every control channel rejected).
+      stimulus, no baseline yet, or every control channel rejected) and no LSR.
+
+    A baseline is stored only when it has a control channel: at a stimulus whose first
+    sweeps carry no direct response (the needle already out) collection goes on.
 
     ``stim_lost_k`` lost sweeps in a row call ``stimulation_lost``; ``stim_restored_n`` ok
     sweeps in a row after that call ``stimulation_restored``; unverified sweeps neither
-    extend nor break a run.
+    extend nor break a run. The sweeps of a standing loss are counted, not kept.
 
     Not thread-safe on its own; the analyzer holds its lock around every call.
     """
@@ -549,13 +594,15 @@ class StimulationControl:
 
     def verify(self, obs: Observation, lsr_present: bool) -> str:
         """This sweep's verification (``obs.results``: every channel's result, any kind)."""
+        if lsr_present:  # the stimulus evidently reached the nerve
+            return STIM_OK
         b = self.baseline_for(obs)
         if b is None or not b.channels:
             return STIM_UNVERIFIED
         ratios = self.ratios(obs, b)
         if not ratios:
             return STIM_UNVERIFIED
-        if max(ratios.values()) >= self.s.stim_ok_pct / 100.0 or lsr_present:
+        if max(ratios.values()) >= self.s.stim_ok_pct / 100.0:
             return STIM_OK
         return STIM_LOST
 
@@ -581,10 +628,11 @@ class StimulationControl:
         self._collect(obs)
         self.last_baseline = self.baseline_for(obs)
         if obs.stimulation == STIM_LOST:
-            self._run.append(obs)
-            if self.lost is not None:
+            if self.lost is not None:  # counted, not kept: a loss may last for hours
                 self.lost.ok_run, self.lost.back = 0, None
+                self.lost.lost_sweeps += 1
                 return []
+            self._run.append(obs)
             if len(self._run) >= self.s.stim_lost_k:
                 return [self._lost(self._run[0], obs, lsr_note)]
         elif obs.stimulation == STIM_OK:
@@ -600,7 +648,19 @@ class StimulationControl:
         full = collect_same_stimulus(self._window, obs, self.s.current_tolerance)
         if not full or self.baseline_for(obs) is not None:
             return
-        self._set(list(self._window), "auto", strict=True)
+        # A baseline without a control channel would leave every later sweep at this
+        # stimulus unverified, and a standing loss could then never be restored: keep
+        # collecting (the window slides) until the direct response is there.
+        direct = [_direct_only(o) for o in self._window]
+        if baseline_channels(direct, len(self.labels), self.s.baseline_margin, True):
+            self._set(list(self._window), "auto", strict=True)
+
+    def clear_runs(self) -> None:
+        """Drop the runs under way (a long gap or a seek): the lost sweeps towards a call,
+        the confirmed ones towards a restore. A standing loss and the baselines stay."""
+        self._run = []
+        if self.lost is not None:
+            self.lost.ok_run, self.lost.back = 0, None
 
     def _set(self, obs: list[Observation], set_by: str, strict: bool) -> DirectBaseline:
         direct = [_direct_only(o) for o in obs]
@@ -663,8 +723,9 @@ class StimulationControl:
             what = f"direct response on {where} at most {100 * best:.0f} % of its baseline"
         note = f" {lsr_note}" if lsr_note else ""
         text = f"{STIMULATION_LOST_TEXT} ({what} since {self.fmt(first.stim_index)}).{note}"
-        self.lost = _Loss(first, 100 * best, lsr_note)
+        self.lost = _Loss(first, 100 * best, lsr_note, lost_sweeps=len(self._run))
         self.losses.append(self.lost)
+        self._run = []
         return LsrCall(
             CALL_STIMULATION_LOST,
             first.stim_index,
@@ -720,7 +781,9 @@ class StimulationControl:
         if self.last is None:
             return ""
         if self.last_baseline is None and not self.baselines:
-            return "collecting" if self._has_direct_recently() else "unverified"
+            # No baseline from a full window with direct responses: none was solid.
+            collecting = len(self._window) < self.s.baseline_n and self._has_direct_recently()
+            return "collecting" if collecting else "unverified"
         return self.last_state or "unverified"
 
     def _has_direct_recently(self) -> bool:
@@ -741,7 +804,11 @@ class StimulationControl:
             )
         b = self.last_baseline
         if state == "unverified" or b is None or not b.channels:
-            return "Stimulation not confirmed — no direct response to check it by"
+            return (  # ok here: the LSR showed it, with no direct baseline to compare
+                "Stimulation OK (LSR present; no direct response)"
+                if state == "ok"
+                else "Stimulation not confirmed — no direct response to check it by"
+            )
         if self._run:
             return (
                 f"Stimulation: direct response low on {len(self._run)} of "

@@ -475,3 +475,165 @@ def test_a_baseline_set_during_a_stimulation_loss_does_not_end_it():
             assert an.stimulation_state() == "lost" and an.direct_baseline().channels == (OCULI,)
     assert [c.kind for c in calls] == [CALL_STIMULATION_LOST, CALL_STIMULATION_RESTORED]
     assert calls[1].sample_index / RATE == 20.0
+
+
+def test_no_disappearance_from_absent_sweeps_before_a_stimulation_loss():
+    """The LSR goes at 8 s (4 absent sweeps, stimulation confirmed), the needle slips from
+    12 to 20 s. The absent run does not survive the loss: "LSR disappeared" comes only on
+    5 confirmed sweeps after the restore, dated from the first of them, never while the
+    alarm stands."""
+    case = Case(seconds=30.0, lsr_gone_at_s=8.0, no_stimulation=(12.0, 20.0))
+    an, calls, _ = run(case)
+    assert [c.kind for c in calls] == [
+        CALL_STIMULATION_LOST,
+        CALL_STIMULATION_RESTORED,
+        CALL_DISAPPEARED,
+    ]
+    restored, gone = calls[1], calls[2]
+    assert gone.reported_at > restored.reported_at
+    assert gone.sample_index / RATE == 20.0 and gone.reported_at / RATE == 24.0
+    assert "stimulation not confirmed" not in gone.text
+    assert an.lsr_summary()["disappeared_at_s"] == 20.0
+
+
+def test_unverified_sweeps_during_a_stimulation_loss_never_make_a_disappearance():
+    """Needle out from 10 s; from 14 s the control channel itself is too noisy to judge
+    (every sweep unverified). While the loss stands the LSR cannot be judged: no
+    disappearance, the status says why."""
+    case = Case(seconds=30.0, no_stimulation=(10.0, 99.0))
+    x = case.signal()
+    a = round(14 * RATE)
+    rng = np.random.default_rng(5)
+    x[a:, OCULI] += (80 * rng.standard_normal(len(x) - a)).astype(np.float32)
+    an, calls, sweeps = run(case, x)
+    assert [sw.stimulation for sw in sweeps if sw.marker.index >= 15 * RATE] == [
+        "unverified"
+    ] * 15  # the test's premise: nothing to check the stimulation by
+    assert [c.kind for c in calls] == [CALL_STIMULATION_LOST]
+    assert an.state() == "present" and an.lsr_summary()["disappeared_at_s"] is None
+    assert an.status_text() == "LSR cannot be judged — stimulation lost since 0:10"
+
+
+def test_a_current_change_during_a_stimulation_loss_does_not_make_the_alarm_stick():
+    """Needle out at 10 s (15 mA); the team turns the current up to 20 mA at 14 s; the
+    needle is back at 22 s. The new current has no direct baseline yet, but the LSR back
+    shows the stimulus reaches the nerve: restored at 22 s, and the direct baseline at
+    20 mA is taken once the direct response is there."""
+    case = Case(seconds=34.0, no_stimulation=(10.0, 22.0))
+    x = case.signal()
+    calls: list[LsrCall] = []
+    sweeps: list[Sweep] = []
+    an = EvokedAnalyzer(RATE, LABELS, on_call=calls.append, on_sweep=sweeps.append)
+    stims = case.stims()
+    for i in range(0, len(x), 250):
+        ms = [
+            StimMarker(s, 15.0 if s < 14 * RATE else 20.0, 0.2, case.site)
+            for s in stims
+            if i <= s < i + 250
+        ]
+        an.process(i, x[i : i + 250], ms)
+    an.flush()
+    assert [c.kind for c in calls] == [CALL_STIMULATION_LOST, CALL_STIMULATION_RESTORED]
+    assert calls[1].sample_index / RATE == 22.0 and calls[1].reported_at / RATE == 23.0
+    assert all(sw.stimulation == STIM_OK for sw in sweeps if sw.marker.index >= 22 * RATE)
+    assert an.stimulation_state() == "ok"
+    assert an.stimulation_text().startswith("Stimulation OK — L Orb. oculi")
+    b = an.direct_baseline()
+    assert b is not None and b.current_ma == 20.0 and b.channels == (OCULI,)
+    summary = an.lsr_summary()
+    assert (summary["stimulation_lost_at_s"], summary["stimulation_restored_at_s"]) == (
+        10.0,
+        22.0,
+    )
+
+
+def test_a_long_stimulation_loss_does_not_keep_its_sweeps():
+    """Hours of a lost stimulation (1 Hz, 16 channels) must not fill the memory: the lost
+    sweeps are counted once the loss is called, not kept. The call and the restore still
+    say when it began."""
+    import tracemalloc
+
+    from monitor.lsrtracker import Observation, StimulationControl
+    from monitor.sweep import SweepResult
+
+    labels = ("L Orb. oculi", *(f"L Mentalis {k}" for k in range(15)))
+    ctl = StimulationControl(labels, EvokedSettings(), lambda i: f"{i // 10_000}s")
+
+    def obs(k: int, direct_uv: float) -> Observation:
+        results = {
+            ch: SweepResult(
+                k,
+                k * 10_000 + ch,
+                ch,
+                labels[ch],
+                "direct" if ch == 0 else "lsr",
+                present=ch == 0 and direct_uv > 0,
+                latency_ms=4.0,
+                amplitude_uv=direct_uv,
+                area_uv_ms=None,
+                peak_latency_ms=None,
+                window_ptp_uv=direct_uv + k,
+                noise_uv=3.0 + k,
+                level_uv=30.0,
+                current_ma=15.0,
+                site="zygomatic",
+            )
+            for ch in range(len(labels))
+        }
+        o = Observation(k * 10_000, k, 15.0, "zygomatic", results)
+        return dataclasses.replace(o, stimulation=ctl.verify(o, lsr_present=False))
+
+    calls = []
+    for k in range(8):
+        calls += ctl.update(obs(k, 1000.0))
+    assert ctl.state() == "ok"
+    tracemalloc.start()
+    try:
+        for k in range(8, 8 + 6000):
+            calls += ctl.update(obs(k, 0.0))
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [c.kind for c in calls] == [CALL_STIMULATION_LOST]
+    assert held < 2e6, held  # kept whole: 6000 sweeps of 16 results, about 30 MB
+    for k in range(8 + 6000, 8 + 6002):
+        calls += ctl.update(obs(k, 1000.0))
+    assert [c.kind for c in calls] == [CALL_STIMULATION_LOST, CALL_STIMULATION_RESTORED]
+    assert calls[0].sample_index == 80_000 and "(lost since 8s)" in calls[1].text
+    assert ctl.summary(10_000.0)["stimulation_lost_at_s"] == 8.0
+
+
+# -- gaps and seeks ----------------------------------------------------------------------------
+def _feed_with_seek(case: Case, seek_at_s: float, jump_s: float):
+    """The case up to ``seek_at_s``, then the rest of it as if ``jump_s`` later (a replay's
+    seek, or a long gap in the stream)."""
+    x = case.signal()
+    calls: list[LsrCall] = []
+    an = EvokedAnalyzer(RATE, LABELS, on_call=calls.append)
+    stims = case.stims()
+    cut, shift = round(seek_at_s * RATE), round(jump_s * RATE)
+    for i in range(0, len(x), 250):
+        ms = [StimMarker(s, 15.0, 0.2, case.site) for s in stims if i <= s < i + 250]
+        off = shift if i >= cut else 0
+        an.process(
+            i + off, x[i : i + 250], [dataclasses.replace(m, index=m.index + off) for m in ms]
+        )
+    an.flush()
+    return an, calls
+
+
+def test_runs_of_sweeps_do_not_go_on_across_a_seek():
+    """The LSR is absent on 4 sweeps (9-12 s), then the replay jumps 287.5 s on: the
+    disappearance is called on 5 absent sweeps after the jump, dated from the first of
+    them, never dated before it; the same for 2 lost sweeps before a jump and the
+    stimulation loss."""
+    jump = 287.5
+    an, calls = _feed_with_seek(Case(seconds=20.0, lsr_gone_at_s=9.0), 12.5, jump)
+    assert [c.kind for c in calls] == [CALL_DISAPPEARED]
+    assert calls[0].sample_index / RATE == 13.0 + jump
+    assert calls[0].reported_at / RATE == 17.0 + jump
+    assert an.lsr_summary()["disappeared_at_s"] == 13.0 + jump
+    _, calls = _feed_with_seek(Case(seconds=20.0, no_stimulation=(11.0, 99.0)), 12.5, jump)
+    assert [c.kind for c in calls] == [CALL_STIMULATION_LOST]
+    assert calls[0].sample_index / RATE == 13.0 + jump
+    assert calls[0].reported_at / RATE == 15.0 + jump
