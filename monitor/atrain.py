@@ -189,6 +189,11 @@ class PeriodicityTracker:
         self._all_ready = False
         self._bg_pow = np.zeros((2, n_channels))  # plain power and first-difference power
         self._calm_steps = np.zeros(n_channels, np.int64)  # quiet steps in a row
+        # A channel with invalid samples (NaN: a dead electrode, a lost sample) in its
+        # window is neither judged nor learned from until they leave it (averaged index);
+        # the other channels carry on.
+        self._bad_until = np.zeros(n_channels, np.int64)
+        self._bad_max = 0
 
     def _init_hum(self) -> None:
         """Mains hum per channel, fitted on quiet windows (least squares on 50/60 Hz and
@@ -231,8 +236,10 @@ class PeriodicityTracker:
             dec += groups[:, i]
         dec *= 1.0 / self.D
         ok = np.ones(len(dec))
-        if not np.isfinite(dec).all():  # an invalid sample is unusable, not a number
-            ok[~np.isfinite(dec).all(axis=1)] = 0.0
+        finite = np.isfinite(dec)
+        if not finite.all():  # an invalid sample is unusable, not a number
+            finite = self._mark_invalid(h0 // self.D, finite)
+            ok[~finite.all(axis=1)] = 0.0
             dec = np.where(np.isfinite(dec), dec, 0.0)
         if blanked:
             idx = h0 + np.arange(len(dec)) * self.D
@@ -262,6 +269,24 @@ class PeriodicityTracker:
         self._last_powers = run[-(k - 1) :]
         return smooth[-h:]
 
+    def _mark_invalid(self, first: int, finite: np.ndarray) -> np.ndarray:
+        """Invalid averaged samples from index ``first`` (``finite``: samples x channels,
+        whole hops). A few (a lost sample now and then) make those samples unusable on
+        every channel, as a gap would; a channel invalid for most of a hop (a dead
+        electrode) is neither judged nor learned from until that is out of its window,
+        and the other channels carry on. Returns ``finite`` with the dead channels'
+        samples counted as valid (they are zeroed)."""
+        h = len(finite) // self.hop_d
+        bad = ~finite.reshape(h, self.hop_d, -1)
+        dead = bad.sum(axis=1) * 2 > self.hop_d  # (hops, channels)
+        if dead.any():
+            hops, chans = np.nonzero(dead)
+            until = first + (hops + 1) * self.hop_d + self.W
+            np.maximum.at(self._bad_until, chans, until)
+            self._bad_max = int(self._bad_until.max())
+            bad[hops, :, chans] = False
+        return ~bad.reshape(len(finite), -1)
+
     # -- one hop ---------------------------------------------------------------------------
     def hop(self, k: int, power: np.ndarray, busy: np.ndarray | None = None) -> list[TrainChange]:
         """Judge hop ``k`` of the block taken last, with its gate power per channel;
@@ -273,8 +298,14 @@ class PeriodicityTracker:
         if (self._end // self.hop_d) % self.STEP_HOPS != 0:
             return []  # judged every STEP_HOPS hops, on the grid of absolute hops
         tracking = self.active
-        loud = self._learn_step(power, busy)
-        look = tracking | loud
+        if self._end < self._bad_max:  # invalid samples in some channels' window
+            bad = self._end < self._bad_until
+            busy = bad if busy is None else busy | bad
+            loud = self._learn_step(power, busy)
+            look = tracking | (loud & ~bad)  # a train under way ends on its own
+        else:
+            loud = self._learn_step(power, busy)
+            look = tracking | loud
         if not self._all_ready:
             # Until a channel has had a quiet window to learn its background from (a
             # replay that starts, or jumps, into a train has none until the train ends)
@@ -390,7 +421,7 @@ class PeriodicityTracker:
             return True  # trains already followed there: cautery would have broken them
         n = max(2 * self.lmax + 2, round(window_ms * self.fs / 1000.0))
         upto = self._n + self.hop_d
-        x = self._x[upto - n : upto][:, chans]
+        x = self._x[upto - n : upto][:, chans] * self._ok[upto - n : upto, None]
         x = x - x.mean(axis=0)
         nfft = 1 << math.ceil(math.log2(n + self.lmax + 2))
         f = np.fft.rfft(x, nfft, axis=0)
@@ -828,28 +859,24 @@ class PeriodicityTracker:
         period = self._period[ch]
         pn = max(2, round(period))
         last = int(self._last_good[ch])
-        if limit is not None and self._end - last <= self.end_d:
-            # Cut short while still periodic (artifact, gap, end of the stream).
-            offset = max(min(limit, self._end * self.D), int(self._onset[ch]) + self.D)
-            offset = max(offset, min(int(self._extent_reported[ch]), limit))
-            self._last_offset[ch] = offset
-            self._set_mode(ch, IDLE)
-            out.append(self._change("end", ch, offset))
-            return
+        # Cut while still periodic (artifact, gap, end of the stream), the train may have
+        # ended in the last ~100 ms the averaged periodicity still covers: its last
+        # discharge says where, not the cut.
+        still = limit is not None and self._end - last <= self.end_d
         strong = int(self._last_strong[ch])  # the averaged periodicity outlasts the train
         a = strong - self.W - pn
         sure = max(strong - self.W, int(self._onset[ch]) // self.D) + pn // 2
-        refit = (last + pn, self._end)  # quiet after the train
+        refit = None if still else (last + pn, self._end)  # quiet after the train
         x, ok, start, noise = self._clean(ch, a, self._end, refit)
         offset_d, _, _ = self._edge(
             x, ok, start, sure, period, noise, False, self._amp[ch], int(self._view[ch])
         )
-        offset = (offset_d + 1) * self.D
+        offset = max((offset_d + 1) * self.D, int(self._onset[ch]) + self.D)
         if limit is not None:
             offset = min(offset, limit)
-        offset = max(offset, int(self._onset[ch]) + self.D, int(self._extent_reported[ch]))
-        if limit is not None:
-            offset = min(offset, limit)
+        # What was reported live is never taken back (train time must not go down):
+        # a cut dated back to the start of a cautery run may precede the extent shown.
+        offset = max(offset, int(self._extent_reported[ch]))
         self._last_offset[ch] = offset
         self._set_mode(ch, IDLE)
         out.append(self._change("end", ch, offset))
@@ -870,6 +897,7 @@ class PeriodicityTracker:
         ok = self._ok[self._rows(a, b)] > 0
         noise = float(self._hum_noise[ch])
         if not self._hum_on[ch]:
+            x[~ok] = 0.0  # blanked or before a restart: no edge may walk into it
             return x, ok, a, noise
         coef, t0 = self._hum_coef[:, ch], int(self._hum_t0[ch])
         if refit is not None and b - t0 > self.STALE_S * self.fs:
@@ -881,6 +909,7 @@ class PeriodicityTracker:
                 coef, *_ = np.linalg.lstsq(basis, y[m], rcond=None)
                 t0 = ra
         x -= _sin_cos(np.arange(a - t0, a - t0 + len(x)) / self.fs, self._freqs) @ coef
+        x[~ok] = 0.0
         return x, ok, a, noise
 
     def _edge(

@@ -196,6 +196,8 @@ class FreeRunMonitoring:
                 with self._lock:
                     self._a_train_clear[key] = ev.onset + round(A_TRAIN_ALARM_MIN_S * self.rate)
             else:
+                with self._lock:  # a new train: the last one's pending end is void
+                    self._a_train_clear.pop(key, None)
                 freq = f" at {ev.freq_hz:.0f} Hz" if ev.freq_hz else ""
                 self.alarms.raise_condition(
                     key, f"A-train on {self.labels[ev.channel]}{freq}", ev.onset

@@ -167,5 +167,124 @@ def test_live_train_time_never_runs_ahead_of_the_finished_train():
         assert all(r.reported_at - r.extent <= 0.2 * RATE for r in ongoing)
 
 
+def _detect(data, blocks=100, start=0, stims=(), invalid=None):
+    """The free-run detector alone over filtered ``data`` in blocks of ``blocks``; the
+    samples ``invalid`` marks come as NaN, as the session passes invalid data on."""
+    from monitor.filters import FilterChain
+    from monitor.freerun import FreeRunDetector
+
+    y = FilterChain(RATE, data.shape[1]).process(data.astype(np.float32))
+    if invalid is not None:
+        y[invalid] = np.nan
+    out: list = []
+    det = FreeRunDetector(RATE, data.shape[1], out.append)
+    for pos in range(0, len(y), blocks):
+        here = [s for s in stims if pos <= s - start < pos + blocks]
+        det.process(start + pos, y[pos : pos + blocks], here)
+    det.flush(start + len(y))
+    return out
+
+
+def _finals(out, channel=None):
+    return [
+        e
+        for e in out
+        if e.final and e.kind.value == A_TRAIN and (channel is None or e.channel == channel)
+    ]
+
+
+def test_a_dead_electrode_blinds_only_its_own_channel():
+    """NaN samples (invalid data) on one channel stopped A-train detection on every
+    channel; a lost sample now and then on a channel must not hide its trains either."""
+    train = ATrain(freq_hz=120.0, overlap=0.5, amplitude_uv=150.0, duration_s=2.0)
+    signal = generate_freerun(case(train, trains=2), seed=4)
+    truth = signal.events(A_TRAIN)
+    dead = np.zeros(signal.data.shape, bool)
+    dead[int(2 * RATE) :, 1] = True  # channel 1 invalid from 2 s on
+    found = _finals(_detect(signal.data, invalid=dead), 0)
+    assert len(found) == len([e for e in truth if e.channel == 0]) == 2
+    sparse = np.zeros(signal.data.shape, bool)
+    sparse[int(2 * RATE) :: 50, 1] = True  # every 50th sample lost on channel 1
+    found = _finals(_detect(signal.data, invalid=sparse))
+    assert sorted((e.channel, round(e.onset / RATE, 1)) for e in found) == sorted(
+        (e.channel, round(e.onset / RATE, 1)) for e in truth
+    )
+
+
+@pytest.mark.parametrize("after_ms", [20, 80, 150])
+def test_a_stream_ending_just_after_a_train_does_not_stretch_it(after_ms):
+    """The averaged periodicity outlasts a train by ~100 ms: a stream (or a cut by a gap
+    or cautery) ending then must not count the silence up to the cut as train time."""
+    train = ATrain(freq_hz=120.0, overlap=0.5, amplitude_uv=150.0, duration_s=2.0)
+    signal = generate_freerun(case(train), seed=3)
+    truth = next(e for e in signal.events(A_TRAIN) if e.channel == 0)
+    data = signal.data[: truth.offset + round(after_ms * RATE / 1000)]
+    [found] = _finals(_detect(data), 0)
+    assert abs(found.offset - truth.offset) <= RATE / 120.0  # within one period
+
+
+def test_a_train_after_a_restart_begins_in_the_new_stream():
+    """After a gap (or a seek) the edge walk must not reach into what came before it."""
+    train = ATrain(freq_hz=120.0, overlap=0.5, amplitude_uv=150.0, duration_s=4.0)
+    signal = generate_freerun(case(train, trains=2), seed=3)
+    first, second = sorted(
+        (e for e in signal.events(A_TRAIN) if e.channel == 0), key=lambda e: e.onset
+    )
+    from monitor.filters import FilterChain
+    from monitor.freerun import FreeRunDetector
+
+    cut, restart = 43_814, 130_223  # a geometry where the edge once walked back
+    assert first.onset < cut < first.offset  # the stream stops inside the first train ...
+    assert second.onset < restart < second.offset  # ... and resumes inside the second
+    out: list = []
+    det = FreeRunDetector(RATE, 2, out.append)
+    for a, b in ((0, cut), (restart, restart + int(3 * RATE))):
+        y = FilterChain(RATE, 2).process(signal.data[a:b].astype(np.float32))
+        for pos in range(0, len(y), 100):
+            det.process(a + pos, y[pos : pos + 100])
+    det.flush(restart + int(3 * RATE))
+    after = [e for e in _finals(out, 0) if e.offset > restart]
+    assert len(after) == 1 and after[0].onset >= restart
+
+
+def test_a_train_cut_by_cautery_keeps_the_train_time_shown_live():
+    """Cautery is dated back to the start of its run: the train it cuts must not end
+    before the extent already shown (train time on the screen never goes down)."""
+    from validation.interference import cautery
+
+    train = ATrain(freq_hz=120.0, overlap=0.5, amplitude_uv=150.0, duration_s=6.0)
+    signal = generate_freerun(
+        FreeRunCase(
+            background=Background(noise_uv=3.0, hum_uv=0.0),
+            a_train=train,
+            trains_per_channel=1,
+            n_channels=4,
+            rate=RATE,
+        ),
+        seed=3,
+    )
+    truth = next(e for e in signal.events(A_TRAIN) if e.channel == 0)
+    quiet = generate_freerun(
+        FreeRunCase(background=Background(noise_uv=3.0, hum_uv=0.0), a_train=None,
+                    n_channels=4, rate=RATE, duration_s=len(signal.data) / RATE),
+        seed=99,
+    )  # fmt: skip
+    data = signal.data.astype(np.float64)
+    data[:, 1:] = quiet.data[: len(data), 1:]  # the train on channel 0 alone
+    c0 = truth.onset + 5000 + 10 * 1230  # a placement where the extent ran ahead
+    noise = cautery(len(data), RATE, 4, [(c0, c0 + 8000)], 1.0, np.random.default_rng(10))
+    part = noise[c0 : c0 + 8000]
+    data[c0 : c0 + 8000] += part * 600 / np.sqrt(np.mean(part**2))
+    out = _detect(data)
+    reports = [e for e in out if e.kind.value == A_TRAIN and e.channel == 0]
+    assert any(e.kind.value == "artifact" and e.final for e in out)
+    for evid in {e.id for e in reports}:
+        these = [e for e in reports if e.id == evid]
+        final = these[-1]
+        assert final.final
+        shown = [e.extent for e in these[:-1] if e.extent is not None]
+        assert not shown or max(shown) <= final.offset
+
+
 def _fields(train: ATrain) -> dict:
     return {name: getattr(train, name) for name in ATrain.__dataclass_fields__}

@@ -108,3 +108,42 @@ def test_cautery_never_clears_a_technical_alarm():
     assert any(e.kind.value == "artifact" for e in mon.events())
     assert [a.key for a in mon.alarms.alarms()] == ["lead_off:1"]
     assert mon.alarms.alarms()[0].state is AlarmState.ACTIVE
+
+
+def test_a_second_train_keeps_its_alarm_until_it_ends():
+    """An A-train alarm stays up at least 3 s after its train began; a second train on
+    the channel within those 3 s must not be resolved by the first one's pending end."""
+    from monitor.pipeline import attach_pipeline
+    from monitor.source import EndOfStream
+    from validation.freerun_signals import A_TRAIN, ATrain, FreeRunCase, generate_freerun
+    from validation.interference import Background
+    from validation.source import ArraySource
+
+    case = FreeRunCase(
+        background=Background(noise_uv=3.0, hum_uv=0.0),
+        a_train=ATrain(freq_hz=120, overlap=0.5, amplitude_uv=150, duration_s=1.6),
+        trains_per_channel=2,
+        n_channels=1,
+        rate=RATE,
+        gap_s=0.3,
+    )
+    signal = generate_freerun(case, seed=2)
+    first, second = sorted(signal.events(A_TRAIN), key=lambda e: e.onset)
+    assert second.onset - first.onset < 3 * RATE
+    source = ArraySource(signal.data, RATE, signal.labels, block=(40, 400))
+    session = Session(source)
+    session.open()
+    pipeline = attach_pipeline(session, offline=True)
+    try:
+        while True:
+            block = source.read()
+            if block is not None:
+                session.process(block)
+    except EndOfStream:
+        pass
+    pipeline.flush()
+    _, transitions = pipeline.alarms.transitions_since(0)
+    ends = [
+        t.sample_index for t in transitions if t.key == "a_train:0" and t.new is AlarmState.RESOLVED
+    ]
+    assert ends and min(ends) >= second.offset - 0.05 * RATE  # not during the second train
