@@ -456,6 +456,10 @@ class PeriodicityTracker:
         if start != self._end:  # a gap or a restart: nothing before it is usable
             self._ok[: self._n] = 0.0
             self._end = start
+            if self._n:  # after a gap, not at the start of the stream
+                self._calm_steps[:] = 0  # no quiet window spans the gap
+                self._dirty = True
+                self._last_sample = dec[:1] * ok[:1, None]  # a new first difference
         if self._n + n > len(self._x):
             keep = self._ring_n
             size = max(len(self._x), keep + n)
