@@ -146,28 +146,42 @@ class ContaminationScreen:
         s = self.s
         n_ch = y.shape[1]
         reasons = [""] * n_ch
-        pre = y[: zero - noise_end]
-        if not np.isfinite(pre).all():
-            pre = pre[np.isfinite(pre).all(axis=1)]
-        if len(pre) < 2 * self._ms:
+        # The pre-stimulus stretch, per channel on its own valid rows: one dead channel
+        # (NaN throughout) must not take the stretch away from the others.
+        groups = self._pre_groups(y[: zero - noise_end])
+        no_signal = np.ones(n_ch, bool)
+        for chans, _ in groups:
+            no_signal[chans] = False
+        if no_signal.all():
             return Screening([REJECT_NO_SIGNAL] * n_ch, np.full(n_ch, np.nan))
-        dev = np.abs(pre - np.median(pre, axis=0))
-        noise = 1.4826 * np.median(dev, axis=0)  # robust RMS, as in monitor.responses
-        dpre = np.abs(np.diff(pre, axis=0))
-        step = 1.4826 * np.median(dpre, axis=0)  # robust scale of the steps (mean-free)
+        noise = np.full(n_ch, np.nan)
+        step = np.full(n_ch, np.nan)
+        stats = []
+        for chans, pre in groups:
+            dev = np.abs(pre - np.median(pre, axis=0))
+            noise[chans] = 1.4826 * np.median(dev, axis=0)  # robust RMS (monitor.responses)
+            dpre = np.abs(np.diff(pre, axis=0))
+            step[chans] = 1.4826 * np.median(dpre, axis=0)  # robust scale of the steps
+            stats.append((chans, pre, dev, dpre))
         usual_noise, usual_step = self.usual_levels()
         usual_noise = np.where(np.isfinite(usual_noise), usual_noise, noise)
         usual_step = np.maximum(np.where(np.isfinite(usual_step), usual_step, step), 1e-3)
-        noisy = (noise > s.noisy_uv) | (
-            (noise > s.noisy_factor * usual_noise) & (noise > s.noisy_min_uv)
-        )
-        busy_pre = (dev > s.activity_k * noise).mean(axis=0) > s.activity_fraction
-        # An A-train over the whole stretch raises its noise level too (so that few samples
-        # stand out of it): a channel noisier than usual whose stretch repeats itself at
-        # 60-210 Hz is spontaneous EMG.
-        for ch in np.flatnonzero((noise > PERIODIC_CHECK * usual_noise) & ~busy_pre):
-            busy_pre[ch] = self._periodic(pre[:, ch])
-        hf_pre = (dpre > s.hf_k * usual_step).mean(axis=0) > s.hf_fraction
+        busy_pre = np.zeros(n_ch, bool)
+        hf_pre = np.zeros(n_ch, bool)
+        with np.errstate(invalid="ignore"):
+            noisy = (noise > s.noisy_uv) | (
+                (noise > s.noisy_factor * usual_noise) & (noise > s.noisy_min_uv)
+            )
+            periodic_check = noise > PERIODIC_CHECK * usual_noise
+        for chans, pre, dev, dpre in stats:
+            busy = (dev > s.activity_k * noise[chans]).mean(axis=0) > s.activity_fraction
+            # An A-train over the whole stretch raises its noise level too (so that few
+            # samples stand out of it): a channel noisier than usual whose stretch repeats
+            # itself at 60-210 Hz is spontaneous EMG.
+            for j in np.flatnonzero(periodic_check[chans] & ~busy):
+                busy[j] = self._periodic(pre[:, j])
+            busy_pre[chans] = busy
+            hf_pre[chans] = (dpre > s.hf_k * usual_step[chans]).mean(axis=0) > s.hf_fraction
         post = y[zero + self._blank :]
         with np.errstate(invalid="ignore"):
             hf_post = (np.abs(np.diff(post, axis=0)) > s.hf_k * usual_step).mean(
@@ -185,7 +199,7 @@ class ContaminationScreen:
         )
         moved = self._moved(clean, zero, level)
         if learn:
-            self._learn(np.flatnonzero(~(noisy | hf_pre | busy_pre)), noise, step)
+            self._learn(np.flatnonzero(~(noisy | hf_pre | busy_pre | no_signal)), noise, step)
         interference = noisy | hf_pre | hf_post
         cautery = int(interference.sum()) >= max(2, math.ceil(s.cautery_share * n_ch)) or (
             n_ch == 1 and bool((hf_pre | hf_post)[0])
@@ -193,6 +207,7 @@ class ContaminationScreen:
         # The most specific reason first; cautery, on most channels at once, takes every
         # channel that is not saturated or moved.
         order = (
+            (no_signal, REJECT_NO_SIGNAL),
             (saturated, REJECT_SATURATION),
             (moved, REJECT_MOVEMENT),
             (np.full(n_ch, cautery), REJECT_CAUTERY),
@@ -205,6 +220,23 @@ class ContaminationScreen:
         for ch in range(n_ch):
             reasons[ch] = next((why for flags, why in order if flags[ch]), "")
         return Screening(reasons, noise)
+
+    def _pre_groups(self, pre: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The pre-stimulus stretch as (channels, their valid rows), channels with the same
+        valid rows together (all of them in the usual case); a channel with less than
+        2 ms of signal is in none."""
+        fin = np.isfinite(pre)
+        if fin.all():
+            return [(np.arange(pre.shape[1]), pre)] if len(pre) >= 2 * self._ms else []
+        by_rows: dict[bytes, list[int]] = {}
+        for ch in range(pre.shape[1]):
+            by_rows.setdefault(np.packbits(fin[:, ch]).tobytes(), []).append(ch)
+        out = []
+        for chans in by_rows.values():
+            rows = fin[:, chans[0]]
+            if rows.sum() >= 2 * self._ms:
+                out.append((np.array(chans), pre[rows][:, chans]))
+        return out
 
     def _periodic(self, x: np.ndarray) -> bool:
         """The stretch repeats itself at an A-train's rate (60-210 Hz, CLINICAL.md §2):
@@ -227,15 +259,17 @@ class ContaminationScreen:
         at full scale)."""
         s = self.s
         out = np.zeros(raw.shape[1], bool)
-        if not np.isfinite(raw).all():
-            raw = raw[np.isfinite(raw).all(axis=1)]
-        if len(raw) < self._sat_n or not np.isfinite(level).all():
+        if len(raw) < self._sat_n:
             return out
-        hi = raw.max(axis=0)
-        lo = raw.min(axis=0)
+        # Per channel on its valid samples (NaN ones are never at the rail; a channel
+        # with none has no extreme).
+        hi = np.fmax.reduce(raw, axis=0)
+        lo = np.fmin.reduce(raw, axis=0)
         far = np.maximum(s.saturation_min_uv, 20.0 * np.where(np.isfinite(noise), noise, 0.0))
         # Only channels that reach that far are counted (most do not).
-        for ch in np.flatnonzero((hi - level >= far) | (level - lo >= far)):
+        with np.errstate(invalid="ignore"):
+            reach = (hi - level >= far) | (level - lo >= far)
+        for ch in np.flatnonzero(reach):
             x = raw[:, ch]
             out[ch] = (hi[ch] - level[ch] >= far[ch] and (x == hi[ch]).sum() >= self._sat_n) or (
                 level[ch] - lo[ch] >= far[ch] and (x == lo[ch]).sum() >= self._sat_n

@@ -441,11 +441,8 @@ class EvokedAnalyzer:
                     arr[: min(cut, self._noise_pre)] = np.nan
         site = classify_site(m.site, self.s.default_site)
         screening = self._screen.check(sweep, raw_a, clean_a, self._noise_pre, self._noise_end)
-        n_avg = 1
-        if self.s.average_n > 1:
-            sweep, n_avg = self._average(m, sweep, screening.clean)
         self._count += 1
-        results = self._measure_all(m, site, sweep, n_avg, screening, hum)
+        sweep, results = self._measure_sweep(m, site, sweep, screening, hum)
         z = self._noise_pre
         epoch = sweep[z + self._disp[0] : z + self._disp[1]].astype(np.float32)
         sw = Sweep(
@@ -470,12 +467,44 @@ class EvokedAnalyzer:
         if len(rows) == 0:
             return HumFit(0.0, np.zeros(self.n_channels))
         x = self._buf[idx + rows - self._buf_start].astype(np.float64)
-        keep = np.isfinite(x).all(axis=1)
+        fin = np.isfinite(x)
+        live = None  # every channel is fitted
+        if fin.all():
+            keep = np.ones(len(rows), bool)
+        else:
+            # A channel without signal over most of the stretch (a dead one) is left out
+            # of the fit rather than taking every row away from the others.
+            live = fin.mean(axis=0) >= 0.5
+            if not live.any():
+                return HumFit(0.0, np.zeros(self.n_channels))
+            keep = fin[:, live].all(axis=1)
         for k in self._pulses_near(idx + rows[0] - self._prev_resp, idx):
             keep &= ~((rows >= k - idx - self._blank) & (rows < k - idx + self._prev_resp))
         if not keep.all():
             rows, x = rows[keep], x[keep]
-        return self._hum.remove(x, rows / self.rate, raw, zero)
+        if live is None or live.all():
+            return self._hum.remove(x, rows / self.rate, raw, zero)
+        part = raw[:, live]
+        fit = self._hum.remove(x[:, live], rows / self.rate, part, zero)
+        raw[:, live] = part
+        amp = np.zeros(self.n_channels)
+        amp[live] = fit.amplitude_uv
+        return HumFit(fit.mains_hz, amp)
+
+    def _measure_sweep(
+        self, m: StimMarker, site: StimSite, sweep: np.ndarray, screening: Screening, hum: HumFit
+    ) -> tuple[np.ndarray, tuple[SweepResult, ...]]:
+        """Every channel's result, on the sweep or (averaging) on the mean it joins; and
+        that sweep or mean."""
+        single = self._measure_all(m, site, sweep, 1, screening, hum)
+        if self.s.average_n <= 1 or not screening.clean or any(r.rejected for r in single):
+            # Judged on its own: a sweep with a rejected channel (an implausible response
+            # too) stays out of the average, where it would pass diluted.
+            return sweep, single
+        mean, n_avg = self._average(m, sweep, True)
+        if n_avg <= 1:
+            return sweep, single
+        return mean, self._measure_all(m, site, mean, n_avg, screening, hum)
 
     def _average(self, m: StimMarker, sweep: np.ndarray, clean: bool) -> tuple[np.ndarray, int]:
         cur = m.current_ma

@@ -36,9 +36,14 @@ data:
   frequency. The extra terms are never subtracted (they would carry more noise into the
   window).
 
-A fit that cannot be made (too little signal before the pulse) removes nothing. Whatever
-hum the fit leaves stays in the noise level, which then rises: it can hide a weak response
-but not make one.
+A fit that cannot be trusted removes nothing and teaches the tracking nothing: fewer rows
+than ``MIN_ROWS_PER_COLUMN`` per column of the design, rows spanning less than one period
+of the lowest mains frequency (a pulse just after the stream began or resumed), a design
+worse conditioned than ``MAX_CONDITION`` (stimulation at 25 Hz with 50 Hz mains leaves
+rows at one phase of the hum only, between the pulses and their responses), or a fitted hum
+larger than ``MAX_HUM_RATIO`` x the signal it was fitted to. Such a fit once subtracted
+10^8 µV of "hum". Whatever hum the fit leaves stays in the noise level, which then rises:
+it can hide a weak response but not make one.
 """
 
 from __future__ import annotations
@@ -73,6 +78,18 @@ HUM_MIN_UV = 2.5
 HUM_GATE = 0.5
 #: Designs kept (pseudo-inverses and the sweep's sines, per frequency and geometry).
 CACHE_SIZE = 24
+#: A fit needs at least this many rows per column of its design (17-19 columns)...
+MIN_ROWS_PER_COLUMN = 4
+#: ... over at least this many periods of the lowest mains frequency ...
+MIN_PERIODS = 1.0
+#: ... and a design no worse conditioned than this (largest over smallest singular value,
+#: columns scaled to unit norm). The full 200 ms stretch: about 30; stimulation at 5-30 Hz
+#: (rows between the pulses' responses): 27-50, except where the rows fall at one phase of
+#: the hum: 7800 at 25 Hz with 50 Hz mains, 1e8 at 30 Hz with 60 Hz; 20 ms of rows: 3e4.
+MAX_CONDITION = 1000.0
+#: A fitted hum (root of the summed squared amplitudes) above this many times the RMS of the
+#: signal it was fitted to is not hum (a hum of amplitude A has an RMS of A / sqrt 2).
+MAX_HUM_RATIO = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,44 +169,78 @@ class MainsHum:
         -------
         HumFit
         """
+        nothing = HumFit(0.0, np.zeros(sweep.shape[1]))
+        if not self.enabled or not self._enough_rows(fit_t):
+            return nothing
+        try:
+            fit = self._remove(fit_x, fit_t, sweep, zero)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            fit = None  # never out of the analyzer: the sweep is judged with its hum
+        return nothing if fit is None else fit
+
+    def _enough_rows(self, t: np.ndarray) -> bool:
+        if len(t) < 2:
+            return False
+        columns = 2 * self._n_harmonics(min(self.families)) + 3
+        span = float(t[-1] - t[0]) + self.stride / self.rate
+        return len(t) >= MIN_ROWS_PER_COLUMN * columns and span >= MIN_PERIODS / min(self.families)
+
+    def _remove(
+        self, fit_x: np.ndarray, fit_t: np.ndarray, sweep: np.ndarray, zero: int
+    ) -> HumFit | None:
+        """:meth:`remove`; None when the fit cannot be trusted (nothing removed)."""
         n_ch = sweep.shape[1]
-        if not self.enabled or len(fit_t) < 16:
-            return HumFit(0.0, np.zeros(n_ch))
         geometry = hash(fit_t.tobytes())
-        self._sweeps += 1
+        spread = fit_x.std(axis=0)  # what a fitted hum may not exceed by far
         fits = {
-            f: self._fit(self._used(f), fit_t, geometry, fit_x, taylor=False)
-            for f in self._to_try()
+            f: self._fit(self._used(f), fit_t, geometry, fit_x, taylor=False, spread=spread)
+            for f in self._to_try(self._sweeps + 1)
         }
-        for f, (coef, _, h) in fits.items():
-            energy = float(np.sum(coef[: 2 * h] ** 2))
-            self._score[f] = 0.7 * self._score[f] + energy
-        best = max(self.families, key=lambda f: self._score[f])
-        if self._family is None or (
-            best != self._family and self._score[best] > 2.0 * self._score[self._family]
-        ):
-            self._family = best
+        # The choice of family learns only from sweeps where every family tried could be
+        # fitted: one poor fit would make the other look better than it is.
+        if all(fit is not None for fit in fits.values()):
+            self._sweeps += 1
+            for f, fit in fits.items():
+                coef, _, h = fit  # type: ignore[misc]
+                energy = float(np.sum(coef[: 2 * h] ** 2))
+                self._score[f] = 0.7 * self._score[f] + energy
+            best = max(self.families, key=lambda f: self._score[f])
+            if self._family is None or (
+                best != self._family and self._score[best] > 2.0 * self._score[self._family]
+            ):
+                self._family = best
         family = self._family
+        if family is None:
+            return None
         f0 = self._used(family)
         if family not in fits:  # the choice moved to a family this sweep did not fit
-            fits[family] = self._fit(f0, fit_t, geometry, fit_x, taylor=False)
-        coef, sigma, h = fits[family]
+            fits[family] = self._fit(f0, fit_t, geometry, fit_x, taylor=False, spread=spread)
+        fit = fits[family]
+        if fit is None:
+            return None
+        coef, sigma, h = fit
         if h == 0:
-            return HumFit(0.0, np.zeros(n_ch))
+            return None
         sines = coef[: 2 * h].reshape(h, 2, n_ch)
         amp = np.sqrt(np.sum(sines**2, axis=1))  # (h, channels)
         # The exact frequency, from the sweeps with a clear fundamental only (its standard
         # error is about sigma * sqrt(2 / m)): with little hum the offset is noise, and the
         # frequency would wander for nothing.
         clear = amp[0] > np.maximum(TRACK_MIN_UV, 10.0 * sigma * math.sqrt(2.0 / len(fit_t)))
+        taylor = None
         if clear.any():
-            taylor = self._fit(f0, fit_t, geometry, fit_x, taylor=True)[0]
-            self._track(family, taylor, h, clear)
+            taylor = self._fit(f0, fit_t, geometry, fit_x, taylor=True, spread=spread)
+        if taylor is not None:
+            self._track(family, taylor[0], h, clear)
             if self._used(family) != f0:  # fitted again at the frequency found
-                f0 = self._used(family)
-                coef, sigma, h = self._fit(f0, fit_t, geometry, fit_x, taylor=False)
-                sines = coef[: 2 * h].reshape(h, 2, n_ch)
-                amp = np.sqrt(np.sum(sines**2, axis=1))
+                again = self._fit(
+                    self._used(family), fit_t, geometry, fit_x, taylor=False, spread=spread
+                )
+                if again is not None:
+                    f0 = self._used(family)
+                    coef, sigma, h = again
+                    sines = coef[: 2 * h].reshape(h, 2, n_ch)
+                    amp = np.sqrt(np.sum(sines**2, axis=1))
         # Only the harmonics that stand out of the noise are removed: a fitted sine is also
         # the noise that happened to lie at its frequency before the pulse, and carried
         # past the pulse it adds to the window what it took from the noise level.
@@ -201,10 +252,11 @@ class MainsHum:
         return HumFit(f0, np.sqrt(np.sum((amp * keep) ** 2, axis=0)))
 
     # -- the fits ------------------------------------------------------------------------------
-    def _to_try(self) -> tuple[float, ...]:
-        if self._family is None or self._sweeps <= DECIDE_SWEEPS:
+    def _to_try(self, sweeps: int) -> tuple[float, ...]:
+        """The families to fit on the ``sweeps``-th sweep that teaches the choice."""
+        if self._family is None or sweeps <= DECIDE_SWEEPS:
             return self.families
-        if self._sweeps % RECHECK_SWEEPS == 0:
+        if sweeps % RECHECK_SWEEPS == 0:
             return self.families
         return (self._family,)
 
@@ -215,11 +267,19 @@ class MainsHum:
         return max(0, min(self.harmonics, int(0.4 * self.rate // max(f, 1.0))))
 
     def _fit(
-        self, f0: float, t: np.ndarray, geometry: int, x: np.ndarray, taylor: bool
-    ) -> tuple[np.ndarray, np.ndarray, int]:
+        self,
+        f0: float,
+        t: np.ndarray,
+        geometry: int,
+        x: np.ndarray,
+        taylor: bool,
+        spread: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, int] | None:
         """Least squares of ``x`` on the hum at ``f0`` (with the frequency terms when
         ``taylor``) and a quadratic. Returns the coefficients (sines first), the residual
-        RMS per channel and the number of harmonics fitted."""
+        RMS per channel and the number of harmonics fitted; None when the design is too
+        poorly conditioned, or the fitted hum is far larger (``MAX_HUM_RATIO``) than the
+        signal's RMS ``spread`` on some channel."""
         key = ("fit", f0, geometry, taylor)
         cached = self._cache.get(key)
         if cached is None:
@@ -231,14 +291,24 @@ class MainsHum:
             cols.append(np.stack([np.ones_like(u), u, u * u], axis=1))
             design = np.concatenate(cols, axis=1)
             # The normal equations: the columns are scaled and nearly orthogonal, and an
-            # SVD costs a hundred times more.
-            pinv = np.linalg.solve(design.T @ design, design.T)
+            # SVD costs a hundred times more; solved only when their conditioning (that of
+            # the design, squared) is checked.
+            gram = design.T @ design
+            pinv = None
+            if len(t) > design.shape[1] and _condition(gram) <= MAX_CONDITION:
+                pinv = np.linalg.solve(gram, design.T)
             cached = (design, pinv, h)
             self._remember(key, cached)
         else:
             self._cache.move_to_end(key)
         design, pinv, h = cached  # type: ignore[misc]
+        if pinv is None:
+            return None
         coef = pinv @ x
+        if h and np.any(
+            np.sqrt(np.sum(coef[: 2 * h] ** 2, axis=0)) > MAX_HUM_RATIO * spread + HUM_MIN_UV
+        ):
+            return None
         dof = max(1, len(t) - design.shape[1])
         sigma = np.sqrt(np.sum((x - design @ coef) ** 2, axis=0) / dof)
         return coef, sigma, h
@@ -269,6 +339,17 @@ class MainsHum:
         offset = max(-1.0, min(1.0, offset))
         f = self._freq[family] + 0.5 * offset
         self._freq[family] = min(family + MAX_OFFSET_HZ, max(family - MAX_OFFSET_HZ, f))
+
+
+def _condition(gram: np.ndarray) -> float:
+    """Condition number of a design (columns scaled to unit norm) from its Gram matrix."""
+    d = np.sqrt(np.diag(gram))
+    if not np.all(d > 0):
+        return math.inf
+    ev = np.linalg.eigvalsh(gram / np.outer(d, d))
+    if not ev[0] > 0:
+        return math.inf
+    return math.sqrt(float(ev[-1] / ev[0]))
 
 
 def _sines(f0: float, h: int, t: np.ndarray) -> np.ndarray:

@@ -637,3 +637,132 @@ def test_runs_of_sweeps_do_not_go_on_across_a_seek():
     assert [c.kind for c in calls] == [CALL_STIMULATION_LOST]
     assert calls[0].sample_index / RATE == 13.0 + jump
     assert calls[0].reported_at / RATE == 15.0 + jump
+
+
+# -- a mains-hum fit that cannot be trusted -------------------------------------------------------
+HUM_UV = 30.0 * np.sqrt(1 + 0.35**2 + 0.2**2)  # Case's hum of 30 µV, harmonics included
+
+
+@pytest.mark.parametrize("after_ms", [44.0, 46.0, 50.0, 55.0])
+def test_a_pulse_just_after_the_stream_began_is_judged_with_its_hum_not_a_wild_fit(after_ms):
+    """40-55 ms of signal before the pulse (the fit's rows: a few ms): the fit once raised
+    out of ``process`` (the session then switched the analyzer off for the case) or
+    removed 1e4-1e8 µV of "hum" (every channel rejected as movement). Now nothing is
+    removed: the sweep is judged, its hum in its noise level, and nothing is present."""
+    x = Case(seconds=1.0, hum_uv=30.0, lsr_uv=0.0, direct_uv=0.0).signal()
+    an = EvokedAnalyzer(RATE, LABELS)
+    idx = round(after_ms * RATE / 1000)
+    an.process(0, x[: idx + 2000], [StimMarker(idx, 15.0, 0.2, "zygomatic")])
+    an.flush()
+    rs = an.results()
+    assert len(rs) == len(LABELS)
+    assert all(r.hum_uv <= HUM_UV * 1.1 for r in rs), [r.hum_uv for r in rs]
+    assert all(r.rejected not in ("movement", "cautery") for r in rs)
+    assert not any(r.present for r in rs)
+
+
+def test_a_pulse_just_after_a_resume_leaves_the_mains_tracking_alone():
+    """The stream resumes 44 ms before the pulse at 6 s (after 1 s missing): that sweep's
+    fit is not made; the mains frequency stays, and the next sweeps find the LSR in its
+    20 µV of hum again."""
+    case = Case(seconds=12.0, hum_uv=20.0)
+    x = case.signal()
+    stims = case.stims()
+    an = EvokedAnalyzer(RATE, LABELS)
+    resume = round(5.956 * RATE)
+    for a, b in ((0, resume - round(1.0 * RATE)), (resume, len(x))):
+        for i in range(a, b, 250):
+            j = min(b, i + 250)
+            an.process(
+                i, x[i:j], [StimMarker(s, 15.0, 0.2, case.site) for s in stims if i <= s < j]
+            )
+    an.flush()
+    at6 = [r for r in an.results() if r.stim_index == round(6.0 * RATE)]
+    assert [r.hum_uv for r in at6] == [0.0] * 4 and "movement" not in {r.rejected for r in at6}
+    assert an.lsr_summary()["mains_hz"] == pytest.approx(50.0, abs=0.1)
+    later = lsr_results(an, MENTALIS, after_s=7.0)
+    assert len(later) == 5 and all(r.present and r.hum_uv > 15.0 for r in later)
+
+
+@pytest.mark.parametrize(("mains_hz", "stim_hz"), [(50.0, 25.0), (60.0, 30.0), (50.0, 30.0)])
+def test_stimulation_locked_to_the_mains_never_makes_a_huge_hum(mains_hz, stim_hz):
+    """At 25 Hz with 50 Hz mains (30 Hz with 60 Hz) the rows between the pulses' responses
+    all fall at one phase of the hum: the fit cannot be made, and nothing is removed (it
+    once removed up to 1e8 µV and turned the mains choice). At 30 Hz with 50 Hz mains the
+    rows cover the cycle: the hum is removed and the sweeps judged."""
+    rng = np.random.default_rng(3)
+    n = round(4.0 * RATE)
+    sos = signal.butter(2, [10.0, 4000.0], "bandpass", fs=RATE, output="sos")
+    x = signal.sosfilt(sos, rng.standard_normal((n, len(LABELS))), axis=0)
+    x *= 3.0 / x.std(axis=0)
+    t = np.arange(n) / RATE
+    for ch in range(len(LABELS)):
+        for h, rel in ((1, 1.0), (3, 0.35), (5, 0.2)):
+            x[:, ch] += 30.0 * rel * np.sin(2 * np.pi * h * mains_hz * t + rng.uniform(0, 6.3))
+    stims = [round(s * RATE) for s in np.arange(1.0, 3.9, 1.0 / stim_hz)]
+    for s in stims:
+        x[s : s + 2] += 500.0
+    x = x.astype(np.float32)
+    sweeps: list[Sweep] = []
+    an = EvokedAnalyzer(RATE, LABELS, on_sweep=sweeps.append)
+    for i in range(0, n, 250):
+        an.process(
+            i,
+            x[i : i + 250],
+            [StimMarker(s, 15.0, 0.2, "zygomatic") for s in stims if i <= s < i + 250],
+        )
+    an.flush()
+    hum = np.array([r.hum_uv for r in an.results()])
+    assert len(hum) == 4 * len(stims)
+    assert hum.max() <= HUM_UV * 1.1, hum.max()
+    assert all(sw.mains_hz in (0.0,) or abs(sw.mains_hz - mains_hz) < 0.5 for sw in sweeps)
+    assert an.lsr_summary()["mains_hz"] == pytest.approx(mains_hz, abs=0.1)
+    if (mains_hz, stim_hz) == (50.0, 30.0):
+        assert np.median(hum) == pytest.approx(HUM_UV, rel=0.1)
+        assert sum(bool(r.rejected) for r in an.results()) <= 0.05 * len(hum)
+
+
+# -- one dead channel ---------------------------------------------------------------------------
+def test_one_dead_channel_leaves_the_others_judged():
+    """The contralateral mentalis goes dead (invalid samples) at 8 s: its sweeps are
+    rejected (gap); the others keep their hum removal, their responses, the stimulation
+    control and the screening (a clip on the mentalis at 12 s is still saturation). It once
+    made every channel "no pre-stimulus signal" for the rest of the case."""
+    case = Case(seconds=16.0, hum_uv=20.0)
+    x = case.signal()
+    x[round(8 * RATE) :, CONTRA] = np.nan
+    a = round(12.009 * RATE)
+    x[a : a + 30, MENTALIS] = 2000.0
+    an, calls, sweeps = run(case, x)
+    late = [sw for sw in sweeps if sw.marker.index >= 9 * RATE]
+    assert len(late) == 7 and calls == []
+    for sw in late:
+        assert sw.results[CONTRA].rejected == "gap"
+        assert sw.stimulation == STIM_OK
+        clipped = sw.marker.index == round(12 * RATE)
+        for ch in (OCULI, ORIS, MENTALIS):
+            r = sw.results[ch]
+            assert r.hum_uv > 15.0
+            if clipped and ch == MENTALIS:
+                assert r.rejected == "saturation"
+            else:
+                assert r.present and not r.rejected, (sw.marker.index / RATE, r)
+    assert an.status_text().startswith("LSR present")
+
+
+# -- averaging ----------------------------------------------------------------------------------
+def test_an_implausible_sweep_stays_out_of_the_average():
+    """Averaging 4: one sweep carries a 2.5 mV "LSR" (25x its baseline). It is rejected on
+    its own and never enters the mean (diluted there to 700 µV it passed as a response and
+    scaled the trend for four sweeps)."""
+    case = Case(seconds=16.0)
+    x = case.signal()
+    lsr = _wave(RATE, 0.8, 10.0, biphasic=True)
+    a = round(10.0095 * RATE)
+    x[a : a + len(lsr), MENTALIS] += (2500 * lsr).astype(np.float32)
+    _, _, sweeps = run(case, x, settings=EvokedSettings(average_n=4))
+    by_time = {sw.marker.index / RATE: sw.results[MENTALIS] for sw in sweeps}
+    assert by_time[10.0].rejected == "implausible amplitude"
+    for s in (8.0, 9.0, 11.0, 12.0, 13.0, 14.0, 15.0):
+        r = by_time[s]
+        assert r.present and r.n_averaged == 4 and r.amplitude_uv == pytest.approx(100, rel=0.15)
