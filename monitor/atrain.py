@@ -137,6 +137,7 @@ class PeriodicityTracker:
         self._ok = np.zeros(2 * self._ring_n)  # 1: usable, 0: blanked, gap, artifact
         self._n = self._ring_n  # samples in the buffer (the first ones are unusable zeros)
         self._end = 0  # absolute averaged index one past the newest sample
+        self._fed = False  # anything taken yet
         alpha = self.hop_len * self.STEP_HOPS / (s.background_s * self.rate)  # per step
         self._alpha = min(1.0, alpha)
         self._init_background()
@@ -456,7 +457,7 @@ class PeriodicityTracker:
         if start != self._end:  # a gap or a restart: nothing before it is usable
             self._ok[: self._n] = 0.0
             self._end = start
-            if self._n:  # after a gap, not at the start of the stream
+            if self._fed:  # after a gap, not at the start of the stream
                 self._calm_steps[:] = 0  # no quiet window spans the gap
                 self._dirty = True
                 self._last_sample = dec[:1] * ok[:1, None]  # a new first difference
@@ -470,6 +471,7 @@ class PeriodicityTracker:
             self._x, self._ok, self._n = x, m, keep
         self._x[self._n : self._n + n] = dec
         self._ok[self._n : self._n + n] = ok
+        self._fed = True
 
     def _rows(self, a: int, b: int) -> slice:
         """Buffer rows of absolute averaged indices ``[a, b)`` (clipped to what is kept)."""
