@@ -55,7 +55,9 @@ consecutive sweeps at the baseline site and intensity; ``"amplitude_pct"`` below
 ``amplitude_pct`` % of baseline on every baseline channel on K consecutive sweeps;
 ``"threshold_doubled"`` the LSR threshold (from current ramps) at least
 ``threshold_factor`` times the baseline threshold. Sweeps whose direct response shows the
-stimulation lost do not count. Reappearance: a baseline channel back (present / above the
+stimulation lost do not count, nor does any sweep while a stimulation loss stands (counting
+starts again from its restore), and a long gap or a seek ends the runs under way.
+Reappearance: a baseline channel back (present / above the
 percentage / threshold below the factor) on ``reappear_n`` consecutive sweeps. The
 baseline is taken from the first ``baseline_n`` stable sweeps or set by the user at any
 time (:meth:`EvokedAnalyzer.set_baseline`).
