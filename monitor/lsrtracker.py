@@ -250,11 +250,7 @@ class LsrTracker:
         strict: bool = False,
     ) -> LsrBaseline:
         chans = self._baseline_channels(obs, strict)
-        amps, lats = {}, {}
-        for ch in chans:
-            pres = [o.results[ch] for o in obs if is_present(o, ch)]
-            amps[self.labels[ch]] = float(np.median([r.amplitude_uv for r in pres]))
-            lats[self.labels[ch]] = float(np.median([r.latency_ms for r in pres]))
+        amps, lats = baseline_medians(obs, chans, self.labels)
         last = obs[-1]
         self.baseline = LsrBaseline(
             self.mode,
@@ -665,11 +661,7 @@ class StimulationControl:
     def _set(self, obs: list[Observation], set_by: str, strict: bool) -> DirectBaseline:
         direct = [_direct_only(o) for o in obs]
         chans = baseline_channels(direct, len(self.labels), self.s.baseline_margin, strict)
-        amps, lats = {}, {}
-        for ch in chans:
-            pres = [o.results[ch] for o in direct if is_present(o, ch)]
-            amps[self.labels[ch]] = float(np.median([r.amplitude_uv for r in pres]))
-            lats[self.labels[ch]] = float(np.median([r.latency_ms for r in pres]))
+        amps, lats = baseline_medians(direct, chans, self.labels)
         last = obs[-1]
         b = DirectBaseline(
             tuple(chans),
@@ -894,6 +886,19 @@ def same_stimulus(a: Observation, b: Observation, tolerance: float) -> bool:
     if a.site != b.site:
         return False
     return _same_current(a.current_ma, b.current_ma, tolerance)
+
+
+def baseline_medians(
+    obs: list[Observation], chans: list[int] | tuple[int, ...], labels: tuple[str, ...]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """A baseline's amplitude and latency by label: the medians over the sweeps where the
+    channel's response was present."""
+    amps, lats = {}, {}
+    for ch in chans:
+        pres = [o.results[ch] for o in obs if is_present(o, ch)]
+        amps[labels[ch]] = float(np.median([r.amplitude_uv for r in pres]))
+        lats[labels[ch]] = float(np.median([r.latency_ms for r in pres]))
+    return amps, lats
 
 
 def collect_same_stimulus(window: deque[Observation], obs: Observation, tolerance: float) -> bool:

@@ -10,7 +10,7 @@ listener hears (the first report of an A-train gives the detection latency).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from monitor.events import EmgEvent
 from monitor.evoked import LsrCall, SweepResult
@@ -42,6 +42,8 @@ class MonitorRun:
     problems : list of str
         Warnings and critical problems the session reported (a detector that raised
         and was switched off says so here), with when and their technical detail.
+    alarm_transitions : list
+        Every alarm state change (``AlarmManager.transitions_since(0)``), oldest first.
     """
 
     events: list[EmgEvent]
@@ -53,6 +55,7 @@ class MonitorRun:
     seconds: float
     wall_s: float
     problems: list[str]
+    alarm_transitions: list = field(default_factory=list)
 
 
 def run_monitor(source: Source) -> MonitorRun:
@@ -91,4 +94,5 @@ def run_monitor(source: Source) -> MonitorRun:
             for p in session.problems
             if p.severity is not Severity.INFO
         ],
+        alarm_transitions=pipeline.alarms.transitions_since(0)[1],
     )

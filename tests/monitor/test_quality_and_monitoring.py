@@ -113,10 +113,9 @@ def test_cautery_never_clears_a_technical_alarm():
 def test_a_second_train_keeps_its_alarm_until_it_ends():
     """An A-train alarm stays up at least 3 s after its train began; a second train on
     the channel within those 3 s must not be resolved by the first one's pending end."""
-    from monitor.pipeline import attach_pipeline
-    from monitor.source import EndOfStream
     from validation.freerun_signals import A_TRAIN, ATrain, FreeRunCase, generate_freerun
     from validation.interference import Background
+    from validation.pipeline import run_monitor
     from validation.source import ArraySource
 
     case = FreeRunCase(
@@ -130,20 +129,10 @@ def test_a_second_train_keeps_its_alarm_until_it_ends():
     signal = generate_freerun(case, seed=2)
     first, second = sorted(signal.events(A_TRAIN), key=lambda e: e.onset)
     assert second.onset - first.onset < 3 * RATE
-    source = ArraySource(signal.data, RATE, signal.labels, block=(40, 400))
-    session = Session(source)
-    session.open()
-    pipeline = attach_pipeline(session, offline=True)
-    try:
-        while True:
-            block = source.read()
-            if block is not None:
-                session.process(block)
-    except EndOfStream:
-        pass
-    pipeline.flush()
-    _, transitions = pipeline.alarms.transitions_since(0)
+    result = run_monitor(ArraySource(signal.data, RATE, signal.labels, block=(40, 400)))
     ends = [
-        t.sample_index for t in transitions if t.key == "a_train:0" and t.new is AlarmState.RESOLVED
+        t.sample_index
+        for t in result.alarm_transitions
+        if t.key == "a_train:0" and t.new is AlarmState.RESOLVED
     ]
     assert ends and min(ends) >= second.offset - 0.05 * RATE  # not during the second train
