@@ -184,7 +184,6 @@ class PeriodicityTracker:
         self._bg_sd = np.zeros(n_channels)
         self._bgd_var = np.zeros(n_channels)  # ... and of its first difference
         self._bgd_sd = np.zeros(n_channels)
-        self._path = np.zeros(n_channels, np.int64)  # RAW or DIFF: where the train showed
         self._view = np.zeros(n_channels, np.int64)  # POSITIVE, NEGATIVE or ENVELOPE
         self._bg_ready = np.zeros(n_channels, bool)
         self._all_ready = False
@@ -218,9 +217,6 @@ class PeriodicityTracker:
     def _set_mode(self, ch: int, mode: int) -> None:
         self.mode[ch] = mode
         self.active[ch] = mode != IDLE
-
-    def in_train(self, channel: int) -> bool:
-        return bool(self.mode[channel] == TRAIN)
 
     def take_block(self, h0: int, segs: np.ndarray, blanked: list[tuple[int, int]]) -> np.ndarray:
         """Take the full-rate samples ``(hops, hop, channels)`` of consecutive hops starting
@@ -605,7 +601,7 @@ class PeriodicityTracker:
         """No train yet: evidence of one in the signal or in its first difference, on
         ``confirm_hops`` consecutive steps at one period, then beat-by-beat regularity."""
         self._last_r[ch] = r
-        lag, path = None, RAW
+        lag = None
         for path in (RAW, DIFF):
             rho = self._rho(ch, r, path)
             lag = self._evidence(ch, rho) if rho is not None else None
@@ -624,7 +620,6 @@ class PeriodicityTracker:
             self._count[ch] = 1
             self._first_end[ch] = self._end
             self._period[ch] = lag
-            self._path[ch] = path
         else:
             self._count[ch] += 1
             self._period[ch] = 0.5 * (self._period[ch] + lag)
