@@ -20,9 +20,12 @@ size) open it too.
 
 Choices (documented in ``docs/recording.md``):
 
-- **Gaps** (samples the stream lost): EDF+C cannot represent them, so the missing stretch
-  is written as 0 µV and annotated ``gap N samples`` at its start with its duration; the
-  file's time axis stays equal to the stream's sample index.
+- **Gaps** (samples the stream lost): a gap of up to :data:`MAX_FILLED_GAP_S` is written
+  as 0 µV and annotated ``gap N samples`` at its start with its duration, so the file stays
+  EDF+C (which pyedflib needs) and its time axis equal to the stream's sample index. A
+  longer gap costs at most one record of padding: the file becomes EDF+D (``+D`` in the
+  header) and the next record's time-keeping TAL carries its true onset. A gap therefore
+  never writes more than :data:`MAX_FILLED_GAP_S` of file, whatever its length.
 - **The last, partial record** at :meth:`EdfWriter.close` is padded with 0 µV and an
   annotation ``recording end (padding follows)`` marks the true end, so no sample is lost.
 - **Annotations** never get dropped: those that do not fit in a record's annotation
@@ -56,6 +59,9 @@ DEFAULT_RANGES = {
 _RECORD_SECONDS = (0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 10.0)
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _COUNT_OFFSET = 236  # the 8-byte number-of-records field
+_RESERVED_OFFSET = 192  # the 44-byte reserved field: "EDF+C" or "EDF+D"
+#: The longest gap written out as 0 µV; a longer one makes the file discontinuous (EDF+D).
+MAX_FILLED_GAP_S = 10.0
 
 
 class EdfWriteError(ValueError):
@@ -236,6 +242,9 @@ class EdfWriter:
         self.technician = technician
         self.records_written = 0
         self.samples_written = 0  # samples per channel, padding excluded
+        self.discontinuous = False  # EDF+D since the first gap too long to fill
+        self.skipped_samples = 0  # stream time left out of the file by such gaps
+        self._record_onset_s = 0.0  # onset of the record being filled
         self.clipped_samples = 0
         self.nonfinite_samples = 0
         self.annotations_written = 0
@@ -283,7 +292,7 @@ class EdfWriter:
             + _field(s.strftime("%d.%m.%y"), 8)
             + _field(s.strftime("%H.%M.%S"), 8)
             + _field(str(self.header_bytes), 8)
-            + _field(f"{kind}+C", 44)
+            + _field(f"{kind}+{'D' if self.discontinuous else 'C'}", 44)
             + _field(str(self.records_written), 8)
             + _field(_number_field(self.record_seconds), 8)
             + _field(str(ns), 4)
@@ -345,21 +354,44 @@ class EdfWriter:
             if self._fill == self.samples_per_record:
                 self._flush_record()
 
+    @property
+    def time_s(self) -> float:
+        """Stream time of the next sample, in seconds after the first one (gaps included)."""
+        return (self.samples_written + self.skipped_samples) / self.rate
+
     def write_gap(self, n_missing: int, text: str | None = None) -> None:
-        """Record ``n_missing`` lost samples as 0 µV, annotated ``gap N samples``."""
+        """Record ``n_missing`` lost samples, annotated ``gap N samples`` with its duration.
+
+        Up to :data:`MAX_FILLED_GAP_S` they are written as 0 µV; a longer gap pads the
+        record being filled (at most one record of file) and makes the file EDF+D, the
+        next record starting at its true time.
+        """
         if n_missing <= 0:
             return
-        self.annotate(
-            self.samples_written / self.rate,
-            text or f"gap {n_missing} samples",
-            n_missing / self.rate,
-        )
+        self.annotate(self.time_s, text or f"gap {n_missing} samples", n_missing / self.rate)
+        if n_missing > MAX_FILLED_GAP_S * self.rate:
+            self._skip(n_missing)
+            return
         chunk = np.zeros((min(n_missing, self.samples_per_record), self.n_channels))
         left = n_missing
         while left > 0:
             n = min(left, len(chunk))
             self.write(chunk[:n])
             left -= n
+
+    def _skip(self, n_missing: int) -> None:
+        """Leave ``n_missing`` samples out of the file: an EDF+D discontinuity."""
+        if self._closed:
+            raise EdfWriteError("the file is closed")
+        if not self.discontinuous:
+            self.discontinuous = True
+            kind = "BDF" if self.bits == 24 else "EDF"
+            self._write_all(_field(f"{kind}+D", 44), _RESERVED_OFFSET)
+        if self._fill:  # the padding lies inside the gap (longer than a record)
+            self._fill = self.samples_per_record
+            self._flush_record()
+        self.skipped_samples += n_missing
+        self._record_onset_s = self.time_s
 
     def _digital(self, block: np.ndarray) -> np.ndarray:
         bad = ~np.isfinite(block)
@@ -373,7 +405,7 @@ class EdfWriter:
 
     def _annotation_bytes(self, record: int, final: bool) -> bytes:
         """The annotation signal of ``record``: time-keeping TAL, then what fits."""
-        record_start = record * self.record_seconds
+        record_start = self._record_onset_s
         out = bytearray(_tal_time(record_start).encode("ascii") + b"\x14\x14\x00")
         record_end = record_start + self.record_seconds
         self._pending.sort(key=lambda p: p.onset_s)
@@ -413,6 +445,7 @@ class EdfWriter:
         self._write_all(str(self.records_written).encode("ascii").ljust(8), _COUNT_OFFSET)
         self._buffer[:] = 0.0
         self._fill = 0
+        self._record_onset_s += self.record_seconds
         now = time.monotonic()
         if now - self._last_fsync >= self.fsync_interval_s:
             os.fsync(self._fd)
@@ -442,7 +475,7 @@ class EdfWriter:
             return
         try:
             if self._fill or self._pending:
-                self.annotate(self.samples_written / self.rate, "recording end (padding follows)")
+                self.annotate(self.time_s, "recording end (padding follows)")
             while self._fill or self._pending:  # the partial record, then any overflow
                 self._fill = self.samples_per_record
                 self._flush_record(final=True)

@@ -171,3 +171,62 @@ def test_recover_command_prints_what_it_did(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "crashed.edf: removed the incomplete last data record (10 bytes)" in out
     assert "missing.edf does not exist" in err
+
+
+@pytest.mark.parametrize("bits", [16, 24])
+def test_a_huge_gap_costs_one_record_not_the_disk(tmp_path, bits):
+    """A source whose index jumps by 10⁶ s (a counter glitch, an EDF+D file replayed) must
+    not write 10⁶ s of zeros: the file turns EDF+D and the signal after the gap keeps its
+    true time."""
+    from drivers.replay import ReplaySource
+
+    path = tmp_path / ("g.bdf" if bits == 24 else "g.edf")
+    x = _signal(3 * int(RATE) + 123)
+    gap = int(1e6 * RATE)
+    w = EdfWriter(path, RATE, LABELS, bits=bits)
+    w.write(x[:1500])  # 0.75 s: the gap starts inside a record
+    w.write_gap(gap)
+    w.write(x[1500:])
+    w.annotate(w.time_s, "after the gap")
+    w.close()
+    assert path.stat().st_size < 200_000
+    f, data, notes, onsets = _read_ours(path)
+    assert f.discontinuous and f.format.endswith("+D")
+    assert (0.75, f"gap {gap} samples") in notes
+    after = 1500 + gap
+    assert (round((after + len(x) - 1500) / RATE, 6), "after the gap") in notes
+    # Records after the gap start at their true time (0.1 s records: 7 whole, 1 padded).
+    assert onsets[7] == pytest.approx(0.7) and onsets[8] == pytest.approx(after / RATE)
+    np.testing.assert_allclose(data[:1500], x[:1500], atol=0.2 if bits == 16 else 0.01)
+    # The replay puts the samples after the gap at their stream index.
+    src = ReplaySource(path, realtime=False)
+    src.open()
+    got = {}
+    from monitor.source import EndOfStream
+
+    try:
+        while True:
+            b = src.read()
+            if b is not None:
+                got[b.start] = b.data
+    except EndOfStream:
+        pass
+    src.close()
+    assert [g.n_missing for g in src.gaps] == [after - 1600]  # the padding is in the gap
+    tail = np.concatenate([got[k] for k in sorted(got) if k >= after])
+    np.testing.assert_allclose(
+        tail[: len(x) - 1500], x[1500:], atol=0.2 if bits == 16 else 0.01
+    )
+
+
+def test_a_gap_up_to_the_limit_stays_edf_c_with_zeros(tmp_path):
+    from monitor.edfwriter import MAX_FILLED_GAP_S
+
+    path = tmp_path / "z.edf"
+    x = _signal(4000)
+    gap = int(MAX_FILLED_GAP_S * RATE)
+    _write(path, 16, x, gap_at=1000, gap=gap)
+    f, data, notes, _ = _read_ours(path)
+    assert not f.discontinuous
+    assert np.all(data[1000 : 1000 + gap] == 0)
+    assert (0.5, f"gap {gap} samples") in notes

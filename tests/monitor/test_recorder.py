@@ -106,6 +106,26 @@ def test_stream_gaps_are_zero_filled_and_annotated(tmp_path):
     assert {(400, "gap 200 samples"), (1205, "stim 8 mA"), (1210, "operator: dura open")} <= got
 
 
+def test_a_stream_jump_of_a_million_seconds_does_not_fill_the_disk(tmp_path):
+    """Replaying an EDF+D file whose records jump by 10⁶ s while recording once wrote
+    5·10⁹ zero samples. The gap now costs at most one record of file."""
+    rec = Recorder(tmp_path / "j.edf", 2000.0, ("C0", "C1"), queue_seconds=10)
+    rec.start()
+    jump = int(1e6 * 2000)
+    for b in _blocks(30):
+        rec(b, None)
+    for b in _blocks(30, start=600 + jump):
+        rec(b, None)
+    t0 = time.monotonic()
+    rec.close()
+    assert time.monotonic() - t0 < 5 and rec.error is None
+    path = tmp_path / "j.edf"
+    assert path.stat().st_size < 50_000
+    f, data, notes = _read(path)
+    assert f.discontinuous
+    assert (0.3, f"gap {jump} samples") in {(round(a.onset_s, 6), a.text) for a in notes}
+
+
 def test_killed_recording_opens_with_everything_up_to_the_kill(tmp_path):
     pyedflib = pytest.importorskip("pyedflib")
     edfio = pytest.importorskip("edfio")
