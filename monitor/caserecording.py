@@ -20,17 +20,46 @@ EVENT_NAMES = {
     "artifact": "artifact",
 }
 
+#: Longest annotation text per stimulus, in UTF-8 bytes: it fits, with its time stamp, in
+#: one record's annotation signal (``DEFAULT_ANNOTATION_BYTES``), so it is never shortened.
 MAX_SWEEP_TEXT = 300
 
 
-def sweep_text(sweep: Sweep) -> str:
-    """``"LSR #12: L Mentalis 230 uV 10.2 ms, L Orb. oris absent; direct L Orb. oculi
-    1230 uV"`` for one stimulus: the evoked measurements the recording keeps. A rejected
-    channel-sweep says why (``L Orb. oris rejected (cautery)``); the direct response is the
-    stimulation control (``stimulation lost`` when it showed the stimulus not reaching the
-    nerve)."""
-    parts = []
-    direct = []
+def sweep_texts(sweep: Sweep) -> list[str]:
+    """The evoked measurements of one stimulus that the recording keeps, in as many texts
+    as needed so that none is cut: ``["LSR #12: L Mentalis 230 uV 10.2 ms, L Orb. oris
+    absent; direct L Orb. oculi 1230 uV"]``, or with many channels ``["LSR #12 (1/2): ...",
+    "LSR #12 (2/2): ..."]``.
+
+    A rejected channel-sweep says why (``L Orb. oris rejected (cautery)``); the direct
+    response is the stimulation control (``stimulation lost`` when it showed the stimulus
+    not reaching the nerve). ``[]`` when the stimulus measured nothing.
+    """
+    kind, parts, direct = _measurements(sweep)
+    if not parts:
+        return []
+    # Items joined as one text would be: ", " within a group, "; " before a new group.
+    items = [(", ", p) for p in parts]
+    items += [("; ", "direct " + d) if i == 0 else (", ", d) for i, d in enumerate(direct)]
+    if sweep.stimulation == STIM_LOST:
+        items.append(("; ", "stimulation lost"))
+    head = f"{kind} #{sweep.stim_number}"
+    room = MAX_SWEEP_TEXT - len(f"{head} (99/99): ".encode())
+    bodies: list[str] = []
+    for sep, item in items:
+        if bodies and len((bodies[-1] + sep + item).encode()) <= room:
+            bodies[-1] += sep + item
+        else:
+            bodies.append(item)
+    if len(bodies) == 1:
+        return [f"{head}: {bodies[0]}"]
+    return [f"{head} ({k}/{len(bodies)}): {b}" for k, b in enumerate(bodies, 1)]
+
+
+def _measurements(sweep: Sweep) -> tuple[str, list[str], list[str]]:
+    """The kind (``LSR``), each measured channel's words, each direct response's words."""
+    parts: list[str] = []
+    direct: list[str] = []
     kind = ""
     for r in sweep.results:
         if r.kind == "direct":
@@ -48,14 +77,7 @@ def sweep_text(sweep: Sweep) -> str:
             parts.append(f"{r.label} {r.amplitude_uv:.0f} uV {r.latency_ms:.1f} ms")
         else:
             parts.append(f"{r.label} absent")
-    if not parts:
-        return ""
-    text = f"{kind} #{sweep.stim_number}: " + ", ".join(parts)
-    if direct:
-        text += "; direct " + ", ".join(direct)
-    if sweep.stimulation == STIM_LOST:
-        text += "; stimulation lost"
-    return text if len(text) <= MAX_SWEEP_TEXT else text[: MAX_SWEEP_TEXT - 1] + "…"
+    return kind, parts, direct
 
 
 def record_case(
@@ -134,8 +156,7 @@ def record_case(
         previous_sweep = evoked.on_sweep
 
         def on_sweep(sweep: Sweep) -> None:
-            text = sweep_text(sweep)
-            if text:
+            for text in sweep_texts(sweep):
                 rec.annotate(sweep.marker.index, text)
             if previous_sweep is not None:
                 previous_sweep(sweep)

@@ -438,13 +438,13 @@ def test_the_recordings_annotations_say_rejected_and_stimulation_lost_in_machine
     stimulation; those texts and the stimulation call's are the monitor's own words (a
     de-identified copy keeps them; the report does not take them for typed notes)."""
     from commands.machine_texts import TextPolicy, starts_like_machine
-    from monitor.caserecording import sweep_text
+    from monitor.caserecording import sweep_texts
 
     case = Case(seconds=20.0, no_stimulation=(14.0, 99.0))
     x = case.signal()
     _cautery(x, 9.9, 0.3)
     _, calls, sweeps = run(case, x)
-    by_time = {sw.marker.index / RATE: sweep_text(sw) for sw in sweeps}
+    by_time = {sw.marker.index / RATE: "".join(sweep_texts(sw)) for sw in sweeps}
     assert by_time[10.0].startswith("LSR #10: L Orb. oris rejected (cautery), ")
     assert "; direct L Orb. oculi rejected (cautery)" in by_time[10.0]
     assert re.search(r"; direct L Orb\. oculi \d+ uV$", by_time[9.0]), by_time[9.0]

@@ -121,7 +121,7 @@ def test_a_stream_jump_of_a_million_seconds_does_not_fill_the_disk(tmp_path):
     assert time.monotonic() - t0 < 5 and rec.error is None
     path = tmp_path / "j.edf"
     assert path.stat().st_size < 50_000
-    f, data, notes = _read(path)
+    f, _, notes = _read(path)
     assert f.discontinuous
     assert (0.3, f"gap {jump} samples") in {(round(a.onset_s, 6), a.text) for a in notes}
 
@@ -329,3 +329,38 @@ def test_every_stimulus_gets_its_evoked_measurement_in_the_recording(tmp_path):
     assert present
     for r in present:
         assert f"{r.label} {r.amplitude_uv:.0f} uV {r.latency_ms:.1f} ms" in measured[r.stim_index]
+
+
+def test_at_16_channels_every_measurement_of_a_stimulus_reaches_the_file(tmp_path):
+    """The per-stimulus text was cut at 300 characters: at 16 channels the last channels'
+    measurements were lost. It is now split into numbered parts, none cut."""
+    from monitor.caserecording import MAX_SWEEP_TEXT, record_case
+    from monitor.evoked import EvokedAnalyzer
+    from monitor.monitoring import FreeRunMonitoring
+    from monitor.montage import default_labels
+
+    labels = default_labels(16, "left")
+    cfg = SimConfig(seed=8, stim_rate_hz=2, stim_start_s=0.2, labels=labels)
+    source = SimulatorSource(cfg, realtime=False, duration_s=2.0)
+    session = Session(source)
+    session.open()
+    monitoring = FreeRunMonitoring(session)
+    evoked = EvokedAnalyzer(source.info.rate, source.info.labels)
+    session.subscribe("Evoked", evoked)
+    rec = record_case(session, monitoring, evoked, tmp_path / "lsr16.edf", "9")
+    session.start()
+    assert session.join(30)
+    evoked.flush()
+    rec.close()
+    _, _, notes = _read(tmp_path / "lsr16.edf")
+    rate = source.info.rate
+    texts: dict[int, str] = {}
+    for a in notes:
+        if a.text.startswith("LSR #"):
+            assert len(a.text.encode()) <= MAX_SWEEP_TEXT and not a.text.endswith(("…", "..."))
+            texts[round(a.onset_s * rate)] = texts.get(round(a.onset_s * rate), "") + a.text
+    results = [r for r in evoked.results() if r.kind == "lsr"]
+    assert len({r.stim_index for r in results}) >= 3
+    assert any(" (2/" in t for t in texts.values())
+    for r in results:  # every channel of every stimulus, judged or not, is in the file
+        assert r.label in texts[r.stim_index], (r.label, texts[r.stim_index])
