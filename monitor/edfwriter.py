@@ -1,4 +1,4 @@
-"""A small crash-safe EDF+C / BDF+C writer, and ``recover`` for files cut short.
+"""A small crash-safe EDF+C / BDF+C writer.
 
 Why our own: neither edfio nor pyedflib records crash-safely (``PLATFORM.md``, "EDF /
 BDF"): pyedflib leaves the record count at ``-1`` and holds every annotation in memory
@@ -14,9 +14,9 @@ every data record:
 
 A file cut at any byte therefore holds a header whose count is at most one record behind
 the complete records present, plus at most one partial record: our reader
-(:mod:`drivers.edfreader`) and edfio open it as it is; :func:`recover` truncates the
-partial record and fixes the count so that pyedflib and EDFbrowser (which check the file
-size) open it too.
+(:mod:`drivers.edfreader`) and edfio open it as it is; :func:`monitor.edfrecover.recover`
+truncates the partial record and fixes the count so that pyedflib and EDFbrowser (which
+check the file size) open it too.
 
 Choices (documented in ``docs/recording.md``):
 
@@ -501,68 +501,3 @@ class EdfWriter:
 def _shorten(text: str, max_bytes: int) -> str:
     raw = text.encode("utf-8")[: max(0, max_bytes - 3)]
     return raw.decode("utf-8", "ignore") + "..."
-
-
-def recover(path: str | os.PathLike[str]) -> str:
-    """Repair an EDF/BDF file left by a crashed (or an older) writer.
-
-    Sets the header's number of data records to the complete records present (for
-    files that say ``-1`` or lag one record behind) and cuts off an incomplete last
-    record, so that readers checking the file size (pyedflib, EDFbrowser) open it.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-
-    Returns
-    -------
-    str
-        What was done, in words.
-
-    Raises
-    ------
-    EdfWriteError
-        The file is not an EDF/BDF file or its header is unusable.
-    OSError
-        The file cannot be read or written.
-    """
-    path = Path(path)
-    with path.open("r+b") as f:
-        head = f.read(256)
-        if len(head) < 256 or not (head[:8] == b"\xffBIOSEMI" or head[:8].strip() == b"0"):
-            raise EdfWriteError(f"{path.name} is not an EDF or BDF file")
-        sample_bytes = 3 if head[:1] == b"\xff" else 2
-        try:
-            ns = int(head[252:256].decode("ascii").strip())
-            stated = int(float(head[236:244].decode("ascii").strip() or "-1"))
-            duration = float(head[244:252].decode("ascii").strip())
-        except ValueError as exc:
-            raise EdfWriteError(f"the header of {path.name} cannot be read") from exc
-        signal_head = f.read(256 * ns)
-        if ns < 1 or len(signal_head) < 256 * ns:
-            raise EdfWriteError(f"the header of {path.name} is cut off")
-        at = 216 * ns  # the samples-per-record column
-        try:
-            spr = [int(signal_head[at + 8 * i : at + 8 * i + 8].strip()) for i in range(ns)]
-        except ValueError as exc:
-            raise EdfWriteError(f"the header of {path.name} cannot be read") from exc
-        header_bytes = 256 * (ns + 1)
-        record_bytes = sum(spr) * sample_bytes
-        size = os.fstat(f.fileno()).st_size
-        if record_bytes <= 0:
-            raise EdfWriteError(f"{path.name} has empty data records")
-        present, extra = divmod(max(0, size - header_bytes), record_bytes)
-        done = []
-        if extra:
-            f.truncate(header_bytes + present * record_bytes)
-            done.append(f"removed the incomplete last data record ({extra} bytes)")
-        if stated != present:
-            f.seek(_COUNT_OFFSET)
-            f.write(str(present).encode("ascii").ljust(8))
-            done.append(f"set the number of data records from {stated} to {present}")
-        f.flush()
-        os.fsync(f.fileno())
-    length = f"{present} complete data records ({present * duration:g} s of signal)"
-    if not done:
-        return f"{path.name}: nothing to repair; {length}."
-    return f"{path.name}: {'; '.join(done)}; it now holds {length}."

@@ -1,5 +1,5 @@
-"""The crash-safe EDF+C/BDF+C writer: exact samples and every annotation in three readers,
-a file cut at any byte still opens, and ``recover`` repairs crashed files."""
+"""The crash-safe EDF+C/BDF+C writer: exact samples and every annotation in three readers
+(a file cut at any byte, and ``recover``: ``test_recover.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from drivers.edfreader import EdfFile
-from monitor.edfwriter import EdfWriteError, EdfWriter, recover, unique_labels
+from monitor.edfwriter import EdfWriteError, EdfWriter, unique_labels
 
 RATE = 2000.0
 LABELS = ("L Orb. oculi", "L Orb. oculi", "L Mentalis with a very long label")
@@ -92,58 +92,6 @@ def test_samples_and_annotations_read_back_in_three_readers(tmp_path, bits):
         r.close()
 
 
-def test_a_file_cut_at_any_byte_opens_with_every_complete_record(tmp_path):
-    pyedflib = pytest.importorskip("pyedflib")
-    path = tmp_path / "full.edf"
-    x = _signal(4000, seed=3)
-    w = EdfWriter(path, RATE, LABELS, annotation_bytes=128)
-    for k in range(20):
-        w.annotate(k * 0.1 + 0.05, f"event {k}")
-    w.write(x)
-    w.close()
-    raw = path.read_bytes()
-    rng = np.random.default_rng(7)
-    cuts = sorted({*rng.integers(w.header_bytes, len(raw), 12).tolist(), len(raw) - 1})
-    for cut in cuts:
-        part = tmp_path / f"cut{cut}.edf"
-        part.write_bytes(raw[:cut])
-        complete = (cut - w.header_bytes) // w.record_bytes
-        # The header still says the full count; a crashed writer's header is at most one
-        # record ahead of what it wrote, so simulate that too.
-        with part.open("r+b") as f:
-            f.seek(236)
-            f.write(str(complete).encode().ljust(8))
-        f, data, notes, _ = _read_ours(part)
-        assert f.n_records == complete
-        n = complete * w.samples_per_record
-        assert np.abs(data - x[:n]).max() <= w.gain / 2 + 1e-6
-        assert [t for _, t in notes] == [f"event {k}" for k in range(20) if k < complete]
-        said = recover(part)
-        assert ("removed the incomplete" in said) == ((cut - w.header_bytes) % w.record_bytes > 0)
-        r = pyedflib.EdfReader(str(part))
-        assert r.datarecords_in_file == complete
-        r.close()
-
-
-def test_recover_fixes_a_minus_one_header(tmp_path):
-    path = tmp_path / "old.edf"
-    w = EdfWriter(path, RATE, LABELS)
-    w.write(_signal(1000))
-    w.close()
-    with path.open("r+b") as f:
-        f.seek(236)
-        f.write(b"-1      ")
-        f.seek(0, 2)
-        f.write(b"\x01\x02\x03")
-    said = recover(path)
-    assert "from -1 to 5" in said and "removed the incomplete last data record (3 bytes)" in said
-    assert EdfFile(path).n_records == 5
-    assert "nothing to repair" in recover(path)
-    (tmp_path / "bad.edf").write_bytes(b"hello" * 100)
-    with pytest.raises(EdfWriteError):
-        recover(tmp_path / "bad.edf")
-
-
 def test_labels_and_header_fields(tmp_path):
     labels = unique_labels(["EDF Annotations", "a", "A", "Ch µV"])
     assert labels == ["EDF Annotation 2", "a", "A 2", "Ch uV"]
@@ -156,21 +104,6 @@ def test_labels_and_header_fields(tmp_path):
     assert head[192:197] == "EDF+C" and head[236:244].strip() == "0"
     with pytest.raises(EdfWriteError):
         EdfWriter(tmp_path / "x.edf", 1000.01, ["A"])
-
-
-def test_recover_command_prints_what_it_did(tmp_path, capsys):
-    from commands.recover import recover as recover_command
-
-    path = tmp_path / "crashed.edf"
-    w = EdfWriter(path, RATE, LABELS)
-    w.write(_signal(1000))
-    w.close()
-    with path.open("ab") as f:
-        f.write(b"\x00" * 10)
-    assert recover_command([str(path), str(tmp_path / "missing.edf")]) == 1
-    out, err = capsys.readouterr()
-    assert "crashed.edf: removed the incomplete last data record (10 bytes)" in out
-    assert "missing.edf does not exist" in err
 
 
 @pytest.mark.parametrize("bits", [16, 24])

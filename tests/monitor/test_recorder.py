@@ -19,7 +19,7 @@ from drivers.emgsynth import EmgSynth, SimConfig
 from drivers.simulator import SimulatorSource
 from monitor import edfwriter
 from monitor.block import Block, NoteMarker, StimMarker
-from monitor.edfwriter import recover
+from monitor.edfrecover import recover
 from monitor.recorder import Recorder, RecorderError, default_recording_path, stim_text
 from monitor.session import Session
 
