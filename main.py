@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--list-ports", action="store_true", help="list this machine's serial ports and exit"
     )
     src.add_argument(
+        "--read-anyway",
+        action="store_true",
+        help="with --replay: play a recording whose header is damaged (misaligned channels, "
+        "made-up scales) instead of refusing it; the messages say what is wrong",
+    )
+    src.add_argument(
         "--speed",
         type=number_in(0.1, 20, "--speed"),
         default=1.0,
@@ -276,7 +282,12 @@ def make_source(args: argparse.Namespace) -> Source:
         from drivers.replay import ReplaySource
 
         # On screen a replay holds at its end, to be reviewed; headless it ends.
-        return ReplaySource(args.replay, speed=args.speed, hold_at_end=not args.headless)
+        return ReplaySource(
+            args.replay,
+            speed=args.speed,
+            hold_at_end=not args.headless,
+            strict=not args.read_anyway,
+        )
     if args.port is not None:
         from drivers.serial_link import SerialSource
 
@@ -481,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - a return per 
     setup_logging(args.log)
     if args.list_ports:
         return print_ports()
+    from monitor.recorder import recordings_this_run
+
+    earlier = len(recordings_this_run())  # main() may run more than once in a process
     try:
         size = parse_size(args.size)
         offscreen = False if args.headless else needs_offscreen(args)
@@ -492,9 +506,20 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - a return per 
         return run_monitor(args, session, monitoring, evoked, recorder, offscreen, size)
     finally:
         session.stop()
-        if recorder is not None:
-            recorder.close()
-            print(f"Recorded {recorder.path}", file=sys.stderr)
+        print_recordings(recordings_this_run()[earlier:])
+
+
+def print_recordings(recorders: list) -> None:
+    """The run's last lines: what each recording saved, where, and whether it stopped
+    early (a full disk, a removed folder); or that nothing was recorded."""
+    for rec in recorders:
+        rec.close()  # idempotent: a window closes its own first
+        print(rec.outcome(), file=sys.stderr)
+    if not recorders:
+        print(
+            "Nothing was recorded (record with --record FOLDER, or R on screen).",
+            file=sys.stderr,
+        )
 
 
 def run_monitor(args, session, monitoring, evoked, recorder, offscreen: bool, size) -> int:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import math
 import os
 import time
@@ -457,6 +458,23 @@ class EdfWriter:
             n = os.pwrite(self._fd, view, offset)
             view = view[n:]
             offset += n
+
+    def check_file(self) -> None:
+        """Raise ``OSError`` when the file being written is no longer where it was made.
+
+        Writing goes on into a deleted file without an error (its inode lives while it is
+        open), so a removed folder or file shows only here: ``ENOENT`` when the file (or its
+        folder) is gone, ``ESTALE`` when another file took its name.
+        """
+        if self._closed:
+            return
+        try:
+            here = os.stat(self.path)
+        except FileNotFoundError:
+            raise OSError(errno.ENOENT, "the recording file was removed", str(self.path)) from None
+        own = os.fstat(self._fd)
+        if (here.st_dev, here.st_ino) != (own.st_dev, own.st_ino):
+            raise OSError(errno.ESTALE, "the recording file was replaced", str(self.path))
 
     def sync(self) -> None:
         """Force what was written to the disk now."""

@@ -21,6 +21,7 @@ import logging
 import math
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -53,9 +54,19 @@ def default_recording_path(
     return path
 
 
+#: How often the writer thread checks that the file is still where it was made (s).
+FILE_CHECK_S = 1.0
+
+
 def _reason(exc: OSError, folder: Path) -> tuple[str, str]:
     """Why writing failed and what to do, as two clauses."""
     code = exc.errno
+    if code in (errno.ENOENT, errno.ESTALE) and exc.filename and folder.is_dir():
+        name = Path(exc.filename).name
+        return (
+            f"the file {name} was deleted or moved from {folder}",
+            "start a new recording (R)",
+        )
     if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
         return "the disk is full", "free space or choose another folder"
     if code in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -63,9 +74,9 @@ def _reason(exc: OSError, folder: Path) -> tuple[str, str]:
             f"the folder {folder} cannot be written to (no permission or read-only)",
             "choose another folder",
         )
-    if code in (errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ESTALE):
+    if code in (errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ESTALE, errno.EIO):
         return (
-            f"the folder {folder} is missing (was the drive removed?)",
+            f"the folder {folder} is missing (was it deleted, or the drive removed?)",
             "reconnect the drive or choose another folder",
         )
     return f"the disk reported an error ({exc.strerror or exc})", "choose another folder"
@@ -75,6 +86,26 @@ def disk_error_sentence(exc: OSError, folder: Path) -> str:
     """What a clinician reads when the recording stops because of ``exc``."""
     why, what = _reason(exc, folder)
     return f"Recording stopped: {why}. Monitoring continues; {what}."
+
+
+_started: list[Recorder] = []
+_started_lock = threading.Lock()
+
+
+def recordings_this_run() -> list[Recorder]:
+    """Every recorder started in this process, oldest first (for the run's last lines).
+    Thread-safe."""
+    with _started_lock:
+        return list(_started)
+
+
+def _duration(seconds: float) -> str:
+    """``2 h 03 min 05 s``, ``3 min 05 s``, ``12.3 s``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    h, m, s = whole // 3600, whole // 60 % 60, whole % 60
+    return f"{h} h {m:02d} min {s:02d} s" if h else f"{m} min {s:02d} s"
 
 
 class RecorderError(Exception):
@@ -193,6 +224,8 @@ class Recorder:
             raise RecorderError(f"Cannot record to {self.path.name}: {why}; {what}.") from exc
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._thread.start()
+        with _started_lock:
+            _started.append(self)
 
     def close(self, timeout: float = 30.0) -> None:
         """Write what is queued, finish the file and stop the thread. Idempotent."""
@@ -290,41 +323,84 @@ class Recorder:
         assert self.writer is not None
         expected: int | None = None
         started = False
+        checked = time.monotonic()
         try:
             while True:
+                if time.monotonic() - checked >= FILE_CHECK_S:
+                    self.writer.check_file()
+                    checked = time.monotonic()
                 with self._lock:
-                    while not self._queue and not self._closing:
+                    if not self._queue and not self._closing:
                         self._wake.wait(0.5)
+                    if not self._queue and not self._closing:
+                        continue  # nothing yet: check the file again when due
                     item = self._queue.popleft() if self._queue else None
                     if item is not None:
                         self._queued -= len(item[1])
                     notes, self._annotations = self._annotations, []
                     first = self._first
-                if first is not None and not started:
-                    self.writer.set_start(self._first_wall or dt.datetime.now())
-                    started = True
-                if first is not None:
-                    for index, text, duration in notes:
-                        self.writer.annotate((index - first) / self.rate, text, duration)
-                elif notes:
-                    with self._lock:  # no sample yet: keep them for the first block
-                        self._annotations[:0] = notes
+                started = self._pass_notes(notes, first, started)
                 if item is None:
                     break  # closing and drained
-                start, data = item
-                if expected is not None and start > expected:
-                    self.writer.write_gap(start - expected)
-                elif expected is not None and start < expected:
-                    data = data[expected - start :]  # overlap: keep the time axis
-                    start = expected
-                self.writer.write(data)
-                expected = start + len(data)
+                expected = self._write_block(*item, expected)
             self.writer.close()
         except OSError as exc:
             self._fail(exc)
         except Exception as exc:  # a bug must not leave the file half-finished silently
             log.exception("recorder failed")
             self._fail(OSError(errno.EIO, f"internal error: {exc}"))
+
+    def _pass_notes(
+        self, notes: list[tuple[int, str, float]], first: int | None, started: bool
+    ) -> bool:
+        """Hand annotations to the writer once the first sample is known; True from then."""
+        assert self.writer is not None
+        if first is None:
+            if notes:
+                with self._lock:  # no sample yet: keep them for the first block
+                    self._annotations[:0] = notes
+            return started
+        if not started:
+            self.writer.set_start(self._first_wall or dt.datetime.now())
+        for index, text, duration in notes:
+            self.writer.annotate((index - first) / self.rate, text, duration)
+        return True
+
+    def _write_block(self, start: int, data: np.ndarray, expected: int | None) -> int:
+        """Write one queued block after the gap before it; returns the next index due."""
+        assert self.writer is not None
+        if expected is not None and start > expected:
+            self.writer.write_gap(start - expected)
+        elif expected is not None and start < expected:
+            data = data[expected - start :]  # overlap: keep the time axis
+            start = expected
+        self.writer.write(data)
+        return start + len(data)
+
+    def outcome(self) -> str:
+        """What this recording left on disk, in one sentence for the end of a run: where,
+        how much, and whether it stopped early (call after :meth:`close`)."""
+        w = self.writer
+        seconds = (w.samples_written / self.rate) if w else 0.0
+        where = str(self.path.resolve()) if self.path.parent.exists() else str(self.path)
+        if not self.path.exists():
+            return (
+                f"Recording lost: {where} no longer exists (its file or folder was removed "
+                "while recording)."
+            )
+        if self.error:
+            seconds = w.records_written * w.record_seconds if w else 0.0  # what reached disk
+            return (
+                f"Recording stopped early after {_duration(seconds)}: "
+                f"{self.error.removeprefix('Recording stopped: ').split('. ')[0]}. "
+                f"What was recorded is saved in {where}."
+            )
+        dropped = (
+            f"; {_duration(self.dropped_samples / self.rate)} not recorded (disk too slow)"
+            if self.dropped_samples
+            else ""
+        )
+        return f"Recorded {_duration(seconds)} to {where}{dropped}."
 
     def _fail(self, exc: OSError) -> None:
         text = disk_error_sentence(exc, self.path.parent)

@@ -122,3 +122,45 @@ def test_recover_repairs_a_file_cut_short(tmp_path):
     fixed = run("recover", str(rec))
     assert fixed.returncode == 0, fixed.stderr
     assert "Traceback" not in fixed.stderr
+
+
+def test_a_recording_folder_removed_mid_run_raises_the_alarm_and_the_last_line_says_so(tmp_path):
+    import shutil
+    import time
+
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_STATE_HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "--headless", "--duration", "6", "--record", str(folder)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        end = time.monotonic() + 30
+        while not list(folder.glob("*.edf")) and time.monotonic() < end:
+            time.sleep(0.05)
+        (path,) = folder.glob("*.edf")
+        shutil.rmtree(folder)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    alarms = [line for line in out.splitlines() if line.startswith("alarm ")]
+    stopped = "High technical alarm: Recording stopped: the folder"
+    assert any(stopped in line and "Monitoring continues" in line for line in alarms), out
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(f"Recording lost: {path} no longer exists")
+
+
+def test_a_run_says_what_it_recorded_in_its_last_line(tmp_path):
+    out = run("--headless", "--duration", "1", "--record", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    (path,) = tmp_path.glob("*.edf")
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("Recorded ") and last.endswith(f" to {path.resolve()}.")
+    out = run("--headless", "--duration", "0.5")
+    assert out.stderr.strip().splitlines()[-1].startswith("Nothing was recorded")

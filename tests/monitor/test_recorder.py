@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import signal
 import subprocess
@@ -251,8 +252,8 @@ def test_a_missing_folder_is_refused_at_start_with_a_sentence(tmp_path):
     with pytest.raises(RecorderError) as err:
         rec.start()
     assert str(err.value) == (
-        f"Cannot record to r.edf: the folder {tmp_path / 'gone'} is missing (was the drive "
-        "removed?); reconnect the drive or choose another folder."
+        f"Cannot record to r.edf: the folder {tmp_path / 'gone'} is missing (was it deleted, "
+        "or the drive removed?); reconnect the drive or choose another folder."
     )
 
 
@@ -364,3 +365,70 @@ def test_at_16_channels_every_measurement_of_a_stimulus_reaches_the_file(tmp_pat
     assert any(" (2/" in t for t in texts.values())
     for r in results:  # every channel of every stimulus, judged or not, is in the file
         assert r.label in texts[r.stim_index], (r.label, texts[r.stim_index])
+
+
+def test_a_folder_removed_while_recording_is_noticed_within_two_seconds(tmp_path):
+    """Writing goes on without an error into a file whose folder was deleted: the
+    recorder looks for its file every second and stops with a sentence."""
+    import shutil
+
+    folder = tmp_path / "case"
+    folder.mkdir()
+    errors: list[str] = []
+    rec = Recorder(folder / "r.edf", 2000.0, ("C0", "C1"), on_error=errors.append)
+    rec.start()
+    blocks = _blocks(400)  # 4 s of signal, fed at about 4x real time
+    for b in itertools.islice(blocks, 50):
+        rec(b, None)
+    shutil.rmtree(folder)
+    removed = time.monotonic()
+    for b in blocks:
+        rec(b, None)
+        time.sleep(0.0025)
+        if errors:
+            break
+    _wait(lambda: bool(errors), timeout=3.0)
+    assert time.monotonic() - removed <= 2.0
+    assert errors == [
+        f"Recording stopped: the folder {folder} is missing (was it deleted, or the drive "
+        "removed?). Monitoring continues; reconnect the drive or choose another folder."
+    ]
+    rec.close()
+    assert rec.outcome().startswith(f"Recording lost: {folder / 'r.edf'} no longer exists")
+
+
+def test_a_recording_file_deleted_alone_is_noticed_and_the_run_says_so(tmp_path):
+    errors: list[str] = []
+    rec = Recorder(tmp_path / "r.edf", 2000.0, ("C0", "C1"), on_error=errors.append)
+    rec.start()
+    (tmp_path / "r.edf").unlink()
+    _wait(lambda: bool(errors), timeout=3.0)  # no blocks at all: checked while idle too
+    assert errors[0].startswith("Recording stopped: the file r.edf was deleted or moved from")
+    rec.close()
+    assert "no longer exists" in rec.outcome()
+
+
+def test_the_outcome_says_where_how_much_and_if_it_stopped_early(tmp_path, monkeypatch):
+    rec = Recorder(tmp_path / "ok.edf", 2000.0, ("C0", "C1"))
+    rec.start()
+    for b in _blocks(100):
+        rec(b, None)
+    rec.close()
+    assert rec.outcome() == f"Recorded 1.0 s to {(tmp_path / 'ok.edf').resolve()}."
+    full = Recorder(tmp_path / "full.edf", 2000.0, ("C0", "C1"), record_seconds=0.1)
+    full.start()
+
+    def no_space(*_args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for b in _blocks(20):  # 0.2 s written, then the disk is full
+        full(b, None)
+    _wait(lambda: full.writer.records_written >= 2)
+    monkeypatch.setattr(edfwriter.os, "pwrite", no_space)
+    for b in _blocks(20, start=400):
+        full(b, None)
+    full.close()
+    assert full.outcome() == (
+        "Recording stopped early after 0.2 s: the disk is full. What was recorded is saved "
+        f"in {(tmp_path / 'full.edf').resolve()}."
+    )
