@@ -92,6 +92,15 @@ def _header_date(raw: bytes) -> dt.date | None:
         return None
 
 
+def _header_time(raw: bytes) -> dt.time | None:
+    """The header's ``hh.mm.ss`` (None when unreadable)."""
+    try:
+        hour, minute, second = (int(x) for x in raw.decode("ascii").strip().split("."))
+        return dt.time(hour, minute, second)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 def _startdate(text: str) -> dt.date | None:
     """``02-MAR-2002`` of an EDF+ recording field (None for ``X`` or anything unreadable)."""
     try:
@@ -216,6 +225,8 @@ def new_header(
     # EDF+ asks for 01.01.85 when the start date is unknown.
     date = new_date or EARLIEST
     out[168:176] = _field(f"{date.day:02d}.{date.month:02d}.{date.year % 100:02d}", 8)
+    time = _header_time(head[176:184]) or dt.time(0, 0, 0)
+    out[176:184] = _field(f"{time:%H.%M.%S}", 8)
     out[184:192] = _field(str(len(head)), 8)
     tag = head[192:236].decode("latin-1").strip().upper()[:5]
     out[192:236] = _field(tag if tag in _FORMAT_TAGS else "", 44)
@@ -235,20 +246,25 @@ def filter_tals(raw: bytes, time_keeping: bool, policy: TextPolicy) -> tuple[byt
 
     TALs keep their onset and duration bytes as written. With ``time_keeping`` the first
     TAL, when it opens with an empty text (the record's time stamp), is kept even when no
-    text remains. Returns the new bytes and the numbers of texts kept and removed.
+    text remains. A piece not closed by ``\\x14\\x00`` (EDF+ section 2.2.2) is not a TAL and
+    goes, so the bytes kept always fit where they came from. Returns the new bytes and the
+    numbers of texts kept and removed.
     """
     out = bytearray()
     kept = removed = 0
     first = time_keeping
-    for chunk in raw.split(b"\x00"):
+    pieces = raw.split(b"\x00")
+    last = len(pieces) - 1  # the piece after the last NUL is not closed
+    for k, chunk in enumerate(pieces):
         if not chunk:
             continue
         head, *texts = chunk.split(b"\x14")
-        if chunk.endswith(b"\x14"):
+        closed = k < last and chunk.endswith(b"\x14")
+        if closed:
             texts.pop()  # the empty piece after the terminator
         stamp = first and bool(texts) and texts[0] == b""
         first = False
-        if not texts or not _TAL_HEAD.fullmatch(head):
+        if not closed or not texts or not _TAL_HEAD.fullmatch(head):
             removed += max(1, sum(1 for t in texts if t.strip()))  # not a TAL: all of it
             continue
         keep = [b""] if stamp else []
@@ -275,7 +291,7 @@ def _cut_short_note(path: Path, f: EdfFile, stated: str) -> str | None:
     copied += f" ({f.n_records * f.record_duration:g} s)"
     try:
         said = int(float(stated))
-    except ValueError:
+    except (ValueError, OverflowError):  # "nan", "inf": not given
         said = -1
     if said <= 0:
         return (
@@ -301,6 +317,8 @@ def _check_paths(src: Path, out: Path, overwrite: bool) -> None:
         raise DeidentifyError(f"{src} does not exist")
     if src.is_dir():
         raise DeidentifyError(f"{src} is a folder, not a recording")
+    if not src.is_file():  # a pipe or a device: opening it could wait forever
+        raise DeidentifyError(f"{src} is not a recording file")
     if out.exists() and (out.resolve() == src.resolve() or os.path.samefile(out, src)):
         raise DeidentifyError(
             "the output is the recording itself; give --out another file name (the original "
@@ -347,6 +365,10 @@ def deidentify_file(
         raise DeidentifyError(f"{src.name} cannot be de-identified: {exc}") from None
     except OSError as exc:
         raise DeidentifyError(f"{src} cannot be read: {exc.strerror or exc}") from None
+    except (ValueError, OverflowError, MemoryError):  # numbers in the header beyond any use
+        raise DeidentifyError(
+            f"{src.name} cannot be de-identified: its header cannot be read"
+        ) from None
     try:
         return _copy(f, src, out, shift_days)
     finally:
@@ -369,6 +391,8 @@ def _copy(f: EdfFile, src: Path, out: Path, shift_days: int | None) -> Result:
         result.random_shift = shift_days is None
         result.shift_days = random_shift(start) if shift_days is None else shift_days
         result.new_date = shifted(start, result.shift_days)
+    if _header_time(head[176:184]) is None:
+        result.notes.append("The start time could not be read; the copy says 00.00.00.")
     strong, weak = identifiers(head, plus)
     header, result.equipment_kept = new_header(head, plus, result.new_date, f.n_records, strong)
     for word in sorted(strong, key=len, reverse=True):
@@ -381,7 +405,14 @@ def _copy(f: EdfFile, src: Path, out: Path, shift_days: int | None) -> Result:
     if note:
         result.notes.append(note)
     labels = [s.label for s in f.signals if not s.is_annotation]
-    policy = TextPolicy(labels, strong | weak)
+    _write_copy(f, src, out, header, TextPolicy(labels, strong | weak), result)
+    return result
+
+
+def _write_copy(
+    f: EdfFile, src: Path, out: Path, header: bytes, policy: TextPolicy, result: Result
+) -> None:
+    """Write the copy to a hidden temporary file, check it, then rename it to ``out``."""
     try:
         fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
     except OSError as exc:
@@ -404,11 +435,16 @@ def _copy(f: EdfFile, src: Path, out: Path, shift_days: int | None) -> Result:
         raise DeidentifyError(
             f"writing {out} failed: {exc.strerror or exc}; no copy was left", status=1
         ) from None
+    except EdfFormatError as exc:  # the recording changed while it was being copied
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise DeidentifyError(
+            f"reading {src.name} failed: {exc}; no copy was left", status=1
+        ) from None
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    return result
 
 
 def _copy_records(f: EdfFile, dst, policy: TextPolicy, result: Result) -> None:

@@ -4,9 +4,14 @@ original did; bad input and bad output paths are refused in one line with nothin
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
+import io
 import os
 import re
+import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -14,6 +19,8 @@ import edfio
 import numpy as np
 import pyedflib
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 import main
 from commands import deidentify as deid
@@ -545,3 +552,122 @@ def test_every_shared_file_gives_a_copy_that_opens_where_it_did(shared_data, tmp
         if f.start_datetime and g.start_datetime != f.start_datetime - dt.timedelta(500):
             problems.append(f"{name}: start {g.start_datetime} for {f.start_datetime}")
     assert problems == []
+
+
+# -- damaged recordings: a copy or one line, the input never changed ------------------------
+def test_a_tal_not_closed_is_removed_and_the_rest_still_fits():
+    """An annotation signal that ends inside a TAL (no closing 20 0 bytes) made the
+    filter write more bytes than it read (an assertion failed: a traceback)."""
+    policy = TextPolicy(["EMG"], set())
+    for raw in (b"+0\x14\x14\x00+1\x14gap 3 samples", b"+0\x14\x14\x00+1\x14gap 3 samples\x14"):
+        new, kept, removed = deid.filter_tals(raw, True, policy)
+        assert new == b"+0\x14\x14\x00".ljust(len(raw), b"\x00") and (kept, removed) == (0, 1)
+    raw = b"+0\x14\x14\x00+1\x14gap 3 samples\x14\x00\x00"  # closed: kept
+    assert deid.filter_tals(raw, True, policy) == (raw, 1, 0)
+
+
+def test_an_unreadable_start_time_gives_a_copy_that_opens(tmp_path, capsys):
+    src = tmp_path / "t.edf"
+    _small_recording(src)
+    _set_field(src, 176, 8, "25.61.99")
+    before = src.read_bytes()
+    out = tmp_path / "copy.edf"
+    status, said, err = _run(capsys, src, "--out", out, "--shift-days", 400)
+    assert status == 0, err
+    assert "note: The start time could not be read; the copy says 00.00.00." in said
+    assert out.read_bytes()[176:184] == b"00.00.00" and EdfFile(out).notes == []
+    assert src.read_bytes() == before
+
+
+def test_a_pipe_is_refused_without_waiting_for_it(tmp_path, capsys):
+    pipe = tmp_path / "pipe.edf"
+    os.mkfifo(pipe)
+    result = []
+    worker = threading.Thread(
+        target=lambda: result.append(deid.deidentify([str(pipe), "--out", str(tmp_path / "c")])),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # it waits to read the pipe: let it go before failing
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(10)
+        pytest.fail("deidentify waited for a pipe")
+    assert result == [2]
+    assert capsys.readouterr().err == f"error: {pipe} is not a recording file.\n"
+
+
+def _small_recording(path: Path) -> None:
+    """A 1 s EDF+C recording with a patient, machine annotations and typed notes."""
+    w = EdfWriter(path, 2000.0, ["EMG R", "EMG L"], annotation_bytes=128, patient=PATIENT)
+    for k in range(10):
+        w.annotate(k * 0.1 + 0.01, "stim 15 mA 0.2 ms zygomatic" if k % 2 else "note: Smith")
+    w.write(np.random.default_rng(0).normal(0, 100, (2000, 2)))
+    w.close()
+
+
+@functools.cache
+def _small() -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.edf"
+        _small_recording(path)
+        return path.read_bytes()
+
+
+def _header_fields(ns: int) -> list[tuple[int, int]]:
+    out = [(8, 80), (88, 80), (168, 8), (176, 8), (184, 8), (192, 44), (236, 8), (244, 8)]
+    out.append((252, 4))
+    base = 256
+    for width in (16, 80, 8, 8, 8, 8, 8, 80, 8, 32):
+        out += [(base + i * width, width) for i in range(ns)]
+        base += width * ns
+    return out
+
+
+NASTY = ["", "0", "-1", "-2", "99999999", "1e3", "abc", "nan", "inf", "-inf", "1 2", "+5", "1e308"]
+TAL_BITS = [b"+1\x14", b"+0.5\x150.1\x14", b"-", b".5", b"\x14", b"\x15", b"\x00", b"gap 3 samples"]
+TAL_BITS += [b"Smith", b"stim 15 mA"]
+
+
+@st.composite
+def damaged_recordings(draw) -> bytes:
+    data = bytearray(_small())
+    header, ns = 256 * 4, 3
+    for _ in range(draw(st.integers(0, 2))):  # header fields
+        offset, width = draw(st.sampled_from(_header_fields(ns)))
+        text = draw(st.one_of(st.sampled_from(NASTY), st.text(max_size=width)))
+        data[offset : offset + width] = text.encode("utf-8")[:width].ljust(width)
+    record = (len(data) - header) // 10
+    for _ in range(draw(st.integers(0, 3))):  # garbage in the annotation signal
+        piece = b"".join(draw(st.lists(st.sampled_from(TAL_BITS), min_size=1, max_size=6)))
+        end = header + draw(st.integers(1, 10)) * record  # where an annotation signal ends
+        if draw(st.booleans()):  # a full annotation signal, up to its last byte
+            piece = (piece * 128)[-128:]
+        at = draw(st.sampled_from([end - len(piece), end - 128 + draw(st.integers(0, 127))]))
+        data[at : at + len(piece)] = piece
+    data = data[: header + 10 * record]  # the garbage stays inside the annotation signal
+    if draw(st.booleans()):
+        data = data[: draw(st.integers(0, len(data)))]
+    return bytes(data)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(damaged_recordings())
+def test_any_damaged_recording_gives_a_copy_or_one_line(data):
+    with tempfile.TemporaryDirectory() as folder:
+        src, out = Path(folder) / "case.edf", Path(folder) / "copy.edf"
+        src.write_bytes(data)
+        said, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(said), contextlib.redirect_stderr(err):
+            status = deid.deidentify([str(src), "--out", str(out), "--shift-days", "400"])
+        assert src.read_bytes() == data
+        if status == 0:
+            event("copied")
+            assert err.getvalue() == "" and said.getvalue().startswith(f"Wrote {out}")
+            assert _data_bytes(out)[0] == _data_bytes(src, EdfFile(out).n_records)[0]
+            assert sorted(p.name for p in Path(folder).iterdir()) == ["case.edf", "copy.edf"]
+        else:
+            event("refused")
+            assert said.getvalue() == "" and err.getvalue().count("\n") == 1
+            assert err.getvalue().startswith("error: ") and "Traceback" not in err.getvalue()
+            assert [p.name for p in Path(folder).iterdir()] == ["case.edf"]
