@@ -523,7 +523,10 @@ class PeriodicityTracker:
         d = np.diff(y, axis=0)
         pw = np.stack([np.einsum("wc,wc->c", y, y) / len(y), np.einsum("wc,wc->c", d, d) / len(d)])
         n = self._bg_n[chans] + 1
-        a = np.maximum(self._alpha * self.GROUP * self.WINDOW_GROUPS, 1.0 / n)[:, None]
+        # At most 1 (a weight): at very low sampling rates the learning rate per window
+        # would pass it and make the variances negative.
+        a = np.minimum(np.maximum(self._alpha * self.GROUP * self.WINDOW_GROUPS, 1.0 / n), 1.0)
+        a = a[:, None]
         d0 = r[:, 0] - self._bg_r[chans, 0]
         dd0 = _diff_autocov(r.T)[0] - _diff_autocov(self._bg_r[chans].T)[0]
         self._bg_r[chans] += a * (r - self._bg_r[chans])

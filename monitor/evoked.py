@@ -66,6 +66,7 @@ time (:meth:`EvokedAnalyzer.set_baseline`).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import threading
 from collections import deque
@@ -166,6 +167,13 @@ __all__ = [
 ]
 
 RECENT_SWEEPS = 64  # sweeps kept whole (with their epochs) for the screen
+#: Below this sampling rate the evoked analysis does not run: the LSR (a few ms of
+#: 100-500 Hz activity) and its latency need at least 1 sample per millisecond.
+MIN_RATE_HZ = 1000.0
+#: The call made once, at the first stimulus, when the analysis is off (not an alarm).
+CALL_ANALYSIS_OFF = "analysis_off"
+
+log = logging.getLogger(__name__)
 #: After another pulse, its response is left out of a sweep's pre-stimulus stretch (ms).
 PREVIOUS_RESPONSE_MS = 25.0
 
@@ -231,13 +239,23 @@ class EvokedAnalyzer:
         self.on_sweep = on_sweep
         self.on_call = on_call
         self.format_time = format_time or seconds_clock(self.rate)
-        ms = self.rate / 1000.0
+        #: Why the analysis does not run (a clause), or None while it does.
+        self.off_reason: str | None = None
+        self.stimuli_not_analysed = 0
+        if not self.rate >= MIN_RATE_HZ:
+            self.off_reason = (
+                f"the sampling rate ({self.rate:g} Hz) is too low to measure it "
+                f"(at least {MIN_RATE_HZ:g} Hz is needed)"
+            )
+        # Off, the parts below are built at the lowest rate they work at and never fed.
+        ms = (MIN_RATE_HZ if self.off_reason else self.rate) / 1000.0
         self._ms = ms
         s = self.s
         self._noise_pre = round((s.noise_ms + 0.5) * ms)  # analysis sweep starts here
         self._noise_end = round(0.5 * ms)
         self._pre = self._noise_pre + round(s.settle_ms * ms)  # raw read before the pulse
-        self._hum = MainsHum(self.rate, s.mains_hz, s.hum_harmonics)
+        setup_rate = ms * 1000.0
+        self._hum = MainsHum(setup_rate, s.mains_hz, s.hum_harmonics)
         # The hum is fitted to the stretch before the noise stretch (so the noise level
         # judged there is honest: it holds whatever the fit got wrong, as the response
         # window does; fitted over it too, the fit takes some of its noise away and 8 x
@@ -251,7 +269,7 @@ class EvokedAnalyzer:
         self._blank = max(1, round(s.blank_ms * ms))
         self._prev_resp = round(PREVIOUS_RESPONSE_MS * ms)
         self._disp = (round(s.epoch_ms[0] * ms), round(s.epoch_ms[1] * ms))
-        self._sos = _band_sos(s.band_hz, self.rate)
+        self._sos = _band_sos(s.band_hz, setup_rate)
         self._zi = signal.sosfilt_zi(self._sos)[:, :, None]
         self._muscles = [muscle_of(label) for label in self.labels]
         self._sides = [side_of(label) for label in self.labels]
@@ -264,11 +282,11 @@ class EvokedAnalyzer:
         self._known: deque[int] = deque(maxlen=4096)  # recent pulses, for blanking
         self._real_seen = False
         self._detector = (
-            StimulusArtifactDetector(self.rate, self.n_channels)
+            StimulusArtifactDetector(setup_rate, self.n_channels)
             if s.detect_stimuli != "off"
             else None
         )
-        self._screen = ContaminationScreen(self.rate, self.n_channels, s)
+        self._screen = ContaminationScreen(setup_rate, self.n_channels, s)
         self._avg: dict[tuple, deque[np.ndarray]] = {}
         self._count = 0
         self._results: deque[SweepResult] = deque(maxlen=s.history * max(1, self.n_channels))
@@ -285,7 +303,43 @@ class EvokedAnalyzer:
 
     # -- input (acquisition thread) ------------------------------------------------------------
     def __call__(self, block: Block, filtered: np.ndarray | None = None) -> None:
-        self.process(block.start, block.data, block.stims)
+        try:
+            self.process(block.start, block.data, block.stims)
+        except Exception:
+            # The session switches the analysis off and says so; the summary says why.
+            self._switch_off(
+                "it stopped after an internal error (the details are in the log)", block.start
+            )
+            raise
+
+    def _switch_off(self, reason: str, index: int) -> None:
+        """Stop analysing for good; the first stimulus after says why (one call)."""
+        with self._lock:
+            if self.off_reason is None:
+                self.off_reason = reason
+                self.stimuli_not_analysed = 0
+                self._pending.clear()
+
+    def _not_analysed(self, stims: Iterable[StimMarker]) -> None:
+        """Count the stimuli the analysis cannot take; say why at the first."""
+        calls = []
+        with self._lock:
+            for m in stims:
+                self.stimuli_not_analysed += 1
+                if self.stimuli_not_analysed == 1:
+                    calls.append(
+                        LsrCall(
+                            CALL_ANALYSIS_OFF,
+                            m.index,
+                            0,
+                            (),
+                            "",
+                            f"LSR not measured: {self.off_reason}.",
+                            reported_at=m.index,
+                        )
+                    )
+            self._calls.extend(calls)
+        self._emit([], calls)
 
     def _time_text(self, index: int) -> str:
         # Looked up at each call: a replay's screen may set format_time to the recording's
@@ -295,6 +349,9 @@ class EvokedAnalyzer:
     def process(self, start: int, raw: np.ndarray, stims: Iterable[StimMarker] = ()) -> None:
         """Feed raw samples ``[n, channels]`` (µV) from absolute ``start``, and the stimulus
         markers that came with them."""
+        if self.off_reason is not None:
+            self._not_analysed(stims)
+            return
         done: list[Sweep] = []
         calls: list[LsrCall] = []
         with self._lock:
@@ -323,6 +380,8 @@ class EvokedAnalyzer:
 
     def flush(self) -> None:
         """End of the stream: analyse the sweeps whose response windows are complete."""
+        if self.off_reason is not None:
+            return
         done: list[Sweep] = []
         calls: list[LsrCall] = []
         with self._lock:
@@ -735,9 +794,10 @@ class EvokedAnalyzer:
             return self._control.last_baseline
 
     def state(self, mode: str = MODE_LSR) -> str:
-        """``"collecting"``, ``"present"``, ``"gone"`` or ``"none"`` (no response at baseline)."""
+        """``"collecting"``, ``"present"``, ``"gone"`` or ``"none"`` (no response at baseline);
+        ``"off"`` when the analysis does not run (see :attr:`off_reason`)."""
         with self._lock:
-            return self._trackers[mode].state
+            return "off" if self.off_reason else self._trackers[mode].state
 
     def stimulation_state(self) -> str:
         """``"ok"``, ``"lost"``, ``"unverified"``, ``"collecting"`` or ``""`` (no LSR-mode
@@ -789,6 +849,8 @@ class EvokedAnalyzer:
     def status_text(self, mode: str = MODE_LSR) -> str:
         """One line for the screen, e.g. ``"LSR present — L Mentalis 240 µV at 10.1 ms"``."""
         with self._lock:
+            if self.off_reason:
+                return f"LSR not measured — {self.off_reason}"
             lost = self._control.lost_since if mode == MODE_LSR else None
             return self._trackers[mode].status(lost)
 
@@ -834,7 +896,11 @@ class EvokedAnalyzer:
                 "rejected_sweeps": self._rejected_counts(mode),
                 "mains_hz": round(self._hum.mains_hz, 2) or None,
                 "stimuli_detected_from_artifacts": self.detected,
-                "analysed": True,
+                "analysed": self.off_reason is None,
+                "reason": None
+                if self.off_reason is None
+                else f"LSR not measured: {self.off_reason}.",
+                "stimuli_not_analysed": self.stimuli_not_analysed,
             }
             if mode == MODE_LSR:
                 out.update(self._control.summary(self.rate))

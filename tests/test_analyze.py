@@ -213,3 +213,24 @@ def test_a_slipped_stimulating_needle_is_reported_as_stimulation_lost(tmp_path):
         (out / "summary.json").read_text())["alarms"])  # fmt: skip
     page = (out / "report.html").read_text()
     assert "Stimulation lost at 0:00:12" in page and "LSR disappeared" not in page
+
+
+def test_at_200_hz_the_summary_report_and_output_say_why_there_is_no_lsr(tmp_path):
+    import numpy as np
+
+    from monitor.edfwriter import EdfWriter
+
+    path = tmp_path / "r200.edf"
+    with EdfWriter(path, 200.0, ["L Orb. oculi", "L Mentalis"], record_seconds=1.0) as w:
+        w.write(np.random.default_rng(0).normal(0, 20, (4000, 2)))
+        for k in range(1, 19):
+            w.annotate(k, "stim 10 mA 0.2 ms zygomatic")
+    out = analyze(str(path), "--out", str(tmp_path / "out"), "--quiet", tmp=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""  # no traceback, no warning
+    lsr = json.loads((tmp_path / "out" / "summary.json").read_text())["lsr"]
+    assert lsr["analysed"] is False and lsr["stimuli_not_analysed"] == 18
+    assert lsr["reason"].startswith("LSR not measured: the sampling rate (200 Hz) is too low")
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "LSR not measured: the sampling rate (200 Hz) is too low" in report
+    assert "18 stimuli were not analysed" in report

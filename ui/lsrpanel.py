@@ -909,11 +909,20 @@ class LsrPanel(QObject):
         new = self.history.poll(a)
         just_started = False
         if not self.started:
+            if a.off_reason is not None and a.stimuli_not_analysed:
+                # Stimuli the analysis cannot take: the status box says why, no rows.
+                self.started = True
+                self.status.show()
+                self.status.set_status(a.status_text(MODE_LSR), a.state(MODE_LSR))
+                return True
             if not self.history.sweeps:
                 return False
             self.started = just_started = True
             self.column.show()
             self.status.show()
+        if a.off_reason is not None:
+            self.status.set_status(a.status_text(MODE_LSR), a.state(MODE_LSR))
+            return False
         if new:
             self._take_results()
         b = a.baseline(MODE_LSR)

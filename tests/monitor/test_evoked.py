@@ -444,3 +444,46 @@ def test_averaging_finds_a_response_that_single_sweeps_miss():
     assert sum(r.present for r in late) >= 0.9 * len(late)
     alone = [r for r in single.trend(2) if r.stim_number >= 4]
     assert sum(r.present for r in alone) <= 0.75 * len(alone)
+
+
+def test_below_1000_hz_the_lsr_is_not_measured_and_says_why_once():
+    """At 200 Hz the LSR analysis once crashed, was switched off with a traceback, and the
+    summary still said ``analysed: true``. It now does not run and says why."""
+    from monitor.block import StimMarker
+    from monitor.evoked import CALL_ANALYSIS_OFF, EvokedAnalyzer
+
+    calls = []
+    a = EvokedAnalyzer(200.0, ("L Orb. oculi", "L Mentalis"), on_call=calls.append)
+    x = np.random.default_rng(1).normal(0, 20, (200, 2)).astype(np.float32)
+    for k in range(10):
+        a.process(k * 200, x, [StimMarker(k * 200 + 50, 10.0)])
+    a.flush()
+    assert a.results() == [] and a.state() == "off"
+    assert [c.kind for c in calls] == [CALL_ANALYSIS_OFF]
+    assert calls[0].text == (
+        "LSR not measured: the sampling rate (200 Hz) is too low to measure it (at least "
+        "1000 Hz is needed)."
+    )
+    summary = a.lsr_summary()
+    assert summary["analysed"] is False and summary["stimuli_not_analysed"] == 10
+    assert summary["reason"] == calls[0].text
+    assert a.status_text().startswith("LSR not measured — the sampling rate (200 Hz)")
+
+
+def test_an_internal_error_switches_the_analysis_off_and_the_summary_says_so(monkeypatch):
+    from monitor.block import Block, StimMarker
+    from monitor.evoked import EvokedAnalyzer
+
+    a = EvokedAnalyzer(10_000.0, ("L Orb. oculi",))
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("zero-size array")
+
+    monkeypatch.setattr(a, "_analyse", broken)
+    x = np.zeros((20_000, 1), np.float32)
+    with pytest.raises(ValueError):
+        a(Block(0, x, 10_000.0, ("L Orb. oculi",), (StimMarker(100, 10.0),)))
+    a(Block(20_000, x, 10_000.0, ("L Orb. oculi",), (StimMarker(20_100, 10.0),)))
+    summary = a.lsr_summary()
+    assert summary["analysed"] is False
+    assert "internal error" in summary["reason"]

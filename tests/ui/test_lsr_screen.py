@@ -603,3 +603,41 @@ def test_rejected_labels_fit_the_waterfall_and_clear_each_other(qtbot, size):
         assert [row._labels.get(age, "") for age in range(n)] == reasons
     finally:
         s.win.close()
+
+
+def test_at_200_hz_the_screen_says_why_the_lsr_is_not_measured(qtbot, tmp_path):
+    from drivers.replay import ReplaySource
+    from monitor.edfwriter import EdfWriter
+    from monitor.source import EndOfStream
+    from ui.mainwindow import MainWindow
+
+    path = tmp_path / "r200.edf"
+    with EdfWriter(path, 200.0, list(default_labels(2)), record_seconds=1.0) as w:
+        for k in range(1, 6):
+            w.annotate(k, "stim 10 mA 0.2 ms zygomatic")
+        w.write(np.random.default_rng(0).normal(0, 20, (1400, 2)))
+    source = ReplaySource(path, realtime=False, block_seconds=0.1)
+    session = Session(source)
+    session.open()
+    attached = attach_pipeline(session)
+    win = MainWindow(session, attached.monitoring, evoked=attached.evoked)
+    win.timer.stop()
+    qtbot.addWidget(win)
+    win.resize(1600, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        while True:
+            block = source.read()
+            if block is not None:
+                session.process(block)
+                win.refresh()
+    except EndOfStream:
+        pass
+    win.refresh()
+    assert win.lsr.status.isVisible() and not win.lsr.column.isVisible()
+    assert win.lsr.status.head.text() == "LSR not measured"
+    assert "200 Hz" in win.lsr.status.detail.text()
+    rows = [" ".join(win.event_log.texts(r)) for r in range(win.event_log.rowCount())]
+    assert sum("LSR not measured: the sampling rate (200 Hz)" in r for r in rows) == 1
+    win.close()
