@@ -18,7 +18,9 @@ Layers, each over the one before (a layer holds only what differs from what is b
 field). Every file is written atomically (a temporary file in the same folder, flushed to
 disk, then renamed over the old one): a crash leaves the old or the new file, never half of
 one. A file that cannot be read or holds unusable values is renamed aside
-(``<name>.unreadable-<date>-<time>``), a warning says so, and the layers below it apply.
+(``<name>.unreadable-<date>-<time>``), a warning says so, and the layers below it apply;
+so is a folder in its place, a file over :data:`MAX_FILE_BYTES` (never read whole) and one
+nested deeper or holding larger numbers than any settings file. Reading never raises.
 
 JSON rather than TOML: Python reads TOML (``tomllib``) but cannot write it without another
 package, and the settings are written by the program far more often than by hand.
@@ -33,6 +35,7 @@ import json
 import logging
 import os
 import re
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -54,6 +57,14 @@ APP_FOLDER = "facial-nerve-monitor"
 ENV_FOLDER = "FACIAL_NERVE_MONITOR_CONFIG"
 FORMAT = 1
 _USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+#: A settings file is a few kB; anything larger is not one, and is never read whole.
+MAX_FILE_BYTES = 1_000_000
+#: Settings nest a few levels (settings, montage, presets, a preset, a channel).
+MAX_DEPTH = 16
+#: No setting needs a larger integer; a 400-digit one does not even convert to a float.
+MAX_INTEGER = 10**15
+_LAST_CASE_CHARS = 80  # a surgeon's name or a procedure; longer is not one
+_WHY_CHARS = 300  # a warning quotes at most this much of a file's content
 
 
 def config_folder() -> Path:
@@ -129,6 +140,62 @@ def write_json_atomically(path: Path, data: Any) -> None:
                 os.close(dir_fd)
 
 
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; False when even that cannot be found out."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _read_capped(path: Path) -> bytes:
+    """The bytes of a settings file, never more than :data:`MAX_FILE_BYTES`.
+
+    Raises
+    ------
+    FileNotFoundError
+        There is no file.
+    SettingsError
+        Not a regular file, or too large: why, as the end of a sentence.
+    OSError
+        It cannot be read.
+    """
+    info = path.stat()  # before opening: opening a pipe would wait for a writer
+    if stat.S_ISDIR(info.st_mode):
+        raise SettingsError("is a folder, not a settings file")
+    if not stat.S_ISREG(info.st_mode):
+        raise SettingsError("is not a file")
+    too_large = SettingsError(f"is too large to be a settings file (over {MAX_FILE_BYTES:,} bytes)")
+    if info.st_size > MAX_FILE_BYTES:
+        raise too_large
+    with open(path, "rb") as f:
+        raw = f.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:  # it grew since
+        raise too_large
+    return raw
+
+
+def _check_values(doc: Any) -> None:
+    """Refuse nesting and numbers no settings file holds, before any check meets them.
+
+    Raises
+    ------
+    SettingsError
+        Why, as the end of a sentence.
+    """
+    stack = [(doc, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise SettingsError("is damaged: nested too deeply to be a settings file")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+        elif isinstance(value, int) and abs(value) > MAX_INTEGER:
+            raise SettingsError("holds a number far too large to be a setting")
+
+
 def _settings_in(raw: bytes) -> Any:
     """The ``settings`` part of a settings file's bytes.
 
@@ -142,11 +209,49 @@ def _settings_in(raw: bytes) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise SettingsError(f"is damaged: not valid JSON{where}") from None
+    except RecursionError:  # [[[[...]]]]: the reader gives up long before the end
+        raise SettingsError("is damaged: nested too deeply to be a settings file") from None
+    except ValueError:  # an integer of thousands of digits
+        raise SettingsError("is damaged: holds a number with too many digits") from None
+    _check_values(doc)
     if not isinstance(doc, dict) or not isinstance(doc.get("settings", {}), dict):
         raise SettingsError("is not a settings file")
     if doc.get("format", FORMAT) != FORMAT:
-        raise SettingsError(f"has format {doc.get('format')!r}, not {FORMAT}")
+        raise SettingsError(f"has format {_shown(doc.get('format'))}, not {FORMAT}")
     return doc.get("settings", {})
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, cut short: a warning never quotes a whole file."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _short(why: str) -> str:
+    return why if len(why) <= _WHY_CHARS else why[: _WHY_CHARS - 1] + "…"
+
+
+def _checked_layer(settings: Any) -> tuple[dict[str, Any], list[str]]:
+    """:func:`~monitor.monitorsettings.clean_layer`, every failure as a SettingsError whose
+    text ends the sentence "The settings file ... "."""
+    try:
+        return clean_layer(settings)
+    except SettingsError as exc:
+        raise SettingsError(f"holds an unusable value ({exc})") from None
+    except Exception:  # a value no check foresaw must not stop the case setup
+        log.debug("settings layer refused", exc_info=True)
+        raise SettingsError("holds a value that cannot be used") from None
+
+
+def _settings_from(stored: dict[str, Any]) -> MonitorSettings:
+    """:meth:`MonitorSettings.from_dict`, every failure as a SettingsError (as above)."""
+    try:
+        return MonitorSettings.from_dict(stored)
+    except SettingsError as exc:
+        raise SettingsError(f"holds an unusable value ({exc})") from None
+    except Exception:  # as in _checked_layer
+        log.debug("settings refused", exc_info=True)
+        raise SettingsError("holds a value that cannot be used") from None
 
 
 class SettingsStore:
@@ -197,9 +302,10 @@ class SettingsStore:
 
     def _set_aside(self, path: Path, why: str) -> None:
         """Rename an unusable file out of the way (never delete it) and say so."""
+        why = _short(why)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         aside, k = path.with_name(f"{path.name}.unreadable-{stamp}"), 1
-        while aside.exists():
+        while _exists(aside):
             k += 1
             aside = path.with_name(f"{path.name}.unreadable-{stamp}-{k}")
         try:
@@ -218,26 +324,20 @@ class SettingsStore:
 
     def _read_layer(self, path: Path) -> dict[str, Any] | None:
         """The settings in ``path`` ({} when there is no file, None when it was unusable
-        and has been set aside)."""
+        and has been set aside). Never raises."""
         try:
-            raw = path.read_bytes()
+            raw = _read_capped(path)
+            layer, notes = _checked_layer(_settings_in(raw))
         except FileNotFoundError:
             return {}
-        except OSError as exc:
-            self._set_aside_quietly(path, f"cannot be read ({exc.strerror or exc})")
-            return None
-        try:
-            settings = _settings_in(raw)
         except SettingsError as exc:
             self._set_aside_quietly(path, str(exc))
             return None
-        try:
-            layer, notes = clean_layer(settings)
-        except SettingsError as exc:
-            self._set_aside_quietly(path, f"holds an unusable value ({exc})")
+        except OSError as exc:
+            self._set_aside_quietly(path, f"cannot be read ({exc.strerror or exc})")
             return None
         for note in notes:
-            self._warn(f"{path}: {note}")
+            self._warn(f"{path}: {_short(note)}")
         return layer
 
     def _set_aside_quietly(self, path: Path, why: str) -> None:
@@ -251,9 +351,9 @@ class SettingsStore:
             return base
         combined = merge(base, layer)
         try:
-            MonitorSettings.from_dict(combined)
+            _settings_from(combined)
         except SettingsError as exc:
-            self._set_aside_quietly(path, f"holds an unusable value ({exc})")
+            self._set_aside_quietly(path, str(exc))
             return base
         return combined
 
@@ -275,7 +375,7 @@ class SettingsStore:
     # -- writing ------------------------------------------------------------------------------
     def _write(self, path: Path, layer: dict[str, Any]) -> Path:
         # Never replace a damaged file unseen: reading it sets it aside first.
-        if path.exists() and self._read_layer(path) is None and path.exists():
+        if _exists(path) and self._read_layer(path) is None and _exists(path):
             raise SettingsError(f"Settings not saved: {path} could not be moved aside.")
         doc = {"format": FORMAT, "settings": layer}
         try:
@@ -317,10 +417,10 @@ class SettingsStore:
         if user is not None:
             paths.insert(0, self.user_file(user, procedure))
         for path in paths:
-            if not path.exists():
-                continue
             try:
                 os.replace(path, path.with_name(path.name + ".before-reset"))
+            except FileNotFoundError:  # nothing to reset
+                continue
             except OSError as exc:
                 raise SettingsError(
                     f"Factory defaults not restored: {path} could not be moved "
@@ -340,10 +440,15 @@ class SettingsStore:
             raise SettingsError(f"Could not write {path}: {exc.strerror or exc}.") from None
 
     def last_case(self, user: str) -> dict[str, str]:
-        """``{"surgeon": ..., "procedure": ...}`` of ``user``'s last case ({} if none)."""
+        """``{"surgeon": ..., "procedure": ...}`` of ``user``'s last case ({} if none or
+        unreadable: it only fills in the next case setup)."""
         try:
-            doc = json.loads(self.last_case_file(user).read_text(encoding="utf-8"))
+            doc = json.loads(_read_capped(self.last_case_file(user)))
             last = doc["last_case"]
-            return {k: str(last[k]) for k in ("surgeon", "procedure") if k in last}
-        except (OSError, ValueError, KeyError, TypeError):
+            return {
+                k: last[k]
+                for k in ("surgeon", "procedure")
+                if isinstance(last.get(k), str) and len(last[k]) <= _LAST_CASE_CHARS
+            }
+        except (OSError, ValueError, LookupError, TypeError, AttributeError, RecursionError):
             return {}

@@ -277,3 +277,160 @@ def test_recording_with_monitoring_is_a_setting(store):
     settings = store.load("anna", MVD)
     assert not settings.record_with_monitoring
     assert settings.to_dict()["recording"] == {"with_monitoring": False}
+
+
+def _damaged(store: SettingsStore, content: bytes) -> Path:
+    path = store.user_file("anna", MVD)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"settings": ' * 40 + b"{}" + b"}" * 40, "nested too deeply"),
+        (b'{"settings": {"filters": {"order": ' + b"9" * 5000 + b"}}}", "too many digits"),
+        (b'{"settings": {"filters": {"highpass_hz": 1' + b"0" * 400 + b"}}}", "far too large"),
+        (b'{"settings": {"audio": {"emg_volume": NaN}}}', "EMG volume must be a finite number"),
+        (b'{"settings": {"display": {"window_s": -Infinity}}}', "must be a finite number"),
+        (b'{"settings": {"display": {"window_s": 1e308}}}', "display window must be 1 to 60"),
+        (b"\x00\x01\x02\x89PNG\r\n\x1a\n" * 100, "not valid JSON"),
+        (b'{"settings": {"montage": {"preset": "\xc3\x28"}}}', "not valid JSON"),  # bad UTF-8
+        (b"\xef\xbb\xbf{}", "not valid JSON"),  # a byte-order mark
+    ],
+    ids=[
+        "nested-100000",
+        "nested-40",
+        "5000-digits",
+        "400-digits",
+        "nan",
+        "minus-infinity",
+        "1e308",
+        "binary",
+        "invalid-utf8",
+        "bom",
+    ],
+)
+def test_a_file_no_reader_expects_is_set_aside_like_any_damaged_one(store, content, why):
+    path = _damaged(store, content)
+    assert store.load("anna", MVD) == factory_settings(MVD)
+    (warning,) = store.warnings
+    assert why in warning and "renamed to mvd-hfs.json.unreadable-" in warning, warning
+    assert len(warning) < 600  # never the file's content
+    (aside,) = path.parent.glob("mvd-hfs.json.unreadable-*")
+    assert aside.read_bytes() == content
+    store.save(edited(factory_settings(MVD)), "anna", MVD)
+    assert store.load("anna", MVD) == edited(factory_settings(MVD))
+
+
+def test_a_folder_where_the_file_belongs_is_set_aside(store):
+    path = store.user_file("anna", MVD)
+    (path / "inside").mkdir(parents=True)
+    assert store.load("anna", MVD) == factory_settings(MVD)
+    assert "is a folder, not a settings file" in store.warnings[0]
+    assert (next(path.parent.glob("mvd-hfs.json.unreadable-*")) / "inside").is_dir()
+    store.save(factory_settings(MVD), "anna", MVD)
+    assert path.is_file()
+
+
+def test_a_huge_file_is_refused_without_being_read(store, monkeypatch):
+    path = _damaged(store, b"")
+    with open(path, "r+b") as f:
+        f.truncate(100_000_000)  # sparse: 100 MB that take no disk
+    reads = []
+    real_open = open
+
+    def counting_open(file, mode="r", *args, **kwargs):
+        handle = real_open(file, mode, *args, **kwargs)
+        if Path(file) == path:
+            reads.append(handle)
+        return handle
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    assert store.load("anna", MVD) == factory_settings(MVD)
+    assert "too large to be a settings file" in store.warnings[0]
+    assert reads == []
+    assert store.last_case("anna") == {}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, True, -1, 0, 1e308, 10**400, "", "x" * 5000, [], [[[]]], {}, {"a": {"b": 1}}],
+    ids=lambda v: repr(v)[:12],
+)
+def test_a_wrong_value_for_any_setting_never_escapes_the_store(store, value):
+    from monitor.monitorsettings import SCHEMA
+
+    preset = next(iter(factory_settings(MVD).to_dict()["montage"]["presets"]))
+    layers = [{section: value} for section in SCHEMA]
+    layers += [{section: {key: value}} for section, keys in SCHEMA.items() for key in keys]
+    layers += [
+        {"montage": {"presets": {preset: [{"muscle": "oris", key: value}]}}}
+        for key in ("muscle", "side", "colour")
+    ]
+    for layer in layers:
+        path = _damaged(store, json.dumps({"format": 1, "settings": layer}).encode())
+        store.load("anna", MVD)  # never raises: the file is used, ignored or set aside
+        for p in path.parent.iterdir():
+            p.unlink()
+
+
+def test_a_last_case_file_that_cannot_be_used_is_ignored(store):
+    path = store.last_case_file("anna")
+    path.parent.mkdir(parents=True)
+    for content in (
+        b"[" * 100_000,
+        b'{"last_case": ' * 5000 + b"1" + b"}" * 5000,
+        b'{"last_case": {"surgeon": ' + b"9" * 5000 + b"}}",
+        b'{"last_case": "Dr Meier"}',
+        b'{"last_case": {"surgeon": ["Dr Meier"], "procedure": "' + b"x" * 5000 + b'"}}',
+        b"\xff\xfe",
+    ):
+        path.write_bytes(content)
+        assert store.last_case("anna") == {}, content[:40]
+    path.unlink()
+    path.mkdir()
+    assert store.last_case("anna") == {}
+
+
+def test_saving_into_a_vanished_folder_recreates_it(store):
+    store.load("anna", MVD)
+    store.save(edited(factory_settings(MVD)), "anna", MVD)
+    import shutil
+
+    shutil.rmtree(store.folder)  # a network drive gone and back, a cleaned profile
+    store.save(edited(factory_settings(MVD)), "anna", MVD)
+    assert store.load("anna", MVD) == edited(factory_settings(MVD))
+
+
+def test_a_folder_that_cannot_be_read_or_written_gives_sentences(store, monkeypatch):
+    """A read-only or locked settings folder: nothing but SettingsError leaves the store."""
+    store.save(edited(factory_settings(MVD)), "anna", MVD)
+    store.remember_case("anna", CaseSetup("c-1", "left", MVD, surgeon="Dr Meier"))
+    denied = PermissionError(13, "Permission denied")
+    real_stat = Path.stat
+
+    def locked_stat(self, *args, **kwargs):
+        if store.folder in self.parents:
+            raise denied
+        return real_stat(self, *args, **kwargs)
+
+    def locked(*args, **kwargs):
+        raise denied
+
+    monkeypatch.setattr(Path, "stat", locked_stat)
+    monkeypatch.setattr(settingsstore.os, "replace", locked)
+    monkeypatch.setattr(settingsstore.tempfile, "mkstemp", locked)
+    assert store.load("anna", MVD) == factory_settings(MVD)
+    assert "cannot be read (Permission denied)" in store.warnings[0]
+    assert store.last_case("anna") == {}
+    for save in (
+        lambda: store.save(factory_settings(MVD), "anna", MVD),
+        lambda: store.save_for_procedure(factory_settings(MVD), MVD),
+        lambda: store.remember_case("anna", CaseSetup("c-2", "left", MVD)),
+        lambda: store.restore_factory_defaults("anna", MVD),
+    ):
+        with pytest.raises(SettingsError, match=r"Permission denied\)?\.$"):
+            save()
