@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import sys
 import time
 from collections import Counter
@@ -25,9 +26,11 @@ from commands.keymoments import KeyMoments
 from commands.report import build_figures, report_html, wall_clock
 from monitor.events import EventKind
 from monitor.evoked import KIND_DIRECT, KIND_LSR, STIM_RESPONSE_COLUMNS, EvokedAnalyzer
+from monitor.filters import FilterSettingsError
 from monitor.freerun import FreeRunSettings
 from monitor.monitoring import FreeRunMonitoring
 from monitor.pipeline import attach_pipeline
+from monitor.problems import Severity
 from monitor.session import Session
 from monitor.source import EndOfStream, SourceError
 
@@ -48,11 +51,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="adaptive to each channel's noise (default) or the fixed 100 µV",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--read-anyway",
+        action="store_true",
+        help="analyse a recording whose header is damaged (misaligned channels, made-up "
+        "scales) instead of refusing it; the notes say what is wrong",
+    )
     return p
 
 
-def analyze(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+def log_to_file() -> None:
+    """Send log records (a failing detector's traceback) to the monitor's log file, as the
+    live monitor does, never to the terminal. Logging already set up is left alone."""
+    if logging.getLogger().handlers:
+        return
+    from main import setup_logging
+
+    setup_logging(None)
+
+
+def open_session(args: argparse.Namespace) -> Session | None:
+    """The session over the opened recording; ``None`` after printing why it cannot be."""
     from drivers.replay import ReplaySource
 
     try:
@@ -61,14 +80,35 @@ def analyze(argv: list[str]) -> int:
         print(
             f"error: cannot create the output folder {args.out}: {exc.strerror}.", file=sys.stderr
         )
-        return 2
-    source = ReplaySource(args.recording, realtime=False)
-    session = Session(source)
+        return None
+    session = Session(ReplaySource(args.recording, realtime=False, strict=not args.read_anyway))
     try:
         session.open()
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return None
+    except FilterSettingsError as exc:  # e.g. sampled too slowly for the band-pass
+        print(f"error: cannot analyse {args.recording.name}: {exc}", file=sys.stderr)
+        return None
+    return session
+
+
+def print_notes(source, session: Session) -> None:
+    """What the reader left out, skipped or read anyway, and any detector that stopped."""
+    for message in source.messages:
+        print(f"note: {message}", file=sys.stderr)
+    for problem in session.problems_since(0)[1]:
+        if problem.severity is Severity.CRITICAL:
+            print(f"warning: {problem.text}", file=sys.stderr)
+
+
+def analyze(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    log_to_file()
+    session = open_session(args)
+    if session is None:
         return 2
+    source = session.source
     # The live monitor's pipeline; offline it keeps every event and sweep for the files.
     pipeline = attach_pipeline(session, offline=True, freerun=FreeRunSettings(mode=args.threshold))
     monitoring, evoked = pipeline.monitoring, pipeline.evoked
@@ -101,6 +141,7 @@ def analyze(argv: list[str]) -> int:
         progress(duration, duration, wall)
         print(file=sys.stderr)
     write_results(args.out, args.recording, source, session, monitoring, evoked, wall, moments)
+    print_notes(source, session)
     print(f"Wrote {args.out}/events.csv, stim_responses.csv, summary.json, report.html")
     return 0
 

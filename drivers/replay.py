@@ -21,8 +21,14 @@ What the file becomes:
   Other annotations become :class:`~monitor.block.NoteMarker`.
 - **Time.** ``Block.start`` is the sample index in recording time. EDF+D record onsets
   are honoured: a jump between records is a :class:`~monitor.block.GapMarker` and the
-  next block starts after it. Index 0 is the first sample; the first record's offset
-  from the header's start time (sub-second starts) is :attr:`ReplaySource.start_offset_s`.
+  next block starts after it (a jump of days is one marker; nothing is held per missing
+  sample). Index 0 is the first sample; the first record's offset from the header's
+  start time (sub-second starts) is :attr:`ReplaySource.start_offset_s`.
+- **Damage.** A header that does not fit the file is refused with the field named (see
+  :mod:`drivers.edfreader`); ``strict=False`` plays it anyway and says what is wrong. A
+  channel whose header scale is damaged is left out and named; ``strict=False`` shows
+  it (in digital steps when the header gives no usable scale). Annotations whose time
+  cannot be read are skipped and counted in :attr:`ReplaySource.messages`.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drivers.edfreader import EdfFile, EdfFormatError, EdfSignal
+from drivers.edfreader import EdfFile, EdfFormatError, EdfSignal, microvolts_per_unit
 from monitor.block import Block, GapMarker, NoteMarker, StimMarker
 from monitor.source import EndOfStream, Source, SourceError, SourceInfo
 
@@ -56,20 +62,11 @@ MAX_GAP_PAUSE_S = 2.0  # a longer EDF+D gap pauses real-time replay this long on
 POLL_S = 0.1
 SEEK_BACK_GAP_S = 1.0  # stream time skipped by a jump back: the detectors see a gap
 
-_UV_PER_UNIT = {"v": 1e6, "mv": 1e3, "uv": 1.0, "nv": 1e-3}
 _CURRENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*ma\b", re.IGNORECASE)
 _WIDTH = re.compile(r"(\d+(?:[.,]\d+)?)\s*(ms|us|µs|μs)\b", re.IGNORECASE)
 _STIM_WORD = re.compile(r"^\s*stim\w*", re.IGNORECASE)
 
 Marker = StimMarker | NoteMarker
-
-
-def microvolts_per_unit(unit: str) -> float | None:
-    """Factor from a physical dimension to µV, or ``None`` for a unit that is not a voltage."""
-    u = unit.strip().lower().replace("µ", "u").replace("μ", "u")
-    if len(u) == 2 and u[1] == "v" and not u[0].isascii():
-        u = "uv"  # a micro sign in some other code page (0xE6 in CP437, ...)
-    return _UV_PER_UNIT.get(u)
 
 
 def is_trigger_label(label: str) -> bool:
@@ -149,6 +146,11 @@ class ReplaySource(Source):
         0.2 s of recording). Otherwise: recording time per block (default 1 s).
     start_s : float
         Where to start, in seconds of recording time after the first sample.
+    hold_at_end : bool
+        At the end, wait (for a jump back) instead of raising ``EndOfStream``.
+    strict : bool
+        Refuse a file whose header is damaged and leave out channels whose scale is
+        (default); ``False`` plays them anyway and :attr:`messages` says what is wrong.
 
     Attributes
     ----------
@@ -191,6 +193,7 @@ class ReplaySource(Source):
         block_seconds: float | None = None,
         start_s: float = 0.0,
         hold_at_end: bool = False,
+        strict: bool = True,
     ) -> None:
         _check_speed(speed)
         if block_seconds is not None and not block_seconds > 0:
@@ -207,6 +210,7 @@ class ReplaySource(Source):
         self.block_file_seconds = block_seconds * self.speed if realtime else block_seconds
         self.start_s = float(start_s)
         self.hold_at_end = hold_at_end
+        self.strict = strict
         self._block_seconds = block_seconds
         self.messages: list[str] = []
         self.duration_s = 0.0
@@ -254,7 +258,7 @@ class ReplaySource(Source):
         self._info = None
         self.messages = []
         try:
-            self._file = EdfFile(self.path)
+            self._file = EdfFile(self.path, strict=self.strict)
             self._prepare(self._file)
         except (OSError, ValueError) as exc:
             self.close()
@@ -441,36 +445,16 @@ class ReplaySource(Source):
 
     def _prepare(self, f: EdfFile) -> None:
         self.messages.extend(f.notes)
-        data = [s for s in f.signals if not s.is_annotation]
-        triggers = [s for s in data if is_trigger_label(s.label)]
-        candidates = [s for s in data if s not in triggers and s.samples_per_record > 0]
-        if not candidates:
-            raise EdfFormatError(
-                "it holds no signal to play besides its trigger channel"
-                if triggers
-                else "it holds only annotations, no signal to play"
-            )
-        if f.record_duration <= 0:
-            raise EdfFormatError("its data-record duration is 0 s, so its samples have no time")
-        if f.n_records == 0:
-            raise EdfFormatError("it holds no data records")
-        n = self._choose_samples_per_record(candidates, f.record_duration)
+        chosen, triggers = self._select_signals(f)
+        n = chosen[0].samples_per_record
         rate = n / f.record_duration
-        chosen = [s for s in candidates if s.samples_per_record == n]
-        left_out = [s for s in candidates if s.samples_per_record != n]
-        if left_out:
-            names = [
-                f"{s.label} ({s.samples_per_record / f.record_duration:g} Hz)" for s in left_out
-            ]
-            self.messages.append(
-                f"Left out {len(left_out)} channel{'s' * (len(left_out) > 1)} recorded at "
-                f"another rate: {_listing(names)}."
-            )
         self._channels = self._scaled(chosen)
         labels = _unique([s.label for s in chosen])
         self._rate, self._n = rate, n
 
+        header_notes = len(f.notes)
         notes, onsets = f.read_annotations()
+        self.messages.extend(f.notes[header_notes:])  # annotations that were skipped
         starts = self._record_starts(f, onsets, n, rate)
         self._runs = self._make_runs(starts, n)
         self.duration_s = self._runs[-1].stop / rate
@@ -517,6 +501,71 @@ class ReplaySource(Source):
         self._offset, self._segments, self._seek_marker = 0, [(0, 0)], None
         self._paused = self._at_end = False
 
+    def _select_signals(self, f: EdfFile) -> tuple[list[EdfSignal], list[EdfSignal]]:
+        """The signals to play (one rate) and the trigger channels to scan, with messages."""
+        data = [s for s in f.signals if not s.is_annotation]
+        labelled = [s for s in data if is_trigger_label(s.label)]
+        candidates = [s for s in data if s not in labelled and s.samples_per_record > 0]
+        if not candidates:
+            raise EdfFormatError(
+                "it holds no signal to play besides its trigger channel"
+                if labelled
+                else "its signals hold no samples (0 samples per record)"
+                if data
+                else "it holds only annotations, no signal to play"
+            )
+        if f.record_duration <= 0:
+            raise EdfFormatError("its data-record duration is 0 s, so its samples have no time")
+        if f.n_records == 0:
+            # Read anyway, a damaged header may leave no record: say why, not just that.
+            raise EdfFormatError(f.faults[0] if f.faults else "it holds no data records")
+        candidates = self._undamaged(candidates)
+        n = self._choose_samples_per_record(candidates, f.record_duration)
+        left_out = [s for s in candidates if s.samples_per_record != n]
+        if left_out:
+            names = [
+                f"{s.label} ({s.samples_per_record / f.record_duration:g} Hz)" for s in left_out
+            ]
+            self.messages.append(
+                f"Left out {len(left_out)} channel{'s' * (len(left_out) > 1)} recorded at "
+                f"another rate: {_listing(names)}."
+            )
+        return [s for s in candidates if s.samples_per_record == n], self._triggers(labelled)
+
+    def _undamaged(self, signals: list[EdfSignal]) -> list[EdfSignal]:
+        """The channels whose header scale can be trusted (all of them when not strict).
+
+        A channel with a damaged scale would show a made-up signal (flat, inverted or
+        mis-scaled): it is left out and named; when none is left the file is refused.
+        """
+        damaged = [s for s in signals if s.fault]
+        if not self.strict:
+            for s in damaged:
+                self.messages.append(
+                    f"Read anyway, although {s.fault}; channel {s.label} is shown "
+                    f"{'in digital steps' if _raw_steps(s) else 'as its header scales it'}."
+                )
+            return signals
+        kept = [s for s in signals if not s.fault]
+        if not kept:
+            more = len(damaged) - 1
+            raise EdfFormatError(
+                damaged[0].fault
+                + (f" (and {more} more channel{'s' * (more > 1)} are damaged)" if more else "")
+            )
+        for s in damaged:
+            self.messages.append(f"Left out channel {s.label}: {s.fault}.")
+        return kept
+
+    def _triggers(self, labelled: list[EdfSignal]) -> list[EdfSignal]:
+        """The trigger channels to scan for edges: those with a trusted scale when strict."""
+        if not self.strict:
+            return labelled
+        for s in labelled:
+            if s.fault:
+                self.messages.append(f"The trigger channel {s.label} is not used: {s.fault}.")
+        return [s for s in labelled if not s.fault]
+
     def _summary(self, fmt: str, n_channels: int) -> str:
         return (
             f"{fmt} file, {self.duration_s:g} s at {self._rate:g} Hz, "
@@ -532,11 +581,14 @@ class ReplaySource(Source):
     def _scaled(self, signals: list[EdfSignal]) -> list[_Channel]:
         channels, odd = [], []
         for s in signals:
+            gain, offset = _scale(s)
             factor = microvolts_per_unit(s.unit)
-            if factor is None:
+            if _raw_steps(s):
+                factor = 1.0  # messages already say it is shown in digital steps
+            elif factor is None:
                 factor = 1.0
                 odd.append(f"{s.label} ({s.unit or 'no unit'})")
-            channels.append(_Channel(s, s.gain * factor, s.offset * factor))
+            channels.append(_Channel(s, gain * factor, offset * factor))
         if odd:
             self.messages.append(
                 f"Kept {len(odd)} channel{'s' * (len(odd) > 1)} in the file's own "
@@ -603,9 +655,11 @@ class ReplaySource(Source):
         step = max(1, 1_000_000 // nt)
         chunks = range(0, f.n_records, step)
 
+        gain, offset = _scale(trig)
+
         def values(a: int) -> np.ndarray:
             raw = f.column(trig, a, min(a + step, f.n_records))
-            return f.decode(raw) * trig.gain + trig.offset
+            return f.decode(raw) * gain + offset
 
         lo, hi = math.inf, -math.inf
         for a in chunks:
@@ -695,6 +749,16 @@ class ReplaySource(Source):
         for j, ch in enumerate(self._channels):
             out[:, j] = f.digital(rows, ch.signal) * ch.scale + ch.shift
         return out
+
+
+def _raw_steps(signal: EdfSignal) -> bool:
+    """True when the header gives no usable scale: the samples are shown as digital steps."""
+    return not (math.isfinite(signal.gain) and math.isfinite(signal.offset))
+
+
+def _scale(signal: EdfSignal) -> tuple[float, float]:
+    """Gain and offset to the header's unit; 1 and 0 (digital steps) when it has none."""
+    return (1.0, 0.0) if _raw_steps(signal) else (signal.gain, signal.offset)
 
 
 def _check_speed(speed: float) -> None:
