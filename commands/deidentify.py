@@ -548,5 +548,11 @@ def deidentify(argv: list[str]) -> int:
     except DeidentifyError as exc:
         print(f"error: {exc}.", file=sys.stderr)
         return exc.status
-    print("\n".join(report(result)))
+    _say("\n".join(report(result)))
     return 0
+
+
+def _say(text: str) -> None:
+    """Print to stdout; a file name's bytes the terminal cannot show become ``?``."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    print(text.encode(encoding, "replace").decode(encoding))

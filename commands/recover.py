@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from monitor.edfrecover import RecoverError
 from monitor.edfrecover import recover as recover_file
@@ -34,8 +35,15 @@ def recover(argv: list[str]) -> int:
     status = 0
     for path in args.files:
         try:
-            print(recover_file(path))
+            say(recover_file(path))
         except RecoverError as exc:
-            print(f"error: {exc}.", file=sys.stderr)
+            say(f"error: {exc}.", sys.stderr)
             status = 1
     return status
+
+
+def say(text: str, stream: TextIO | None = None) -> None:
+    """Print one line; a file name's bytes the terminal cannot show become ``?``."""
+    stream = stream or sys.stdout
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    print(text.encode(encoding, "replace").decode(encoding), file=stream)

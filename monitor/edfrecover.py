@@ -388,7 +388,8 @@ def _discard(path: Path) -> None:
 
 
 def _holds(present: int, layout: _Layout) -> str:
-    return f"{present} complete data records ({present * layout.duration:g} s of signal)"
+    records = "record" if present == 1 else "records"
+    return f"{present} complete data {records} ({present * layout.duration:g} s of signal)"
 
 
 def _reason(exc: OSError) -> str:

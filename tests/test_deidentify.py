@@ -671,3 +671,14 @@ def test_any_damaged_recording_gives_a_copy_or_one_line(data):
             assert said.getvalue() == "" and err.getvalue().count("\n") == 1
             assert err.getvalue().startswith("error: ") and "Traceback" not in err.getvalue()
             assert [p.name for p in Path(folder).iterdir()] == ["case.edf"]
+
+
+def test_a_file_name_the_terminal_cannot_show_is_no_traceback(tmp_path, monkeypatch):
+    src = tmp_path / os.fsdecode(b"\xff-case.edf")  # not UTF-8: Python keeps it as-is
+    _small_recording(src)
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    monkeypatch.setattr("sys.stdout", out)
+    copy = tmp_path / os.fsdecode(b"\xfe-copy.edf")
+    assert deid.deidentify([str(src), "--out", str(copy), "--shift-days", "400"]) == 0
+    out.seek(0)
+    assert out.read().startswith(f"Wrote {tmp_path}/?-copy.edf (EDF+C")

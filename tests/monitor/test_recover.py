@@ -301,6 +301,17 @@ def test_recover_command_prints_what_it_did(tmp_path, capsys):
     assert "missing.edf does not exist" in err
 
 
+def test_a_file_name_the_terminal_cannot_show_is_no_traceback(tmp_path, monkeypatch):
+    path = tmp_path / os.fsdecode(b"\xff-case.edf")  # not UTF-8: Python keeps it as-is
+    _write(path)
+    path.write_bytes(_put(path.read_bytes(), 236, 8, "-1"))
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    monkeypatch.setattr("sys.stdout", out)
+    assert recover_command([str(path)]) == 0
+    out.seek(0)
+    assert out.read().startswith("?-case.edf: set the number of data records from -1 to 20")
+
+
 # -- files recover cannot use: one line each, nothing changed -------------------------------
 def test_what_is_not_a_recording_gets_one_line_each(tmp_path):
     (tmp_path / "folder.edf").mkdir()
