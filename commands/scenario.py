@@ -168,6 +168,12 @@ def scenario(argv: list[str]) -> int:
     if stalled:
         print(f"error: {stalled}", file=sys.stderr)
         return 2
+    if session.source.fell_behind:
+        print(
+            f"Played slower than the {speed:g}x asked: this computer could not keep up. No "
+            "signal was dropped.",
+            flush=True,
+        )
     return _report(sc, engine, monitoring, record, evoked, time.monotonic() - t0)
 
 

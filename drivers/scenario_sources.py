@@ -47,7 +47,15 @@ class ScenarioSource(SimulatorSource):
     ) -> None:
         self.engine = engine
         config = engine.scenario.sim_config()
-        super().__init__(config, block_seconds, realtime, speed, synth=engine.make_synth(config))
+        # A scenario is played like a file: behind the clock it slows down, never drops.
+        super().__init__(
+            config,
+            block_seconds,
+            realtime,
+            speed,
+            synth=engine.make_synth(config),
+            drop_when_behind=False,
+        )
         self._info = SourceInfo(
             name=f"Scenario {Path(engine.scenario.path).stem}",
             rate=config.rate,
@@ -110,8 +118,9 @@ class ScenarioSource(SimulatorSource):
         if now < wall:
             raise SignalLost("the amplifier is still disconnected.")
         if self.realtime and self._t0 is not None:
-            # Like a device whose counter ran on: back where the wall clock is now.
-            back = max(back, int((now - self._t0) * self.config.rate * self.speed))
+            # The scripted gap, however long reconnecting took: paced on from here, as
+            # a file that fell behind would be (never a longer gap than the script's).
+            self._t0 = now - back / (self.config.rate * self.speed)
         self._gap = GapMarker(self._next, back - self._next)
         self._next = back
         self._down = None

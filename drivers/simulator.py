@@ -33,6 +33,11 @@ class SimulatorSource(Source):
     synth : EmgSynth, optional
         A prepared generator for ``config`` (a scenario's, with scripted events) instead
         of a plain one.
+    drop_when_behind : bool
+        When the consumer falls more than 2 s behind the wall clock: True skips to now
+        and marks the skipped samples as a gap (a live device whose buffer overflowed,
+        counted in :attr:`overruns`); False slows down instead, dropping nothing (a
+        scenario, like a file), counted in :attr:`fell_behind`.
 
     Thread safety: ``read``/``open``/``close`` on the acquisition thread only;
     ``request_stop``, ``electrodes``, ``request_electrode_check``, ``set_bad_electrode``
@@ -49,6 +54,7 @@ class SimulatorSource(Source):
         speed: float = 1.0,
         duration_s: float | None = None,
         synth: EmgSynth | None = None,
+        drop_when_behind: bool = True,
     ) -> None:
         self.config = config or SimConfig()
         if not 0.01 <= speed <= 1000:
@@ -63,6 +69,8 @@ class SimulatorSource(Source):
         self._wake = threading.Event()
         self._truth_lock = threading.Lock()
         self._overruns = 0
+        self._fell_behind = 0
+        self.drop_when_behind = drop_when_behind
         self.electrode_model = SimulatedElectrodes(
             len(self.config.labels), self.synth._seed_entropy, self.config.bad_electrodes
         )
@@ -86,6 +94,10 @@ class SimulatorSource(Source):
     def overruns(self) -> int:
         return self._overruns
 
+    @property
+    def fell_behind(self) -> int:
+        return self._fell_behind
+
     def open(self) -> None:
         self._t0 = None
 
@@ -107,7 +119,11 @@ class SimulatorSource(Source):
                     return None
             else:
                 behind = due - self._next
-                if behind > 2 * self.config.rate:
+                if behind > 2 * self.config.rate and not self.drop_when_behind:
+                    # Like a file: play on from here, later than asked; nothing is lost.
+                    self._t0 = now - (self._next + n) / (self.config.rate * self.speed)
+                    self._fell_behind += 1
+                elif behind > 2 * self.config.rate:
                     # Like a device whose buffer overflowed: skip to now, mark the gap.
                     gap = GapMarker(self._next, behind - n)
                     self._overruns += 1

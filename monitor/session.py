@@ -116,6 +116,7 @@ class Session:
         self._expected: int | None = None
         self._samples = 0
         self._gaps = 0
+        self._fell_behind_said = 0  # the source's fell_behind count when last said
         self._gap_samples = 0
         self._blocks = 0
         self._nonfinite = 0
@@ -288,6 +289,7 @@ class Session:
                         self._report(Severity.INFO, f"Signal from {self.source.info.name} is back.")
                         self._backoff_reset_at = block.start
                     self.process(block)
+                    self._say_if_behind()
                     if self._backoff > _BACKOFF_START_S and block.stop - self._backoff_reset_at > (
                         5 * self.source.info.rate
                     ):
@@ -310,6 +312,17 @@ class Session:
         finally:
             if self._stop.is_set() and threading.current_thread() is self._thread:
                 self._close_source()  # stop() timed out while we were busy: close now
+
+    def _say_if_behind(self) -> None:
+        """A file or scenario that cannot keep its pace plays on later; say so, once."""
+        behind = self.source.fell_behind
+        if behind and not self._fell_behind_said:
+            self._report(
+                Severity.WARNING,
+                f"{self.source.info.name} plays slower than asked: this computer cannot keep "
+                "up with the speed chosen. No signal is dropped.",
+            )
+        self._fell_behind_said = behind
 
     def _reconnect(self, lost: SignalLost) -> None:
         """Reopen with back-off. "Back" is announced by the first block that arrives, and

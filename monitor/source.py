@@ -119,3 +119,9 @@ class Source(abc.ABC):
     def overruns(self) -> int:
         """Blocks the source had to discard because the consumer was too slow."""
         return 0
+
+    @property
+    def fell_behind(self) -> int:
+        """Times a file or scenario source, unable to keep its pace, went on later than
+        asked instead of dropping samples (a live source counts :attr:`overruns`)."""
+        return 0

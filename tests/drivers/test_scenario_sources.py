@@ -4,6 +4,7 @@ same samples, needles coming off, the link going down and coming back, and an en
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 
 import numpy as np
@@ -158,3 +159,42 @@ def test_the_serial_path_gives_the_same_samples_as_the_in_process_one():
     assert [t for t in a.of_kind("a_train", "cautery")] == [
         t for t in b.of_kind("a_train", "cautery")
     ]
+
+
+def test_a_scenario_that_falls_behind_slows_down_and_drops_nothing():
+    """``scenario --speed 50`` on a busy machine dropped seconds of signal as gaps and then
+    failed its verdict. Behind the clock a scenario now goes on later, like a file."""
+    from drivers.simulator import SimulatorSource
+    from monitor.session import Session
+
+    src = ScenarioSource(engine(rate=5000, duration=60), speed=50.0)
+    session = Session(src)
+    session.open()
+    blocks = []
+
+    def slow_consumer(block, filtered):  # about 8x real time, far below the 50x asked
+        blocks.append((block.start, block.stop, block.gaps))
+        time.sleep(block.n_samples / 5000 / 8)
+
+    session.subscribe("slow", slow_consumer)
+    session.start()
+    time.sleep(1.5)
+    session.stop()
+    assert src.fell_behind >= 1 and src.overruns == 0
+    # The only gap is the script's own disconnection of 0.5 s at 1.5 s.
+    gaps = [g for _, _, gs in blocks for g in gs]
+    assert [(g.index, g.n_missing) for g in gaps] == [(7500, 2500)]
+    assert all(a[1] == b[0] or b[2] for a, b in itertools.pairwise(blocks))
+    assert blocks[-1][1] > 8 * 5000  # it went on, past the disconnection
+    _, problems = session.problems_since(0)
+    assert [p.text for p in problems if "slower than asked" in p.text] == [
+        f"{src.info.name} plays slower than asked: this computer cannot keep up with the "
+        "speed chosen. No signal is dropped."
+    ]
+    # A live (simulated) device still overruns as a device would, and says so in gaps.
+    live = SimulatorSource(speed=50.0)
+    live.open()
+    live.read()
+    time.sleep(0.2)  # 10 s of signal due, not taken
+    block = live.read()
+    assert live.overruns == 1 and block.gaps and live.fell_behind == 0
