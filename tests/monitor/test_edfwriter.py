@@ -147,9 +147,7 @@ def test_a_huge_gap_costs_one_record_not_the_disk(tmp_path, bits):
     src.close()
     assert [g.n_missing for g in src.gaps] == [after - 1600]  # the padding is in the gap
     tail = np.concatenate([got[k] for k in sorted(got) if k >= after])
-    np.testing.assert_allclose(
-        tail[: len(x) - 1500], x[1500:], atol=0.2 if bits == 16 else 0.01
-    )
+    np.testing.assert_allclose(tail[: len(x) - 1500], x[1500:], atol=0.2 if bits == 16 else 0.01)
 
 
 def test_a_gap_up_to_the_limit_stays_edf_c_with_zeros(tmp_path):
