@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -20,3 +21,24 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present on this machine")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_collection_on_worker_threads():
+    """As the application does (``ui/gcpolicy.py``): Python's cyclic collector runs in
+    whichever thread passes its threshold, so an earlier test's closed window (a cycle
+    through the lambdas connected to its signals) would be destroyed on a later test's
+    acquisition or recorder thread, and Qt aborts the process for that. Automatic
+    collection stays off; each test's garbage is collected on the main thread."""
+    enabled = gc.isenabled()
+    gc.disable()
+    yield
+    gc.collect()
+    if enabled:
+        gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_main_thread():
+    yield
+    gc.collect()

@@ -88,6 +88,8 @@ def run_gui(
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from ui.gcpolicy import GuiThreadGarbageCollector
+
     pg.setConfigOptions(antialias=False, useOpenGL=False, background="k")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Facial Nerve Monitor")
@@ -108,7 +110,12 @@ def run_gui(
             app.exit(0 if ok else 1)
 
         QTimer.singleShot(int(after_s * 1000), grab)
-    code = app.exec()
+    collector = GuiThreadGarbageCollector(app)  # never free a Qt object on a worker thread
+    try:
+        code = app.exec()
+    finally:
+        collector.stop()
+        collector.deleteLater()
     # A screenshot (or app.exit) ends the loop with the monitor still open: close it, or
     # its frame timer draws on (a quarter of a core) in a process that goes on after this
     # call, e.g. every later test in the same run. The instructor's console closes with it.
