@@ -149,6 +149,11 @@ class Session:
         with self._lock:
             self._listeners.append(callback)
 
+    def remove_problem_listener(self, callback: Callable[[Problem], None]) -> None:
+        """Stop calling ``callback`` (no effect if it is not a listener). Thread-safe."""
+        with self._lock:
+            self._listeners = [c for c in self._listeners if c != callback]
+
     def add_change_listener(self, callback: Callable[[str, int], None]) -> None:
         """Call ``callback(text, sample_index)`` for every setting changed during the case
         (filters, detection and train-time thresholds): the recording annotates them."""

@@ -742,6 +742,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.timer.stop()
+        self.bridge.detach()  # the session may outlive this window (a source switch)
         if self.case_flow is not None:
             self.case_flow.remember(self)
         if self.stim_panel is not None:  # bound to this window's source: goes with it
