@@ -5,6 +5,9 @@ Every mistake is refused with one sentence that names the file and the line: TOM
 syntax errors with tomllib's line and column, everything else (an unknown key, a value out
 of range, a channel or phase that does not exist) with the line of the offending key or
 table, found by scanning the text (:class:`TomlLines`). Unknown keys get a "did you mean".
+What no scenario holds is refused the same way, never with a traceback: a file over
+:data:`MAX_FILE_BYTES` (never read whole), one that is not UTF-8 text, nesting tomllib
+cannot follow, numbers too large for a float and control characters in a text.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,9 @@ from drivers.scenario_model import (
 from monitor.montage import MUSCLES, channel_label, default_labels, muscle_of
 
 MAX_DURATION_S = 4 * 3600.0
+#: A scenario is a few kB of text; anything larger is not one, and is never read whole.
+MAX_FILE_BYTES = 1_000_000
+_SHOWN_CHARS = 40  # a message quotes at most this much of a value
 STIM_SITES = ("zygomatic", "temporal", "buccal", "marginal mandibular", "Z-L", "facial nerve")
 NEEDLES = ("active", "reference")
 
@@ -96,6 +103,7 @@ _EXPECT_KEYS = (
     "no_false_alarms",
 )
 _PHASE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and line breaks
 
 
 class ScenarioError(ValueError):
@@ -112,7 +120,9 @@ class ScenarioError(ValueError):
 
 
 # -- where things are written ---------------------------------------------------------------
-_HEADER = re.compile(r"\s*(\[\[?)\s*([A-Za-z0-9_\-.\"' ]+?)\s*\]\]?\s*(#.*)?$")
+# Possessive quantifiers: a long line that is no header fails at once, never by trying
+# every way to split its spaces (which took minutes for a line of 10 000).
+_HEADER = re.compile(r"\s*+(\[\[?+)\s*+([A-Za-z0-9_\-.\"' ]++)\]\]?+\s*+(#.*)?$")
 _KEY = re.compile(
     r"\s*((?:[A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*'))*)\s*="
 )
@@ -120,6 +130,20 @@ _KEY = re.compile(
 
 def _unquote(name: str) -> str:
     return name.strip().strip("\"'")
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, cut short: a message never quotes a whole file."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+
+
+def _as_float(value: int | float) -> float:
+    """``value`` as a float; an integer too large for one is infinity (out of any range)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 class TomlLines:
@@ -196,30 +220,35 @@ def _open_multiline(line: str) -> str | None:
 
 # -- values ---------------------------------------------------------------------------------
 _CLOCK = re.compile(r"(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)")
+_TIME_CHARS = 40
 
 
 def parse_time(value: Any) -> float:
     """Seconds from ``90``, ``90.5``, ``"90"``, ``"1:30"``, ``"1:30.5"`` or ``"1:01:30"``;
     ``ValueError`` with a sentence otherwise."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"a time is seconds or mm:ss, not {value!r}")
+        raise ValueError(f"a time is seconds or mm:ss, not {_shown(value)}")
     if isinstance(value, str):
         text = value.strip().removesuffix("s").strip()
+        if len(text) > _TIME_CHARS:  # digits beyond any case's length (and int()'s limit)
+            raise ValueError(f"{_shown(value)} is not a time (seconds or mm:ss)")
         m = _CLOCK.fullmatch(text)
         if m:
             h, mm, ss = int(m.group(1) or 0), int(m.group(2)), float(m.group(3))
             if ss >= 60 or (m.group(1) and mm >= 60):
-                raise ValueError(f"{value!r} is not a time (minutes and seconds go up to 59)")
+                raise ValueError(f"{_shown(value)} is not a time (minutes and seconds go up to 59)")
             seconds = 3600 * h + 60 * mm + ss
         else:
             try:
                 seconds = float(text)
             except ValueError:
-                raise ValueError(f"a time is seconds or mm:ss, not {value!r}") from None
+                raise ValueError(f"a time is seconds or mm:ss, not {_shown(value)}") from None
     else:
-        seconds = float(value)
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"a time must be 0 or more seconds, not {value!r}")
+        seconds = _as_float(value)
+    if math.isnan(seconds) or seconds < 0:
+        raise ValueError(f"a time must be 0 or more seconds, not {_shown(value)}")
+    if math.isinf(seconds):
+        raise ValueError(f"{_shown(value)} is not a time: too many seconds for any case")
     return seconds
 
 
@@ -235,12 +264,12 @@ def parse_when(value: Any, phases: dict[str, float]) -> float:
             if name not in phases:
                 if not phases:
                     raise ValueError(
-                        f"{value!r} is not a time (seconds or mm:ss), and the scenario has "
+                        f"{_shown(value)} is not a time (seconds or mm:ss), and the scenario has "
                         "no [[phase]] to name"
                     )
                 hint = _did_you_mean(name, phases)
                 raise ValueError(
-                    f"there is no phase {name!r}{hint} (the phases: {', '.join(phases)})"
+                    f"there is no phase {_shown(name)}{hint} (the phases: {', '.join(phases)})"
                 )
             delta = parse_time(offset) if offset else 0.0
             return phases[name] + (delta if sign != "-" else -delta)
@@ -268,7 +297,7 @@ class _Reader:
             if key not in allowed:
                 hint = _did_you_mean(key, allowed)
                 raise self.fail(
-                    f"{what} has no setting {key!r}{hint or ' (see docs/scenarios.md)'}",
+                    f"{what} has no setting {_shown(key)}{hint or ' (see docs/scenarios.md)'}",
                     where,
                     key,
                 )
@@ -279,13 +308,13 @@ class _Reader:
         if key not in table:
             return default
         v = table[key]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise self.fail(f"{key} must be a number, not {v!r}", where, key)
-        if not lo <= v <= hi:
-            raise self.fail(
-                f"{key} must be from {lo:g} to {hi:g}{unit}, not {v:g}{unit}", where, key
-            )
-        return float(v)
+        if isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(_as_float(v)):
+            raise self.fail(f"{key} must be a number, not {_shown(v)}", where, key)
+        value = _as_float(v)
+        if not lo <= value <= hi:
+            shown = f"{value:g}{unit}" if math.isfinite(value) else _shown(v)
+            raise self.fail(f"{key} must be from {lo:g} to {hi:g}{unit}, not {shown}", where, key)
+        return value
 
     def integer(self, table: dict, key: str, where: tuple, lo: int, hi: int, default: int) -> int:
         if key not in table:
@@ -293,7 +322,7 @@ class _Reader:
         v = table[key]
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
             raise self.fail(
-                f"{key} must be a whole number from {lo} to {hi}, not {v!r}", where, key
+                f"{key} must be a whole number from {lo} to {hi}, not {_shown(v)}", where, key
             )
         return int(v)
 
@@ -304,7 +333,11 @@ class _Reader:
             return ""
         v = table[key]
         if not isinstance(v, str) or (required and not v.strip()):
-            raise self.fail(f"{key} must be a non-empty text in quotes, not {v!r}", where, key)
+            raise self.fail(
+                f"{key} must be a non-empty text in quotes, not {_shown(v)}", where, key
+            )
+        if _CONTROL.search(v):  # an escape such as \u001b would reach the terminal
+            raise self.fail(f"{key} holds a control character; write plain text", where, key)
         return v.strip()
 
     def choice(self, table: dict, key: str, where: tuple, choices, default: str) -> str:
@@ -314,7 +347,7 @@ class _Reader:
         if not isinstance(v, str) or v not in choices:
             hint = _did_you_mean(str(v), choices)
             raise self.fail(
-                f"{key} must be one of {', '.join(map(repr, choices))}, not {v!r}{hint}",
+                f"{key} must be one of {', '.join(map(repr, choices))}, not {_shown(v)}{hint}",
                 where,
                 key,
             )
@@ -325,7 +358,7 @@ class _Reader:
             return None
         v = table[key]
         if not isinstance(v, bool):
-            raise self.fail(f"{key} must be true or false, not {v!r}", where, key)
+            raise self.fail(f"{key} must be true or false, not {_shown(v)}", where, key)
         return v
 
     def time(self, table: dict, key: str, where: tuple, phases=None) -> float:
@@ -340,7 +373,9 @@ class _Reader:
         if isinstance(value, int) and not isinstance(value, bool):
             if 1 <= value <= len(labels):
                 return value - 1
-            raise self.fail(f"there is no channel {value}; the channels are {listing}", where, key)
+            raise self.fail(
+                f"there is no channel {_shown(value)}; the channels are {listing}", where, key
+            )
         if isinstance(value, str):
             low = value.strip().casefold()
             for i, label in enumerate(labels):
@@ -352,10 +387,13 @@ class _Reader:
                     return i
             hint = _did_you_mean(value, [*labels, *MUSCLES])
             raise self.fail(
-                f"there is no channel {value!r}{hint} (the channels are {listing})", where, key
+                f"there is no channel {_shown(value)}{hint} (the channels are {listing})",
+                where,
+                key,
             )
         raise self.fail(
-            f"a channel is its number, label or muscle, not {value!r}; the channels are {listing}",
+            f"a channel is its number, label or muscle, not {_shown(value)}; "
+            f"the channels are {listing}",
             where,
             key,
         )
@@ -373,23 +411,54 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; :class:`ScenarioError` (one line) if it is bad."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = _read_capped(Path(path), name)
     except FileNotFoundError:
         raise ScenarioError("no such scenario file", name) from None
-    except UnicodeDecodeError:
-        raise ScenarioError("not a text file (a scenario is TOML text, UTF-8)", name) from None
     except OSError as exc:
         raise ScenarioError(f"cannot be read ({exc.strerror or exc})", name) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError("not a text file (a scenario is TOML text, UTF-8)", name) from None
     return parse_scenario(text, name)
 
 
+def _read_capped(path: Path, name: str) -> bytes:
+    """The file's bytes, never more than :data:`MAX_FILE_BYTES`; :class:`ScenarioError`
+    for a folder, a device or a file too large, ``OSError`` when it cannot be read."""
+    info = path.stat()  # before opening: opening a pipe would wait for a writer
+    if stat.S_ISDIR(info.st_mode):
+        raise ScenarioError("is a folder, not a scenario file", name)
+    if not stat.S_ISREG(info.st_mode):
+        raise ScenarioError("is not a file (a scenario is a TOML text file)", name)
+    too_large = ScenarioError(
+        f"is too large for a scenario (over {MAX_FILE_BYTES:,} bytes; a scenario is a few kB "
+        "of text)",
+        name,
+    )
+    if info.st_size > MAX_FILE_BYTES:
+        raise too_large
+    with open(path, "rb") as f:
+        raw = f.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise too_large
+    return raw
+
+
 _TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_LONG = re.compile(r"\d{1000}")
 
 
 def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     """Validate a scenario's TOML text; :class:`ScenarioError` (one line) if it is bad."""
     try:
         raw = tomllib.loads(text)
+    except RecursionError:  # [[[[...]]]] or {a={a={...}}}: tomllib recurses per level
+        raise ScenarioError(
+            "the scenario file is nested too deeply (lists or tables inside one another, "
+            "hundreds of levels); a scenario needs two or three",
+            path,
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         m = _TOML_WHERE.search(message)
@@ -402,6 +471,9 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
             message = re.sub(r"\s*\(at end of document\)", "", message)
         message = message[:1].lower() + message[1:]
         raise ScenarioError(f"not valid TOML: {message}", path, line, column) from None
+    except ValueError:  # an integer of thousands of digits: Python's limit, not TOML's
+        line = next((n for n, ln in enumerate(text.splitlines(), 1) if _LONG.search(ln)), None)
+        raise ScenarioError("a number has far too many digits", path, line) from None
     return _build(raw, _Reader(path, text))
 
 
@@ -445,7 +517,8 @@ def _build(raw: dict, r: _Reader) -> Scenario:
     drift = r.number(base, "drift_uv", w, 0, 500, 40.0, " µV")
     mains_hz = base.get("mains_hz", 50)
     if mains_hz not in (50, 60) or isinstance(mains_hz, bool):
-        raise r.fail(f"mains_hz must be 50 or 60, not {mains_hz!r}", w, "mains_hz")
+        raise r.fail(f"mains_hz must be 50 or 60, not {_shown(mains_hz)}", w, "mains_hz")
+    rates = r.rates(base, w)  # here, while w names [baseline] for the line numbers
 
     phases = _phases(raw.get("phase", []), duration, r)
     starts = {p.name: p.start_s for p in phases}
@@ -474,7 +547,7 @@ def _build(raw: dict, r: _Reader) -> Scenario:
         mains_uv=mains,
         mains_hz=float(mains_hz),
         drift_uv=drift,
-        rates=r.rates(base, w),
+        rates=rates,
         stimulation=stim,
         lsr=lsr,
         phases=phases,
@@ -495,7 +568,9 @@ def _montage(table: dict, side: str, r: _Reader) -> tuple[str, ...]:
     labels: list[str] = []
     for item in chans:
         if not isinstance(item, str) or not item.strip():
-            raise r.fail(f"a channel is a muscle or a label in quotes, not {item!r}", w, "channels")
+            raise r.fail(
+                f"a channel is a muscle or a label in quotes, not {_shown(item)}", w, "channels"
+            )
         key = item.strip().casefold()
         if key in MUSCLES:
             label = channel_label(key, side)
@@ -504,12 +579,12 @@ def _montage(table: dict, side: str, r: _Reader) -> tuple[str, ...]:
         else:
             hint = _did_you_mean(key, MUSCLES)
             raise r.fail(
-                f"unknown muscle {item!r}{hint} (the muscles: {', '.join(MUSCLES)})",
+                f"unknown muscle {_shown(item)}{hint} (the muscles: {', '.join(MUSCLES)})",
                 w,
                 "channels",
             )
         if label in labels:
-            raise r.fail(f"channel {label!r} is listed twice", w, "channels")
+            raise r.fail(f"channel {_shown(label)} is listed twice", w, "channels")
         labels.append(label)
     return tuple(labels)
 
@@ -524,23 +599,24 @@ def _phases(items: list, duration: float, r: _Reader) -> tuple[Phase, ...]:
         name = r.text(table, "name", w, required=True)
         if not _PHASE_NAME.fullmatch(name):
             raise r.fail(
-                f"a phase name is one lower-case word (letters, digits, _), not {name!r}",
+                f"a phase name is one lower-case word (letters, digits, _), not {_shown(name)}",
                 w,
                 "name",
             )
         if any(p.name == name for p in phases):
-            raise r.fail(f"there are two phases named {name!r}", w, "name")
+            raise r.fail(f"there are two phases named {_shown(name)}", w, "name")
         if "start" not in table:
-            raise r.fail(f'phase {name!r} needs start = "mm:ss"', w)
+            raise r.fail(f'phase {_shown(name)} needs start = "mm:ss"', w)
         start = r.time(table, "start", w)
         if phases and start <= phases[-1].start_s:
             raise r.fail(
-                f"phase {name!r} must start after {phases[-1].name!r} (phases go in order)",
+                f"phase {_shown(name)} must start after {_shown(phases[-1].name)} "
+                "(phases go in order)",
                 w,
                 "start",
             )
         if start >= duration:
-            raise r.fail(f"phase {name!r} starts after the end of the case", w, "start")
+            raise r.fail(f"phase {_shown(name)} starts after the end of the case", w, "start")
         phases.append(Phase(name, start, r.rates(table, w)))
     return tuple(phases)
 
@@ -617,7 +693,7 @@ def _event(
     if kind not in EVENT_KINDS:
         hint = _did_you_mean(str(kind), EVENT_KINDS)
         raise r.fail(
-            f"{what}: unknown kind {kind!r}{hint} (the kinds: {', '.join(EVENT_KINDS)})",
+            f"{what}: unknown kind {_shown(kind)}{hint} (the kinds: {', '.join(EVENT_KINDS)})",
             w,
             "kind",
         )

@@ -164,3 +164,23 @@ def test_a_run_says_what_it_recorded_in_its_last_line(tmp_path):
     assert last.startswith("Recorded ") and last.endswith(f" to {path.resolve()}.")
     out = run("--headless", "--duration", "0.5")
     assert out.stderr.strip().splitlines()[-1].startswith("Nothing was recorded")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'[case]\ntitle = "t"\nteaching = "x"\nduration = ' + b"[" * 5000 + b"]" * 5000,
+        b'[case]\ntitle = "t"\nteaching = "x"\nduration = ' + b"9" * 5000,
+        b'[case]\ntitle = "t"\nteaching = "x"\nduration = 60\nrate = ' + b"9" * 400,
+        b'[case]\ntitle = "\xc3\x28"\n',
+    ],
+    ids=["nested", "5000-digits", "400-digits", "not-utf8"],
+)
+def test_a_scenario_no_reader_expects_gets_one_line_and_exit_2(tmp_path, content):
+    path = tmp_path / "bad.toml"
+    path.write_bytes(content)
+    out = run("scenario", str(path), "--headless")
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith(f"error: {path}") and len(line) < 300, line

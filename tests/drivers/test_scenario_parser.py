@@ -198,3 +198,88 @@ def test_the_trainees_set_times_come_from_the_training_table():
     sc = parse_scenario(GOOD + "\n[training]\nlsr_call_within_s = 45\nack_within_s = 20\n", "x")
     assert sc.training_limits == {"ack_within_s": 20.0, "lsr_call_within_s": 45.0}
     assert parse_scenario(GOOD, "x").training_limits == {}
+
+
+SHORT = '[case]\ntitle = "t"\nteaching = "x"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (SHORT + "duration = " + "[" * 5000 + "]" * 5000 + "\n", None, "nested too deeply"),
+        (SHORT + "duration = " + "{a=" * 5000 + "1" + "}" * 5000 + "\n", None, "nested too deeply"),
+        (SHORT + "duration = " + "9" * 5000 + "\n", 4, "far too many digits"),
+        (SHORT + "duration = " + "9" * 400 + "\n", 4, "too many seconds for any case"),
+        (SHORT + 'duration = "' + "9" * 5000 + ':00"\n', 4, "is not a time"),
+        (SHORT + "duration = 1e308\n", 4, "from 10 s to 4 hours"),
+        (SHORT + "duration = inf\n", 4, "too many seconds for any case"),
+        (SHORT + "duration = nan\n", 4, "0 or more seconds"),
+        (SHORT + "duration = 60\nrate = " + "9" * 400 + "\n", 5, "from 500 to 20000 Hz"),
+        (SHORT + "duration = 60\n[stimulation]\nrate_hz = -1\n", 6, "from 0 to 20 Hz"),
+        (SHORT + "duration = 60\n[baseline]\nspikes_per_min = -5\n", 6, "from 0 to 600"),
+        (SHORT + "duration = 60\n[baseline]\nmains_hz = " + "6" * 400 + "\n", 6, "50 or 60"),
+        (
+            SHORT + 'duration = 60\n[[event]]\nkind = "spike"\nchannel = 1\nat = 1\ncount = 2\n'
+            "every_s = 1" + "0" * 400 + "\n",
+            10,
+            "every_s must be from 0.1 to 3600 s",
+        ),
+        (
+            SHORT + 'duration = 60\n[[event]]\nkind = "spike"\nat = 1\nchannel = ' + "9" * 400,
+            8,
+            "no channel",
+        ),
+        ('[case]\ntitle = "\\u001b[2J"\nteaching = "x"\nduration = 60\n', 2, "control character"),
+    ],
+    ids=[
+        "nested-arrays",
+        "nested-tables",
+        "5000-digits",
+        "400-digit-duration",
+        "5000-digit-clock",
+        "1e308",
+        "inf",
+        "nan",
+        "400-digit-rate",
+        "negative-stim-rate",
+        "negative-event-rate",
+        "400-digit-mains",
+        "400-digit-every",
+        "400-digit-channel",
+        "escape-in-title",
+    ],
+)
+def test_what_no_scenario_holds_is_refused_in_one_short_line(text, line, words):
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(text, "case.toml")
+    message = str(err.value)
+    assert words in message, message
+    assert "\n" not in message and len(message) < 300, message
+    assert err.value.line == line, message
+
+
+def test_a_long_line_is_scanned_at_once():
+    import time
+
+    text = SHORT + "duration = 60\nx = [\n[" + " " * 3000 + "1],\n]\n"
+    start = time.monotonic()
+    with pytest.raises(ScenarioError, match="no setting 'x'"):
+        parse_scenario(text, "case.toml")
+    assert time.monotonic() - start < 1.5  # 7 s, growing with the cube of the line's length
+
+
+def test_a_file_that_is_no_scenario_is_refused_without_being_read_whole(tmp_path):
+    big = tmp_path / "big.toml"
+    with open(big, "wb") as f:
+        f.truncate(100_000_000)  # sparse: 100 MB that take no disk
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b'[case]\ntitle = "\xc3\x28"\n')  # not UTF-8
+    (tmp_path / "folder.toml").mkdir()
+    for path, words in (
+        (big, "too large for a scenario"),
+        (binary, "not a text file"),
+        (tmp_path / "folder.toml", "is a folder"),
+        (Path("/dev/zero"), "is not a file"),
+    ):
+        with pytest.raises(ScenarioError, match=words):
+            load_scenario(path)
