@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from commands.argtypes import number_in
+from commands.argtypes import case_id_arg, number_in
 from commands.badelectrode import HELP as BAD_ELECTRODE_HELP
 from commands.badelectrode import bad_electrode_arg
 from monitor.evoked import EvokedAnalyzer
@@ -263,9 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rec.add_argument(
         "--case-id",
+        type=case_id_arg,
         default="",
         metavar="ID",
-        help="case identifier for the file name and header (never the patient's name)",
+        help="case identifier for the file name and header: letters, digits, - and _, at most "
+        "20 (never the patient's name or birth date)",
     )
     return p
 

@@ -6,6 +6,8 @@ import argparse
 import math
 from collections.abc import Callable
 
+from monitor.casesetup import CaseSetupError, check_case_id, check_case_id_is_not_identifying
+
 
 def number_in(lo: float, hi: float, what: str) -> Callable[[str], float]:
     """An argparse type: a number from ``lo`` to ``hi``, refused in words otherwise."""
@@ -20,3 +22,21 @@ def number_in(lo: float, hi: float, what: str) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def case_id_arg(text: str) -> str:
+    """An argparse type: a case id for file names and the recording's header.
+
+    Blank is no case id (``""``). Spaces become ``-`` (``case 7`` is ``case-7``, as in the
+    file name); then the case setup's own checks apply: no date that could be a birth date
+    and no ``Last, First`` name (:func:`~monitor.casesetup.check_case_id_is_not_identifying`),
+    letters, digits, ``-`` and ``_``, at most 20. The refusal never repeats the text.
+    """
+    text = text.strip()
+    if not text:
+        return ""
+    try:
+        check_case_id_is_not_identifying(text)
+        return check_case_id("-".join(text.split()))
+    except CaseSetupError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

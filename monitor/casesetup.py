@@ -3,7 +3,9 @@
 The patient fields (name, birth date, hospital number) are for the recording's EDF+ header
 only, where EDF+ keeps them (``code sex birthdate name``). They never reach a file name, a
 log line or the settings store: they are left out of ``repr``/``str``, :meth:`describe`
-and :meth:`remembered`, and the case id may not contain them.
+and :meth:`remembered`, and the case id may not contain them
+(:func:`check_case_id_is_not_identifying`, also where a case id enters without the
+patient fields, as on the command line).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from enum import Enum
 from monitor.montage import SIDES
 
 CASE_ID_MAX = 20
+#: A date in a case id at least this old could be a birth date (the case's own is recent).
+BIRTH_DATE_MIN_AGE = dt.timedelta(days=365)
 _CASE_ID = re.compile(r"[A-Za-z0-9_-]+")
 _EDF_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 EDF_FIELD_CHARS = 80  # the EDF header's patient and recording fields
@@ -73,6 +77,97 @@ def check_case_id(case_id: str) -> str:
     if not _CASE_ID.fullmatch(text):
         raise CaseSetupError("The case id may hold only letters, digits, - and _ (no spaces).")
     return text
+
+
+def check_case_id_is_not_identifying(
+    case_id: str,
+    patient_name: str = "",
+    birth_date: dt.date | None = None,
+    hospital_number: str = "",
+    today: dt.date | None = None,
+) -> None:
+    """Refuse a case id that could identify the patient: it names files and is written
+    into the recording's header, where anyone who gets the file reads it.
+
+    Without the patient fields (the command line) it refuses what looks like them: a date
+    more than :data:`BIRTH_DATE_MIN_AGE` old and a name written ``Last, First``. With them
+    (the case setup) it also refuses the patient's name, birth date in any common form and
+    hospital number. Every place a case id enters calls this one check.
+
+    Raises
+    ------
+    CaseSetupError
+        In one sentence that never repeats the patient's data.
+    """
+    low = str(case_id).strip().lower()
+    hospital = _alnum(hospital_number)
+    if hospital and hospital in _alnum(low):
+        raise CaseSetupError(
+            "The case id must not contain the hospital number: it goes into file names."
+        )
+    parts = re.split(r"[\s,;.-]+", _ascii_lower(patient_name))
+    if any(len(p) >= 3 and p in low for p in parts):
+        raise CaseSetupError(
+            "The case id must not contain the patient's name: it goes into file names."
+        )
+    digits = re.sub(r"\D", "", low)
+    if birth_date is not None and any(
+        birth_date.strftime(form) in digits for form in _BIRTH_DATE_FORMS
+    ):
+        raise CaseSetupError(
+            "The case id must not contain the birth date: it goes into file names."
+        )
+    newest = (today or dt.date.today()) - BIRTH_DATE_MIN_AGE
+    if any(dt.date(1900, 1, 1) <= d <= newest for d in _dates_in(low)):
+        raise CaseSetupError(
+            "The case id must not contain a date that could be a birth date (one more than "
+            "a year ago): it goes into file names."
+        )
+    if _LAST_FIRST.search(low):
+        raise CaseSetupError(
+            "The case id must not contain a name written 'Last, First': it goes into file names."
+        )
+
+
+_BIRTH_DATE_FORMS = ("%Y%m%d", "%d%m%Y", "%m%d%Y", "%d%m%y", "%y%m%d")
+_LAST_FIRST = re.compile(r"[^\W\d_]{2,}\s*,\s*[^\W\d_]{2,}")
+# Full dates with the year written in four digits, as year-month-day or day-month-year
+# (either order of day and month), with one separator repeated, or none.
+_YEAR_FIRST = re.compile(r"(?<!\d)(\d{4})(?:([-_./ ])(\d{1,2})\2(\d{1,2})|(\d{2})(\d{2}))(?!\d)")
+_YEAR_LAST = re.compile(r"(?<!\d)(?:(\d{1,2})([-_./ ])(\d{1,2})\2|(\d{2})(\d{2}))(\d{4})(?!\d)")
+
+
+def _dates_in(text: str) -> list[dt.date]:
+    """Every calendar date written in ``text`` (both readings of an ambiguous one)."""
+    found = []
+    for m in _YEAR_FIRST.finditer(text):
+        year, month, day = m.group(1), m.group(3) or m.group(5), m.group(4) or m.group(6)
+        found += _valid_dates(int(year), [(int(month), int(day))])
+    for m in _YEAR_LAST.finditer(text):
+        a, b = int(m.group(1) or m.group(4)), int(m.group(3) or m.group(5))
+        found += _valid_dates(int(m.group(6)), [(b, a), (a, b)])  # day first, or month
+    return found
+
+
+def _valid_dates(year: int, month_days: list[tuple[int, int]]) -> list[dt.date]:
+    out = []
+    for month, day in month_days:
+        try:
+            out.append(dt.date(year, month, day))
+        except ValueError:
+            continue
+    return out
+
+
+def _ascii_lower(text: str) -> str:
+    """Lower case without accents: a name as it could be spelled in a case id."""
+    folded = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii")
+    return folded.lower()
+
+
+def _alnum(text: str) -> str:
+    """Letters and digits only, lower case: ``H-77123`` and ``h77123`` compare equal."""
+    return re.sub(r"[^0-9a-z]", "", _ascii_lower(text))
 
 
 def parse_birth_date(text: str | dt.date | None) -> dt.date | None:
@@ -169,26 +264,9 @@ class CaseSetup:
         set_(self, "hospital_number", str(self.hospital_number).strip())
         if len(self.hospital_number) > 20 or " " in self.hospital_number:
             raise CaseSetupError("The hospital number has at most 20 characters, no spaces.")
-        self._check_case_id_is_not_identifying()
-
-    def _check_case_id_is_not_identifying(self) -> None:
-        low = self.case_id.lower()
-        if self.hospital_number and self.hospital_number.lower() in low:
-            raise CaseSetupError(
-                "The case id must not contain the hospital number: it goes into file names."
-            )
-        parts = re.split(r"[\s,;.-]+", self.patient_name.lower())
-        if any(len(p) >= 3 and p in low for p in parts):
-            raise CaseSetupError(
-                "The case id must not contain the patient's name: it goes into file names."
-            )
-        if self.patient_birth_date is not None:
-            d = self.patient_birth_date
-            for form in (d.strftime("%Y%m%d"), d.strftime("%d%m%Y"), d.isoformat()):
-                if form in low:
-                    raise CaseSetupError(
-                        "The case id must not contain the birth date: it goes into file names."
-                    )
+        check_case_id_is_not_identifying(
+            self.case_id, self.patient_name, self.patient_birth_date, self.hospital_number
+        )
 
     # -- what may be shown, logged and stored -----------------------------------------------
     def describe(self) -> str:

@@ -184,3 +184,25 @@ def test_a_scenario_no_reader_expects_gets_one_line_and_exit_2(tmp_path, content
     assert "Traceback" not in out.stderr
     (line,) = out.stderr.strip().splitlines()
     assert line.startswith(f"error: {path}") and len(line) < 300, line
+
+
+@pytest.mark.parametrize(
+    ("case_id", "words"),
+    [
+        ("Doe, Jane 1961-08-02", "birth date"),
+        ("doe-jane-19610802", "birth date"),
+        ("Doe, Jane", "Last, First"),
+        ("case/../../etc", "only letters, digits"),
+        ("x" * 21, "at most 20"),
+    ],
+)
+def test_a_case_id_that_could_identify_the_patient_is_refused_before_anything_is_written(
+    tmp_path, case_id, words
+):
+    out = run("--headless", "--duration", "1", "--record", str(tmp_path), "--case-id", case_id)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    (line,) = [ln for ln in out.stderr.splitlines() if "error:" in ln]
+    assert "argument --case-id" in line and words in line, line
+    assert "Jane" not in line and "1961" not in line
+    assert list(tmp_path.iterdir()) == []

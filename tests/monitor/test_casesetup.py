@@ -176,3 +176,35 @@ def test_patient_fields_never_reach_file_names_logs_or_the_settings_store(tmp_pa
     texts = " ".join(a.text for a in edf.annotations)
     assert "Vestibular schwannoma, right side, surgeon Dr Meier" in texts
     assert not any(secret in texts for secret in secrets)
+
+
+def test_the_patients_data_is_found_in_the_case_id_in_any_common_spelling():
+    patient = {
+        "patient_name": "Josefine Müller",
+        "hospital_number": "H-77123",
+        "patient_birth_date": "1961-08-02",
+    }
+    for case_id in ("muller-1", "case-h77123", "c020861", "08021961", "x-61-08-02"):
+        with pytest.raises(CaseSetupError, match="must not contain"):
+            CaseSetup(case_id, "left", **patient)
+
+
+@pytest.mark.parametrize(
+    "case_id",
+    ["doe-jane-1961-08-02", "19610802", "02-08-1961", "c_02.08.1961", "08/02/1961", "Doe, Jane"],
+)
+def test_without_the_patients_data_a_birth_date_or_a_name_is_still_refused(case_id):
+    from monitor.casesetup import check_case_id_is_not_identifying
+
+    with pytest.raises(CaseSetupError, match="must not contain") as err:
+        check_case_id_is_not_identifying(case_id, today=dt.date(2026, 12, 6))
+    assert "1961" not in str(err.value) and "Doe" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "case_id", ["MVD-2026_017", "20261206-1408", "case-17", "HFS-2026-12-01", "VS-0417", "OR3"]
+)
+def test_case_ids_of_todays_cases_pass(case_id):
+    from monitor.casesetup import check_case_id_is_not_identifying
+
+    check_case_id_is_not_identifying(case_id, today=dt.date(2026, 12, 6))
