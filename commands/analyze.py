@@ -23,7 +23,7 @@ from pathlib import Path
 from commands.casedetails import read_case_details
 from commands.casenotes import case_notes
 from commands.keymoments import KeyMoments
-from commands.report import build_figures, report_html, wall_clock
+from commands.report import build_figures, clean_text, report_html, wall_clock
 from monitor.events import EventKind
 from monitor.evoked import KIND_DIRECT, KIND_LSR, STIM_RESPONSE_COLUMNS, EvokedAnalyzer
 from monitor.filters import FilterSettingsError
@@ -160,7 +160,9 @@ def progress(done_s: float, total_s: float, wall_s: float) -> None:
 
 
 def _label(monitoring: FreeRunMonitoring, channel: int) -> str:
-    return "*" if channel < 0 else monitoring.labels[channel]
+    """The channel's label for events.csv, without the control characters a file's header
+    may hold."""
+    return "*" if channel < 0 else clean_text(monitoring.labels[channel])
 
 
 def write_results(

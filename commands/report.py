@@ -6,13 +6,16 @@ figures of the key moments (the longest A-trains, alarms not shown otherwise), t
 of the case, triggered-EMG thresholds, then the long lists (alarms, events, LSR per
 stimulus). The figures are inline SVG (:mod:`commands.reportfigures`): the page is one
 file with nothing to fetch, and prints sharp. The patient is never named: the case is
-identified by its case id (:mod:`commands.casedetails`).
+identified by its case id (:mod:`commands.casedetails`). Whatever the file brings (channel
+labels, notes, header items) reaches the page without its control characters
+(:func:`clean_text`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +43,19 @@ ALARM_FIGURES = 3
 LSR_ROWS = 8  # channels in the LSR figure: it fits one A4 page
 
 _e = html.escape
+# C0 and C1 control characters but tab and line breaks, and lone surrogates (no UTF-8 file
+# holds one): a label or a note read from a file may carry any of them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with each control character (but tab and line breaks) as a space.
+
+    Letters such as µ and é stay. For everything a recording brings into the report or a
+    CSV file: a NUL or an escape sequence there would break the page or a terminal.
+    """
+    return _CONTROL.sub(" ", text)
+
 
 STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; padding: 0 1em;
@@ -286,13 +302,15 @@ def report_html(
         lsr_table(lsr_rows),
         reading_section(summary["reader_messages"]),
     ]
-    return f"""<!doctype html>
+    page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Facial nerve monitoring report — {_e(name)}</title>
 <style>{STYLE}</style></head><body>
 {"".join(body)}
 </body></html>
 """
+    # One pass over the whole page: the figures' SVG and every text from the file included.
+    return clean_text(page)
 
 
 def _figure(svg: str, caption: str, counter) -> str:

@@ -311,3 +311,44 @@ def test_scale_bars_are_round_numbers(span, want):
 )
 def test_machine_annotations_are_told_from_human_ones(text, machine):
     assert is_machine_annotation(text) is machine
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def test_control_characters_from_the_file_reach_neither_the_report_nor_events_csv(tmp_path):
+    labels = default_labels(2)
+    cfg = SimConfig(
+        rate=RATE,
+        labels=labels,
+        seed=3,
+        spikes_per_min=0,
+        bursts_per_min=0,
+        a_trains_per_min=0,
+        b_trains_per_min=0,
+        c_trains_per_min=0,
+        cautery_per_min=0,
+        stim_rate_hz=0.0,
+    )
+    synth = EmgSynth(cfg)
+    synth.add_event("a_train", 1.5, channel=1, duration_s=0.6, freq_hz=120, amplitude_uv=250)
+    signal, _ = synth.render(0, int(4 * RATE))
+    rec = tmp_path / "odd.edf"
+    w = EdfWriter(rec, RATE, labels, start=START, case_id="c-1", fsync_interval_s=60)
+    w.annotate(2.5, "note: cautery \x07near\x1b[31m the nerve\x01, 5 µV, réveil")
+    w.write(signal)
+    w.close()
+    # The writer never writes a control character into a label: put them there by hand,
+    # as another program's file may have them (the second signal's 16-byte label field).
+    data = bytearray(rec.read_bytes())
+    data[256 + 16 : 256 + 32] = "L Orb.\x00or\x07is é".encode().ljust(16)
+    rec.write_bytes(data)
+    out = tmp_path / "out"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert analyze([str(rec), "--out", str(out), "--quiet"]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    events = (out / "events.csv").read_text(encoding="utf-8")
+    assert not CONTROL.search(page) and not CONTROL.search(events)
+    assert "L Orb. or is é" in page and "cautery  near [31m the nerve , 5 µV, réveil" in page
+    assert "a_train,L Orb. or is é," in events
+    figures(page)  # the SVG is still well-formed
