@@ -122,7 +122,7 @@ class ScenarioError(ValueError):
 # -- where things are written ---------------------------------------------------------------
 # Possessive quantifiers: a long line that is no header fails at once, never by trying
 # every way to split its spaces (which took minutes for a line of 10 000).
-_HEADER = re.compile(r"\s*+(\[\[?+)\s*+([A-Za-z0-9_\-.\"' ]++)\]\]?+\s*+(#.*)?$")
+_HEADER = re.compile(r"\s*+(\[\[?+)\s*+([A-Za-z0-9_\-.\"' ]++)\s*+\]\]?+\s*+(#.*)?$")
 _KEY = re.compile(
     r"\s*((?:[A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*'))*)\s*="
 )
