@@ -283,3 +283,9 @@ def test_a_file_that_is_no_scenario_is_refused_without_being_read_whole(tmp_path
     ):
         with pytest.raises(ScenarioError, match=words):
             load_scenario(path)
+
+
+def test_line_finder_reads_headers_with_spaces_and_tabs_inside_the_brackets():
+    lines = TomlLines("[case\t]\na = 1\n[[ event ]]\nb = 2\n[[event]]  # the second\nb = 3\n")
+    assert lines.line_of(("case",), "a") == 2
+    assert (lines.line_of(("event", 0), "b"), lines.line_of(("event", 1), "b")) == (4, 6)
