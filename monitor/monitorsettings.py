@@ -146,21 +146,29 @@ def _number(value: Any, title: str, kind: str) -> float | int | None:
     if value is None and kind == "number or null":
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SettingsError(f"{title} must be a number, not {value!r}.")
+        raise SettingsError(f"{title} must be a number, not {_quote(value)}.")
+    if isinstance(value, int) and abs(value) > 10**15:  # isfinite() overflows on huge ints
+        raise SettingsError(f"{title} is far too large.")
     if not math.isfinite(value):
         raise SettingsError(f"{title} must be a finite number.")
     if kind != "integer":
         return float(value)
     if value != int(value):
-        raise SettingsError(f"{title} must be a whole number, not {value!r}.")
+        raise SettingsError(f"{title} must be a whole number, not {_quote(value)}.")
     return int(value)
+
+
+def _quote(value: Any, limit: int = 40) -> str:
+    """``repr`` of a bad value, cut short: a message never quotes a whole file."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _choice(value: Any, title: str, kind: str) -> str:
     choices = ("adaptive", "fixed") if kind == "adaptive or fixed" else ("low", "medium", "high")
     if value not in choices:
         words = ", ".join(choices[:-1]) + f" or {choices[-1]}"
-        raise SettingsError(f"{title} must be {words}, not {value!r}.")
+        raise SettingsError(f"{title} must be {words}, not {_quote(value)}.")
     return value
 
 
@@ -181,7 +189,7 @@ def _presets(value: Any, title: str, kind: str) -> dict[str, list[dict[str, obje
 
 def _flag(value: Any, title: str, kind: str) -> bool:
     if not isinstance(value, bool):
-        raise SettingsError(f"{title} must be true or false, not {value!r}.")
+        raise SettingsError(f"{title} must be true or false, not {_quote(value)}.")
     return value
 
 
@@ -224,10 +232,10 @@ def clean_layer(layer: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         raise SettingsError("The settings must be a mapping of sections.")
     for section, values in layer.items():
         if section not in SCHEMA:
-            warnings.append(f"Unknown settings section {section!r} ignored.")
+            warnings.append(f"Unknown settings section {_quote(section)} ignored.")
             continue
         if not isinstance(values, Mapping):
-            raise SettingsError(f"The settings section {section!r} must be a mapping.")
+            raise SettingsError(f"The settings section {_quote(section)} must be a mapping.")
         for key, value in values.items():
             if key not in SCHEMA[section]:
                 warnings.append(f"Unknown setting {section}.{key} ignored.")
@@ -295,7 +303,7 @@ class MonitorSettings:
         object.__setattr__(self, "alarm_priorities", MappingProxyType(priorities))
         object.__setattr__(self, "montage_presets", MappingProxyType(dict(self.montage_presets)))
         if self.montage_preset and self.montage_preset not in self.montage_presets:
-            raise SettingsError(f"There is no montage preset called {self.montage_preset!r}.")
+            raise SettingsError(f"There is no montage preset called {_quote(self.montage_preset)}.")
 
     # -- for the core --------------------------------------------------------------------------
     def alarm_policies(self) -> dict[str, AlarmPolicy]:
@@ -310,7 +318,7 @@ class MonitorSettings:
         ``side``."""
         name = preset or self.montage_preset
         if name not in self.montage_presets:
-            raise SettingsError(f"There is no montage preset called {name!r}.")
+            raise SettingsError(f"There is no montage preset called {_quote(name)}.")
         return self.montage_presets[name].montage(side)
 
     def with_preset(self, preset: MontagePreset, select: bool = True) -> MonitorSettings:

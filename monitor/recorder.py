@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from monitor.block import Block
+from monitor.casesetup import CaseSetupError, check_case_id_is_not_identifying
 from monitor.edfwriter import EdfWriter
 
 log = logging.getLogger(__name__)
@@ -37,12 +38,18 @@ log = logging.getLogger(__name__)
 def default_recording_path(
     folder: str | Path, case_id: str = "", bits: int = 16, now: dt.datetime | None = None
 ) -> Path:
-    """A new file name from the date, time and case id (never a patient name).
+    """A new file name from the date, time and case id (never a patient name: a case id
+    that could identify the patient is left out).
 
     ``folder/2026-11-25_1403_case-17.edf``; ``.bdf`` for 24-bit; ``_2``, ``_3`` ... when the
     name is taken.
     """
     now = now or dt.datetime.now()
+    try:  # every caller checks it already; a file name must never carry a patient's data
+        check_case_id_is_not_identifying(case_id, today=now.date())
+    except CaseSetupError:
+        log.warning("a case id that could identify the patient was left out of a file name")
+        case_id = ""
     case = re.sub(r"[^A-Za-z0-9_-]+", "-", case_id).strip("-")[:40]
     stem = now.strftime("%Y-%m-%d_%H%M%S") + (f"_{case}" if case else "")
     suffix = ".bdf" if bits == 24 else ".edf"

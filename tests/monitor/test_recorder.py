@@ -432,3 +432,9 @@ def test_the_outcome_says_where_how_much_and_if_it_stopped_early(tmp_path, monke
         "Recording stopped early after 0.2 s: the disk is full. What was recorded is saved "
         f"in {(tmp_path / 'full.edf').resolve()}."
     )
+
+
+def test_a_case_id_that_could_identify_the_patient_never_names_a_file(tmp_path):
+    path = default_recording_path(tmp_path, "Doe, Jane 1961-08-02")
+    assert "Doe" not in path.name and "1961" not in path.name
+    assert default_recording_path(tmp_path, "MVD-17").name.endswith("_MVD-17.edf")

@@ -434,3 +434,21 @@ def test_a_folder_that_cannot_be_read_or_written_gives_sentences(store, monkeypa
     ):
         with pytest.raises(SettingsError, match=r"Permission denied\)?\.$"):
             save()
+
+
+def test_settings_with_a_huge_integer_give_a_short_sentence_not_an_overflow():
+    """``math.isfinite`` raised OverflowError on a 400-digit integer, and a message
+    quoted a whole bad value back."""
+    from monitor.monitorsettings import MonitorSettings, SettingsError
+
+    for section, key in (("display", "range_uv"), ("audio", "alarm_volume")):
+        data = MonitorSettings().to_dict()
+        data[section][key] = 10**400
+        with pytest.raises(SettingsError) as err:
+            MonitorSettings.from_dict(data)
+        assert "far too large" in str(err.value) and len(str(err.value)) < 200
+    data = MonitorSettings().to_dict()
+    data["display"]["range_uv"] = "x" * 5000
+    with pytest.raises(SettingsError) as err:
+        MonitorSettings.from_dict(data)
+    assert len(str(err.value)) < 200
