@@ -253,7 +253,7 @@ def raw_edf(signals: list[tuple[str, int]], n_records: int, duration: float = 0.
 # -- damage --------------------------------------------------------------------------------
 
 
-def _edit_annotations(raw: bytes, record: int, edit: Callable[[bytes], bytes]) -> bytes:
+def edit_annotations(raw: bytes, record: int, edit: Callable[[bytes], bytes]) -> bytes:
     """``raw`` with one record's annotation signal replaced by ``edit`` of it (same size)."""
     lay = layout(raw)
     a = lay.annotation
@@ -264,17 +264,17 @@ def _edit_annotations(raw: bytes, record: int, edit: Callable[[bytes], bytes]) -
     return raw[:at] + new + raw[at + width :]
 
 
-def _stim_record(raw: bytes) -> int:
-    """The first record whose annotation signal holds a stimulus annotation."""
+def record_with(raw: bytes, text: bytes) -> int:
+    """The first record whose annotation signal holds ``text``."""
     lay = layout(raw)
     a = lay.annotation
     assert a is not None
     lo, width = lay.offset(a), lay.spr[a] * lay.sample_bytes
     for r in range((len(raw) - lay.header_bytes) // lay.record_bytes):
         at = lay.header_bytes + r * lay.record_bytes + lo
-        if b"stim" in raw[at : at + width]:
+        if text in raw[at : at + width]:
             return r
-    raise ValueError("no stimulus annotation")
+    raise ValueError(f"no annotation holds {text!r}")
 
 
 def _retime(raw: bytes, first: int, shift: Callable[[float], str]) -> bytes:
@@ -289,7 +289,7 @@ def _retime(raw: bytes, first: int, shift: Callable[[float], str]) -> bytes:
             onset, rest = b.split(b"\x14\x14\x00", 1)
             return shift(float(onset)).encode() + b"\x14\x14\x00" + rest
 
-        out = _edit_annotations(out, r, edit)
+        out = edit_annotations(out, r, edit)
     return out
 
 
@@ -331,17 +331,17 @@ def annotation_damage(raw: bytes) -> dict[str, bytes]:
     rng = np.random.default_rng(7)
     lay = layout(raw)
     n_records = (len(raw) - lay.header_bytes) // lay.record_bytes
-    r = _stim_record(raw)
+    r = record_with(raw, b"stim")
     out = {}
-    noise = _edit_annotations(raw, r, lambda b: rng.bytes(len(b)))
+    noise = edit_annotations(raw, r, lambda b: rng.bytes(len(b)))
     out["ann_random_one_record"] = noise
     every = raw
     for k in range(n_records):
-        every = _edit_annotations(every, k, lambda b: rng.bytes(len(b)))
+        every = edit_annotations(every, k, lambda b: rng.bytes(len(b)))
     out["ann_random_every_record"] = every
     no_nul = raw
     for k in range(n_records):
-        no_nul = _edit_annotations(no_nul, k, lambda b: b.replace(b"\x00", b" "))
+        no_nul = edit_annotations(no_nul, k, lambda b: b.replace(b"\x00", b" "))
     out["ann_no_nul"] = no_nul
     stim_onset = re.compile(rb"\+[0-9.]+(\x14stim)")
     for name, onset in {
@@ -352,7 +352,7 @@ def annotation_damage(raw: bytes) -> dict[str, bytes]:
         "1e308": b"+1e308",
         "garbage": b"+1.2.3",
     }.items():
-        out[f"tal_onset_{name}"] = _edit_annotations(
+        out[f"tal_onset_{name}"] = edit_annotations(
             raw, r, lambda b, o=onset: stim_onset.sub(lambda m: o + m[1], b, count=1)
         )
     stim_tal = re.compile(rb"(\+[0-9.]+)(\x14stim)")
@@ -363,7 +363,7 @@ def annotation_damage(raw: bytes) -> dict[str, bytes]:
         "negative": b"-5",
         "text": b"abc",
     }.items():
-        out[f"tal_duration_{name}"] = _edit_annotations(
+        out[f"tal_duration_{name}"] = edit_annotations(
             raw,
             r,
             lambda b, d=duration: stim_tal.sub(lambda m: m[1] + b"\x15" + d + m[2], b, count=1),
