@@ -5,9 +5,11 @@ that can is used, and the file itself is never changed."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -120,6 +122,22 @@ def test_analyze_of_damaged_files_is_one_line_or_results(
             assert (out / "summary.json").is_file() and (out / "report.html").is_file()
         assert digest(path) == before, f"{path.name} was changed by analysing it"
     assert 0.3 * len(sample) < written < 0.9 * len(sample)
+
+
+def test_analyze_of_a_million_second_gap_holds_nothing_per_missing_sample(
+    damaged_files: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    jump = next(p for p in damaged_files if p.name == "edf-d_jump_1e6.edf")
+    tracemalloc.start()
+    try:
+        status, _, stderr = analyze_here(jump, tmp_path, capsys)
+        peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+    assert status == 0, stderr
+    assert peak_mb < 64
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert (summary["gaps"], summary["gap_s"]) == (1, 1e6)
 
 
 def test_analyze_refuses_a_misaligned_file_and_reads_it_anyway_when_asked(
