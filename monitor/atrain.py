@@ -809,7 +809,11 @@ class PeriodicityTracker:
         coef = self._hum_coef[:, ch]
         n = len(self._freqs)
         amp = np.hypot(coef[:n], coef[n : 2 * n])
-        fundamentals = {m: float(amp[self._freqs.index(m)]) for m in self.s.mains_hz}
+        fundamentals = {
+            m: float(amp[self._freqs.index(m)]) for m in self.s.mains_hz if m in self._freqs
+        }
+        if not fundamentals:  # sampled too slowly to hold a mains frequency
+            return self.s.mains_hz
         return (max(fundamentals, key=fundamentals.__getitem__),)
 
     def _change(self, kind: str, ch: int, index: int) -> TrainChange:

@@ -234,3 +234,12 @@ def test_at_200_hz_the_summary_report_and_output_say_why_there_is_no_lsr(tmp_pat
     report = (tmp_path / "out" / "report.html").read_text()
     assert "LSR not measured: the sampling rate (200 Hz) is too low" in report
     assert "18 stimuli were not analysed" in report
+
+
+def test_free_run_detection_survives_a_slow_recording_with_mains_hum(shared_data, tmp_path):
+    """This 128 Hz file crashed the A-train tracker ("60.0 is not in list": its hum
+    estimate had no 60 Hz term above 64 Hz Nyquist), switching free-run detection off."""
+    path = shared_data / "edf" / "mne_testing_data" / "test_edf_overlapping_annotations.edf"
+    out = analyze(str(path), "--out", str(tmp_path / "out"), "--quiet", tmp=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "stopped working" not in out.stderr, out.stderr
