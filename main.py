@@ -439,7 +439,10 @@ def start_session(
         if args.record is not None:
             recorder = start_recording(args, session, monitoring, evoked)
         session.start()
-    except (SourceError, FilterSettingsError, ValueError) as exc:
+    except FilterSettingsError as exc:  # the file's rate does not allow the filters
+        where = f"cannot replay {args.replay.name}: " if args.replay is not None else ""
+        raise UsageError(f"{where}{exc}") from None
+    except (SourceError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     return session, monitoring, evoked, recorder
 
