@@ -29,6 +29,7 @@ import datetime as dt
 import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,10 +130,13 @@ class EdfAnnotation:
 
 
 def _text(raw: bytes) -> str:
+    """Header text: UTF-8, else Latin-1; control characters (NUL, BEL ...) become spaces,
+    so that a damaged label never reaches a screen, a CSV or a report as one."""
     try:
-        return raw.decode("utf-8").strip()
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode("latin-1").strip()
+        text = raw.decode("latin-1")
+    return "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text).strip()
 
 
 def _number(raw: bytes, what: str) -> float:

@@ -349,6 +349,13 @@ def test_control_characters_from_the_file_reach_neither_the_report_nor_events_cs
     page = (out / "report.html").read_text(encoding="utf-8")
     events = (out / "events.csv").read_text(encoding="utf-8")
     assert not CONTROL.search(page) and not CONTROL.search(events)
+    # Cleaned where the file is read: every output and the screen get the clean label.
+    assert not CONTROL.search((out / "stim_responses.csv").read_text(encoding="utf-8"))
+    from drivers.edfreader import EdfFile
+
+    f = EdfFile(rec)
+    assert f.signals[1].label == "L Orb. or is é"
+    f.close()
     assert "L Orb. or is é" in page and "cautery  near [31m the nerve , 5 µV, réveil" in page
     assert "a_train,L Orb. or is é," in events
     figures(page)  # the SVG is still well-formed
