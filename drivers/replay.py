@@ -60,6 +60,7 @@ OFFLINE_SECONDS_PER_BLOCK = 1.0
 WINDOW_SECONDS = 2.0  # recording time decoded per file read
 MAX_GAP_PAUSE_S = 2.0  # a longer EDF+D gap pauses real-time replay this long only
 POLL_S = 0.1
+MAX_BEHIND_S = 2.0  # wall seconds behind the pace asked before the replay slows down
 SEEK_BACK_GAP_S = 1.0  # stream time skipped by a jump back: the detectors see a gap
 
 _CURRENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*ma\b", re.IGNORECASE)
@@ -242,6 +243,7 @@ class ReplaySource(Source):
         self._next_stream = 0  # stream index after the last block delivered
         self._delivered = False
         self._seek_marker: GapMarker | None = None
+        self._fell_behind = 0
 
     # -- Source contract ------------------------------------------------------------
 
@@ -292,10 +294,7 @@ class ReplaySource(Source):
                 self._paused, self._pause_at = True, None
             return None
         if self.realtime:
-            now = time.monotonic()
-            if self._t0 is None:
-                self._t0 = now - at_s / self.speed
-            wait = self._t0 + at_s / self.speed - now
+            wait = self._due_in(at_s)
             if wait > 0 and (self._stop.wait(min(wait, POLL_S)) or wait > POLL_S):
                 return None
         self._pending = None
@@ -307,6 +306,24 @@ class ReplaySource(Source):
         self._next_stream = block.stop
         self._delivered = True
         return block
+
+    def _due_in(self, at_s: float) -> float:
+        """Wall seconds until recording time ``at_s`` is due at the speed asked."""
+        now = time.monotonic()
+        if self._t0 is None:
+            self._t0 = now - at_s / self.speed
+        wait = self._t0 + at_s / self.speed - now
+        if wait < -MAX_BEHIND_S:  # the consumer cannot keep this pace: on from here,
+            self._t0 = now - at_s / self.speed  # later than asked, nothing skipped
+            self._fell_behind += 1
+            wait = 0.0
+        return wait
+
+    @property
+    def fell_behind(self) -> int:
+        """Times the replay, more than :data:`MAX_BEHIND_S` behind the speed asked (the
+        computer cannot keep up), went on later instead of skipping signal."""
+        return self._fell_behind
 
     # -- review controls (thread-safe) ------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -467,3 +468,28 @@ def test_reads_stay_lazy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(EdfFile, "read_records", spy)
     play(opened(write_edf(tmp_path / "long.edf", [emg(seconds=60)]), realtime=False))
     assert sum(sizes) == 60 and max(sizes) <= 2
+
+
+def test_a_replay_that_cannot_keep_its_speed_slows_down_says_so_and_skips_nothing():
+    """A file played faster than the computer can take it goes on later than asked (and
+    the session says so once); it never drops samples it has."""
+    from monitor.session import Session
+
+    demo = Path(__file__).resolve().parents[2] / "recordings" / "demo_mvd.edf"
+    src = ReplaySource(demo, speed=20.0)
+    session = Session(src)
+    session.open()
+    spans = []
+
+    def slow(block, _filtered):  # about 4x real time, far below the 20x asked
+        spans.append((block.start, block.stop, block.gaps))
+        time.sleep(block.n_samples / block.rate / 4)
+
+    session.subscribe("slow", slow)
+    session.start()
+    time.sleep(3.5)
+    session.stop()
+    assert src.fell_behind >= 1
+    assert all(a[1] == b[0] and not b[2] for a, b in itertools.pairwise(spans))
+    _, problems = session.problems_since(0)
+    assert sum("plays slower than asked" in p.text for p in problems) == 1
