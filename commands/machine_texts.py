@@ -83,8 +83,8 @@ _EVOKED = (
     "confirmed response to check it by Stimulation is reaching the nerve stimulating "
     "electrode The cannot be meanwhile most its while stimulus does reach reaches again mV "
     # evoked.py: the analysis off (a low sampling rate, an internal error)
-    "not measured sampling rate too low to measure it least needed stopped after an internal "
-    "error details are in log"
+    "not measured sampling rate below it needs stopped after an internal error details are in "
+    "log"
 )
 _SETTINGS = (  # session.set_filter, monitoring.set_thresholds / set_traintime_thresholds
     "setting filter Hz DC Nyquist notch -> detection threshold fixed uV adaptive x noise at least "

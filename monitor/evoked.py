@@ -239,14 +239,9 @@ class EvokedAnalyzer:
         self.on_sweep = on_sweep
         self.on_call = on_call
         self.format_time = format_time or seconds_clock(self.rate)
-        #: Why the analysis does not run (a clause), or None while it does.
-        self.off_reason: str | None = None
         self.stimuli_not_analysed = 0
-        if not self.rate >= MIN_RATE_HZ:
-            self.off_reason = (
-                f"the sampling rate ({self.rate:g} Hz) is too low to measure it "
-                f"(at least {MIN_RATE_HZ:g} Hz is needed)"
-            )
+        #: Why the analysis does not run (a clause), or None while it does.
+        self.off_reason, self._off_short = _rate_too_low(self.rate)
         # Off, the parts below are built at the lowest rate they work at and never fed.
         ms = (MIN_RATE_HZ if self.off_reason else self.rate) / 1000.0
         self._ms = ms
@@ -317,6 +312,7 @@ class EvokedAnalyzer:
         with self._lock:
             if self.off_reason is None:
                 self.off_reason = reason
+                self._off_short = "internal error, see the log"
                 self.stimuli_not_analysed = 0
                 self._pending.clear()
 
@@ -850,7 +846,7 @@ class EvokedAnalyzer:
         """One line for the screen, e.g. ``"LSR present — L Mentalis 240 µV at 10.1 ms"``."""
         with self._lock:
             if self.off_reason:
-                return f"LSR not measured — {self.off_reason}"
+                return f"LSR not measured — {self._off_short}"
             lost = self._control.lost_since if mode == MODE_LSR else None
             return self._trackers[mode].status(lost)
 
@@ -943,6 +939,17 @@ def _blank(x: np.ndarray, at: int, n: int) -> None:
         return
     t = (np.arange(a, b) - (a - 1)) / (b - (a - 1))
     x[a:b] = x[a - 1] + t[:, None] * (x[b] - x[a - 1])
+
+
+def _rate_too_low(rate: float) -> tuple[str | None, str]:
+    """Why the analysis cannot run at ``rate`` (a clause, and a few words for the status
+    box), or ``(None, "")``."""
+    if rate >= MIN_RATE_HZ:
+        return None, ""
+    return (
+        f"the sampling rate ({rate:g} Hz) is below the {MIN_RATE_HZ:g} Hz it needs",
+        f"sampling rate {rate:g} Hz, needs {MIN_RATE_HZ:g} Hz",
+    )
 
 
 def _band_sos(band: tuple[float | None, float | None], rate: float) -> np.ndarray:

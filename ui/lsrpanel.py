@@ -910,8 +910,10 @@ class LsrPanel(QObject):
         just_started = False
         if not self.started:
             if a.off_reason is not None and a.stimuli_not_analysed:
-                # Stimuli the analysis cannot take: the status box says why, no rows.
+                # Stimuli the analysis cannot take: the status box says why, no rows and
+                # no baseline to set.
                 self.started = True
+                self.status.button.hide()
                 self.status.show()
                 self.status.set_status(a.status_text(MODE_LSR), a.state(MODE_LSR))
                 return True

@@ -461,13 +461,12 @@ def test_below_1000_hz_the_lsr_is_not_measured_and_says_why_once():
     assert a.results() == [] and a.state() == "off"
     assert [c.kind for c in calls] == [CALL_ANALYSIS_OFF]
     assert calls[0].text == (
-        "LSR not measured: the sampling rate (200 Hz) is too low to measure it (at least "
-        "1000 Hz is needed)."
+        "LSR not measured: the sampling rate (200 Hz) is below the 1000 Hz it needs."
     )
     summary = a.lsr_summary()
     assert summary["analysed"] is False and summary["stimuli_not_analysed"] == 10
     assert summary["reason"] == calls[0].text
-    assert a.status_text().startswith("LSR not measured — the sampling rate (200 Hz)")
+    assert a.status_text() == "LSR not measured — sampling rate 200 Hz, needs 1000 Hz"
 
 
 def test_an_internal_error_switches_the_analysis_off_and_the_summary_says_so(monkeypatch):

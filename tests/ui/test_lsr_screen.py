@@ -637,7 +637,8 @@ def test_at_200_hz_the_screen_says_why_the_lsr_is_not_measured(qtbot, tmp_path):
     win.refresh()
     assert win.lsr.status.isVisible() and not win.lsr.column.isVisible()
     assert win.lsr.status.head.text() == "LSR not measured"
-    assert "200 Hz" in win.lsr.status.detail.text()
+    assert win.lsr.status.detail.text() == "sampling rate 200 Hz, needs 1000 Hz"
+    assert not win.lsr.status.button.isVisible()  # no baseline to set
     rows = [" ".join(win.event_log.texts(r)) for r in range(win.event_log.rowCount())]
     assert sum("LSR not measured: the sampling rate (200 Hz)" in r for r in rows) == 1
     win.close()
