@@ -354,7 +354,8 @@ class MainWindow(QMainWindow):
         b["whole"].setEnabled(frozen)
         b["compare"].setEnabled(self.freeze.mark is not None)
         b["compare"].setChecked(self.freeze.comparing)
-        b["record"].setText("Stop recording (R)" if self.recorder is not None else "Record (R)")
+        recording = self.recorder is not None and not self.recorder.failed
+        b["record"].setText("Stop recording (R)" if recording else "Record (R)")
         mark = self.freeze.mark
         if frozen:
             self.actions.caption.setText(

@@ -156,3 +156,35 @@ def test_record_key_starts_and_stops_a_recording_and_notes_go_into_it(qtbot, tmp
     assert any(n.text == "note: vessel moved" for n in notes)
     assert path.name.endswith("_t1.edf")
     win.close()
+
+
+def test_a_recording_stopped_by_a_removed_folder_is_shown_and_r_starts_a_new_one(qtbot, tmp_path):
+    import shutil
+
+    from ui.mainwindow import MainWindow
+
+    folder = tmp_path / "case"
+    folder.mkdir()
+    session = Session(SimulatorSource(SimConfig(seed=5), realtime=False))
+    session.open()
+    win = MainWindow(session, record_folder=str(folder), case_id="t2")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    press(win, "R")
+    assert win.recorder is not None
+    shutil.rmtree(folder)
+
+    def fed_and_failed() -> bool:
+        session.process(session.source.read())
+        return win.recorder.failed
+
+    qtbot.waitUntil(fed_and_failed, timeout=5000)
+    win.refresh()
+    assert win.rec_label.text() == "REC STOPPED — see alarm"
+    assert win.actions.buttons["record"].text() == "Record (R)"  # not "Stop recording"
+    assert "Recording stopped: the folder" in win.alarm_banner.text_label.text()
+    folder.mkdir()
+    press(win, "R")  # a new recording, in the folder put back
+    assert not win.recorder.failed and win.recorder.path.parent == folder
+    win.close()
