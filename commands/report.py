@@ -481,10 +481,8 @@ def lsr_verdict(lsr: dict) -> str:
     """The LSR's outcome, the stimulation control (the direct response) and the calls."""
     if not lsr.get("analysed", True):
         n = lsr.get("stimuli_not_analysed", 0)
-        return (
-            f"<p><strong>{_e(lsr.get('reason') or 'LSR not measured.')}</strong> "
-            f"{n} stimul{'us was' if n == 1 else 'i were'} not analysed.</p>"
-        )
+        count = f" {n} stimul{'us was' if n == 1 else 'i were'} not analysed." if n else ""
+        return f"<p><strong>{_e(lsr.get('reason') or 'LSR not measured.')}</strong>{count}</p>"
     if not lsr.get("sweeps"):
         return "<p>No stimuli in this recording.</p>"
     base = ", ".join(f"{_e(k)} {v:.0f} µV" for k, v in lsr["baseline_uv"].items()) or "none"

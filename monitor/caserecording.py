@@ -39,18 +39,22 @@ def sweep_texts(sweep: Sweep) -> list[str]:
     if not parts:
         return []
     # Items joined as one text would be: ", " within a group, "; " before a new group.
-    items = [(", ", p) for p in parts]
-    items += [("; ", "direct " + d) if i == 0 else (", ", d) for i, d in enumerate(direct)]
+    # A part that starts inside the direct group says "direct" again.
+    items = [(", ", p, p) for p in parts]
+    items += [
+        ("; ", "direct " + d, "direct " + d) if i == 0 else (", ", d, "direct " + d)
+        for i, d in enumerate(direct)
+    ]
     if sweep.stimulation == STIM_LOST:
-        items.append(("; ", "stimulation lost"))
+        items.append(("; ", "stimulation lost", "stimulation lost"))
     head = f"{kind} #{sweep.stim_number}"
     room = MAX_SWEEP_TEXT - len(f"{head} (99/99): ".encode())
     bodies: list[str] = []
-    for sep, item in items:
+    for sep, item, alone in items:
         if bodies and len((bodies[-1] + sep + item).encode()) <= room:
             bodies[-1] += sep + item
         else:
-            bodies.append(item)
+            bodies.append(alone)
     if len(bodies) == 1:
         return [f"{head}: {bodies[0]}"]
     return [f"{head} ({k}/{len(bodies)}): {b}" for k, b in enumerate(bodies, 1)]

@@ -245,7 +245,9 @@ class EdfWriter:
         self.samples_written = 0  # samples per channel, padding excluded
         self.discontinuous = False  # EDF+D since the first gap too long to fill
         self.skipped_samples = 0  # stream time left out of the file by such gaps
-        self._record_onset_s = 0.0  # onset of the record being filled
+        # Onset of the record being filled: the last discontinuity's time plus whole records
+        # since (a running float sum drifts, and an EDF+C reader checks onsets exactly).
+        self._onset_base_s, self._records_since_base = 0.0, 0
         self.clipped_samples = 0
         self.nonfinite_samples = 0
         self.annotations_written = 0
@@ -370,7 +372,8 @@ class EdfWriter:
         if n_missing <= 0:
             return
         self.annotate(self.time_s, text or f"gap {n_missing} samples", n_missing / self.rate)
-        if n_missing > MAX_FILLED_GAP_S * self.rate:
+        # Longer than a record too, so the padding of the record being filled lies in it.
+        if n_missing > max(MAX_FILLED_GAP_S * self.rate, self.samples_per_record):
             self._skip(n_missing)
             return
         chunk = np.zeros((min(n_missing, self.samples_per_record), self.n_channels))
@@ -392,7 +395,7 @@ class EdfWriter:
             self._fill = self.samples_per_record
             self._flush_record()
         self.skipped_samples += n_missing
-        self._record_onset_s = self.time_s
+        self._onset_base_s, self._records_since_base = self.time_s, 0
 
     def _digital(self, block: np.ndarray) -> np.ndarray:
         bad = ~np.isfinite(block)
@@ -406,7 +409,7 @@ class EdfWriter:
 
     def _annotation_bytes(self, record: int, final: bool) -> bytes:
         """The annotation signal of ``record``: time-keeping TAL, then what fits."""
-        record_start = self._record_onset_s
+        record_start = self._onset_base_s + self._records_since_base * self.record_seconds
         out = bytearray(_tal_time(record_start).encode("ascii") + b"\x14\x14\x00")
         record_end = record_start + self.record_seconds
         self._pending.sort(key=lambda p: p.onset_s)
@@ -446,7 +449,7 @@ class EdfWriter:
         self._write_all(str(self.records_written).encode("ascii").ljust(8), _COUNT_OFFSET)
         self._buffer[:] = 0.0
         self._fill = 0
-        self._record_onset_s += self.record_seconds
+        self._records_since_base += 1
         now = time.monotonic()
         if now - self._last_fsync >= self.fsync_interval_s:
             os.fsync(self._fd)
@@ -472,6 +475,8 @@ class EdfWriter:
             here = os.stat(self.path)
         except FileNotFoundError:
             raise OSError(errno.ENOENT, "the recording file was removed", str(self.path)) from None
+        except OSError:  # cannot look (a permission changed, a network hiccup): writes decide
+            return
         own = os.fstat(self._fd)
         if (here.st_dev, here.st_ino) != (own.st_dev, own.st_ino):
             raise OSError(errno.ESTALE, "the recording file was replaced", str(self.path))

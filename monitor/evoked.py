@@ -240,6 +240,7 @@ class EvokedAnalyzer:
         self.on_call = on_call
         self.format_time = format_time or seconds_clock(self.rate)
         self.stimuli_not_analysed = 0
+        self._off_said = False
         #: Why the analysis does not run (a clause), or None while it does.
         self.off_reason, self._off_short = _rate_too_low(self.rate)
         # Off, the parts below are built at the lowest rate they work at and never fed.
@@ -301,20 +302,43 @@ class EvokedAnalyzer:
         try:
             self.process(block.start, block.data, block.stims)
         except Exception:
-            # The session switches the analysis off and says so; the summary says why.
+            # Off for good, said once (the log, the recording, the status box, the
+            # summary); it stays subscribed, so later stimuli are counted as not analysed.
+            log.exception("the evoked-response analysis failed")
             self._switch_off(
                 "it stopped after an internal error (the details are in the log)", block.start
             )
-            raise
+
+    @property
+    def off_said(self) -> bool:
+        """True once the call saying the analysis is off was made. Thread-safe."""
+        return self._off_said
 
     def _switch_off(self, reason: str, index: int) -> None:
-        """Stop analysing for good; the first stimulus after says why (one call)."""
+        """Stop analysing for good and say why now."""
+        calls = []
         with self._lock:
             if self.off_reason is None:
                 self.off_reason = reason
                 self._off_short = "internal error, see the log"
-                self.stimuli_not_analysed = 0
                 self._pending.clear()
+                calls.append(self._off_call(index))
+        self._emit([], calls)
+
+    def _off_call(self, index: int) -> LsrCall:
+        """The one call saying the analysis is off (under the lock)."""
+        self._off_said = True
+        call = LsrCall(
+            CALL_ANALYSIS_OFF,
+            index,
+            0,
+            (),
+            "",
+            f"LSR not measured: {self.off_reason}.",
+            reported_at=index,
+        )
+        self._calls.append(call)
+        return call
 
     def _not_analysed(self, stims: Iterable[StimMarker]) -> None:
         """Count the stimuli the analysis cannot take; say why at the first."""
@@ -322,19 +346,8 @@ class EvokedAnalyzer:
         with self._lock:
             for m in stims:
                 self.stimuli_not_analysed += 1
-                if self.stimuli_not_analysed == 1:
-                    calls.append(
-                        LsrCall(
-                            CALL_ANALYSIS_OFF,
-                            m.index,
-                            0,
-                            (),
-                            "",
-                            f"LSR not measured: {self.off_reason}.",
-                            reported_at=m.index,
-                        )
-                    )
-            self._calls.extend(calls)
+                if not self._off_said:
+                    calls.append(self._off_call(m.index))
         self._emit([], calls)
 
     def _time_text(self, index: int) -> str:

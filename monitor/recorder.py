@@ -68,7 +68,13 @@ FILE_CHECK_S = 1.0
 def _reason(exc: OSError, folder: Path) -> tuple[str, str]:
     """Why writing failed and what to do, as two clauses."""
     code = exc.errno
-    if code in (errno.ENOENT, errno.ESTALE) and exc.filename and folder.is_dir():
+    if code == errno.ESTALE and exc.filename and folder.is_dir():
+        name = Path(exc.filename).name
+        return (
+            f"the file {name} in {folder} was replaced by another file",
+            "start a new recording (R)",
+        )
+    if code == errno.ENOENT and exc.filename and folder.is_dir():
         name = Path(exc.filename).name
         return (
             f"the file {name} was deleted or moved from {folder}",
@@ -201,6 +207,7 @@ class Recorder:
         self._first_wall: dt.datetime | None = None  # wall time of that sample
         self._closing = False
         self._failed = False
+        self._replaced = False  # another file took the recording's name
         self._backlog = False
         self.error: str | None = None
         self.dropped_blocks = 0
@@ -292,7 +299,7 @@ class Recorder:
         For events, alarms, acknowledgements, stimuli, gaps and notes; never dropped.
         """
         with self._lock:
-            if not self._failed:
+            if not self._failed and not self._closing:  # a stopped recording takes no more
                 self._annotations.append((int(sample_index), str(text), float(duration_s)))
 
     @property
@@ -390,6 +397,8 @@ class Recorder:
         w = self.writer
         seconds = (w.samples_written / self.rate) if w else 0.0
         where = str(self.path.resolve()) if self.path.parent.exists() else str(self.path)
+        if self._replaced:
+            return f"Recording lost: {where} was replaced by another file while recording."
         if not self.path.exists():
             return (
                 f"Recording lost: {where} no longer exists (its file or folder was removed "
@@ -410,6 +419,7 @@ class Recorder:
         return f"Recorded {_duration(seconds)} to {where}{dropped}."
 
     def _fail(self, exc: OSError) -> None:
+        self._replaced = exc.errno == errno.ESTALE and exc.filename == str(self.path)
         text = disk_error_sentence(exc, self.path.parent)
         log.error("%s (%s)", text, exc)
         with self._lock:

@@ -113,18 +113,19 @@ def run_gui(
     collector = GuiThreadGarbageCollector(app)  # never free a Qt object on a worker thread
     try:
         code = app.exec()
-    finally:
+        # A screenshot (or app.exit) ends the loop with the monitor still open: close it,
+        # or its frame timer draws on (a quarter of a core) in a process that goes on after
+        # this call, e.g. every later test in the same run. The instructor's console closes
+        # with it.
+        if screen.window.isVisible():
+            screen.window.close()
+        for w in {window, screen.window}:
+            if w.review is not None:
+                w.review.close_down()  # the re-detection child process goes too
+            w.session.stop()
+    finally:  # the worker threads have stopped: collection may run anywhere again
         collector.stop()
         collector.deleteLater()
-    # A screenshot (or app.exit) ends the loop with the monitor still open: close it, or
-    # its frame timer draws on (a quarter of a core) in a process that goes on after this
-    # call, e.g. every later test in the same run. The instructor's console closes with it.
-    if screen.window.isVisible():
-        screen.window.close()
-    for w in {window, screen.window}:
-        if w.review is not None:
-            w.review.close_down()  # the re-detection child process goes too
-        w.session.stop()
     return code
 
 

@@ -909,7 +909,7 @@ class LsrPanel(QObject):
         new = self.history.poll(a)
         just_started = False
         if not self.started:
-            if a.off_reason is not None and a.stimuli_not_analysed:
+            if a.off_reason is not None and a.off_said:
                 # Stimuli the analysis cannot take: the status box says why, no rows and
                 # no baseline to set.
                 self.started = True

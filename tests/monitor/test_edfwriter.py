@@ -161,3 +161,23 @@ def test_a_gap_up_to_the_limit_stays_edf_c_with_zeros(tmp_path):
     assert not f.discontinuous
     assert np.all(data[1000 : 1000 + gap] == 0)
     assert (0.5, f"gap {gap} samples") in notes
+
+
+def test_record_times_stay_exact_over_a_long_case(tmp_path):
+    """Record onsets summed as floats drifted: after 6 h 18 min of 0.1 s records the
+    time-keeping TAL read +22711.2999999 instead of +22711.3, and pyedflib (which checks
+    EDF+C onsets exactly) refused the file."""
+    path = tmp_path / "long.edf"
+    n = 227_200  # 10 Hz, one sample per 0.1 s record: 6 h 18 min
+    with EdfWriter(path, 10.0, ["A"], annotation_bytes=64, fsync_interval_s=3600) as w:
+        assert w.record_seconds == 0.1
+        w.write(np.zeros((n, 1)))
+    f = EdfFile(path)
+    _, onsets = f.read_annotations()
+    f.close()
+    k = np.arange(len(onsets))
+    assert np.abs(onsets - k * 0.1).max() < 5e-8
+    pyedflib = pytest.importorskip("pyedflib")
+    reader = pyedflib.EdfReader(str(path))
+    assert reader.datarecords_in_file == n
+    reader.close()

@@ -470,19 +470,32 @@ def test_below_1000_hz_the_lsr_is_not_measured_and_says_why_once():
 
 
 def test_an_internal_error_switches_the_analysis_off_and_the_summary_says_so(monkeypatch):
-    from monitor.block import Block, StimMarker
-    from monitor.evoked import EvokedAnalyzer
+    """Through the session, as it runs: the analyzer once re-raised, was unsubscribed and
+    never said anything more (no call, no count, the status box never shown)."""
+    from monitor.evoked import CALL_ANALYSIS_OFF, EvokedAnalyzer
+    from monitor.session import Session
 
-    a = EvokedAnalyzer(10_000.0, ("L Orb. oculi",))
+    cfg = SimConfig(rate=10_000.0, seed=4, stim_rate_hz=2.0, stim_start_s=0.2)
+    session = Session(SimulatorSource(cfg, realtime=False, duration_s=3.0))
+    session.open()
+    calls = []
+    a = EvokedAnalyzer(cfg.rate, cfg.labels, on_call=calls.append)
+    session.subscribe("Evoked responses", a)
 
     def broken(*_args, **_kwargs):
         raise ValueError("zero-size array")
 
     monkeypatch.setattr(a, "_analyse", broken)
-    x = np.zeros((20_000, 1), np.float32)
-    with pytest.raises(ValueError):
-        a(Block(0, x, 10_000.0, ("L Orb. oculi",), (StimMarker(100, 10.0),)))
-    a(Block(20_000, x, 10_000.0, ("L Orb. oculi",), (StimMarker(20_100, 10.0),)))
+    while True:
+        try:
+            block = session.source.read()
+        except Exception:
+            break
+        session.process(block)
+    assert [c.kind for c in calls] == [CALL_ANALYSIS_OFF] and a.off_said
+    assert calls[0].text.startswith("LSR not measured: it stopped after an internal error")
+    assert a.state() == "off" and a.stimuli_not_analysed >= 3  # counted after the failure
     summary = a.lsr_summary()
-    assert summary["analysed"] is False
-    assert "internal error" in summary["reason"]
+    assert summary["analysed"] is False and "internal error" in summary["reason"]
+    _, problems = session.problems_since(0)
+    assert not [p for p in problems if "stopped working" in p.text]  # still subscribed

@@ -438,3 +438,48 @@ def test_a_case_id_that_could_identify_the_patient_never_names_a_file(tmp_path):
     path = default_recording_path(tmp_path, "Doe, Jane 1961-08-02")
     assert "Doe" not in path.name and "1961" not in path.name
     assert default_recording_path(tmp_path, "MVD-17").name.endswith("_MVD-17.edf")
+
+
+def test_a_recording_file_replaced_by_another_is_said_lost_not_saved(tmp_path):
+    errors: list[str] = []
+    rec = Recorder(tmp_path / "r.edf", 2000.0, ("C0", "C1"), on_error=errors.append)
+    rec.start()
+    (tmp_path / "r.edf").unlink()
+    (tmp_path / "r.edf").write_bytes(b"another program's file")
+    _wait(lambda: bool(errors), timeout=3.0)
+    assert errors[0].startswith(f"Recording stopped: the file r.edf in {tmp_path} was replaced")
+    rec.close()
+    assert rec.outcome() == (
+        f"Recording lost: {(tmp_path / 'r.edf').resolve()} was replaced by another file while "
+        "recording."
+    )
+
+
+def test_a_stopped_recording_takes_no_more_annotations(tmp_path):
+    rec = Recorder(tmp_path / "s.edf", 2000.0, ("C0",))
+    rec.start()
+    rec.close()
+    for k in range(100):  # listeners of a stopped recording still call it
+        rec.annotate(k, "alarm High active: ...")
+    assert rec._annotations == []
+
+
+def test_a_part_that_starts_among_the_direct_responses_says_direct():
+    import numpy as np
+
+    from monitor.caserecording import sweep_texts
+    from monitor.sweep import Sweep, SweepResult
+
+    def result(ch, label, kind):
+        return SweepResult(1, 100, ch, label, kind, True, 10.2, 230.0, None, None, 1.0, 1.0, 1.0)
+
+    for n in range(8, 16):  # where the split falls moves through the direct group
+        results = [result(i, f"L Mentalis {i:02d}é", "lsr") for i in range(n)]
+        results += [result(n, "L Orb. oculi", "direct"), result(n + 1, "L Orb. oculi 2", "direct")]
+        sw = Sweep(StimMarker(100, 10.0), 12, "lsr", tuple(results), np.zeros((1, 1)), 0.0, 1e3)
+        texts = sweep_texts(sw)
+        for t in texts:
+            body = t.split(": ", 1)[1]
+            assert "Orb. oculi" not in body or "direct L Orb. oculi" in body, texts
+        joined = " ".join(texts)
+        assert all(r.label in joined for r in results)
