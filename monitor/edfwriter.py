@@ -505,12 +505,14 @@ class EdfWriter:
             os.fsync(self._fd)
         finally:
             self._closed = True
+            self._buffer = self._buffer[:0]  # a closed writer keeps no record in memory
             os.close(self._fd)
 
     def abandon(self) -> None:
         """Close the file descriptor without writing anything more (after a disk error)."""
         if not self._closed:
             self._closed = True
+            self._buffer = self._buffer[:0]
             with contextlib.suppress(OSError):
                 os.close(self._fd)
 
