@@ -505,14 +505,14 @@ class EdfWriter:
             os.fsync(self._fd)
         finally:
             self._closed = True
-            self._buffer = self._buffer[:0]  # a closed writer keeps no record in memory
+            self._buffer = np.empty((0, self.n_channels))  # a closed writer holds no record
             os.close(self._fd)
 
     def abandon(self) -> None:
         """Close the file descriptor without writing anything more (after a disk error)."""
         if not self._closed:
             self._closed = True
-            self._buffer = self._buffer[:0]
+            self._buffer = np.empty((0, self.n_channels))
             with contextlib.suppress(OSError):
                 os.close(self._fd)
 
