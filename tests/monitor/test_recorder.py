@@ -302,25 +302,32 @@ def _session_blocks(source, seconds):
             yield block
 
 
-def test_every_stimulus_gets_its_evoked_measurement_in_the_recording(tmp_path):
+def _record_stimulated(path, seconds: float, labels=None):
+    """A simulated case stimulated at 2 Hz, recorded with its evoked measurements: the
+    analyzer, the file's annotations and the rate."""
     from monitor.caserecording import record_case
     from monitor.evoked import EvokedAnalyzer
     from monitor.monitoring import FreeRunMonitoring
 
-    cfg = SimConfig(seed=8, stim_rate_hz=2, stim_start_s=0.2)
-    source = SimulatorSource(cfg, realtime=False, duration_s=4.0)
+    extra = {} if labels is None else {"labels": labels}
+    cfg = SimConfig(seed=8, stim_rate_hz=2, stim_start_s=0.2, **extra)
+    source = SimulatorSource(cfg, realtime=False, duration_s=seconds)
     session = Session(source)
     session.open()
     monitoring = FreeRunMonitoring(session)
     evoked = EvokedAnalyzer(source.info.rate, source.info.labels)
     session.subscribe("Evoked", evoked)
-    rec = record_case(session, monitoring, evoked, tmp_path / "lsr.edf", "9")
+    rec = record_case(session, monitoring, evoked, path, "9")
     session.start()
     assert session.join(30)
     evoked.flush()
     rec.close()
-    _, _, notes = _read(tmp_path / "lsr.edf")
-    rate = source.info.rate
+    _, _, notes = _read(path)
+    return evoked, notes, source.info.rate
+
+
+def test_every_stimulus_gets_its_evoked_measurement_in_the_recording(tmp_path):
+    evoked, notes, rate = _record_stimulated(tmp_path / "lsr.edf", 4.0)
     stims = [round(a.onset_s * rate) for a in notes if a.text.startswith("stim")]
     measured = {round(a.onset_s * rate): a.text for a in notes if a.text.startswith("LSR #")}
     assert len(stims) >= 6 and set(measured) == {s.stim_index for s in evoked.results()}
@@ -335,26 +342,12 @@ def test_every_stimulus_gets_its_evoked_measurement_in_the_recording(tmp_path):
 def test_at_16_channels_every_measurement_of_a_stimulus_reaches_the_file(tmp_path):
     """The per-stimulus text was cut at 300 characters: at 16 channels the last channels'
     measurements were lost. It is now split into numbered parts, none cut."""
-    from monitor.caserecording import MAX_SWEEP_TEXT, record_case
-    from monitor.evoked import EvokedAnalyzer
-    from monitor.monitoring import FreeRunMonitoring
+    from monitor.caserecording import MAX_SWEEP_TEXT
     from monitor.montage import default_labels
 
-    labels = default_labels(16, "left")
-    cfg = SimConfig(seed=8, stim_rate_hz=2, stim_start_s=0.2, labels=labels)
-    source = SimulatorSource(cfg, realtime=False, duration_s=2.0)
-    session = Session(source)
-    session.open()
-    monitoring = FreeRunMonitoring(session)
-    evoked = EvokedAnalyzer(source.info.rate, source.info.labels)
-    session.subscribe("Evoked", evoked)
-    rec = record_case(session, monitoring, evoked, tmp_path / "lsr16.edf", "9")
-    session.start()
-    assert session.join(30)
-    evoked.flush()
-    rec.close()
-    _, _, notes = _read(tmp_path / "lsr16.edf")
-    rate = source.info.rate
+    evoked, notes, rate = _record_stimulated(
+        tmp_path / "lsr16.edf", 2.0, default_labels(16, "left")
+    )
     texts: dict[int, str] = {}
     for a in notes:
         if a.text.startswith("LSR #"):

@@ -126,16 +126,24 @@ def press(win, key: str) -> None:
     shortcut.activated.emit()
 
 
-def test_record_key_starts_and_stops_a_recording_and_notes_go_into_it(qtbot, tmp_path, monkeypatch):
-    from drivers.edfreader import EdfFile
+def recording_window(qtbot, folder, case_id: str):
+    """A window on an offline simulator session, recording into ``folder`` with R;
+    the session is fed by the test."""
     from ui.mainwindow import MainWindow
 
     session = Session(SimulatorSource(SimConfig(seed=5), realtime=False))
     session.open()
-    win = MainWindow(session, record_folder=str(tmp_path), case_id="t1")
+    win = MainWindow(session, record_folder=str(folder), case_id=case_id)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
+    return session, win
+
+
+def test_record_key_starts_and_stops_a_recording_and_notes_go_into_it(qtbot, tmp_path, monkeypatch):
+    from drivers.edfreader import EdfFile
+
+    session, win = recording_window(qtbot, tmp_path, "t1")
     assert "not recording" in (win.refresh() or win.rec_label.text())
     press(win, "R")
     assert win.recorder is not None, win.banner.text()
@@ -161,16 +169,9 @@ def test_record_key_starts_and_stops_a_recording_and_notes_go_into_it(qtbot, tmp
 def test_a_recording_stopped_by_a_removed_folder_is_shown_and_r_starts_a_new_one(qtbot, tmp_path):
     import shutil
 
-    from ui.mainwindow import MainWindow
-
     folder = tmp_path / "case"
     folder.mkdir()
-    session = Session(SimulatorSource(SimConfig(seed=5), realtime=False))
-    session.open()
-    win = MainWindow(session, record_folder=str(folder), case_id="t2")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
+    session, win = recording_window(qtbot, folder, "t2")
     press(win, "R")
     assert win.recorder is not None
     shutil.rmtree(folder)
