@@ -52,18 +52,24 @@ SHOWN = 6
 FLAT_FROM_S = 12.0  # L Frontalis: the needle comes out
 
 
+#: No spontaneous activity: only the events a test puts in.
+QUIET = dict(
+    spikes_per_min=0,
+    bursts_per_min=0,
+    a_trains_per_min=0,
+    b_trains_per_min=0,
+    c_trains_per_min=0,
+    cautery_per_min=0,
+)
+
+
 def record_case(path: Path) -> None:
     labels = default_labels(4)
     cfg = SimConfig(
         rate=RATE,
         labels=labels,
         seed=7,
-        spikes_per_min=0,
-        bursts_per_min=0,
-        a_trains_per_min=0,
-        b_trains_per_min=0,
-        c_trains_per_min=0,
-        cautery_per_min=0,
+        **QUIET,
         stim_rate_hz=2.0,
         stim_start_s=1.0,
         lsr_gone_at_s=9.0,
@@ -322,12 +328,7 @@ def test_control_characters_from_the_file_reach_neither_the_report_nor_events_cs
         rate=RATE,
         labels=labels,
         seed=3,
-        spikes_per_min=0,
-        bursts_per_min=0,
-        a_trains_per_min=0,
-        b_trains_per_min=0,
-        c_trains_per_min=0,
-        cautery_per_min=0,
+        **QUIET,
         stim_rate_hz=0.0,
     )
     synth = EmgSynth(cfg)
