@@ -13,11 +13,15 @@ every cycle is freed there. Reference counting (almost all memory) is untouched.
 from __future__ import annotations
 
 import gc
+import time
 
 from PySide6.QtCore import QObject, QTimer
 
 #: How often the GUI thread looks at the collector's counts (ms).
 CHECK_MS = 500
+#: A full collection (every generation) takes a noticeable fraction of a second with a
+#: large heap: at most this often (s). Python's own collector also runs it rarely.
+FULL_EVERY_S = 300.0
 
 
 class GuiThreadGarbageCollector(QObject):
@@ -31,6 +35,7 @@ class GuiThreadGarbageCollector(QObject):
         super().__init__(parent)
         self._thresholds = gc.get_threshold()
         self._was_enabled = gc.isenabled()
+        self._last_full = time.monotonic()
         gc.disable()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.check)
@@ -41,7 +46,15 @@ class GuiThreadGarbageCollector(QObject):
         freed (0 when nothing was due)."""
         counts = gc.get_count()
         due = [g for g in range(3) if self._thresholds[g] and counts[g] > self._thresholds[g]]
-        return gc.collect(max(due)) if due else 0
+        if not due:
+            return 0
+        generation = max(due)
+        if generation == 2:
+            if time.monotonic() - self._last_full < FULL_EVERY_S:
+                generation = 1
+            else:
+                self._last_full = time.monotonic()
+        return gc.collect(generation)
 
     def stop(self) -> None:
         """Collect once more and give collection back to Python."""

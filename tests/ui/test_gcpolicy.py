@@ -51,3 +51,26 @@ def test_cycles_are_freed_on_the_gui_thread_while_workers_allocate(qtbot):
     finally:
         collector.stop()
         gc.disable()  # the test session keeps automatic collection off (conftest)
+
+
+def test_a_full_collection_runs_at_most_every_five_minutes(qtbot, monkeypatch):
+    """A full collection stalls the GUI thread for a fraction of a second with a large
+    heap: when the old generation is due, the young ones are collected instead unless
+    FULL_EVERY_S has passed."""
+    from ui import gcpolicy
+
+    collector = gcpolicy.GuiThreadGarbageCollector(interval_ms=10_000)
+    asked: list[int] = []
+    monkeypatch.setattr(gcpolicy.gc, "get_count", lambda: (10_000, 100, 100))
+    monkeypatch.setattr(gcpolicy.gc, "collect", lambda generation=2: asked.append(generation))
+    now = [1000.0]
+    monkeypatch.setattr(gcpolicy.time, "monotonic", lambda: now[0])
+    collector._last_full = now[0]
+    collector.check()
+    now[0] += gcpolicy.FULL_EVERY_S + 1
+    collector.check()
+    collector.check()
+    assert asked == [1, 2, 1]
+    monkeypatch.undo()
+    collector.stop()
+    gc.disable()
