@@ -7,15 +7,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import main
-from tests.damaged_edf import corpus, mutate
+from tests.damaged_edf import corpus, field_mutations, mutate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "recordings" / "demo_mvd.edf"
@@ -216,3 +218,32 @@ def test_replay_refuses_a_misaligned_file_and_plays_it_anyway_when_asked(
     status, stdout, stderr = replay_here(demo_misaligned, capsys, "1", "--read-anyway")
     assert status == 0, stderr
     assert "[info] demo_spr.edf: Read anyway, although the header field" in stdout
+
+
+# -- header fields, any value -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def base_edf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.damaged_edf import base_recordings
+
+    return base_recordings(tmp_path_factory.mktemp("base"))["edf"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(mutation=field_mutations(4))
+def test_analyze_takes_any_header_field_value_in_one_line_or_results(
+    base_edf: Path, tmp_path: Path, capsys: pytest.CaptureFixture, mutation
+) -> None:
+    """Whatever one header field says, ``analyze`` writes its results or refuses in one
+    line; never a traceback, never a change to the file."""
+    field, sig, value = mutation
+    path = tmp_path / "mutated.edf"
+    path.write_bytes(mutate(base_edf.read_bytes(), field, value, sig))
+    before = digest(path)
+    out = tmp_path / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    status, stdout, stderr = analyze_here(path, out, capsys)
+    check(path, status, stdout, stderr, (0, 2))
+    assert status != 0 or (out / "summary.json").is_file()
+    assert digest(path) == before
