@@ -25,6 +25,18 @@ from monitor.source import Source, SourceError
 
 log = logging.getLogger("monitor")
 
+
+def version() -> str:
+    """The installed package's version (``pip install .``), or the source tree's."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("facial-nerve-monitor")
+    except PackageNotFoundError:
+        return "0.1.0 (source tree, not installed)"
+
+
 DESCRIPTION = """\
 Facial Nerve Monitor: live facial EMG for microvascular decompression and other
 cerebellopontine-angle surgery, replay of recorded cases, and a simulator.
@@ -69,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("--version", action="version", version=f"Facial Nerve Monitor {version()}")
     src = p.add_argument_group("source (default: the built-in simulator)")
     src.add_argument(
         "--replay",

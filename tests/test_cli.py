@@ -206,3 +206,22 @@ def test_a_case_id_that_could_identify_the_patient_is_refused_before_anything_is
     assert "argument --case-id" in line and words in line, line
     assert "Jane" not in line and "1961" not in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_installed_command_and_version():
+    """``pip install .`` gives the ``facial-nerve-monitor`` command (``main:entry``), and
+    ``--version`` says the version."""
+    from importlib.metadata import entry_points, version
+
+    (script,) = [
+        e for e in entry_points(group="console_scripts") if e.name == "facial-nerve-monitor"
+    ]
+    assert script.value == "main:entry"
+    out = run("--version")
+    assert (
+        out.returncode == 0
+        and out.stdout.strip() == f"Facial Nerve Monitor {version('facial-nerve-monitor')}"
+    )
+    command = Path(sys.executable).with_name("facial-nerve-monitor")
+    done = subprocess.run([str(command), "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout == out.stdout
