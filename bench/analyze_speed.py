@@ -15,15 +15,12 @@ import argparse
 import contextlib
 import io
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from edfio import Edf, EdfSignal
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from commands.analyze import analyze
 from drivers.emgsynth import EmgSynth, SimConfig

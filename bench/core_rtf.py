@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy import signal
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from drivers.emgsynth import EmgSynth, SimConfig
 from monitor.block import Block

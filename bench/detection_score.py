@@ -21,15 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from drivers.emgsynth import ALL_CHANNELS, QUIET, EmgSynth, SimConfig, TruthEvent
 from monitor.events import EmgEvent, EventKind

@@ -34,11 +34,8 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from drivers.emgsynth import EmgSynth, SimConfig, StimTruth
 from monitor.evoked import EvokedAnalyzer, EvokedSettings, LsrCall, SweepResult

@@ -1,7 +1,7 @@
 """Faults measured: damaged files through every command, a removed folder, a huge gap, a
 scenario that cannot keep its speed.
 
-1. **Damaged files.** The test corpus (``tests/damaged_edf.py``: truncations, every header
+1. **Damaged files.** The test corpus (``validation/damagedfiles.py``: truncations, every header
    field made empty, zero, negative, huge, non-numeric, NaN or infinite, annotation
    garbage, mismatched sizes, odd rates and channel counts) and every EDF/BDF file in
    ``../shared/data/edf`` go through ``analyze``, the replay (offline, the whole file),
@@ -29,24 +29,21 @@ import json
 import resource
 import shutil
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
+import main
+from drivers.replay import ReplaySource
+from monitor.block import Block
+from monitor.recorder import Recorder
+from monitor.source import EndOfStream, SourceError
+from validation.damagedfiles import corpus
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-import main  # noqa: E402
-from drivers.replay import ReplaySource  # noqa: E402
-from monitor.block import Block  # noqa: E402
-from monitor.recorder import Recorder  # noqa: E402
-from monitor.source import EndOfStream, SourceError  # noqa: E402
-from tests.damaged_edf import corpus  # noqa: E402
-
 SHARED_EDF = ROOT.parent / "shared" / "data" / "edf"
 
 

@@ -24,14 +24,13 @@ from typing import Any
 import numpy as np
 from scipy import signal, stats
 
+from drivers.emgsynth import EmgSynth, SimConfig
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 EMG = DATA / "emg"
 IMG = ROOT / "docs" / "img"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from drivers.emgsynth import EmgSynth, SimConfig  # noqa: E402
 
 SEED = 20240611
 BANDS: tuple[tuple[float, float], ...] = ((20, 150), (150, 500), (500, 2000))

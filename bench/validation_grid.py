@@ -71,8 +71,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from validation.evaluation import CellResult, evaluate
 from validation.evoked_signals import EvokedCase
 from validation.freerun_signals import FreeRunCase

@@ -122,7 +122,6 @@ def main() -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     # The user's own settings (montage, filters) stay out of the pictures.
     os.environ["FACIAL_NERVE_MONITOR_CONFIG"] = tempfile.mkdtemp(prefix="fnm-shots-")
-    sys.path.insert(0, str(ROOT))
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv)

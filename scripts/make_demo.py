@@ -17,8 +17,6 @@ from pathlib import Path
 import numpy as np
 from edfio import Edf, EdfAnnotation, EdfSignal, Patient, Recording
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from drivers.emgsynth import ALL_CHANNELS, EmgSynth, SimConfig
 from monitor.montage import default_labels
 

@@ -74,7 +74,6 @@ def dialogs() -> list[Path]:
     """The case setup and the electrode check (with one bad needle), grabbed in-process."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["FACIAL_NERVE_MONITOR_CONFIG"] = str(ROOT / ".screenshot-config")
-    sys.path.insert(0, str(ROOT))
     from PySide6.QtWidgets import QApplication
 
     from drivers.electrodesim import BadElectrode

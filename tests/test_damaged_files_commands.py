@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import main
-from tests.damaged_edf import corpus, field_mutations, mutate
+from validation.damagedfiles import corpus, field_mutations, mutate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "recordings" / "demo_mvd.edf"
@@ -225,7 +225,7 @@ def test_replay_refuses_a_misaligned_file_and_plays_it_anyway_when_asked(
 
 @pytest.fixture(scope="module")
 def base_edf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.damaged_edf import base_recordings
+    from validation.damagedfiles import base_recordings
 
     return base_recordings(tmp_path_factory.mktemp("base"))["edf"]
 

@@ -19,7 +19,7 @@ from drivers.edfreader import EdfFile, EdfFormatError
 from drivers.replay import ReplaySource
 from monitor.block import StimMarker
 from monitor.source import EndOfStream, SourceError
-from tests.damaged_edf import (
+from validation.damagedfiles import (
     base_recordings,
     corpus,
     discontinuous,

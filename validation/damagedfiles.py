@@ -1,4 +1,5 @@
-"""Damaged EDF/BDF files for the reliability tests, made from small valid ones.
+"""Damaged EDF/BDF files, made from small valid ones: the reliability tests and
+``bench/faults.py`` run every command over them.
 
 :func:`corpus` writes a few hundred small files (deterministic: the same bytes on every
 run) derived from three valid recordings written by :class:`monitor.edfwriter.EdfWriter`
@@ -15,7 +16,7 @@ run) derived from three valid recordings written by :class:`monitor.edfwriter.Ed
   a single record, a signal without samples).
 
 :func:`field_mutations` is a hypothesis strategy over header fields and values, applied
-with :func:`mutate`.
+with :func:`mutate` (hypothesis is a test dependency: imported there only).
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from hypothesis import strategies as st
 
 from monitor.edfwriter import EdfWriter
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 
 #: Main header fields: (offset, width).
 MAIN_FIELDS: dict[str, tuple[int, int]] = {
@@ -138,8 +142,10 @@ def mutate(raw: bytes, field: str, value: str, signal: int | None = None) -> byt
     return raw[:at] + text + raw[at + width :]
 
 
-def field_mutations(n_signals: int) -> st.SearchStrategy[tuple[str, int | None, str]]:
+def field_mutations(n_signals: int) -> SearchStrategy[tuple[str, int | None, str]]:
     """Hypothesis strategy: ``(field, signal or None, value)`` for :func:`mutate`."""
+    from hypothesis import strategies as st
+
     values = st.one_of(
         st.sampled_from(sorted(BAD_VALUES.values())),
         st.integers(-(10**9), 10**9).map(str),
