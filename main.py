@@ -17,6 +17,7 @@ from commands.badelectrode import HELP as BAD_ELECTRODE_HELP
 from commands.badelectrode import bad_electrode_arg
 from monitor.evoked import EvokedAnalyzer
 from monitor.filters import FilterSettings, FilterSettingsError
+from monitor.logsetup import LEVELS, setup_logging
 from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
 from monitor.recorder import Recorder
@@ -256,7 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="FILE",
-        help="log file (default: the user's state folder)",
+        help="log file (default: the platform's log folder, e.g. "
+        "~/.local/state/facial-nerve-monitor/monitor.log; rotated at 5 MB)",
+    )
+    disp.add_argument(
+        "--log-level",
+        choices=LEVELS,
+        default="info",
+        help="what the log keeps (default info)",
     )
     rec = p.add_argument_group("recording")
     rec.add_argument(
@@ -333,20 +341,6 @@ def make_source(args: argparse.Namespace) -> Source:
     from drivers.simulator import SimulatorSource
 
     return SimulatorSource(config, speed=args.speed)
-
-
-def setup_logging(path: Path | None) -> Path:
-    if path is None:
-        state = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
-        path = state / "facial-nerve-monitor" / "monitor.log"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError:
-        handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
-    return path
 
 
 def run_headless(
@@ -507,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - a return per 
 
         return scenario(argv[1:])
     args = build_parser().parse_args(argv)
-    setup_logging(args.log)
+    setup_logging(args.log, args.log_level)
     if args.list_ports:
         return print_ports()
     from monitor.recorder import recordings_this_run

@@ -65,9 +65,9 @@ def log_to_file() -> None:
     live monitor does, never to the terminal. Logging already set up is left alone."""
     if logging.getLogger().handlers:
         return
-    from main import setup_logging
+    from monitor.logsetup import setup_logging
 
-    setup_logging(None)
+    setup_logging()
 
 
 def open_session(args: argparse.Namespace) -> Session | None:

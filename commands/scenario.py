@@ -135,9 +135,9 @@ class _Refused(Exception):
 def scenario(argv: list[str]) -> int:
     """Run the command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    from main import setup_logging  # the monitor's log file, not the terminal
+    from monitor.logsetup import setup_logging  # the log file, not the terminal
 
-    setup_logging(None)
+    setup_logging()
     try:
         sc = load_scenario(args.file)
         speed = _speed(args)

@@ -225,3 +225,49 @@ def test_the_installed_command_and_version():
     command = Path(sys.executable).with_name("facial-nerve-monitor")
     done = subprocess.run([str(command), "--version"], capture_output=True, text=True, check=True)
     assert done.stdout == out.stdout
+
+
+def test_the_log_goes_to_the_platforms_folder_rotates_and_takes_a_level(tmp_path, monkeypatch):
+    import logging
+
+    from monitor import logsetup
+
+    monkeypatch.setattr(logsetup.sys, "platform", "linux")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert (
+        logsetup.default_log_path() == tmp_path / "state" / "facial-nerve-monitor" / "monitor.log"
+    )
+    monkeypatch.setattr(logsetup.sys, "platform", "darwin")
+    monkeypatch.setattr(logsetup.Path, "home", lambda: tmp_path / "home")
+    assert logsetup.default_log_path() == (
+        tmp_path / "home" / "Library" / "Logs" / "facial-nerve-monitor" / "monitor.log"
+    )
+    monkeypatch.setattr(logsetup.sys, "platform", "win32")
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
+    assert logsetup.default_log_path() == (
+        tmp_path / "local" / "facial-nerve-monitor" / "Logs" / "monitor.log"
+    )
+    monkeypatch.setattr(logsetup, "MAX_BYTES", 2000)
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    root.handlers.clear()
+    try:
+        path = logsetup.setup_logging(tmp_path / "logs" / "m.log", "warning")
+        log = logging.getLogger("monitor.test")
+        log.info("not kept at the warning level")
+        for k in range(100):
+            log.warning("line %d of a log that must not grow without bound", k)
+        for h in root.handlers:
+            h.flush()
+        assert (tmp_path / "logs" / "m.log.1").is_file()  # rotated
+        assert path.stat().st_size <= 2000
+        assert "not kept" not in path.read_text()
+    finally:
+        for h in root.handlers:
+            h.close()
+        root.handlers[:], root.level = saved
+
+
+def test_log_level_is_an_option():
+    out = run("--help")
+    assert "--log-level {debug,info,warning,error}" in out.stdout
