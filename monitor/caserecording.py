@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from monitor.alarms import AlarmTransition
 from monitor.events import EmgEvent
@@ -124,6 +125,7 @@ def record_case(
         else:
             alarms.clear_condition("recorder", session.status().end_index)
 
+    writer_options: dict[str, Any] = {"case_id": case_id} | (header or {})
     rec = Recorder(
         path,
         info.rate,
@@ -131,7 +133,7 @@ def record_case(
         bits=bits,
         on_error=on_error,
         on_backlog=on_backlog,
-        **({"case_id": case_id} | (header or {})),
+        **writer_options,
     )
     rec.start()
     if start_note:

@@ -204,7 +204,8 @@ def _check_start(head: bytes, name: str) -> None:
         if date is None or time is None:
             raise ValueError
         day, month, year = (int(x) for x in date.groups())
-        dt.datetime(2000 + year, month, day, *(int(x) for x in time.groups()))
+        hour, minute, second = (int(x) for x in time.groups())
+        dt.datetime(2000 + year, month, day, hour, minute, second)
     except ValueError:
         raise _unchanged(
             name,

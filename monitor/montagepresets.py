@@ -117,9 +117,7 @@ class MontagePreset:
                     f"Channel {i} of the montage preset {name!r}: the side must be "
                     f"'operated' or 'opposite', not {side!r}."
                 )
-            channels.append(
-                PresetChannel(item["muscle"], side == "opposite", item.get("colour"))  # type: ignore[arg-type]
-            )
+            channels.append(PresetChannel(item["muscle"], side == "opposite", item.get("colour")))
         return cls(name, tuple(channels))
 
 

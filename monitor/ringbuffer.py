@@ -29,7 +29,7 @@ class RingBuffer:
     def __init__(self, capacity: int, n_channels: int, dtype: type = np.float32) -> None:
         if capacity <= 0 or n_channels <= 0:
             raise ValueError("a ring buffer needs a positive capacity and channel count")
-        self._buf = np.full((capacity, n_channels), np.nan, dtype=dtype)
+        self._buf: np.ndarray = np.full((capacity, n_channels), np.nan, dtype=dtype)
         self._capacity = capacity
         self._end: int | None = None  # absolute index one past the newest sample
         self._lock = threading.Lock()
