@@ -678,7 +678,9 @@ class EdfFile:
         bad_durations: list[str] = []
         annotation_signals = [s for s in self.signals if s.is_annotation]
         for k, signal in enumerate(annotation_signals):
-            rows = self.column(signal, 0, self.n_records) if self.n_records else []
+            rows: np.ndarray | list[np.ndarray] = (
+                self.column(signal, 0, self.n_records) if self.n_records else []
+            )
             for record, row in enumerate(rows):
                 tals, skipped, zeroed = _split_tals(row.tobytes())
                 bad_onsets += skipped

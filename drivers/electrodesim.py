@@ -22,6 +22,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import SupportsInt, cast
 
 import numpy as np
 
@@ -83,7 +84,7 @@ class SimulatedElectrodes:
 
     def __init__(self, n_channels: int, seed, bad=()) -> None:
         self.n_channels = n_channels
-        self._seed = [int(seed)] if np.isscalar(seed) else [int(s) for s in seed]
+        self._seed = [int(cast(SupportsInt, seed))] if np.isscalar(seed) else [int(s) for s in seed]
         rng = np.random.default_rng([*self._seed, 11])
         pair = rng.uniform(1.5, 3.5, n_channels)
         self._base = np.clip(pair[:, None] + rng.uniform(-0.5, 0.5, (n_channels, 2)), 1.0, 4.0)

@@ -313,7 +313,9 @@ class EmgSynth:
         self.rate = float(config.rate)
         self.n_channels = len(config.labels)
         root = np.random.SeedSequence(config.seed)
-        self._seed_entropy = root.entropy
+        # Built from an int or from None (fresh entropy), the sequence keeps an int.
+        assert isinstance(root.entropy, int)
+        self._seed_entropy: int = root.entropy
         noise_seq, drift_seq, mains_seq = root.spawn(3)
         self._noise_rng = np.random.default_rng(noise_seq)
         self._drift_rng = np.random.default_rng(drift_seq)
@@ -752,7 +754,7 @@ class EmgSynth:
         c = self.cfg
         if c.stim_rate_hz <= 0:
             return []
-        out = []
+        out: list[StimMarker] = []
         while True:
             t = c.stim_start_s + self._next_stim / c.stim_rate_hz
             idx = round(t * self.rate)

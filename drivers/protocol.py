@@ -234,15 +234,18 @@ class StatusPayload:
         if any(has):
             if not all(has):
                 raise ValueError("either every channel carries its two electrodes or none does")
-            block = b"".join(
-                _ELECTRODES.pack(
-                    _kohm_code(c.active.impedance_kohm),
-                    _kohm_code(c.reference.impedance_kohm),
-                    (ACTIVE_OFF if c.active.lead_off else 0)
-                    | (REFERENCE_OFF if c.reference.lead_off else 0),
+            parts = []
+            for c in self.channels:
+                assert c.active is not None and c.reference is not None  # all(has) above
+                parts.append(
+                    _ELECTRODES.pack(
+                        _kohm_code(c.active.impedance_kohm),
+                        _kohm_code(c.reference.impedance_kohm),
+                        (ACTIVE_OFF if c.active.lead_off else 0)
+                        | (REFERENCE_OFF if c.reference.lead_off else 0),
+                    )
                 )
-                for c in self.channels
-            )
+            block = b"".join(parts)
             out.append(_EXT_HEAD.pack(STATUS_EXT_ELECTRODES, len(block)) + block)
         payload = b"".join(out)
         if len(payload) > MAX_LENGTH[FrameType.STATUS]:

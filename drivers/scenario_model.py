@@ -8,6 +8,7 @@ Times here are case seconds from the start of the scenario; channels are numbere
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from drivers.emgsynth import SimConfig
 
@@ -183,6 +184,7 @@ class Scenario:
         """The simulator's configuration at the start of the case (the engine changes the
         rates phase by phase and places the scripted events)."""
         s, lsr = self.stimulation, self.lsr
+        rates: dict[str, Any] = self.rates_at(0.0)  # SimConfig's *_per_min fields by name
         return SimConfig(
             rate=self.rate,
             labels=self.labels,
@@ -191,7 +193,7 @@ class Scenario:
             mains_uv=self.mains_uv,
             mains_hz=self.mains_hz,
             drift_uv=self.drift_uv,
-            **self.rates_at(0.0),
+            **rates,
             stim_rate_hz=s.rate_hz,
             stim_start_s=s.start_s,
             stim_current_ma=s.current_ma,

@@ -157,9 +157,12 @@ class SimulatorSource(Source):
         t = self._next / self.config.rate
         with self._electrode_lock:
             last = self._electrodes
-            if last is None or t - last.sample_index / self.config.rate >= ELECTRODE_PERIOD_S:
-                self._electrodes = self.electrode_model.measure(t, self._next)
-            return self._electrodes
+            if last is not None:
+                assert last.sample_index is not None  # every report here is measured at a sample
+                if t - last.sample_index / self.config.rate < ELECTRODE_PERIOD_S:
+                    return last
+            self._electrodes = report = self.electrode_model.measure(t, self._next)
+            return report
 
     def request_electrode_check(self) -> bool:
         """Measure now (the simulated amplifier answers at once)."""
