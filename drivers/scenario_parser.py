@@ -18,7 +18,7 @@ import re
 import stat
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, overload
 
 from drivers.scenario_model import (
     EMG_KINDS,
@@ -302,8 +302,39 @@ class _Reader:
                     key,
                 )
 
+    @overload
     def number(
-        self, table: dict, key: str, where: tuple, lo: float, hi: float, default=None, unit=""
+        self,
+        table: dict,
+        key: str,
+        where: tuple,
+        lo: float,
+        hi: float,
+        default: float,
+        unit: str = "",
+    ) -> float: ...
+
+    @overload
+    def number(
+        self,
+        table: dict,
+        key: str,
+        where: tuple,
+        lo: float,
+        hi: float,
+        default: float | None = None,
+        unit: str = "",
+    ) -> float | None: ...
+
+    def number(
+        self,
+        table: dict,
+        key: str,
+        where: tuple,
+        lo: float,
+        hi: float,
+        default: float | None = None,
+        unit: str = "",
     ) -> float | None:
         if key not in table:
             return default
@@ -530,7 +561,8 @@ def _build(raw: dict, r: _Reader) -> Scenario:
     w = ("training",)
     r.known_keys(training, tuple(_TRAINING_KEYS), w, "[training]")
     limits = {
-        key: r.number(training, key, w, lo, hi, None, " s")
+        # the key is present, so the value is a number, never the None default
+        key: cast(float, r.number(training, key, w, lo, hi, None, " s"))
         for key, (lo, hi) in _TRAINING_KEYS.items()
         if key in training
     }

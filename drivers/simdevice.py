@@ -114,7 +114,13 @@ class SimulatedDevice:
         self.record = record
         self.electrode_block = electrode_block
         self._synth_factory = synth_factory or EmgSynth
-        self.electrode_model: SimulatedElectrodes | None = None
+        # Made by _build_synth:
+        self.electrode_model: SimulatedElectrodes
+        self._mains_version: int
+        self._uv_per_count: float
+        self._frame_n: int
+        self._saturated: np.ndarray
+        self._next: int
         self.sent: list[tuple[int, np.ndarray]] = []  # (first index, counts) when recording
         self.on_frame: Callable[[int, int, float], None] | None = None  # (index, n, t_write)
         self.frames_sent = 0
@@ -137,7 +143,7 @@ class SimulatedDevice:
             self.config.stim_site,
             self.config.stim_rate_hz > 0,
         )
-        self._build_synth()
+        self._build_synth(None)
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> str:
@@ -220,13 +226,15 @@ class SimulatedDevice:
                 self._skip_to(self._device_index(time.monotonic()))
                 continue
             timeout = self.frame_ms / 1000.0
+            master = self._master
+            assert master is not None  # opened by start() and by the replug above
             try:
-                ready, _, _ = select.select([self._master], [], [], timeout)
+                ready, _, _ = select.select([master], [], [], timeout)
             except (OSError, ValueError):
                 ready = []
             if ready:
                 try:
-                    data = os.read(self._master, 65536)
+                    data = os.read(master, 65536)
                 except OSError:
                     data = b""
                 for frame in parser.feed(data):
@@ -346,7 +354,7 @@ class SimulatedDevice:
         self.config.rate = float(req.rate_hz)
         self.config.labels = default_labels(req.n_channels)
         self.bits = req.bits
-        self._build_synth()
+        self._build_synth(self.electrode_model)
         return None
 
     def _on_stimulator(self, payload: bytes) -> tuple[AckResult, str] | None:
@@ -389,10 +397,11 @@ class SimulatedDevice:
         self._send(FrameType.STATUS, StatusPayload(index, tuple(chans)).encode())
 
     # -- plumbing -------------------------------------------------------------------------------
-    def _build_synth(self) -> None:
+    def _build_synth(self, old: SimulatedElectrodes | None) -> None:
+        """``old``: the needles so far (None at first); a new acquisition keeps those that
+        still exist."""
         self.synth = self._synth_factory(self.config)
         n = len(self.config.labels)
-        old = self.electrode_model  # a new acquisition keeps the needles that still exist
         bad = self.config.bad_electrodes if old is None else [b for b in old.bad() if b.channel < n]
         self.electrode_model = SimulatedElectrodes(n, self.synth._seed_entropy, bad)
         self._mains_version = 0
