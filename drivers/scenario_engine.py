@@ -24,7 +24,7 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -228,6 +228,14 @@ class ScenarioEngine:
             self._feed(self._seg_case)
             return synth
 
+    @property
+    def _live_synth(self) -> ScenarioSynth:
+        """The synth being rendered: the timeline and the commands act only from its
+        rendering, so after :meth:`make_synth`."""
+        synth = self._synth
+        assert synth is not None
+        return synth
+
     def attach(self, link: ScenarioLink) -> None:
         """The path's recording set-up (needles, link) the engine acts on."""
         self._link = link
@@ -327,7 +335,8 @@ class ScenarioEngine:
             items = list(self._items)
             stims: tuple[StimTruth, ...] = ()
             if synth is not None:
-                tags = {id(t): tag for tag, t in synth.scheduled_truth}
+                # our own tags, (source, number)
+                tags: dict[int, Any] = {id(t): tag for tag, t in synth.scheduled_truth}
                 for t in synth.truth:
                     if t.onset >= rendered:
                         continue  # planned, not yet happened
@@ -513,7 +522,7 @@ class ScenarioEngine:
                     synth.schedule(_placed(cue.spec, onset))
 
     def _set_rates(self, rates: dict[str, float]) -> None:
-        cfg = self._synth.cfg
+        cfg = self._live_synth.cfg
         for key in RATE_KEYS:
             setattr(cfg, key, float(rates.get(key, 0.0)))
 
@@ -525,7 +534,7 @@ class ScenarioEngine:
             return
         if self._link is not None:
             self._link.set_lead_off(ch, off, needle)
-            self._synth.set_mains_gain(self._link.mains_gain())
+            self._live_synth.set_mains_gain(self._link.mains_gain())
         if off:
             self._open_leads[ch] = len(self._items)
             self._items.append(TruthItem("lead_off", pos, None, ch, source, self._case_s(pos)))
@@ -546,6 +555,7 @@ class ScenarioEngine:
 
     def _close_disconnect(self, pos: int) -> None:
         i, self._open_disconnect = self._open_disconnect, None
+        assert i is not None  # called only while the link is down
         self._items[i] = _replace_offset(self._items[i], pos)
         lost = (pos - self._items[i].onset) / self.rate
         self._say("reconnected", pos, f"Amplifier back after {lost:.1f} s")
@@ -563,7 +573,7 @@ class ScenarioEngine:
     def _lsr_config(self, pos: int) -> None:
         """Where the synth makes the LSR disappear, after a change of the clocks."""
         gone_s = self.scenario.lsr.gone_at_s
-        cfg = self._synth.cfg
+        cfg = self._live_synth.cfg
         if gone_s is None or self.scenario.stimulation.rate_hz <= 0:
             return
         gone_case = round(gone_s * self.rate)
@@ -591,7 +601,7 @@ class ScenarioEngine:
         if not self._running:
             return
         case = self._case_at(pos)
-        self._synth.cancel_after(pos)
+        self._live_synth.cancel_after(pos)
         self._set_clock(pos, case, False)
         self._set_rates({})
         self._lsr_config(pos)
@@ -610,7 +620,7 @@ class ScenarioEngine:
     def _do_jump(self, pos: int, name: str) -> None:
         phase = self.scenario.phase_named(name)
         case = round(phase.start_s * self.rate)
-        self._synth.cancel_after(pos)
+        self._live_synth.cancel_after(pos)
         self._set_clock(pos, case, self._running)
         # Cues from the target on; phases first, so that the jump's own phase is announced.
         self._next_cue = bisect.bisect_left(self._cues, (case,), key=lambda c: (c.case,))
@@ -654,7 +664,7 @@ class ScenarioEngine:
                 key=_INJECT_KEYS + self._injected,
                 tag=(SOURCE_INSTRUCTOR, self._injected),
             )
-            self._synth.schedule(spec)
+            self._live_synth.schedule(spec)
         elif kind in ("lead_off", "lead_on"):
             self._set_lead(ch, kind == "lead_off", needle, pos, SOURCE_INSTRUCTOR)
         else:
