@@ -264,7 +264,7 @@ class FreeRunDetector:
             core = self._buf[i0 : i0 + self.hop]
             for ch in hot:
                 self._potentials(
-                    ch, np.flatnonzero(np.abs(core[:, ch]) > self.threshold_uv[ch]), h0, i0
+                    int(ch), np.flatnonzero(np.abs(core[:, ch]) > self.threshold_uv[ch]), h0, i0
                 )
         changes = self.trains.hop(k, st.gate[k], busy)
         if changes:
@@ -304,7 +304,9 @@ class FreeRunDetector:
 
     def _blank_spans(self, n_hops: int) -> list[tuple[int, int]]:
         """Stimulus blanking ``[a, b)`` over the next ``n_hops`` hops."""
-        a0, a1 = self._next_hop, self._next_hop + n_hops * self.hop
+        a0 = self._next_hop
+        assert a0 is not None  # set by the first block, before any hop
+        a1 = a0 + n_hops * self.hop
         return [(s, s + self.blank) for s in self._stims if s < a1 and s + self.blank > a0]
 
     def _blanked_hop(self, h0: int) -> bool:
@@ -391,6 +393,7 @@ class FreeRunDetector:
             prev = ep.potentials[-1] if ep is not None and ep.potentials else None
             if peak - self._last_peak[ch] <= self.refractory:
                 if prev is not None and mag > prev.mag:
+                    assert ep is not None  # prev is its last potential
                     ep.potentials[-1] = _Potential(peak, prev.onset, max(pp, prev.pp), mag, snippet)
                 continue
             if prev is not None and peak - prev.index <= self.merge and mag < 0.6 * prev.mag:

@@ -303,7 +303,9 @@ class LsrTracker:
         if self.s.criterion == "amplitude_pct":
             base = self.baseline.amplitude_uv.get(r.label) if self.baseline else None
             amp = r.amplitude_uv if r.present and r.amplitude_uv is not None else 0.0
-            return bool(base) and amp >= self.s.amplitude_pct / 100.0 * base
+            if not base:
+                return False
+            return amp >= self.s.amplitude_pct / 100.0 * base
         return r.present
 
     def _verdict(self, obs: Observation) -> str:
@@ -702,7 +704,7 @@ class StimulationControl:
     def _lost(self, first: Observation, now: Observation, lsr_note: str) -> LsrCall:
         b = self.baseline_for(first)
         assert b is not None
-        worst = {}
+        worst: dict[int, float] = {}
         for o in self._run:
             for ch, ratio in self.ratios(o, b).items():
                 worst[ch] = max(worst.get(ch, 0.0), ratio)
