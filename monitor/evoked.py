@@ -71,6 +71,7 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 import numpy as np
 from scipy import signal
@@ -539,6 +540,7 @@ class EvokedAnalyzer:
         x = self._buf[idx + rows - self._buf_start].astype(np.float64)
         fin = np.isfinite(x)
         live = None  # every channel is fitted
+        keep: np.ndarray
         if fin.all():
             keep = np.ones(len(rows), bool)
         else:
@@ -547,7 +549,7 @@ class EvokedAnalyzer:
             live = fin.mean(axis=0) >= 0.5
             if not live.any():
                 return HumFit(0.0, np.zeros(self.n_channels))
-            keep = fin[:, live].all(axis=1)
+            keep = cast(np.ndarray, fin[:, live].all(axis=1))  # a row mask, never a scalar
         for k in self._pulses_near(idx + rows[0] - self._prev_resp, idx):
             keep &= ~((rows >= k - idx - self._blank) & (rows < k - idx + self._prev_resp))
         if not keep.all():
@@ -612,7 +614,7 @@ class EvokedAnalyzer:
         for ch, label in enumerate(self.labels):
             y = sweep[:, ch]
             kind = self._kind(ch, site, side)
-            common = {
+            common: dict[str, Any] = {
                 "stim_number": self._count,
                 "stim_index": m.index,
                 "channel": ch,
@@ -871,7 +873,8 @@ class EvokedAnalyzer:
         with self._lock:
             t = self._trackers[mode]
             b = t.baseline
-            gone = t.state == "gone" and t.since is not None
+            since = t.since if t.state == "gone" else None
+            gone = since is not None
             out = {
                 "baseline_uv": {k: round(v, 1) for k, v in (b.amplitude_uv if b else {}).items()},
                 "baseline_latency_ms": {
@@ -881,7 +884,9 @@ class EvokedAnalyzer:
                 if b is None or not math.isfinite(b.current_ma)
                 else b.current_ma,
                 "baseline_threshold_ma": None if b is None else b.threshold_ma,
-                "disappeared_at_s": round(t.since.stim_index / self.rate, 3) if gone else None,
+                "disappeared_at_s": None
+                if since is None
+                else round(since.stim_index / self.rate, 3),
                 "disappearance_caveat": t.caveat if gone else "",
                 "stimulation_lost_at_s": None,
                 "stimulation_restored_at_s": None,
