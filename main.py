@@ -43,9 +43,12 @@ Facial Nerve Monitor: live facial EMG for microvascular decompression and other
 cerebellopontine-angle surgery, replay of recorded cases, and a simulator.
 
 With no source option it starts the built-in simulator (4 channels, 10 kHz).
-Other commands: 'main.py analyze --help' (detect events in a recording, offline),
-'main.py recover FILE' (repair a recording cut short by a crash) and
-'main.py simulate-device --help' (a simulated amplifier on a serial pty)."""
+Other commands (each with its own --help):
+  main.py analyze FILE --out DIR    events, train time, LSR and a report, offline
+  main.py recover FILE              repair a recording cut short by a crash (keeps a backup)
+  main.py deidentify FILE --out F   a de-identified copy for teaching
+  main.py scenario FILE             a training case, checked against its ground truth
+  main.py simulate-device           a simulated amplifier on a serial pty"""
 
 EPILOG = """\
 examples:

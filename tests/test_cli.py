@@ -271,3 +271,11 @@ def test_the_log_goes_to_the_platforms_folder_rotates_and_takes_a_level(tmp_path
 def test_log_level_is_an_option():
     out = run("--help")
     assert "--log-level {debug,info,warning,error}" in out.stdout
+
+
+def test_help_names_every_sub_command_and_each_has_its_own_help():
+    out = run("--help")
+    for command in ("analyze", "recover", "deidentify", "scenario", "simulate-device"):
+        assert f"main.py {command} " in out.stdout, command
+        sub = run(command, "--help")
+        assert sub.returncode == 0 and sub.stdout.startswith("usage: main.py " + command), command
