@@ -407,8 +407,9 @@ class EdfWriter:
         self.clipped_samples += int(np.count_nonzero(out != digital))
         return out.astype(np.int32)
 
-    def _annotation_bytes(self, record: int, final: bool) -> bytes:
-        """The annotation signal of ``record``: time-keeping TAL, then what fits."""
+    def _annotation_bytes(self, final: bool) -> bytes:
+        """The annotation signal of the record being written: time-keeping TAL, then what
+        fits."""
         record_start = self._onset_base_s + self._records_since_base * self.record_seconds
         out = bytearray(_tal_time(record_start).encode("ascii") + b"\x14\x14\x00")
         record_end = record_start + self.record_seconds
@@ -442,7 +443,7 @@ class EdfWriter:
             signal = digital.T.astype("<i2").tobytes()
         else:
             signal = digital.T.astype("<i4").reshape(-1, 1).view(np.uint8)[:, :3].tobytes()
-        record = signal + self._annotation_bytes(self.records_written, final)
+        record = signal + self._annotation_bytes(final)
         offset = self.header_bytes + self.records_written * self.record_bytes
         self._write_all(record, offset)
         self.records_written += 1

@@ -22,7 +22,7 @@ import pytest
 from commands.analyze import analyze
 from commands.casenotes import is_machine_annotation
 from commands.reportfigures import TRACE_POINTS, minmax_decimate, nice_step
-from drivers.emgsynth import EmgSynth, SimConfig
+from drivers.emgsynth import QUIET, EmgSynth, SimConfig
 from monitor.edfwriter import EdfWriter
 from monitor.montage import default_labels
 from monitor.recorder import stim_text
@@ -52,25 +52,13 @@ SHOWN = 6
 FLAT_FROM_S = 12.0  # L Frontalis: the needle comes out
 
 
-#: No spontaneous activity: only the events a test puts in.
-QUIET = dict(
-    spikes_per_min=0,
-    bursts_per_min=0,
-    a_trains_per_min=0,
-    b_trains_per_min=0,
-    c_trains_per_min=0,
-    cautery_per_min=0,
-)
-
-
 def record_case(path: Path) -> None:
     labels = default_labels(4)
     cfg = SimConfig(
         rate=RATE,
         labels=labels,
         seed=7,
-        **QUIET,
-        stim_rate_hz=2.0,
+        **(QUIET | {"stim_rate_hz": 2.0}),
         stim_start_s=1.0,
         lsr_gone_at_s=9.0,
     )
@@ -329,7 +317,6 @@ def test_control_characters_from_the_file_reach_neither_the_report_nor_events_cs
         labels=labels,
         seed=3,
         **QUIET,
-        stim_rate_hz=0.0,
     )
     synth = EmgSynth(cfg)
     synth.add_event("a_train", 1.5, channel=1, duration_s=0.6, freq_hz=120, amplitude_uv=250)

@@ -909,22 +909,18 @@ class LsrPanel(QObject):
         new = self.history.poll(a)
         just_started = False
         if not self.started:
-            if a.off_reason is not None and a.off_said:
-                # Stimuli the analysis cannot take: the status box says why, no rows and
-                # no baseline to set.
-                self.started = True
-                self.status.button.hide()
-                self.status.show()
-                self.status.set_status(a.status_text(MODE_LSR), a.state(MODE_LSR))
-                return True
-            if not self.history.sweeps:
+            off = a.off_reason is not None and a.off_said
+            if not off and not self.history.sweeps:
                 return False
             self.started = just_started = True
-            self.column.show()
             self.status.show()
+            if off:  # stimuli the analysis cannot take: why, with no rows, no baseline to set
+                self.status.button.hide()
+            else:
+                self.column.show()
         if a.off_reason is not None:
             self.status.set_status(a.status_text(MODE_LSR), a.state(MODE_LSR))
-            return False
+            return just_started
         if new:
             self._take_results()
         b = a.baseline(MODE_LSR)
