@@ -324,7 +324,7 @@ def make_source(args: argparse.Namespace) -> Source:
             rate=None if args.rate is None else int(args.rate),
             channels=None if labels is None else len(labels),
         )
-    from drivers.emgsynth import SimConfig
+    from simulation.emgsynth import SimConfig
 
     config = SimConfig(
         rate=args.rate or 10_000.0,
@@ -352,8 +352,8 @@ def run_headless(
     monitoring: FreeRunMonitoring | None = None,
     evoked: EvokedAnalyzer | None = None,
 ) -> int:
-    from ui.feed import MonitoringFeed, event_row, transition_text
-    from ui.lsrfeed import LsrFeed, call_line
+    from presentation.feed import MonitoringFeed, event_row, transition_text
+    from presentation.lsrfeed import LsrFeed, call_line
 
     feed = MonitoringFeed(monitoring) if monitoring is not None else None
     lsr_feed = LsrFeed(evoked) if evoked is not None else None

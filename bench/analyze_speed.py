@@ -23,8 +23,8 @@ import numpy as np
 from edfio import Edf, EdfSignal
 
 from commands.analyze import analyze
-from drivers.emgsynth import EmgSynth, SimConfig
 from monitor.montage import default_labels
+from simulation.emgsynth import EmgSynth, SimConfig
 
 
 def write_case(path: Path, seconds: float, rate: float = 20_000.0, n_ch: int = 8) -> None:

@@ -17,11 +17,11 @@ import time
 import numpy as np
 from scipy import signal
 
-from drivers.emgsynth import EmgSynth, SimConfig
 from monitor.block import Block
 from monitor.montage import default_labels
 from monitor.session import Session
 from monitor.source import Source, SourceInfo
+from simulation.emgsynth import EmgSynth, SimConfig
 
 
 class _Blocks(Source):

@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from drivers.emgsynth import ALL_CHANNELS, QUIET, EmgSynth, SimConfig, TruthEvent
 from monitor.events import EmgEvent, EventKind
 from monitor.filters import FilterChain
 from monitor.freerun import FreeRunDetector
 from monitor.montage import default_labels
+from simulation.emgsynth import ALL_CHANNELS, QUIET, EmgSynth, SimConfig, TruthEvent
 
 TOLERANCE_S = 0.02
 

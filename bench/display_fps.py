@@ -20,11 +20,11 @@ import psutil
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication
 
-from drivers.emgsynth import SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
 from monitor.session import Session
+from simulation.emgsynth import SimConfig
 
 
 class PaintCounter(QObject):

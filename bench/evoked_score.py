@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from drivers.emgsynth import EmgSynth, SimConfig, StimTruth
 from monitor.evoked import EvokedAnalyzer, EvokedSettings, LsrCall, SweepResult
+from simulation.emgsynth import EmgSynth, SimConfig, StimTruth
 
 BLOCK_S = 0.01
 

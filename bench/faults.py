@@ -204,10 +204,10 @@ def huge_gap() -> dict:
 
 def slow_scenario() -> dict:
     """A scenario asked for 50x whose consumer manages about 8x, for 3 s of wall time."""
-    from drivers.scenario_engine import ScenarioEngine
-    from drivers.scenario_parser import parse_scenario
     from drivers.scenario_sources import ScenarioSource
     from monitor.session import Session
+    from simulation.scenario_engine import ScenarioEngine
+    from simulation.scenario_parser import parse_scenario
 
     text = (ROOT / "scenarios" / "routine_mvd.toml").read_text()
     src = ScenarioSource(ScenarioEngine(parse_scenario(text, "routine_mvd.toml")), speed=50.0)

@@ -17,13 +17,13 @@ import time
 
 import psutil
 
-from drivers.emgsynth import SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.envelope import Envelope
 from monitor.evoked import EvokedAnalyzer
 from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
 from monitor.session import Session, State
+from simulation.emgsynth import SimConfig
 
 
 def rss_mb() -> float:

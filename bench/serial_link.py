@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from drivers.emgsynth import SimConfig
 from drivers.serial_link import SerialSource
 from monitor.montage import default_labels
 from monitor.session import Session
+from simulation.emgsynth import SimConfig
 
 
 def device_process(

@@ -1,4 +1,4 @@
-"""Realism check of the EMG simulator (drivers/emgsynth.py) against real EMG recordings.
+"""Realism check of the EMG simulator (simulation/emgsynth.py) against real EMG recordings.
 
 Loads the public EMG in ``../shared/data/emg`` (PhysioNet concentric-needle EMG at 4 kHz,
 mouse diaphragm at 5 kHz, SpikerBox surface EMG, a tattoo-electrode biceps at 1 kHz), renders
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import signal, stats
 
-from drivers.emgsynth import EmgSynth, SimConfig
+from simulation.emgsynth import EmgSynth, SimConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

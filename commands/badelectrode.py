@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from drivers.electrodesim import BAD_KOHM, NEEDLES, BadElectrode
+from simulation.electrodes import BAD_KOHM, NEEDLES, BadElectrode
 
 HELP = (
     "make a needle of the simulated patient bad: CHANNEL[:active|reference][:KOHM|off], "

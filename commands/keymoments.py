@@ -18,9 +18,9 @@ from commands.reportfigures import Trace, minmax_decimate
 from monitor.alarms import AlarmState, AlarmTransition, Priority
 from monitor.events import EmgEvent, EventKind
 from monitor.evoked import EvokedAnalyzer, LsrBaseline, LsrCall, Sweep
+from monitor.evoked.stimuli import MODE_LSR
 from monitor.monitoring import FreeRunMonitoring
 from monitor.session import Session
-from monitor.stimuli import MODE_LSR
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -17,7 +17,7 @@ Anything else is removed. The lists follow the texts made in ``monitor/caserecor
 overflow), ``monitor/edfwriter.py`` (gaps, end of recording), ``monitor/monitoring.py`` and
 ``monitor/quality.py`` (alarm texts, threshold changes, train-time resets),
 ``monitor/session.py`` (filter changes, signal loss), ``drivers/serial_link.py`` (signal
-loss), ``monitor/evoked.py`` (LSR and Z-L calls) and ``scripts/make_demo.py`` (the
+loss), ``monitor/evoked/analyzer.py`` (LSR and Z-L calls) and ``scripts/make_demo.py`` (the
 simulator's ``truth:`` annotations). A train-time reset carries the reason typed for it,
 so it goes unless that reason is made of the monitor's words.
 

@@ -35,7 +35,7 @@ from commands.keymoments import (
 )
 from commands.reportfigures import LsrRow, clock, lsr_figure, moment_figure, train_figure
 from monitor.events import EmgEvent
-from monitor.stimuli import DETECTED_SITE
+from monitor.evoked.stimuli import DETECTED_SITE
 
 MAX_ROWS = 2000  # of a long table; the CSV files hold every row
 MAX_LSR_ROWS = 600

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from commands.argtypes import number_in
 from commands.scenario_score import MonitorRecord, score
-from drivers.scenario_engine import ScenarioEngine
-from drivers.scenario_model import Scenario, clock
-from drivers.scenario_parser import ScenarioError, load_scenario
 from monitor.pipeline import attach_pipeline
 from monitor.session import Session, State
 from monitor.source import Source, SourceError
+from simulation.scenario_engine import ScenarioEngine
+from simulation.scenario_model import Scenario, clock
+from simulation.scenario_parser import ScenarioError, load_scenario
 
 STALL_S = 30.0  # no new signal for this long (wall time): the run is given up
 FAST_BLOCK_S = 0.2  # signal per block when running as fast as possible
@@ -234,7 +234,7 @@ def _report(sc: Scenario, engine, monitoring, record, evoked, wall: float) -> in
 def _follow(session, engine, monitoring, evoked, verbose: bool) -> str | None:
     """Print the timeline, alarms and LSR calls as they happen until the case ends;
     return why it stopped early, if it did."""
-    from ui.feed import event_row, transition_text  # Qt-free, the screen's own words
+    from presentation.feed import event_row, transition_text  # Qt-free, the screen's own words
 
     seen = {"notices": 0, "alarms": 0, "calls": 0, "events": 0, "problems": 0}
     last_end, last_move = -1, time.monotonic()

@@ -13,12 +13,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from drivers.scenario_engine import ScenarioTruth, TruthItem
-from drivers.scenario_model import Expectations, clock
 from monitor.alarms import AlarmState, AlarmTransition
 from monitor.events import EmgEvent, EventKind
 from monitor.evoked import LsrCall
 from monitor.monitoring import FreeRunMonitoring
+from simulation.scenario_engine import ScenarioTruth, TruthItem
+from simulation.scenario_model import Expectations, clock
 
 OVERLAP_TOL_S = 0.02  # as bench/detection_score.py
 TECHNICAL_KEYS = ("lead_off", "mains", "flat", "saturation")

@@ -78,8 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def simulate_device(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    from drivers.emgsynth import SimConfig
     from drivers.simdevice import SimulatedDevice
+    from simulation.emgsynth import SimConfig
 
     try:
         config = SimConfig(

@@ -1,7 +1,7 @@
 """Sources that play a scenario: in-process (:class:`ScenarioSource`) and through the
 simulated serial amplifier (:class:`ScenarioAmplifierSource`).
 
-Both render the same :class:`~drivers.scenario_engine.ScenarioSynth`, so the same
+Both render the same :class:`~simulation.scenario_engine.ScenarioSynth`, so the same
 scenario gives the same samples on either path. A needle off shows as the amplifier
 would show it: a lead-off flag in the status and the mains hum of an open input; a
 disconnection stops the signal (the session reports "No signal" and reconnects).
@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from drivers.electrodesim import BadElectrode
 from drivers.protocol import ChannelStatus, ElectrodeStatus, StatusPayload
-from drivers.scenario_engine import ScenarioEngine
 from drivers.simamplifier import SimulatedAmplifierSource
 from drivers.simdevice import SimulatedDevice
 from drivers.simulator import SimulatorSource
 from monitor.block import Block, GapMarker
 from monitor.source import EndOfStream, SignalLost, SourceInfo
+from simulation.electrodes import BadElectrode
+from simulation.scenario_engine import ScenarioEngine
 
 
 class ScenarioSource(SimulatorSource):

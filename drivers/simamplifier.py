@@ -8,10 +8,10 @@ status) runs as with a real amplifier, without a second command.
 
 from __future__ import annotations
 
-from drivers.emgsynth import SimConfig
 from drivers.serial_link import SerialSource
 from drivers.simdevice import SimulatedDevice
 from monitor.stimulator import StimulatorSettings as CoreStimulator
+from simulation.emgsynth import SimConfig
 
 
 class SimulatedAmplifierSource(SerialSource):

@@ -27,8 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from drivers.electrodesim import BadElectrode, SimulatedElectrodes
-from drivers.emgsynth import EmgSynth, SimConfig
 from drivers.protocol import (
     AckPayload,
     AckResult,
@@ -48,6 +46,8 @@ from drivers.protocol import (
     full_scale,
 )
 from monitor.montage import default_labels
+from simulation.electrodes import BadElectrode, SimulatedElectrodes
+from simulation.emgsynth import EmgSynth, SimConfig
 
 UV_PER_COUNT = {24: 0.02, 16: 0.25}  # 24 bit: ±168 mV range; 16 bit: ±8.2 mV
 
@@ -82,7 +82,7 @@ class SimulatedDevice:
         revision-0 device with one value per channel.
     synth_factory : callable, optional
         Builds the signal generator for a configuration (a scenario's, with scripted
-        events); :class:`~drivers.emgsynth.EmgSynth` by default.
+        events); :class:`~simulation.emgsynth.EmgSynth` by default.
 
     Thread safety: ``start``/``stop`` from the owning thread; the fault methods
     (``drop_frames``, ``corrupt_frames``, ``send_garbage``, ``stall``, ``unplug``,

@@ -5,19 +5,19 @@ from __future__ import annotations
 import threading
 import time
 
-from drivers.electrodesim import BadElectrode, SimulatedElectrodes
-from drivers.emgsynth import EmgSynth, SimConfig
 from monitor.block import Block, GapMarker
 from monitor.electrodes import ElectrodeReport
 from monitor.source import EndOfStream, Source, SourceInfo
 from monitor.stimulator import StimulatorSettings
+from simulation.electrodes import BadElectrode, SimulatedElectrodes
+from simulation.emgsynth import EmgSynth, SimConfig
 
 #: Like an amplifier's STATUS frames: a new electrode measurement each second of signal.
 ELECTRODE_PERIOD_S = 1.0
 
 
 class SimulatorSource(Source):
-    """Synthetic EMG (see :mod:`drivers.emgsynth`) paced by the wall clock.
+    """Synthetic EMG (see :mod:`simulation.emgsynth`) paced by the wall clock.
 
     Parameters
     ----------

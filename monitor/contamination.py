@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.evokedsettings import (
+from monitor.evoked.settings import (
     KIND_DIRECT,
     KIND_LSR,
     KIND_ZL,
@@ -159,7 +159,7 @@ class ContaminationScreen:
         stats = []
         for chans, pre in groups:
             dev = np.abs(pre - np.median(pre, axis=0))
-            noise[chans] = 1.4826 * np.median(dev, axis=0)  # robust RMS (monitor.responses)
+            noise[chans] = 1.4826 * np.median(dev, axis=0)  # robust RMS (monitor.evoked.responses)
             dpre = np.abs(np.diff(pre, axis=0))
             step[chans] = 1.4826 * np.median(dpre, axis=0)  # robust scale of the steps
             stats.append((chans, pre, dev, dpre))

@@ -19,7 +19,7 @@ nerve gives trains, a quiet nerve is near silence. This module turns filtered bl
 6. volume and mute (used during electrocautery) are applied in the callback through a
    gain that ramps over ``fade_s`` (10 ms): no click when muting or unmuting.
 
-Nothing here depends on Qt or on an audio device; ``ui/audio.py`` plays the samples.
+Nothing here depends on Qt or on an audio device; ``drivers/soundcard.py`` plays the samples.
 """
 
 from __future__ import annotations

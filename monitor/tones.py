@@ -23,7 +23,7 @@ Conventions (docs/audio.md has the references and the reasoning):
 - bursts are normalised to a peak of ``amplitude`` (0.8 by default, headroom for mixing).
 
 Nothing here depends on Qt or an audio device: :class:`AlarmTones` only renders samples;
-``ui/audio.py`` plays them.
+``drivers/soundcard.py`` plays them.
 """
 
 from __future__ import annotations

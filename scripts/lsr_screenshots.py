@@ -64,8 +64,8 @@ def _run(source, session, win, seconds: float) -> None:
 
 def stimulation_control() -> Path:
     """The stimulating needle slips at 16 s: no direct response, no LSR, an alarm."""
-    from drivers.emgsynth import EmgSynth, SimConfig
     from drivers.simulator import SimulatorSource
+    from simulation.emgsynth import EmgSynth, SimConfig
 
     class SlippedNeedle(EmgSynth):
         """The stimulator goes on, but from ``at_s`` the current no longer reaches the
@@ -91,8 +91,8 @@ def stimulation_control() -> Path:
 
 def rejected_sweep() -> Path:
     """Cautery over the stimuli at 14, 15 and 16 s."""
-    from drivers.emgsynth import SimConfig
     from drivers.simulator import SimulatorSource
+    from simulation.emgsynth import SimConfig
 
     config = SimConfig(seed=2, cautery_per_min=0.0, a_trains_per_min=0.0)
     source = SimulatorSource(config, realtime=False)

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from edfio import Edf, EdfAnnotation, EdfSignal, Patient, Recording
 
-from drivers.emgsynth import ALL_CHANNELS, EmgSynth, SimConfig
 from monitor.montage import default_labels
+from simulation.emgsynth import ALL_CHANNELS, EmgSynth, SimConfig
 
 DURATION_S = 40.0
 RANGE_UV = 8000.0

@@ -76,10 +76,10 @@ def dialogs() -> list[Path]:
     os.environ["FACIAL_NERVE_MONITOR_CONFIG"] = str(ROOT / ".screenshot-config")
     from PySide6.QtWidgets import QApplication
 
-    from drivers.electrodesim import BadElectrode
-    from drivers.emgsynth import SimConfig
     from drivers.simulator import SimulatorSource
     from monitor.settingsstore import SettingsStore
+    from simulation.electrodes import BadElectrode
+    from simulation.emgsynth import SimConfig
     from ui.casesetupdialog import CaseSetupDialog
     from ui.electrodecheck import ElectrodeCheckDialog
 

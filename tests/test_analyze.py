@@ -176,9 +176,9 @@ def test_a_slipped_stimulating_needle_is_reported_as_stimulation_lost(tmp_path):
     stimulation_lost_at_s and call, no disappearance, and the report says why."""
     import numpy as np
 
-    from drivers.emgsynth import EmgSynth, SimConfig
     from monitor.edfwriter import EdfWriter
     from monitor.recorder import stim_text
+    from simulation.emgsynth import EmgSynth, SimConfig
 
     quiet = dict(
         spikes_per_min=0, bursts_per_min=0, a_trains_per_min=0, b_trains_per_min=0,

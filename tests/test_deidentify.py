@@ -26,7 +26,6 @@ import main
 from commands import deidentify as deid
 from commands.machine_texts import TextPolicy
 from drivers.edfreader import EdfFile
-from drivers.emgsynth import SimConfig
 from drivers.replay import ReplaySource
 from drivers.simulator import SimulatorSource
 from monitor.caserecording import record_case
@@ -34,6 +33,7 @@ from monitor.edfwriter import EdfWriter
 from monitor.pipeline import attach_pipeline
 from monitor.recorder import stim_text
 from monitor.session import Session
+from simulation.emgsynth import SimConfig
 
 EDF_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "edf"
 PATIENT = "MCH-0234567 M 02-AUG-1951 Smith_John"

@@ -1,4 +1,5 @@
-"""The layers point one way: the core and the drivers never import Qt, pyqtgraph or the UI."""
+"""The layers point one way: commands, the screen, then training, presentation and drivers,
+then the simulation, then the core; nothing below the screen imports Qt."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_layer_contracts_hold():
-    """import-linter's contracts (``[tool.importlinter]`` in pyproject.toml): the core imports
-    no Qt, screen, driver, command or training module; drivers and training no Qt, screen or
-    command; the validation generator nothing of the simulator or the screen. Imports inside
-    functions count too."""
+    """import-linter's contracts (``[tool.importlinter]`` in pyproject.toml): each layer
+    imports only those below it (commands > ui > training | presentation | drivers >
+    simulation > monitor); nothing below the screen imports Qt; the validation generator
+    nothing of the simulator or the screen. Imports inside functions count too."""
     pytest.importorskip("importlinter")
     command = Path(sys.executable).with_name("lint-imports")
     done = subprocess.run(
@@ -28,11 +29,11 @@ def test_the_layer_contracts_hold():
 
 def test_importing_every_core_module_loads_no_qt():
     modules = [
-        f"{p.parent.name}.{p.stem}"
-        for pkg in ("monitor", "drivers", "training")
-        for p in (ROOT / pkg).glob("*.py")
-        if p.stem != "__init__"
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for pkg in ("monitor", "simulation", "drivers", "presentation", "training")
+        for p in (ROOT / pkg).rglob("*.py")
     ]
+    assert "monitor.evoked.analyzer" in modules and "presentation.feed" in modules
     code = (
         "import sys, importlib\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"

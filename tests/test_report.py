@@ -22,10 +22,10 @@ import pytest
 from commands.analyze import analyze
 from commands.casenotes import is_machine_annotation
 from commands.reportfigures import TRACE_POINTS, minmax_decimate, nice_step
-from drivers.emgsynth import QUIET, EmgSynth, SimConfig
 from monitor.edfwriter import EdfWriter
 from monitor.montage import default_labels
 from monitor.recorder import stim_text
+from simulation.emgsynth import QUIET, EmgSynth, SimConfig
 
 RATE = 10_000.0
 SECONDS = 16.0

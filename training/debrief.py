@@ -10,11 +10,11 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-from drivers.scenario_engine import ScenarioEngine, ScenarioTruth
-from drivers.scenario_model import clock
 from monitor.alarms import AlarmState, AlarmTransition
 from monitor.events import EmgEvent
 from monitor.monitoring import FreeRunMonitoring
+from simulation.scenario_engine import ScenarioEngine, ScenarioTruth
+from simulation.scenario_model import clock
 from training.actions import A_TRAIN_CALL, CALL_NAMES, TraineeAction, TraineeLog
 from training.score import Limits, TraineeScore, score_trainee
 

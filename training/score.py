@@ -23,8 +23,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from drivers.scenario_engine import ScenarioTruth
 from monitor.alarms import AlarmState, AlarmTransition
+from simulation.scenario_engine import ScenarioTruth
 from training.actions import A_TRAIN_CALL, LSR_CALL, TraineeAction
 
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
-from ui import theme
+from presentation import theme
 
 _STYLE = (
     "QPushButton {{ background:#262626; color:{fg}; border:2px solid #5a5a5a; "

@@ -18,7 +18,7 @@ from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from monitor.alarms import Alarm, AlarmState, Priority
-from ui import theme
+from presentation import theme
 
 BANNER_HEIGHT = 84
 _BUTTON_STYLE = (

@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 def open_audio(session: Session):
     """EMG audio and alarm tones on the sound card; a null output with a notice if none."""
+    from drivers.soundcard import AudioOutput
     from monitor.emgaudio import EmgAudio
-    from ui.audio import AudioOutput
 
     info = session.source.info
     emg = EmgAudio(info.rate, info.n_channels)

@@ -35,7 +35,7 @@ from monitor.montage import Montage
 from monitor.problems import Problem, Severity
 from monitor.session import State
 from monitor.settingsstore import SettingsStore
-from ui import theme
+from presentation import theme
 
 if TYPE_CHECKING:
     from ui.app import MonitorScreens

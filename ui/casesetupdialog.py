@@ -49,7 +49,7 @@ from monitor.monitorsettings import MonitorSettings, SettingsError
 from monitor.montage import MAX_CHANNELS, MUSCLES, Montage, MontageError
 from monitor.montagepresets import MontagePreset, PresetChannel, next_muscle
 from monitor.settingsstore import SettingsStore, check_user, default_user
-from ui import theme
+from presentation import theme
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ from monitor.electrodes import (
     kohm_text,
 )
 from monitor.source import Source
-from ui import theme
+from presentation import theme
 
 TITLE_PT = 26
 TABLE_PT = 22  # the numbers and verdicts, read from across the table

@@ -1,6 +1,6 @@
 """The event log: finished events, alarm transitions and operator actions, newest on top.
 
-Fed by the window's frame timer from :class:`~ui.feed.MonitoringFeed` (never from the
+Fed by the window's frame timer from :class:`~presentation.feed.MonitoringFeed` (never from the
 acquisition thread). Bounded: the oldest rows go when ``max_rows`` is reached; the full
 record is the monitoring's log and the recording.
 """
@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from monitor.alarms import AlarmState, AlarmTransition
 from monitor.events import EmgEvent
 from monitor.monitoring import FreeRunMonitoring
-from ui import theme
-from ui.feed import alarm_channel, event_row, hhmmss, transition_text
+from presentation import theme
+from presentation.feed import alarm_channel, event_row, hhmmss, transition_text
 
 COLUMNS = ("Time", "Channel", "Event", "Amplitude", "Duration", "Frequency")
 #: Text colour of an alarm row by priority (legible on black).

@@ -19,8 +19,8 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainterPath, QPe
 from PySide6.QtWidgets import QGraphicsPathItem
 
 from monitor.events import EmgEvent, EventKind
-from ui import theme
-from ui.feed import event_label
+from presentation import theme
+from presentation.feed import event_label
 
 LABELS_PER_CHANNEL = 4
 MIN_BAND_PX = 4.0  # a 3 ms spike is still a visible stripe

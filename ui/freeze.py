@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 
-from ui import theme
-from ui.feed import hhmmss
+from presentation import theme
+from presentation.feed import hhmmss
 from ui.traces import TraceView
 
 CURSOR_COLOURS = ("#ffffff", "#ffd600")

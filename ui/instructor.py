@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from drivers.scenario_engine import ScenarioEngine
-from drivers.scenario_model import clock
+from simulation.scenario_engine import ScenarioEngine
+from simulation.scenario_model import clock
 from training.actions import CALL_NAMES, TraineeLog
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ SHOWN_TRUTH = ("a_train", "c_train", "cautery", "lead_off", "disconnect")
 
 
 class InstructorConsole(QWidget):
-    """Steers a :class:`~drivers.scenario_engine.ScenarioEngine`. GUI thread only (the
+    """Steers a :class:`~simulation.scenario_engine.ScenarioEngine`. GUI thread only (the
     engine's controls are thread-safe).
 
     ``debrief()`` (set by the application) writes the debrief and returns its path.

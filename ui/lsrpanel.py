@@ -65,10 +65,10 @@ from monitor.evoked import (
     LsrBaseline,
     Sweep,
 )
-from monitor.stimuli import MODE_LSR
-from ui import theme
-from ui.feed import hhmmss
-from ui.lsrfeed import baseline_text, status_parts
+from monitor.evoked.stimuli import MODE_LSR
+from presentation import theme
+from presentation.feed import hhmmss
+from presentation.lsrfeed import baseline_text, status_parts
 
 WATERFALL_N = 10  # sweeps stacked per channel (fewer when the rows are low)
 HISTORY_N = 60  # sweeps kept for the waterfall and the baseline sweep

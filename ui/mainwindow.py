@@ -41,22 +41,22 @@ from monitor.monitoring import FreeRunMonitoring
 from monitor.pipeline import attach_pipeline
 from monitor.problems import Problem, Severity
 from monitor.session import Session, State
-from ui import theme
+from presentation import theme
+from presentation.feed import MonitoringFeed, hhmmss
+from presentation.lsrfeed import LsrFeed, baseline_note, call_channel, call_colour
 from ui.actionbar import ActionBar
 from ui.alarmbanner import AlarmBanner, countdown
 from ui.bridge import SessionBridge
 from ui.eventlog import EventLog
-from ui.feed import MonitoringFeed, hhmmss
 from ui.freeze import FreezeView
-from ui.lsrfeed import LsrFeed, baseline_note, call_channel, call_colour
 from ui.lsrpanel import LsrPanel
 from ui.reviewbar import ReviewBar, is_reviewable
 from ui.traces import TraceView
 from ui.traintimebars import TrainTimePanel
 
 if TYPE_CHECKING:
+    from drivers.soundcard import AudioOutput
     from monitor.recorder import Recorder
-    from ui.audio import AudioOutput
 
 FRAME_MS = 33  # ~30 frames per second
 INFO_SHOWN_S = 8.0

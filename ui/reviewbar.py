@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QWidget
 from drivers.replay import ReplaySource
 from monitor.block import NoteMarker, StimMarker
 from monitor.caserecording import EVENT_NAMES
-from ui import theme
+from presentation import theme
+from presentation.feed import hhmmss
 from ui.actionbar import action_button
-from ui.feed import hhmmss
 from ui.redetect import Redetection
 from ui.timeline import Mark, Timeline, next_mark
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui import theme
+from presentation import theme
 
 KINDS = ("simulator", "port", "sim-device", "replay")
 TITLES = {

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from monitor.evoked import EvokedAnalyzer
 from monitor.source import Source, SourceError
 from monitor.stimulator import SITES, StimulatorError, StimulatorSettings
-from ui import theme
+from presentation import theme
 
 log = logging.getLogger(__name__)
 

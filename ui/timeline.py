@@ -14,8 +14,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from ui import theme
-from ui.feed import hhmmss
+from presentation import theme
+from presentation.feed import hhmmss
 
 LEFT = 84  # like the traces' µV axis, so times line up with the traces above
 ROW_H = 22

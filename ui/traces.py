@@ -12,7 +12,7 @@ import pyqtgraph as pg
 
 from monitor.envelope import Envelope
 from monitor.events import EmgEvent
-from ui import theme
+from presentation import theme
 from ui.eventmarkers import EventMarkers
 
 #: Sensitivity steps (± µV shown per channel), as on an EMG machine's gain knob.

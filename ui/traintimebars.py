@@ -14,7 +14,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QPushButton, QToolButton, QWidget
 
-from ui import theme
+from presentation import theme
 
 SCALE_S = (0.1, 100.0)  # the bar's log-scale ends
 PANEL_WIDTH = 210

@@ -1,7 +1,7 @@
 """An independent judge for the monitor's detectors.
 
 Signal generators written from the EMG-modelling literature, *not* from the project's
-simulator (``drivers/emgsynth.py``): free-running facial EMG with A-trains and their
+simulator (``simulation/emgsynth.py``): free-running facial EMG with A-trains and their
 distractors (:mod:`validation.freerun_signals`), stimulated sweeps with the direct
 M-response and the lateral spread response (:mod:`validation.evoked_signals`), the
 waveform, firing and interference models they are built from

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from commands.badelectrode import bad_electrode_arg
-from drivers.electrodesim import BAD_KOHM, BadElectrode, SimulatedElectrodes
-from drivers.emgsynth import QUIET, SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.electrodes import Verdict, judge
 from monitor.montage import default_labels
+from simulation.electrodes import BAD_KOHM, BadElectrode, SimulatedElectrodes
+from simulation.emgsynth import QUIET, SimConfig
 
 TIMES = np.arange(0.0, 1800.0, 7.0)  # half an hour of measurements
 

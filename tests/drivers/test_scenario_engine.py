@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drivers.electrodesim import BadElectrode, SimulatedElectrodes
-from drivers.emgsynth import QUIET, EmgSynth, ScheduledEvent, SimConfig
-from drivers.scenario_engine import ScenarioEngine
-from drivers.scenario_parser import parse_scenario
+from simulation.electrodes import BadElectrode, SimulatedElectrodes
+from simulation.emgsynth import QUIET, EmgSynth, ScheduledEvent, SimConfig
+from simulation.scenario_engine import ScenarioEngine
+from simulation.scenario_parser import parse_scenario
 
 RATE = 2000
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.scenario_parser import (
+from simulation.scenario_parser import (
     ScenarioError,
     TomlLines,
     load_scenario,

@@ -10,10 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from drivers.scenario_engine import ScenarioEngine
-from drivers.scenario_parser import parse_scenario
 from drivers.scenario_sources import ScenarioAmplifierSource, ScenarioSource
 from monitor.source import EndOfStream, SignalLost
+from simulation.scenario_engine import ScenarioEngine
+from simulation.scenario_parser import parse_scenario
 
 CASE = """
 [case]

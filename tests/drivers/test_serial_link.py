@@ -13,8 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drivers.electrodesim import BadElectrode
-from drivers.emgsynth import SimConfig
 from drivers.protocol import AckResult, StimulatorSettings
 from drivers.serial_link import SerialSource, describe_port_error
 from drivers.simdevice import UV_PER_COUNT, SimulatedDevice
@@ -22,6 +20,8 @@ from monitor.electrodes import Verdict, judge
 from monitor.problems import Severity
 from monitor.session import Session, State
 from monitor.source import SourceError
+from simulation.electrodes import BadElectrode
+from simulation.emgsynth import SimConfig
 
 QUIET_STIM = {"stim_rate_hz": 4.0, "stim_start_s": 0.1}
 

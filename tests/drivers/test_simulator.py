@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from drivers.emgsynth import ALL_CHANNELS, QUIET, EmgSynth, SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.source import EndOfStream
+from simulation.emgsynth import ALL_CHANNELS, QUIET, EmgSynth, SimConfig
 
 
 def render(synth: EmgSynth, seconds: float) -> np.ndarray:

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drivers.emgsynth import EmgSynth, SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.block import Block, StimMarker
 from monitor.evoked import (
@@ -24,8 +23,14 @@ from monitor.evoked import (
     ThresholdRamp,
     ramp_threshold,
 )
+from monitor.evoked.stimuli import (
+    DETECTED_SITE,
+    MODE_TRIGGERED,
+    StimulusArtifactDetector,
+    classify_site,
+)
 from monitor.session import Session
-from monitor.stimuli import DETECTED_SITE, MODE_TRIGGERED, StimulusArtifactDetector, classify_site
+from simulation.emgsynth import EmgSynth, SimConfig
 
 QUIET = {
     "spikes_per_min": 0.0,

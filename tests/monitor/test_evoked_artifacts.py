@@ -553,8 +553,8 @@ def test_a_long_stimulation_loss_does_not_keep_its_sweeps():
     say when it began."""
     import tracemalloc
 
-    from monitor.lsrtracker import Observation, StimulationControl
-    from monitor.sweep import SweepResult
+    from monitor.evoked.sweep import SweepResult
+    from monitor.evoked.tracker import Observation, StimulationControl
 
     labels = ("L Orb. oculi", *(f"L Mentalis {k}" for k in range(15)))
     ctl = StimulationControl(labels, EvokedSettings(), lambda i: f"{i // 10_000}s")

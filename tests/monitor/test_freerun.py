@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.emgsynth import QUIET, EmgSynth, SimConfig
 from monitor.events import ALL_CHANNELS, EmgEvent, EventKind
 from monitor.filters import FilterChain
 from monitor.freerun import FreeRunDetector, FreeRunSettings
+from simulation.emgsynth import QUIET, EmgSynth, SimConfig
 
 RATE = 10_000.0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.emgsynth import SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.casesetup import Procedure
 from monitor.montage import (
@@ -22,6 +21,7 @@ from monitor.montagepresets import (
     default_preset,
     next_muscle,
 )
+from simulation.emgsynth import SimConfig
 
 ALL_PRESETS = [p for presets in FACTORY_PRESETS.values() for p in presets]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers.emgsynth import QUIET, SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.alarms import AlarmState, Priority
 from monitor.block import Block
@@ -13,6 +12,7 @@ from monitor.monitoring import FreeRunMonitoring
 from monitor.problems import Severity
 from monitor.quality import SignalQuality
 from monitor.session import Session
+from simulation.emgsynth import QUIET, SimConfig
 
 RATE = 10_000.0
 

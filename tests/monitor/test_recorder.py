@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 from drivers.edfreader import EdfFile
-from drivers.emgsynth import EmgSynth, SimConfig
 from drivers.simulator import SimulatorSource
 from monitor import edfwriter
 from monitor.block import Block, NoteMarker, StimMarker
 from monitor.edfrecover import recover
 from monitor.recorder import Recorder, RecorderError, default_recording_path, stim_text
 from monitor.session import Session
+from simulation.emgsynth import EmgSynth, SimConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = (
@@ -133,7 +133,7 @@ def test_killed_recording_opens_with_everything_up_to_the_kill(tmp_path):
     path = tmp_path / "killed.edf"
     script = textwrap.dedent(f"""
         import time
-        from drivers.emgsynth import SimConfig
+        from simulation.emgsynth import SimConfig
         from drivers.simulator import SimulatorSource
         from monitor.recorder import Recorder
         src = SimulatorSource(SimConfig(seed=42, stim_rate_hz=20, stim_start_s=0.05),
@@ -461,7 +461,7 @@ def test_a_part_that_starts_among_the_direct_responses_says_direct():
     import numpy as np
 
     from monitor.caserecording import sweep_texts
-    from monitor.sweep import Sweep, SweepResult
+    from monitor.evoked.sweep import Sweep, SweepResult
 
     def result(ch, label, kind):
         return SweepResult(1, 100, ch, label, kind, True, 10.2, 230.0, None, None, 1.0, 1.0, 1.0)

@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from drivers.scenario_engine import ScenarioNotice, ScenarioTruth, TruthItem
 from monitor.alarms import AlarmState, AlarmTransition, Priority
+from simulation.scenario_engine import ScenarioNotice, ScenarioTruth, TruthItem
 from training.actions import A_TRAIN_CALL, LSR_CALL, TraineeLog
 from training.debrief import debrief_html, timeline_svg
 from training.score import Limits, score_trainee

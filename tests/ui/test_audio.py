@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import ui.audio
+import drivers.soundcard
+from drivers.soundcard import NO_DEVICE_NOTICE, STOPPED_NOTICE, AudioOutput
 from monitor.alarms import Priority
 from monitor.emgaudio import EmgAudio, soft_clip
 from monitor.tones import AlarmTones
-from ui.audio import NO_DEVICE_NOTICE, STOPPED_NOTICE, AudioOutput
 
 RATE = 48000
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def test_portaudio_library_missing_gives_a_null_output(monkeypatch):
     def no_library():
         raise OSError("PortAudio library not found")
 
-    monkeypatch.setattr(ui.audio, "_import_sounddevice", no_library)
+    monkeypatch.setattr(drivers.soundcard, "_import_sounddevice", no_library)
     out = AudioOutput()
     assert_null(out)
     assert "PortAudio library not found" in out.error_detail
@@ -186,8 +186,8 @@ def test_rates_must_match():
 
 def test_module_needs_no_qt_and_no_sounddevice_until_started():
     code = (
-        "import sys, ui.audio\n"
-        "o = ui.audio.AudioOutput()\n"
+        "import sys, drivers.soundcard\n"
+        "o = drivers.soundcard.AudioOutput()\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'sounddevice')]\n"
         "print(','.join(bad))\n"
     )
@@ -210,7 +210,7 @@ def test_real_stream_on_the_alsa_null_device(tmp_path):
         import numpy as np
         from monitor.alarms import Priority
         from monitor.emgaudio import EmgAudio
-        from ui.audio import AudioOutput
+        from drivers.soundcard import AudioOutput
 
         emg = EmgAudio(10_000, 1)
         out = AudioOutput(emg)

@@ -6,10 +6,10 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from drivers.emgsynth import SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.problems import Severity
 from monitor.session import Session
+from simulation.emgsynth import SimConfig
 from ui.bridge import SessionBridge
 
 

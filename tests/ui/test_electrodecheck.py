@@ -8,12 +8,12 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt
 
-from drivers.electrodesim import BadElectrode
-from drivers.emgsynth import QUIET, SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.electrodes import ChannelElectrodes, ElectrodeReport
 from monitor.montage import default_labels
 from monitor.source import Source, SourceInfo
+from simulation.electrodes import BadElectrode
+from simulation.emgsynth import QUIET, SimConfig
 from ui.electrodecheck import CHECK_TIMEOUT_S, VERDICT_COLOURS, ElectrodeCheckDialog
 
 LABELS = default_labels(4)

@@ -7,14 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from drivers.emgsynth import SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.alarms import AlarmState, AlarmTransition, Priority
 from monitor.events import EmgEvent, EventKind
 from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
 from monitor.session import Session
-from ui.feed import (
+from presentation.feed import (
     MonitoringFeed,
     alarm_channel,
     duration_text,
@@ -23,6 +22,7 @@ from ui.feed import (
     hhmmss,
     transition_text,
 )
+from simulation.emgsynth import SimConfig
 
 
 def monitoring() -> FreeRunMonitoring:

@@ -16,14 +16,14 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
 
-from drivers.emgsynth import SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.alarms import AlarmManager, AlarmState, Priority
 from monitor.events import EventKind
 from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
 from monitor.session import Session
-from ui import theme
+from presentation import theme
+from simulation.emgsynth import SimConfig
 
 RATE = 10_000
 CHANNEL = 1  # L Orb. oris

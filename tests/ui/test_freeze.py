@@ -9,9 +9,9 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt
 
-from drivers.emgsynth import SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.session import Session
+from simulation.emgsynth import SimConfig
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication
 
-from drivers.emgsynth import SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.clock import signal_clock
 from monitor.evoked import EvokedAnalyzer
@@ -29,8 +28,9 @@ from monitor.monitoring import FreeRunMonitoring
 from monitor.montage import default_labels
 from monitor.pipeline import attach_pipeline
 from monitor.session import Session
-from ui import theme
-from ui.lsrfeed import baseline_note, call_line, status_parts
+from presentation import theme
+from presentation.lsrfeed import baseline_note, call_line, status_parts
+from simulation.emgsynth import SimConfig
 
 RATE = 10_000
 MENTALIS = 2
@@ -422,7 +422,7 @@ def _cautery_screen(qtbot, size=(1600, 900)) -> Screen:
     )  # fmt: skip
 
     def synth(cfg):
-        from drivers.emgsynth import EmgSynth
+        from simulation.emgsynth import EmgSynth
 
         s = EmgSynth(cfg)
         s.add_event("artifact", 6.1, duration_s=2.9, amplitude_uv=3000.0)
@@ -475,7 +475,7 @@ class _SlippedNeedle:
     def __call__(self, cfg):
         import dataclasses
 
-        from drivers.emgsynth import EmgSynth
+        from simulation.emgsynth import EmgSynth
 
         at = round(self.at_s * cfg.rate)
         off = EmgSynth(dataclasses.replace(cfg, threshold_ma=1e6, lsr_threshold_ma=1e6))

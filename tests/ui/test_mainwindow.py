@@ -7,11 +7,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from drivers.emgsynth import SimConfig
 from drivers.simulator import SimulatorSource
 from monitor.montage import default_labels
 from monitor.problems import Problem, Severity
 from monitor.session import Session
+from simulation.emgsynth import SimConfig
 
 
 @pytest.fixture

@@ -34,8 +34,8 @@ def review(qtbot):
 
 
 def test_a_replay_gets_the_review_bar_and_a_live_source_does_not(review):
-    from drivers.emgsynth import SimConfig
     from drivers.simulator import SimulatorSource
+    from simulation.emgsynth import SimConfig
     from ui.mainwindow import MainWindow
 
     assert review.review is not None

@@ -125,9 +125,9 @@ def test_a_switch_keeps_what_the_user_set(screens, qtbot):
 
 def test_case_setup_on_an_amplifier_port_lets_the_port_go_first(qtbot, tmp_path, monkeypatch):
     import main
-    from drivers.emgsynth import SimConfig
     from drivers.simdevice import SimulatedDevice
     from monitor.casesetup import CaseSetup
+    from simulation.emgsynth import SimConfig
     from ui.app import MonitorScreens
 
     monkeypatch.setenv("FACIAL_NERVE_MONITOR_CONFIG", str(tmp_path / "config"))
@@ -221,9 +221,9 @@ def test_the_cases_filters_apply_even_a_high_pass_that_is_off(qtbot, tmp_path, m
 
 def test_no_source_left_stops_the_case_start_and_records_nothing(qtbot, tmp_path, monkeypatch):
     import main
-    from drivers.emgsynth import SimConfig
     from drivers.simdevice import SimulatedDevice
     from monitor.casesetup import CaseSetup
+    from simulation.emgsynth import SimConfig
     from ui.app import MonitorScreens
 
     monkeypatch.setenv("FACIAL_NERVE_MONITOR_CONFIG", str(tmp_path / "config"))
@@ -247,9 +247,9 @@ def test_no_source_left_stops_the_case_start_and_records_nothing(qtbot, tmp_path
 
 
 def test_a_window_without_source_switching_offers_no_case_setup(qtbot):
-    from drivers.emgsynth import SimConfig
     from drivers.simulator import SimulatorSource
     from monitor.session import Session
+    from simulation.emgsynth import SimConfig
     from ui.app import MonitorScreens
 
     screens = MonitorScreens(10.0, (1366, 768), "recordings", "", None)

@@ -10,12 +10,12 @@ pytest.importorskip("pytestqt")
 
 import itertools
 
-from drivers.emgsynth import SimConfig
 from drivers.replay import ReplaySource
 from drivers.simamplifier import SimulatedAmplifierSource
 from monitor.evoked import EvokedAnalyzer
 from monitor.session import Session
 from monitor.stimulator import StimulatorError, StimulatorSettings
+from simulation.emgsynth import SimConfig
 
 DEMO = Path(__file__).resolve().parents[2] / "recordings" / "demo_mvd.edf"
 

@@ -8,10 +8,10 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from drivers.scenario_engine import ScenarioEngine
-from drivers.scenario_parser import load_scenario
 from drivers.scenario_sources import ScenarioSource
 from monitor.session import Session
+from simulation.scenario_engine import ScenarioEngine
+from simulation.scenario_parser import load_scenario
 
 ROUTINE = Path(__file__).resolve().parents[2] / "scenarios" / "routine_mvd.toml"
 

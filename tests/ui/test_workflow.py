@@ -28,7 +28,7 @@ from PySide6.QtWidgets import QApplication
 
 from monitor.alarms import AlarmState
 from monitor.settingsstore import SettingsStore
-from ui import theme
+from presentation import theme
 
 
 def visible(kind):

@@ -33,5 +33,5 @@ def test_the_bench_imports_no_driver_either():
 
 def test_the_check_sees_an_import_of_drivers(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("from drivers.emgsynth import EmgSynth\nimport drivers.simulator\n")
+    bad.write_text("from simulation.emgsynth import EmgSynth\nimport drivers.simulator\n")
     assert "drivers" in imported_top_modules(bad)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.evokedsettings import EvokedSettings
+from monitor.evoked.settings import EvokedSettings
 
 
 def robust_rms_columns(x: np.ndarray) -> np.ndarray:

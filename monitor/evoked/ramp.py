@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.evokedsettings import KIND_DIRECT, KIND_TRIGGERED
-from monitor.sweep import Sweep, SweepResult
+from monitor.evoked.settings import KIND_DIRECT, KIND_TRIGGERED
+from monitor.evoked.sweep import Sweep, SweepResult
 
 #: Triggered-EMG threshold levels (CLINICAL.md §3, Selesnick et al. 1996; [35] for 0.05 mA).
 THRESHOLD_LEVELS_MA = (0.05, 0.1, 0.2, 0.3)

@@ -1,9 +1,9 @@
 """Running a training scenario: its timeline turned into the simulator's signal, live
 control for an instructor, and the ground truth a scorer reads.
 
-The engine owns a :class:`ScenarioSynth` (an :class:`~drivers.emgsynth.EmgSynth` that
+The engine owns a :class:`ScenarioSynth` (an :class:`~simulation.emgsynth.EmgSynth` that
 asks the engine before every stretch it renders). Scripted EMG events are handed to the
-synth as :class:`~drivers.emgsynth.ScheduledEvent` (placed exactly, with their own random
+synth as :class:`~simulation.emgsynth.ScheduledEvent` (placed exactly, with their own random
 draws); everything else on the timeline (a phase and its activity rates, a needle off and
 back, a disconnection, the LSR's disappearance, the end) is a *cue* applied exactly at its
 sample, the render being split there. So a scenario gives the same samples whatever the
@@ -28,9 +28,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from drivers.emgsynth import ALL_CHANNELS, EmgSynth, ScheduledEvent, SimConfig, StimTruth
-from drivers.scenario_model import EMG_KINDS, EVENT_KINDS, RATE_KEYS, Scenario, clock
 from monitor.montage import muscle_of
+from simulation.emgsynth import ALL_CHANNELS, EmgSynth, ScheduledEvent, SimConfig, StimTruth
+from simulation.scenario_model import EMG_KINDS, EVENT_KINDS, RATE_KEYS, Scenario, clock
 
 SOURCE_SCENARIO = "scenario"  # written in the scenario file
 SOURCE_RANDOM = "random"  # the baseline's or a phase's spontaneous activity

@@ -79,7 +79,7 @@ class EvokedSettings:
         phase; a slow wander of the baseline rarely reaches it), then back to
         where the signal is within ``max(10 % of the peak, onset_lo_k x noise)`` of the
         baseline; a first phase up to ``bridge_ms`` before that, reaching
-        ``onset_pre_k`` x noise, belongs to the response (see ``monitor.responses``).
+        ``onset_pre_k`` x noise, belongs to the response (see ``monitor.evoked.responses``).
     mains_hz : tuple of float
         Mains frequencies to look for; the analysis chooses one from the data and tracks
         its exact value (``monitor.mainshum``).
@@ -151,7 +151,7 @@ class EvokedSettings:
     default_site : str
         Used for markers that do not say where they stimulated (trigger channel, detected).
     detect_stimuli : str
-        Stimulus-artifact detection (:mod:`monitor.stimuli`): ``"auto"`` while no marker
+        Stimulus-artifact detection (:mod:`monitor.evoked.stimuli`): ``"auto"`` while no marker
         has been seen in the stream, ``"always"``, or ``"off"``.
     history : int
         Stimuli whose results are kept for the trends and ``results`` (live: two hours

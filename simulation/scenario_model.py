@@ -1,6 +1,6 @@
 """What a training scenario says: the case, its montage, phases, scripted events and
 what the monitor is expected to do (``docs/scenarios.md``; parsed by
-:mod:`drivers.scenario_parser`, run by :mod:`drivers.scenario_engine`).
+:mod:`simulation.scenario_parser`, run by :mod:`simulation.scenario_engine`).
 
 Times here are case seconds from the start of the scenario; channels are numbered from 0.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.emgsynth import SimConfig
+from simulation.emgsynth import SimConfig
 
 #: The spontaneous-activity rates a baseline or a phase may set, events per minute.
 RATE_KEYS = (

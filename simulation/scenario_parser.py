@@ -1,5 +1,5 @@
 """Reading a scenario file (TOML, ``docs/scenarios.md``) into a
-:class:`~drivers.scenario_model.Scenario`.
+:class:`~simulation.scenario_model.Scenario`.
 
 Every mistake is refused with one sentence that names the file and the line: TOML
 syntax errors with tomllib's line and column, everything else (an unknown key, a value out
@@ -20,7 +20,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, cast, overload
 
-from drivers.scenario_model import (
+from monitor.montage import MUSCLES, channel_label, default_labels, muscle_of
+from simulation.scenario_model import (
     EMG_KINDS,
     EVENT_KINDS,
     RATE_KEYS,
@@ -32,7 +33,6 @@ from drivers.scenario_model import (
     ScriptedEvent,
     Stimulation,
 )
-from monitor.montage import MUSCLES, channel_label, default_labels, muscle_of
 
 MAX_DURATION_S = 4 * 3600.0
 #: A scenario is a few kB of text; anything larger is not one, and is never read whole.

@@ -41,9 +41,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal
 
-from drivers.electrodesim import BadElectrode
 from monitor.block import StimMarker
 from monitor.montage import muscle_of, side_of, stimulated_side
+from simulation.electrodes import BadElectrode
 
 KINDS = ("spike", "burst", "a_train", "b_train", "c_train", "artifact")
 ALL_CHANNELS = -1  # TruthEvent.channel for events on every channel (cautery)
@@ -160,7 +160,7 @@ class SimConfig:
     a_train_interval_cv: float = 0.02  # discharge-interval variability within an A-train
     extra: dict = field(default_factory=dict)
     #: Needles that start bad (high impedance or off): the electrode check shows them and
-    #: their channel hums more (drivers/electrodesim.py). () = every needle good.
+    #: their channel hums more (simulation/electrodes.py). () = every needle good.
     bad_electrodes: tuple[BadElectrode, ...] = ()
 
     def __post_init__(self) -> None:

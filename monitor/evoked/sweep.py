@@ -60,7 +60,7 @@ class SweepResult:
         Sweeps averaged for this result.
     rejected : str
         ``""``, or why the channel's sweep could not be judged (one of
-        ``monitor.evokedsettings.REJECT_REASONS``: ``"cautery"``, ``"saturation"``,
+        ``monitor.evoked.settings.REJECT_REASONS``: ``"cautery"``, ``"saturation"``,
         ``"movement"``, ``"spontaneous activity"``, ``"gap"`` ...); a rejected sweep is
         neither present nor absent.
     hum_uv : float

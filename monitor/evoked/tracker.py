@@ -22,16 +22,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.evokedsettings import (
+from monitor.evoked.ramp import ramp_threshold
+from monitor.evoked.settings import (
     KIND_DIRECT,
     STIM_LOST,
     STIM_OK,
     STIM_UNVERIFIED,
     EvokedSettings,
 )
-from monitor.stimuli import MODE_LSR, MODE_ZL
-from monitor.sweep import SweepResult
-from monitor.thresholdramp import ramp_threshold
+from monitor.evoked.stimuli import MODE_LSR, MODE_ZL
+from monitor.evoked.sweep import SweepResult
 
 _MODE_NAMES = {MODE_LSR: "LSR", MODE_ZL: "Z-L response"}
 

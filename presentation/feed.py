@@ -13,7 +13,7 @@ from monitor.alarms import AlarmState, AlarmTransition
 from monitor.clock import hhmmss
 from monitor.events import EmgEvent, EventKind
 from monitor.monitoring import FreeRunMonitoring
-from ui import theme
+from presentation import theme
 
 CLASS_NAMES = {
     EventKind.SPIKE: "spike",

@@ -27,8 +27,8 @@ from monitor.evoked import (
     LsrCall,
     Sweep,
 )
-from monitor.stimuli import MODE_LSR
-from ui import theme
+from monitor.evoked.stimuli import MODE_LSR
+from presentation import theme
 
 #: ``LsrCall.kind`` of the event-log lines this feed makes about rejected sweeps.
 CALL_REJECTED = "sweeps_rejected"

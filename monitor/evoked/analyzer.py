@@ -9,11 +9,11 @@ loss is a technical alarm, never "LSR disappeared"). Numbers and their sources a
 ``docs/evoked.md`` and CLINICAL.md §1, §3 and §4.
 
 The parts live in modules named after what they hold: the settings and vocabulary
-(:mod:`monitor.evokedsettings`), a sweep and its results (:mod:`monitor.sweep`), the
+(:mod:`monitor.evoked.settings`), a sweep and its results (:mod:`monitor.evoked.sweep`), the
 mains-hum estimate (:mod:`monitor.mainshum`), the screening of contaminated sweeps
 (:mod:`monitor.contamination`), the measurement of one response
-(:mod:`monitor.responses`), the baselines and calls (:mod:`monitor.lsrtracker`) and
-triggered-EMG thresholds (:mod:`monitor.thresholdramp`). Their public names are
+(:mod:`monitor.evoked.responses`), the baselines and calls (:mod:`monitor.evoked.tracker`) and
+triggered-EMG thresholds (:mod:`monitor.evoked.ramp`). Their public names are
 available from here too.
 
 Method, per stimulus (all causal: a sweep is analysed when its last sample has arrived,
@@ -33,7 +33,7 @@ depend on how the stream is cut into blocks):
 4. **Screening.** A channel-sweep hit by a gap, saturation, movement, cautery or
    spontaneous activity, before or after the pulse, is *rejected*: neither present nor
    absent (:mod:`monitor.contamination`).
-5. **Window and kind.** The stimulus site (:func:`monitor.stimuli.classify_site`) decides:
+5. **Window and kind.** The stimulus site (:func:`monitor.evoked.stimuli.classify_site`) decides:
    a facial-nerve branch gives LSR mode: channels whose muscle is on a stimulated branch,
    on the stimulated side (:func:`monitor.montage.stimulated_side`), carry that branch's
    own *direct* response, measured in ``direct_window_ms`` and never used for the LSR; the
@@ -43,7 +43,7 @@ depend on how the stream is cut into blocks):
    as direct. Contralateral muscles are never direct. A vessel site gives Z-L mode
    (``zl_window_ms`` on all channels); the nerve itself gives triggered mode
    (``triggered_window_ms`` on all channels).
-6. **Presence and measures** (:func:`monitor.responses.measure_response`): peak-to-peak
+6. **Presence and measures** (:func:`monitor.evoked.responses.measure_response`): peak-to-peak
    in the window above ``k_noise`` x the sweep's robust pre-stimulus noise and above
    ``floor_uv``; onset latency, amplitude, area, peak latency. A response far beyond
    physiology or its baseline is rejected instead.
@@ -78,7 +78,20 @@ from scipy import signal
 
 from monitor.block import Block, StimMarker
 from monitor.contamination import ContaminationScreen, Screening
-from monitor.evokedsettings import (
+from monitor.evoked.ramp import (
+    THRESHOLD_LEVELS_MA,
+    RampThreshold,
+    ThresholdRamp,
+    ramp_threshold,
+    threshold_text,
+)
+from monitor.evoked.responses import (
+    ResponseMeasure,
+    measure_response,
+    robust_rms,
+    robust_rms_columns,
+)
+from monitor.evoked.settings import (
     CRITERIA,
     KIND_DIRECT,
     KIND_LSR,
@@ -91,7 +104,23 @@ from monitor.evokedsettings import (
     STIM_UNVERIFIED,
     EvokedSettings,
 )
-from monitor.lsrtracker import (
+from monitor.evoked.stimuli import (
+    DETECTED_SITE,
+    MODE_LSR,
+    MODE_TRIGGERED,
+    MODE_ZL,
+    StimSite,
+    StimulusArtifactDetector,
+    classify_site,
+)
+from monitor.evoked.sweep import (
+    STIM_RESPONSE_COLUMNS,
+    Sweep,
+    SweepResult,
+    rejected_result,
+    stim_response_rows,
+)
+from monitor.evoked.tracker import (
     CALL_DISAPPEARED,
     CALL_REAPPEARED,
     CALL_STIMULATION_LOST,
@@ -106,30 +135,6 @@ from monitor.lsrtracker import (
 )
 from monitor.mainshum import HumFit, MainsHum
 from monitor.montage import muscle_of, side_of, stimulated_side
-from monitor.responses import ResponseMeasure, measure_response, robust_rms, robust_rms_columns
-from monitor.stimuli import (
-    DETECTED_SITE,
-    MODE_LSR,
-    MODE_TRIGGERED,
-    MODE_ZL,
-    StimSite,
-    StimulusArtifactDetector,
-    classify_site,
-)
-from monitor.sweep import (
-    STIM_RESPONSE_COLUMNS,
-    Sweep,
-    SweepResult,
-    rejected_result,
-    stim_response_rows,
-)
-from monitor.thresholdramp import (
-    THRESHOLD_LEVELS_MA,
-    RampThreshold,
-    ThresholdRamp,
-    ramp_threshold,
-    threshold_text,
-)
 
 __all__ = [
     "CALL_DISAPPEARED",
@@ -812,7 +817,7 @@ class EvokedAnalyzer:
 
     def stimulation_state(self) -> str:
         """``"ok"``, ``"lost"``, ``"unverified"``, ``"collecting"`` or ``""`` (no LSR-mode
-        sweep yet): see :meth:`monitor.lsrtracker.StimulationControl.state`."""
+        sweep yet): see :meth:`monitor.evoked.tracker.StimulationControl.state`."""
         with self._lock:
             return self._control.state()
 
