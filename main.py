@@ -1,30 +1,56 @@
 """Facial Nerve Monitor: intraoperative facial-nerve EMG monitoring, replay and simulation.
 
-Run ``python main.py --help`` for the options.
+Run ``python main.py --help`` for the options. This module parses the command line and
+hands it to a command: a sub-command of :data:`COMMANDS`, or with none the monitor
+(``commands/monitor.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
-import os
 import sys
-import time
-from pathlib import Path
-
-from commands.argtypes import case_id_arg, number_in
-from commands.badelectrode import HELP as BAD_ELECTRODE_HELP
-from commands.badelectrode import bad_electrode_arg
-from monitor.evoked import EvokedAnalyzer
-from monitor.filters import FilterSettings, FilterSettingsError
-from monitor.logsetup import LEVELS, setup_logging
-from monitor.monitoring import FreeRunMonitoring
-from monitor.montage import default_labels
-from monitor.recorder import Recorder
-from monitor.session import Session, State
-from monitor.source import Source, SourceError
+from dataclasses import dataclass
+from types import ModuleType
 
 log = logging.getLogger("monitor")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A sub-command: the module that parses and runs it, and its line in ``--help``.
+
+    The module has ``build_parser(prog) -> ArgumentParser`` and
+    ``run(args: argparse.Namespace) -> int`` (the exit status).
+    """
+
+    module: str
+    synopsis: str  # its arguments in main.py --help
+    summary: str  # one line
+
+    def load(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+
+#: Every sub-command of main.py: ``--help`` lists these and ``main`` dispatches to them.
+COMMANDS: dict[str, Command] = {
+    "analyze": Command(
+        "commands.analyze", "FILE --out DIR", "events, train time, LSR and a report, offline"
+    ),
+    "recover": Command(
+        "commands.recover", "FILE", "repair a recording cut short by a crash (keeps a backup)"
+    ),
+    "deidentify": Command(
+        "commands.deidentify", "FILE --out F", "a de-identified copy for teaching"
+    ),
+    "scenario": Command(
+        "commands.scenario", "FILE", "a training case, checked against its ground truth"
+    ),
+    "simulate-device": Command(
+        "commands.simulate_device", "", "a simulated amplifier on a serial pty"
+    ),
+}
 
 
 def version() -> str:
@@ -42,557 +68,69 @@ DESCRIPTION = """\
 Facial Nerve Monitor: live facial EMG for microvascular decompression and other
 cerebellopontine-angle surgery, replay of recorded cases, and a simulator.
 
-With no source option it starts the built-in simulator (4 channels, 10 kHz).
-Other commands (each with its own --help):
-  main.py analyze FILE --out DIR    events, train time, LSR and a report, offline
-  main.py recover FILE              repair a recording cut short by a crash (keeps a backup)
-  main.py deidentify FILE --out F   a de-identified copy for teaching
-  main.py scenario FILE             a training case, checked against its ground truth
-  main.py simulate-device           a simulated amplifier on a serial pty"""
-
-EPILOG = """\
-examples:
-  python main.py                                   monitor the simulator
-  python main.py --channels 8 --rate 20000         8 simulated channels at 20 kHz
-  python main.py --replay recordings/demo_mvd.edf --speed 2
-  python main.py simulate-device                   a simulated amplifier on a pty
-  python main.py --port /dev/ttyACM0               the amplifier on a serial port
-  python main.py --headless --duration 10          no window; a status line per second
-  python main.py --screenshot shot.png --after 5   save the window after 5 s and exit
-
-keys in the window: + / - change the µV range; A or F2 acknowledges the alarms;
-P or F3 pauses the alarm sound for 2 minutes (again: resume); B takes the LSR
-baseline now (the panel appears with the first stimulus)."""
+With no command it monitors; with no source option it starts the built-in simulator
+(4 channels, 10 kHz).
+Other commands (each with its own --help):"""
 
 
-def channels_arg(text: str) -> int | tuple[str, ...]:
-    """``8`` for 8 channels of the default montage, or a comma-separated label list."""
-    if text.strip().isdigit():
-        n = int(text)
-        if not 1 <= n <= 16:
-            raise argparse.ArgumentTypeError("the simulator takes 1 to 16 channels")
-        return n
-    labels = tuple(t.strip() for t in text.split(",") if t.strip())
-    if not 1 <= len(labels) <= 16:
-        raise argparse.ArgumentTypeError("give 1 to 16 channel labels, separated by commas")
-    return labels
+def description() -> str:
+    """``DESCRIPTION`` and a line per command of :data:`COMMANDS`."""
+    heads = {name: f"  main.py {name} {c.synopsis}" for name, c in COMMANDS.items()}
+    width = max(len(h) for h in heads.values()) + 4
+    lines = [heads[name].ljust(width) + c.summary for name, c in COMMANDS.items()]
+    return "\n".join([DESCRIPTION, *lines])
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="main.py",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    """The monitor's command line (``main.py`` with no command), its help listing the
+    commands."""
+    from commands.monitor import build_parser as monitor_parser
+
+    p = monitor_parser("main.py", description())
     p.add_argument("--version", action="version", version=f"Facial Nerve Monitor {version()}")
-    src = p.add_argument_group("source (default: the built-in simulator)")
-    src.add_argument(
-        "--replay",
-        metavar="FILE",
-        type=Path,
-        help="play an EDF, EDF+, BDF or BDF+ file through the monitor",
-    )
-    src.add_argument(
-        "--port",
-        metavar="PORT",
-        help="read the amplifier on this serial port (e.g. /dev/ttyACM0, or the path "
-        "printed by 'main.py simulate-device')",
-    )
-    src.add_argument(
-        "--baud", type=int, default=921_600, help="serial line rate for UARTs (default 921600)"
-    )
-    src.add_argument(
-        "--sim-device",
-        action="store_true",
-        help="the simulated amplifier, read through the serial protocol as a real one "
-        "(simulator options apply)",
-    )
-    src.add_argument(
-        "--list-ports", action="store_true", help="list this machine's serial ports and exit"
-    )
-    src.add_argument(
-        "--read-anyway",
-        action="store_true",
-        help="with --replay: play a recording whose header is damaged (misaligned channels, "
-        "made-up scales) instead of refusing it; the messages say what is wrong",
-    )
-    src.add_argument(
-        "--speed",
-        type=number_in(0.1, 20, "--speed"),
-        default=1.0,
-        help="replay (or simulator) speed, 0.1 to 20 times real time (default 1)",
-    )
-    sim = p.add_argument_group("simulator")
-    sim.add_argument(
-        "--channels",
-        type=channels_arg,
-        default=None,
-        metavar="N|LABELS",
-        help="number of channels (1-16) of the default montage, or a "
-        "comma-separated list of labels (default 4: orbicularis oculi, "
-        "orbicularis oris, mentalis, frontalis)",
-    )
-    sim.add_argument(
-        "--side",
-        choices=("left", "right"),
-        default="left",
-        help="side of the default montage (default left)",
-    )
-    sim.add_argument(
-        "--rate",
-        type=number_in(500, 20000, "--rate"),
-        default=None,
-        help="sampling rate per channel in Hz, up to 20000 (default 10000)",
-    )
-    sim.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        help="random seed; the same seed gives the same simulated case",
-    )
-    sim.add_argument(
-        "--lsr-gone-at",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="make the lateral spread response disappear at this time",
-    )
-    sim.add_argument(
-        "--stim-rate",
-        type=number_in(0, 20, "--stim-rate"),
-        default=1.0,
-        metavar="HZ",
-        help="simulated stimulator rate, 0 for off (default 1 Hz)",
-    )
-    sim.add_argument(
-        "--stim-current",
-        type=number_in(0, 100, "--stim-current"),
-        default=15.0,
-        metavar="MA",
-        help="simulated stimulus current (default 15 mA)",
-    )
-    sim.add_argument(
-        "--stim-width",
-        type=number_in(0.05, 1.0, "--stim-width"),
-        default=0.2,
-        metavar="MS",
-        help="simulated pulse width (default 0.2 ms)",
-    )
-    sim.add_argument(
-        "--stim-site",
-        choices=("zygomatic", "temporal", "buccal", "marginal mandibular", "Z-L"),
-        default="zygomatic",
-        help="stimulated branch, or Z-L for the offending vessel (default zygomatic)",
-    )
-    sim.add_argument(
-        "--bad-electrode",
-        type=bad_electrode_arg,
-        action="append",
-        default=None,
-        metavar="CH[:NEEDLE][:KOHM]",
-        help=BAD_ELECTRODE_HELP,
-    )
-    filt = p.add_argument_group("filters")
-    filt.add_argument(
-        "--highpass",
-        type=float,
-        default=20.0,
-        metavar="HZ",
-        help="high-pass corner (default 20 Hz)",
-    )
-    filt.add_argument(
-        "--lowpass",
-        type=float,
-        default=3000.0,
-        metavar="HZ",
-        help="low-pass corner (default 3000 Hz)",
-    )
-    filt.add_argument(
-        "--notch",
-        type=float,
-        choices=(50.0, 60.0),
-        default=None,
-        metavar="HZ",
-        help="mains notch at 50 or 60 Hz (off by default: it distorts waveforms)",
-    )
-    disp = p.add_argument_group("display and running")
-    disp.add_argument(
-        "--window",
-        type=number_in(1, 60, "--window"),
-        default=10.0,
-        metavar="SECONDS",
-        help="seconds of signal on screen (default 10)",
-    )
-    disp.add_argument(
-        "--headless",
-        action="store_true",
-        help="run without a window, printing a status line every second",
-    )
-    disp.add_argument(
-        "--duration",
-        type=number_in(0.1, 1e7, "--duration"),
-        default=None,
-        metavar="SECONDS",
-        help="stop after this many seconds (headless)",
-    )
-    disp.add_argument(
-        "--screenshot",
-        type=Path,
-        metavar="FILE",
-        help="save the window as PNG (after --after seconds) and exit",
-    )
-    disp.add_argument(
-        "--after",
-        type=number_in(0, 3600, "--after"),
-        default=3.0,
-        metavar="SECONDS",
-        help="when to take the screenshot (default 3)",
-    )
-    disp.add_argument(
-        "--size",
-        default="1600x900",
-        metavar="WxH",
-        help="window size for the screenshot (default 1600x900)",
-    )
-    disp.add_argument(
-        "--log",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="log file (default: the platform's log folder, e.g. "
-        "~/.local/state/facial-nerve-monitor/monitor.log; rotated at 5 MB)",
-    )
-    disp.add_argument(
-        "--log-level",
-        choices=LEVELS,
-        default="info",
-        help="what the log keeps (default info)",
-    )
-    rec = p.add_argument_group("recording")
-    rec.add_argument(
-        "--record",
-        nargs="?",
-        const="recordings",
-        default=None,
-        metavar="FOLDER",
-        help="record the case crash-safely as EDF+ (BDF+ for 24-bit amplifiers) into FOLDER "
-        "(default recordings/), named from date, time and case id",
-    )
-    rec.add_argument(
-        "--setup",
-        action="store_true",
-        help="on screen: set up the case first (case, procedure, side, montage, the user's "
-        "settings, electrode check), then monitor and record; F9 does it at any time",
-    )
-    rec.add_argument(
-        "--case-id",
-        type=case_id_arg,
-        default="",
-        metavar="ID",
-        help="case identifier for the file name and header: letters, digits, - and _, at most "
-        "20 (never the patient's name or birth date)",
-    )
     return p
 
 
-def make_source(args: argparse.Namespace) -> Source:
-    if args.bad_electrode and (args.replay is not None or args.port is not None):
-        raise ValueError("--bad-electrode is for the simulator, not for --replay or --port")
-    labels = None
-    if isinstance(args.channels, tuple):
-        labels = args.channels
-    elif args.channels is not None:
-        labels = default_labels(args.channels, args.side)
-    if args.replay is not None:
-        from drivers.replay import ReplaySource
-
-        # On screen a replay holds at its end, to be reviewed; headless it ends.
-        return ReplaySource(
-            args.replay,
-            speed=args.speed,
-            hold_at_end=not args.headless,
-            strict=not args.read_anyway,
-        )
-    if args.port is not None:
-        from drivers.serial_link import SerialSource
-
-        return SerialSource(
-            args.port,
-            args.baud,
-            labels=labels,
-            rate=None if args.rate is None else int(args.rate),
-            channels=None if labels is None else len(labels),
-        )
-    from simulation.emgsynth import SimConfig
-
-    config = SimConfig(
-        rate=args.rate or 10_000.0,
-        labels=labels or default_labels(4, args.side),
-        seed=args.seed,
-        lsr_gone_at_s=args.lsr_gone_at,
-        stim_rate_hz=args.stim_rate,
-        stim_current_ma=args.stim_current,
-        stim_width_ms=args.stim_width,
-        stim_site=args.stim_site,
-        bad_electrodes=tuple(args.bad_electrode or ()),
-    )
-    if args.sim_device:
-        from drivers.simamplifier import SimulatedAmplifierSource
-
-        return SimulatedAmplifierSource(config)
-    from drivers.simulator import SimulatorSource
-
-    return SimulatorSource(config, speed=args.speed)
-
-
-def run_headless(
-    session: Session,
-    duration: float | None,
-    monitoring: FreeRunMonitoring | None = None,
-    evoked: EvokedAnalyzer | None = None,
-) -> int:
-    from presentation.feed import MonitoringFeed, event_row, transition_text
-    from presentation.lsrfeed import LsrFeed, call_line
-
-    feed = MonitoringFeed(monitoring) if monitoring is not None else None
-    lsr_feed = LsrFeed(evoked) if evoked is not None else None
-    start = time.monotonic()
-    seen = 0
-    try:
-        while True:
-            time.sleep(min(1.0, max(0.05, (duration or 1.0) - (time.monotonic() - start))))
-            seen, problems = session.problems_since(seen)
-            for problem in problems:
-                print(f"[{problem.severity.value}] {problem.text}", flush=True)
-            if feed is not None and monitoring is not None:
-                events, transitions = feed.poll()
-                for ev in events:
-                    row = event_row(ev, monitoring).line(with_time=False)
-                    print(f"event {ev.onset / monitoring.rate:.2f}s  {row}", flush=True)
-                for t in transitions:
-                    technical = monitoring.alarms.policy(t.key).technical
-                    print(
-                        f"alarm {t.sample_index / monitoring.rate:.2f}s  "
-                        f"{transition_text(t, technical)}",
-                        flush=True,
-                    )
-            if lsr_feed is not None and evoked is not None:
-                for call in lsr_feed.new_calls():
-                    print(call_line(call, evoked.rate), flush=True)
-            st = session.status()
-            print(
-                f"{time.strftime('%H:%M:%S')} {st.state.value} {st.source_name} "
-                f"{st.n_channels}ch@{st.rate:g}Hz t={st.signal_seconds:.1f}s "
-                f"samples={st.samples} gaps={st.gaps} gap_samples={st.gap_samples} "
-                f"overruns={st.overruns}",
-                flush=True,
-            )
-            if duration is not None and time.monotonic() - start >= duration:
-                break
-            if st.state in (State.FINISHED, State.FAILED):
-                break
-    except KeyboardInterrupt:
-        pass
-    finally:
-        session.stop()
-    return 1 if session.state is State.FAILED else 0
-
-
-class UsageError(Exception):
-    """A bad command line; the message is printed as one line."""
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise UsageError(f"--size must look like 1600x900, not {text!r}") from None
-    if min(w, h) < 200:
-        raise UsageError(f"--size must be at least 200x200, not {text!r}")
-    return w, h
-
-
-def print_ports() -> int:
-    from drivers.serial_link import list_ports
-
-    ports = list_ports()
-    for device, description in ports:
-        print(f"{device}\t{description}")
-    if not ports:
-        print("No serial ports found. A simulated amplifier: python main.py simulate-device")
-    return 0
-
-
-def start_session(
-    args: argparse.Namespace,
-) -> tuple[Session, FreeRunMonitoring, EvokedAnalyzer, Recorder | None]:
-    """Build the source, attach the free-run monitoring, the evoked-response analyzer
-    (LSR) and, with ``--record``, the recorder, and start acquisition.
-
-    Both subscribe between ``open`` and ``start``, so they see every block.
-    Raises ``UsageError`` with one line.
-    """
-    from monitor.pipeline import attach_pipeline
-
-    if sum((args.replay is not None, args.port is not None, args.sim_device)) > 1:
-        raise UsageError("choose one source: --replay, --port or --sim-device")
-    try:
-        session = Session(
-            make_source(args),
-            FilterSettings(highpass_hz=args.highpass, lowpass_hz=args.lowpass, notch_hz=args.notch),
-        )
-        session.open()
-        pipeline = attach_pipeline(session)
-        monitoring, evoked = pipeline.monitoring, pipeline.evoked
-        recorder = None
-        if args.record is not None:
-            recorder = start_recording(args, session, monitoring, evoked)
-        session.start()
-    except FilterSettingsError as exc:  # the file's rate does not allow the filters
-        where = f"cannot replay {args.replay.name}: " if args.replay is not None else ""
-        raise UsageError(f"{where}{exc}") from None
-    except (SourceError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
-    return session, monitoring, evoked, recorder
-
-
-def start_recording(args, session, monitoring, evoked):
-    from monitor.caserecording import record_case
-    from monitor.recorder import RecorderError, default_recording_path
-
-    bits = 24 if "24 bit" in session.source.info.description else 16
-    path = default_recording_path(args.record, args.case_id, bits)
-    try:
-        return record_case(session, monitoring, evoked, path, args.case_id)
-    except RecorderError as exc:
-        session.stop()
-        raise UsageError(str(exc)) from None
-
-
-def needs_offscreen(args: argparse.Namespace) -> bool:
-    """True when there is no display: only a screenshot can be made then."""
-    if "QT_QPA_PLATFORM" in os.environ or not sys.platform.startswith("linux"):
-        return False
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
-        return False
-    if args.screenshot is None:
-        raise UsageError("no display found; use --headless, or --screenshot FILE")
-    return True
-
-
-def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - a return per sub-command
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["simulate-device"]:
-        from commands.simulate_device import simulate_device
-
-        return simulate_device(argv[1:])
-    if argv[:1] == ["recover"]:
-        from commands.recover import recover
-
-        return recover(argv[1:])
-    if argv[:1] == ["analyze"]:
-        from commands.analyze import analyze
-
-        return analyze(argv[1:])
-    if argv[:1] == ["deidentify"]:
-        from commands.deidentify import deidentify
-
-        return deidentify(argv[1:])
-    if argv[:1] == ["scenario"]:
-        from commands.scenario import scenario
-
-        return scenario(argv[1:])
-    args = build_parser().parse_args(argv)
-    setup_logging(args.log, args.log_level)
-    if args.list_ports:
-        return print_ports()
-    from monitor.recorder import recordings_this_run
-
-    earlier = len(recordings_this_run())  # main() may run more than once in a process
-    try:
-        size = parse_size(args.size)
-        offscreen = False if args.headless else needs_offscreen(args)
-        session, monitoring, evoked, recorder = start_session(args)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        return run_monitor(args, session, monitoring, evoked, recorder, offscreen, size)
-    finally:
-        session.stop()
-        print_recordings(recordings_this_run()[earlier:])
-
-
-def print_recordings(recorders: list) -> None:
-    """The run's last lines: what each recording saved, where, and whether it stopped
-    early (a full disk, a removed folder); or that nothing was recorded."""
-    for rec in recorders:
-        rec.close()  # idempotent: a window closes its own first
-        print(rec.outcome(), file=sys.stderr)
-    if not recorders:
-        print(
-            "Nothing was recorded (record with --record FOLDER, or R on screen).",
-            file=sys.stderr,
-        )
-
-
-def run_monitor(args, session, monitoring, evoked, recorder, offscreen: bool, size) -> int:
-    if args.headless:
-        return run_headless(session, args.duration, monitoring, evoked)
-    if offscreen:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from ui.app import run_gui
-
-    return run_gui(
-        session,
-        args.window,
-        args.screenshot,
-        args.after,
-        size,
-        monitoring=monitoring,
-        evoked=evoked,
-        recorder=recorder,
-        record_folder=args.record or "recordings",
-        case_id=args.case_id,
-        open_source=lambda argv: open_source(args, argv),
-        setup_case=args.setup,
-    )
-
-
-def open_source(base: argparse.Namespace, argv: list[str]):
-    """Start the session a source command line names (the screen's source switch);
-    display and filter options carry over. ``ValueError`` with a sentence if it cannot."""
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (default the process's) and run the command it names; the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in COMMANDS:
+        name, *rest = argv
+        module = COMMANDS[name].load()
+        return module.run(module.build_parser(f"main.py {name}").parse_args(rest))
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit:
-        raise ValueError(f"not a valid source: {' '.join(argv)}") from None
-    for keep in ("window", "side", "log"):
-        setattr(args, keep, getattr(base, keep))
-    # The simulator's case and the filters carry over unless the new command line says.
-    simulator = args.replay is None and args.port is None
-    for keep in (
-        "highpass",
-        "lowpass",
-        "notch",
-        "speed",
-        "seed",
-        "lsr_gone_at",
-        "stim_rate",
-        "stim_current",
-        "stim_width",
-        "stim_site",
-        "bad_electrode",
-    ):
-        if keep == "bad_electrode" and not simulator:
-            continue  # a simulated needle means nothing to a recording or an amplifier
-        if getattr(args, keep) == parser.get_default(keep):
-            setattr(args, keep, getattr(base, keep))
-    try:
-        return start_session(args)
-    except UsageError as exc:
-        raise ValueError(str(exc)) from None
+    if argv and not argv[0].startswith("-"):
+        parser.error(f"unknown command {argv[0]!r} (the commands: {', '.join(COMMANDS)})")
+    from commands import monitor
+
+    return monitor.run(parser.parse_args(argv))
+
+
+def __getattr__(name: str):
+    """``main.start_session`` and the rest of the monitor's front end, for callers written
+    before it moved to ``commands/monitor.py``; import them from there."""
+    if name in _MOVED:
+        from commands import monitor
+
+        return getattr(monitor, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_MOVED = frozenset(
+    {
+        "UsageError",
+        "make_source",
+        "needs_offscreen",
+        "open_source",
+        "parse_size",
+        "print_ports",
+        "print_recordings",
+        "run_headless",
+        "run_monitor",
+        "start_recording",
+        "start_session",
+    }
+)
 
 
 def entry() -> int:

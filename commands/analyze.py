@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from commands.argtypes import CommandParser
 from commands.casedetails import read_case_details
 from commands.casenotes import case_notes
 from commands.keymoments import KeyMoments
@@ -35,9 +36,9 @@ from monitor.session import Session
 from monitor.source import EndOfStream, SourceError
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="main.py analyze",
+def build_parser(prog: str = "main.py analyze") -> argparse.ArgumentParser:
+    p = CommandParser(
+        prog=prog,
         description="Run the monitor's detectors over a recording (EDF, EDF+, BDF, BDF+) as "
         "fast as possible and write events.csv, stim_responses.csv, summary.json and "
         "report.html.",
@@ -103,7 +104,12 @@ def print_notes(source, session: Session) -> None:
 
 
 def analyze(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    """The command on a list of arguments (``main.main(["analyze", ...])`` does the same)."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Analyse the recording and write the results; the exit status."""
     log_to_file()
     session = open_session(args)
     if session is None:

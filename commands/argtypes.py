@@ -1,12 +1,22 @@
-"""Argument types shared by the command lines of main.py and its sub-commands."""
+"""Argument types, and the parser class, shared by the command lines of main.py and its
+sub-commands."""
 
 from __future__ import annotations
 
 import argparse
 import math
 from collections.abc import Callable
+from typing import NoReturn
 
 from monitor.casesetup import CaseSetupError, check_case_id, check_case_id_is_not_identifying
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose refusal is one line on stderr (exit status 2): what is
+    wrong and where the help is, not the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def number_in(lo: float, hi: float, what: str) -> Callable[[str], float]:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from commands.argtypes import CommandParser
 from commands.machine_texts import TextPolicy
 from drivers.edfreader import EdfFile, EdfFormatError
 
@@ -486,9 +487,9 @@ def _verify(path: Path, f: EdfFile, result: Result) -> None:
 
 
 # -- the command ----------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="main.py deidentify",
+def build_parser(prog: str = "main.py deidentify") -> argparse.ArgumentParser:
+    p = CommandParser(
+        prog=prog,
         description="Write a de-identified copy of an EDF/EDF+/BDF/BDF+ recording for "
         "teaching: patient field blanked the EDF+ way, administration code and technician "
         "blanked, start date shifted, and every annotation the monitor did not write itself "
@@ -540,9 +541,8 @@ def report(result: Result) -> list[str]:
     return lines
 
 
-def deidentify(argv: list[str]) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run the command; returns the exit status (0 done, 2 refused, 1 writing failed)."""
-    args = build_parser().parse_args(argv)
     try:
         result = deidentify_file(args.recording, args.out, args.shift_days, args.overwrite)
     except DeidentifyError as exc:

@@ -13,13 +13,14 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from commands.argtypes import CommandParser
 from monitor.edfrecover import RecoverError
 from monitor.edfrecover import recover as recover_file
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="main.py recover",
+def build_parser(prog: str = "main.py recover") -> argparse.ArgumentParser:
+    p = CommandParser(
+        prog=prog,
         description="Repair EDF/BDF recordings cut short by a crash or power loss: fix the "
         "number of data records in the header and remove an incomplete last record. The "
         "original is kept as NAME.before-recover.edf; a file whose header looks damaged "
@@ -30,8 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def recover(argv: list[str]) -> int:
+    """The command on a list of arguments (``main.main(["recover", ...])`` does the same)."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
     """Run the command; returns the exit status (0 when every file is repaired or sound)."""
-    args = build_parser().parse_args(argv)
     status = 0
     for path in args.files:
         try:

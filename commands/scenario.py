@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from commands.argtypes import number_in
+from commands.argtypes import CommandParser, number_in
+from commands.frontend import UsageError, needs_offscreen, parse_size
 from commands.scenario_score import MonitorRecord, score
 from monitor.pipeline import attach_pipeline
 from monitor.session import Session, State
@@ -35,9 +36,9 @@ def speed_arg(text: str) -> float:
     return number_in(0.1, 1000, "--speed")(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="main.py scenario",
+def build_parser(prog: str = "main.py scenario") -> argparse.ArgumentParser:
+    p = CommandParser(
+        prog=prog,
         description="Play a training scenario (a TOML file, see docs/scenarios.md) through "
         "the monitor: on screen, or headless with the monitor's detections and alarms "
         "checked against the scenario's ground truth.",
@@ -132,9 +133,8 @@ class _Refused(Exception):
     """A command line or scenario that cannot be run; the message is one line."""
 
 
-def scenario(argv: list[str]) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run the command; returns the exit status."""
-    args = build_parser().parse_args(argv)
     from monitor.logsetup import setup_logging  # the log file, not the terminal
 
     setup_logging()
@@ -280,8 +280,6 @@ def _on_screen(args, session, monitoring, evoked, engine) -> int:
     """The monitor's window on the scenario's source; with ``--instructor`` the console
     beside it, with ``--trainee`` the training keys and a debrief at the end."""
     import os
-
-    from main import UsageError, needs_offscreen, parse_size
 
     try:
         offscreen = needs_offscreen(args)

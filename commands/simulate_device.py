@@ -6,30 +6,16 @@ import argparse
 import sys
 import time
 
-from commands.argtypes import number_in
-from commands.badelectrode import HELP as BAD_ELECTRODE_HELP
-from commands.badelectrode import bad_electrode_arg
-from monitor.montage import default_labels
+from commands.argtypes import CommandParser, number_in
+from commands.simoptions import add_simulator_options, sim_config
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="main.py simulate-device",
+def build_parser(prog: str = "main.py simulate-device") -> argparse.ArgumentParser:
+    p = CommandParser(
+        prog=prog,
         description="Run a simulated EMG amplifier on a pseudo-terminal. It speaks the "
         "serial protocol (docs/protocol.md); open the printed path with "
         "'main.py --port PATH'. Runs until Ctrl-C.",
-    )
-    p.add_argument(
-        "--channels",
-        type=number_in(1, 16, "--channels"),
-        default=4,
-        help="channels, 1-16 (default 4)",
-    )
-    p.add_argument(
-        "--rate",
-        type=number_in(500, 20000, "--rate"),
-        default=10000.0,
-        help="samples per second per channel (default 10000)",
     )
     p.add_argument("--bits", type=int, choices=(16, 24), default=24, help="sample size (24)")
     p.add_argument(
@@ -38,20 +24,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=2.0,
         help="signal per data frame in ms (default 2)",
     )
-    p.add_argument("--seed", type=int, default=None, help="random seed of the simulated case")
-    p.add_argument(
-        "--lsr-gone-at",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="the lateral spread response disappears at this time",
-    )
     p.add_argument(
         "--link",
         default=None,
         metavar="PATH",
         help="stable path of the device (a symlink to the pty; default: temporary)",
     )
+    # The monitor's simulator options, with the same defaults (main.py --sim-device
+    # simulates the same patient in-process).
+    add_simulator_options(p.add_argument_group("simulated patient (as in main.py)"))
     f = p.add_argument_group("faults, for tests and training")
     f.add_argument("--drop-every", type=float, metavar="S", help="lose one data frame every S s")
     f.add_argument("--corrupt-every", type=float, metavar="S", help="corrupt a frame every S s")
@@ -64,31 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--unplug-for", type=float, default=3.0, metavar="S", help="... and come back after S s (3)"
     )
-    f.add_argument(
-        "--bad-electrode",
-        type=bad_electrode_arg,
-        action="append",
-        default=None,
-        metavar="CH[:NEEDLE][:KOHM]",
-        help=BAD_ELECTRODE_HELP,
-    )
     f.add_argument("--duration", type=float, default=None, metavar="S", help="exit after S s")
     return p
 
 
-def simulate_device(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """Run the simulated amplifier until ``--duration`` or Ctrl-C; the exit status."""
     from drivers.simdevice import SimulatedDevice
-    from simulation.emgsynth import SimConfig
 
     try:
-        config = SimConfig(
-            rate=args.rate,
-            labels=default_labels(int(args.channels)),
-            seed=args.seed,
-            lsr_gone_at_s=args.lsr_gone_at,
-            bad_electrodes=tuple(args.bad_electrode or ()),
-        )
+        config = sim_config(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -148,4 +114,4 @@ def run_faults(device, args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(simulate_device(sys.argv[1:]))
+    sys.exit(run(build_parser().parse_args()))

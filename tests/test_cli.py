@@ -274,8 +274,124 @@ def test_log_level_is_an_option():
 
 
 def test_help_names_every_sub_command_and_each_has_its_own_help():
+    import main
+
+    assert set(main.COMMANDS) == {"analyze", "recover", "deidentify", "scenario", "simulate-device"}
     out = run("--help")
-    for command in ("analyze", "recover", "deidentify", "scenario", "simulate-device"):
+    for command, entry in main.COMMANDS.items():
         assert f"main.py {command} " in out.stdout, command
+        assert entry.summary in out.stdout, command
         sub = run(command, "--help")
         assert sub.returncode == 0 and sub.stdout.startswith("usage: main.py " + command), command
+
+
+def test_every_command_module_is_registered_and_has_a_parser_and_a_run():
+    """A module of commands/ with ``build_parser`` and ``run`` is a command: main.py must
+    list it (the monitor is the command-less default)."""
+    import importlib
+
+    import main
+
+    registered = {entry.module for entry in main.COMMANDS.values()}
+    for path in sorted((ROOT / "commands").glob("*.py")):
+        module = importlib.import_module(f"commands.{path.stem}")
+        if hasattr(module, "build_parser") and hasattr(module, "run"):
+            assert module.__name__ in registered | {"commands.monitor"}, module.__name__
+    for name, entry in main.COMMANDS.items():
+        module = entry.load()
+        assert callable(module.run), name
+        assert module.build_parser(f"main.py {name}").prog == f"main.py {name}"
+
+
+@pytest.mark.parametrize(
+    ("command", "needed"),
+    [
+        ("", ()),
+        ("analyze", ("case.edf", "--out", "results")),
+        ("recover", ("case.edf",)),
+        ("deidentify", ("case.edf", "--out", "copy.edf")),
+        ("scenario", ("case.toml",)),
+        ("simulate-device", ()),
+    ],
+)
+def test_an_unknown_option_is_refused_in_one_line_with_exit_2(command, needed):
+    out = run(*([command] if command else []), *needed, "--no-such-option")
+    assert out.returncode == 2
+    (line,) = out.stderr.strip().splitlines()
+    prog = f"main.py {command}".strip()
+    assert line.startswith(f"{prog}: error: ") and "--no-such-option" in line, line
+    assert line.endswith(f"(see {prog} --help)"), line
+
+
+def test_an_unknown_command_is_refused_in_one_line_naming_the_commands():
+    import main
+
+    out = run("analyse", "case.edf")
+    assert out.returncode == 2
+    (line,) = out.stderr.strip().splitlines()
+    assert "unknown command 'analyse'" in line and all(c in line for c in main.COMMANDS), line
+
+
+def test_the_simulator_options_are_declared_once_for_the_monitor_and_simulate_device():
+    """Both command lines take the same simulator options (one declaration in
+    commands/simoptions.py): the same types, choices and help, and the same command line
+    gives the same simulated patient. Only the monitor leaves --channels and --rate unset
+    (with --port the amplifier says them), and its help says so."""
+    import main
+    from commands import simoptions, simulate_device
+
+    monitor = main.build_parser()
+    device = simulate_device.build_parser()
+
+    def actions(parser):
+        return {a.dest: a for a in parser._actions if a.dest in simoptions.DEFAULTS}
+
+    mine, theirs = actions(monitor), actions(device)
+    assert set(mine) == set(theirs) == set(simoptions.DEFAULTS)
+    for dest, a in mine.items():
+        b = theirs[dest]
+        assert (a.option_strings, a.type, a.choices, a.metavar) == (
+            b.option_strings,
+            b.type,
+            b.choices,
+            b.metavar,
+        ), dest
+        if dest in ("channels", "rate"):
+            assert a.default is None and b.default is not None
+            assert a.help.endswith("; with --port the amplifier's)"), a.help
+            assert a.help.replace("; with --port the amplifier's", "") == b.help
+        else:
+            assert (a.default, a.help) == (b.default, b.help), dest
+    argv = ["--stim-site", "Z-L", "--bad-electrode", "1:active:200", "--seed", "5"]
+    ours, theirs_args = monitor.parse_args(argv), device.parse_args(argv)
+    assert ours.stim_site == theirs_args.stim_site == "Z-L"
+    assert simoptions.sim_config(ours) == simoptions.sim_config(theirs_args)
+    assert simoptions.sim_config(ours).bad_electrodes[0].describe().startswith("channel 1 active")
+    argv = ["--channels", "L Orb. oris,R Mentalis", "--rate", "5000", "--stim-rate", "0"]
+    assert simoptions.sim_config(monitor.parse_args(argv)) == simoptions.sim_config(
+        device.parse_args(argv)
+    )
+
+
+def test_no_command_module_imports_main():
+    """main.py parses and dispatches: it imports the commands, never the other way round."""
+    modules = ", ".join(f"commands.{p.stem}" for p in sorted((ROOT / "commands").glob("*.py")))
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys, {modules}; print('main' in sys.modules)"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "False"
+
+
+def test_the_monitor_front_end_lives_in_commands_monitor():
+    """Callers written before the move still find ``main.start_session`` and the rest."""
+    import main
+    from commands import monitor
+
+    for name in ("start_session", "open_source", "make_source", "run_headless", "UsageError"):
+        assert getattr(main, name) is getattr(monitor, name)
+    with pytest.raises(AttributeError):
+        main.no_such_thing  # noqa: B018

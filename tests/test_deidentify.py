@@ -584,7 +584,9 @@ def test_a_pipe_is_refused_without_waiting_for_it(tmp_path, capsys):
     os.mkfifo(pipe)
     result = []
     worker = threading.Thread(
-        target=lambda: result.append(deid.deidentify([str(pipe), "--out", str(tmp_path / "c")])),
+        target=lambda: result.append(
+            main.main(["deidentify", str(pipe), "--out", str(tmp_path / "c")])
+        ),
         daemon=True,
     )
     worker.start()
@@ -659,7 +661,7 @@ def test_any_damaged_recording_gives_a_copy_or_one_line(data):
         src.write_bytes(data)
         said, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(said), contextlib.redirect_stderr(err):
-            status = deid.deidentify([str(src), "--out", str(out), "--shift-days", "400"])
+            status = main.main(["deidentify", str(src), "--out", str(out), "--shift-days", "400"])
         assert src.read_bytes() == data
         if status == 0:
             event("copied")
@@ -679,6 +681,6 @@ def test_a_file_name_the_terminal_cannot_show_is_no_traceback(tmp_path, monkeypa
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     monkeypatch.setattr("sys.stdout", out)
     copy = tmp_path / os.fsdecode(b"\xfe-copy.edf")
-    assert deid.deidentify([str(src), "--out", str(copy), "--shift-days", "400"]) == 0
+    assert main.main(["deidentify", str(src), "--out", str(copy), "--shift-days", "400"]) == 0
     out.seek(0)
     assert out.read().startswith(f"Wrote {tmp_path}/?-copy.edf (EDF+C")

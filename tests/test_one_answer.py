@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import main
+from commands.monitor import run_headless, start_session
 
 DEMO = Path(__file__).resolve().parents[1] / "recordings" / "demo_mvd.edf"
 #: Alarms raised from an event carry its sample index; those checked per block (train
@@ -93,8 +94,8 @@ def test_headless_replay_gives_the_same_answer_as_analyze(offline, capsys):
     args = main.build_parser().parse_args(
         ["--replay", str(DEMO), "--headless", "--speed", "20", "--log", "/dev/null"]
     )
-    session, monitoring, evoked, _ = main.start_session(args)
-    assert main.run_headless(session, None, monitoring, evoked) == 0
+    session, monitoring, evoked, _ = start_session(args)
+    assert run_headless(session, None, monitoring, evoked) == 0
     capsys.readouterr()
     _same(_answer(monitoring, evoked), offline)
 
@@ -107,7 +108,7 @@ def test_the_screen_gives_the_same_answer_as_analyze(offline, qtbot):
     args = main.build_parser().parse_args(
         ["--replay", str(DEMO), "--speed", "20", "--log", "/dev/null"]
     )
-    session, monitoring, evoked, _ = main.start_session(args)
+    session, monitoring, evoked, _ = start_session(args)
     window = MainWindow(session, monitoring, evoked=evoked)
     qtbot.addWidget(window)
     window.show()

@@ -1,0 +1,433 @@
+"""The monitor's front end: ``main.py`` with no command (``main.py --help``).
+
+It builds the source a command line names (the simulator, a replay, an amplifier on a
+serial port), starts the session with the monitoring pipeline and, with ``--record``, the
+recorder, and runs it headless (a status line a second) or on screen.
+``main.py`` parses and dispatches; everything else of monitoring is here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from commands.argtypes import CommandParser, case_id_arg, number_in
+from commands.frontend import UsageError, needs_offscreen, parse_size
+from commands.simoptions import add_simulator_options, channel_labels, sim_config
+from monitor.evoked import EvokedAnalyzer
+from monitor.filters import FilterSettings, FilterSettingsError
+from monitor.logsetup import LEVELS, setup_logging
+from monitor.monitoring import FreeRunMonitoring
+from monitor.recorder import Recorder
+from monitor.session import Session, State
+from monitor.source import Source, SourceError
+
+EPILOG = """\
+examples:
+  python main.py                                   monitor the simulator
+  python main.py --channels 8 --rate 20000         8 simulated channels at 20 kHz
+  python main.py --replay recordings/demo_mvd.edf --speed 2
+  python main.py simulate-device                   a simulated amplifier on a pty
+  python main.py --port /dev/ttyACM0               the amplifier on a serial port
+  python main.py --headless --duration 10          no window; a status line per second
+  python main.py --screenshot shot.png --after 5   save the window after 5 s and exit
+
+keys in the window: + / - change the µV range; A or F2 acknowledges the alarms;
+P or F3 pauses the alarm sound for 2 minutes (again: resume); B takes the LSR
+baseline now (the panel appears with the first stimulus)."""
+
+
+def build_parser(prog: str = "main.py", description: str | None = None) -> argparse.ArgumentParser:
+    """The monitor's command line (``main.py`` builds its own with the list of commands as
+    the description; ``open_source`` parses a source switch's command line with this)."""
+    p = CommandParser(
+        prog=prog,
+        description=description,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The monitor's options: source, simulator, filters, display and running, recording."""
+    src = p.add_argument_group("source (default: the built-in simulator)")
+    src.add_argument(
+        "--replay",
+        metavar="FILE",
+        type=Path,
+        help="play an EDF, EDF+, BDF or BDF+ file through the monitor",
+    )
+    src.add_argument(
+        "--port",
+        metavar="PORT",
+        help="read the amplifier on this serial port (e.g. /dev/ttyACM0, or the path "
+        "printed by 'main.py simulate-device')",
+    )
+    src.add_argument(
+        "--baud", type=int, default=921_600, help="serial line rate for UARTs (default 921600)"
+    )
+    src.add_argument(
+        "--sim-device",
+        action="store_true",
+        help="the simulated amplifier, read through the serial protocol as a real one "
+        "(simulator options apply)",
+    )
+    src.add_argument(
+        "--list-ports", action="store_true", help="list this machine's serial ports and exit"
+    )
+    src.add_argument(
+        "--read-anyway",
+        action="store_true",
+        help="with --replay: play a recording whose header is damaged (misaligned channels, "
+        "made-up scales) instead of refusing it; the messages say what is wrong",
+    )
+    src.add_argument(
+        "--speed",
+        type=number_in(0.1, 20, "--speed"),
+        default=1.0,
+        help="replay (or simulator) speed, 0.1 to 20 times real time (default 1)",
+    )
+    sim = p.add_argument_group("simulator")
+    add_simulator_options(sim, unset_note="; with --port the amplifier's", channels=None, rate=None)
+    filt = p.add_argument_group("filters")
+    filt.add_argument(
+        "--highpass",
+        type=float,
+        default=20.0,
+        metavar="HZ",
+        help="high-pass corner (default 20 Hz)",
+    )
+    filt.add_argument(
+        "--lowpass",
+        type=float,
+        default=3000.0,
+        metavar="HZ",
+        help="low-pass corner (default 3000 Hz)",
+    )
+    filt.add_argument(
+        "--notch",
+        type=float,
+        choices=(50.0, 60.0),
+        default=None,
+        metavar="HZ",
+        help="mains notch at 50 or 60 Hz (off by default: it distorts waveforms)",
+    )
+    disp = p.add_argument_group("display and running")
+    disp.add_argument(
+        "--window",
+        type=number_in(1, 60, "--window"),
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds of signal on screen (default 10)",
+    )
+    disp.add_argument(
+        "--headless",
+        action="store_true",
+        help="run without a window, printing a status line every second",
+    )
+    disp.add_argument(
+        "--duration",
+        type=number_in(0.1, 1e7, "--duration"),
+        default=None,
+        metavar="SECONDS",
+        help="stop after this many seconds (headless)",
+    )
+    disp.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE",
+        help="save the window as PNG (after --after seconds) and exit",
+    )
+    disp.add_argument(
+        "--after",
+        type=number_in(0, 3600, "--after"),
+        default=3.0,
+        metavar="SECONDS",
+        help="when to take the screenshot (default 3)",
+    )
+    disp.add_argument(
+        "--size",
+        default="1600x900",
+        metavar="WxH",
+        help="window size for the screenshot (default 1600x900)",
+    )
+    disp.add_argument(
+        "--log",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="log file (default: the platform's log folder, e.g. "
+        "~/.local/state/facial-nerve-monitor/monitor.log; rotated at 5 MB)",
+    )
+    disp.add_argument(
+        "--log-level",
+        choices=LEVELS,
+        default="info",
+        help="what the log keeps (default info)",
+    )
+    rec = p.add_argument_group("recording")
+    rec.add_argument(
+        "--record",
+        nargs="?",
+        const="recordings",
+        default=None,
+        metavar="FOLDER",
+        help="record the case crash-safely as EDF+ (BDF+ for 24-bit amplifiers) into FOLDER "
+        "(default recordings/), named from date, time and case id",
+    )
+    rec.add_argument(
+        "--setup",
+        action="store_true",
+        help="on screen: set up the case first (case, procedure, side, montage, the user's "
+        "settings, electrode check), then monitor and record; F9 does it at any time",
+    )
+    rec.add_argument(
+        "--case-id",
+        type=case_id_arg,
+        default="",
+        metavar="ID",
+        help="case identifier for the file name and header: letters, digits, - and _, at most "
+        "20 (never the patient's name or birth date)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Monitor what the command line says, headless or on screen; the exit status."""
+    setup_logging(args.log, args.log_level)
+    if args.list_ports:
+        return print_ports()
+    from monitor.recorder import recordings_this_run
+
+    earlier = len(recordings_this_run())  # main() may run more than once in a process
+    try:
+        size = parse_size(args.size)
+        offscreen = False if args.headless else needs_offscreen(args)
+        session, monitoring, evoked, recorder = start_session(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return run_monitor(args, session, monitoring, evoked, recorder, offscreen, size)
+    finally:
+        session.stop()
+        print_recordings(recordings_this_run()[earlier:])
+
+
+def make_source(args: argparse.Namespace) -> Source:
+    if args.bad_electrode and (args.replay is not None or args.port is not None):
+        raise ValueError("--bad-electrode is for the simulator, not for --replay or --port")
+    labels = channel_labels(args)
+    if args.replay is not None:
+        from drivers.replay import ReplaySource
+
+        # On screen a replay holds at its end, to be reviewed; headless it ends.
+        return ReplaySource(
+            args.replay,
+            speed=args.speed,
+            hold_at_end=not args.headless,
+            strict=not args.read_anyway,
+        )
+    if args.port is not None:
+        from drivers.serial_link import SerialSource
+
+        return SerialSource(
+            args.port,
+            args.baud,
+            labels=labels,
+            rate=None if args.rate is None else int(args.rate),
+            channels=None if labels is None else len(labels),
+        )
+    config = sim_config(args)
+    if args.sim_device:
+        from drivers.simamplifier import SimulatedAmplifierSource
+
+        return SimulatedAmplifierSource(config)
+    from drivers.simulator import SimulatorSource
+
+    return SimulatorSource(config, speed=args.speed)
+
+
+def run_headless(
+    session: Session,
+    duration: float | None,
+    monitoring: FreeRunMonitoring | None = None,
+    evoked: EvokedAnalyzer | None = None,
+) -> int:
+    from presentation.feed import MonitoringFeed, event_row, transition_text
+    from presentation.lsrfeed import LsrFeed, call_line
+
+    feed = MonitoringFeed(monitoring) if monitoring is not None else None
+    lsr_feed = LsrFeed(evoked) if evoked is not None else None
+    start = time.monotonic()
+    seen = 0
+    try:
+        while True:
+            time.sleep(min(1.0, max(0.05, (duration or 1.0) - (time.monotonic() - start))))
+            seen, problems = session.problems_since(seen)
+            for problem in problems:
+                print(f"[{problem.severity.value}] {problem.text}", flush=True)
+            if feed is not None and monitoring is not None:
+                events, transitions = feed.poll()
+                for ev in events:
+                    row = event_row(ev, monitoring).line(with_time=False)
+                    print(f"event {ev.onset / monitoring.rate:.2f}s  {row}", flush=True)
+                for t in transitions:
+                    technical = monitoring.alarms.policy(t.key).technical
+                    print(
+                        f"alarm {t.sample_index / monitoring.rate:.2f}s  "
+                        f"{transition_text(t, technical)}",
+                        flush=True,
+                    )
+            if lsr_feed is not None and evoked is not None:
+                for call in lsr_feed.new_calls():
+                    print(call_line(call, evoked.rate), flush=True)
+            st = session.status()
+            print(
+                f"{time.strftime('%H:%M:%S')} {st.state.value} {st.source_name} "
+                f"{st.n_channels}ch@{st.rate:g}Hz t={st.signal_seconds:.1f}s "
+                f"samples={st.samples} gaps={st.gaps} gap_samples={st.gap_samples} "
+                f"overruns={st.overruns}",
+                flush=True,
+            )
+            if duration is not None and time.monotonic() - start >= duration:
+                break
+            if st.state in (State.FINISHED, State.FAILED):
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.stop()
+    return 1 if session.state is State.FAILED else 0
+
+
+def print_ports() -> int:
+    from drivers.serial_link import list_ports
+
+    ports = list_ports()
+    for device, description in ports:
+        print(f"{device}\t{description}")
+    if not ports:
+        print("No serial ports found. A simulated amplifier: python main.py simulate-device")
+    return 0
+
+
+def start_session(
+    args: argparse.Namespace,
+) -> tuple[Session, FreeRunMonitoring, EvokedAnalyzer, Recorder | None]:
+    """Build the source, attach the free-run monitoring, the evoked-response analyzer
+    (LSR) and, with ``--record``, the recorder, and start acquisition.
+
+    Both subscribe between ``open`` and ``start``, so they see every block.
+    Raises ``UsageError`` with one line.
+    """
+    from monitor.pipeline import attach_pipeline
+
+    if sum((args.replay is not None, args.port is not None, args.sim_device)) > 1:
+        raise UsageError("choose one source: --replay, --port or --sim-device")
+    try:
+        session = Session(
+            make_source(args),
+            FilterSettings(highpass_hz=args.highpass, lowpass_hz=args.lowpass, notch_hz=args.notch),
+        )
+        session.open()
+        pipeline = attach_pipeline(session)
+        monitoring, evoked = pipeline.monitoring, pipeline.evoked
+        recorder = None
+        if args.record is not None:
+            recorder = start_recording(args, session, monitoring, evoked)
+        session.start()
+    except FilterSettingsError as exc:  # the file's rate does not allow the filters
+        where = f"cannot replay {args.replay.name}: " if args.replay is not None else ""
+        raise UsageError(f"{where}{exc}") from None
+    except (SourceError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    return session, monitoring, evoked, recorder
+
+
+def start_recording(args, session, monitoring, evoked):
+    from monitor.caserecording import record_case
+    from monitor.recorder import RecorderError, default_recording_path
+
+    bits = 24 if "24 bit" in session.source.info.description else 16
+    path = default_recording_path(args.record, args.case_id, bits)
+    try:
+        return record_case(session, monitoring, evoked, path, args.case_id)
+    except RecorderError as exc:
+        session.stop()
+        raise UsageError(str(exc)) from None
+
+
+def print_recordings(recorders: list) -> None:
+    """The run's last lines: what each recording saved, where, and whether it stopped
+    early (a full disk, a removed folder); or that nothing was recorded."""
+    for rec in recorders:
+        rec.close()  # idempotent: a window closes its own first
+        print(rec.outcome(), file=sys.stderr)
+    if not recorders:
+        print(
+            "Nothing was recorded (record with --record FOLDER, or R on screen).",
+            file=sys.stderr,
+        )
+
+
+def run_monitor(args, session, monitoring, evoked, recorder, offscreen: bool, size) -> int:
+    if args.headless:
+        return run_headless(session, args.duration, monitoring, evoked)
+    if offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from ui.app import run_gui
+
+    return run_gui(
+        session,
+        args.window,
+        args.screenshot,
+        args.after,
+        size,
+        monitoring=monitoring,
+        evoked=evoked,
+        recorder=recorder,
+        record_folder=args.record or "recordings",
+        case_id=args.case_id,
+        open_source=lambda argv: open_source(args, argv),
+        setup_case=args.setup,
+    )
+
+
+def open_source(base: argparse.Namespace, argv: list[str]):
+    """Start the session a source command line names (the screen's source switch);
+    display and filter options carry over. ``ValueError`` with a sentence if it cannot."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:
+        raise ValueError(f"not a valid source: {' '.join(argv)}") from None
+    for keep in ("window", "side", "log"):
+        setattr(args, keep, getattr(base, keep))
+    # The simulator's case and the filters carry over unless the new command line says.
+    simulator = args.replay is None and args.port is None
+    for keep in (
+        "highpass",
+        "lowpass",
+        "notch",
+        "speed",
+        "seed",
+        "lsr_gone_at",
+        "stim_rate",
+        "stim_current",
+        "stim_width",
+        "stim_site",
+        "bad_electrode",
+    ):
+        if keep == "bad_electrode" and not simulator:
+            continue  # a simulated needle means nothing to a recording or an amplifier
+        if getattr(args, keep) == parser.get_default(keep):
+            setattr(args, keep, getattr(base, keep))
+    try:
+        return start_session(args)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
