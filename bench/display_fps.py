@@ -54,6 +54,7 @@ def main() -> None:
 
     import pyqtgraph as pg
 
+    from monitor.casemodel import CaseModel
     from ui.mainwindow import MainWindow
 
     pg.setConfigOptions(antialias=False)
@@ -63,7 +64,7 @@ def main() -> None:
     session.open()
     monitoring = FreeRunMonitoring(session)  # detectors, train time, alarms: the live screen
     session.start()
-    window = MainWindow(session, monitoring, window_s=10.0)
+    window = MainWindow(CaseModel.on_session(session, monitoring=monitoring), window_s=10.0)
     window.resize(1600, 900)
     window.show()
     counter = PaintCounter()

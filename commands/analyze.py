@@ -25,12 +25,12 @@ from commands.casedetails import read_case_details
 from commands.casenotes import case_notes
 from commands.keymoments import KeyMoments
 from commands.report import build_figures, clean_text, report_html, wall_clock
+from monitor.casemodel import CaseModel, open_case
 from monitor.events import EventKind
 from monitor.evoked import KIND_DIRECT, KIND_LSR, STIM_RESPONSE_COLUMNS, EvokedAnalyzer
 from monitor.filters import FilterSettingsError
 from monitor.freerun import FreeRunSettings
 from monitor.monitoring import FreeRunMonitoring
-from monitor.pipeline import attach_pipeline
 from monitor.problems import Severity
 from monitor.session import Session
 from monitor.source import EndOfStream, SourceError
@@ -71,9 +71,11 @@ def log_to_file() -> None:
     setup_logging()
 
 
-def open_session(args: argparse.Namespace) -> Session | None:
-    """The session over the opened recording; ``None`` after printing why it cannot be."""
-    from drivers.replay import ReplaySource
+def open_recording(args: argparse.Namespace) -> CaseModel | None:
+    """The case on the opened recording, the monitor's pipeline attached (keeping every
+    event and sweep), not started: the command reads the file as fast as it can.
+    ``None`` after printing why it cannot be."""
+    from drivers.sources import Recording
 
     try:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -82,16 +84,22 @@ def open_session(args: argparse.Namespace) -> Session | None:
             f"error: cannot create the output folder {args.out}: {exc.strerror}.", file=sys.stderr
         )
         return None
-    session = Session(ReplaySource(args.recording, realtime=False, strict=not args.read_anyway))
+    description = Recording(
+        args.recording, realtime=False, hold_at_end=False, strict=not args.read_anyway
+    )
     try:
-        session.open()
+        return open_case(
+            description,
+            offline=True,
+            freerun=FreeRunSettings(mode=args.threshold),
+            start=False,
+        )
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
     except FilterSettingsError as exc:  # e.g. sampled too slowly for the band-pass
         print(f"error: cannot analyse {args.recording.name}: {exc}", file=sys.stderr)
         return None
-    return session
 
 
 def print_notes(source, session: Session) -> None:
@@ -111,12 +119,12 @@ def analyze(argv: list[str]) -> int:
 def run(args: argparse.Namespace) -> int:
     """Analyse the recording and write the results; the exit status."""
     log_to_file()
-    session = open_session(args)
-    if session is None:
+    case = open_recording(args)
+    if case is None:
         return 2
-    source = session.source
+    session, source = case.session, case.session.source
     # The live monitor's pipeline; offline it keeps every event and sweep for the files.
-    pipeline = attach_pipeline(session, offline=True, freerun=FreeRunSettings(mode=args.threshold))
+    pipeline = case.pipeline
     monitoring, evoked = pipeline.monitoring, pipeline.evoked
     moments = KeyMoments(session, monitoring)  # the report's figures, from this same pass
     moments.watch(evoked)

@@ -1,8 +1,9 @@
 """The monitor's front end: ``main.py`` with no command (``main.py --help``).
 
-It builds the source a command line names (the simulator, a replay, an amplifier on a
-serial port), starts the session with the monitoring pipeline and, with ``--record``, the
-recorder, and runs it headless (a status line a second) or on screen.
+It describes the source a command line names (the simulator, a replay, an amplifier on a
+serial port; :mod:`drivers.sources`), opens the case on it (:func:`monitor.casemodel.open_case`:
+the monitoring pipeline and, with ``--record``, the recording) and runs it headless (a
+status line a second) or on screen (the same case model, with a view).
 ``main.py`` parses and dispatches; everything else of monitoring is here.
 """
 
@@ -17,13 +18,13 @@ from pathlib import Path
 from commands.argtypes import CommandParser, case_id_arg, number_in
 from commands.frontend import UsageError, needs_offscreen, parse_size
 from commands.simoptions import add_simulator_options, channel_labels, sim_config
-from monitor.evoked import EvokedAnalyzer
+from drivers.sources import Amplifier, Recording, Simulated, SimulatedAmplifier, SourceSpec
+from monitor.casemodel import CaseModel, open_case
 from monitor.filters import FilterSettings, FilterSettingsError
 from monitor.logsetup import LEVELS, setup_logging
-from monitor.monitoring import FreeRunMonitoring
-from monitor.recorder import Recorder
-from monitor.session import Session, State
-from monitor.source import Source, SourceError
+from monitor.recorder import RecorderError
+from monitor.session import State
+from monitor.source import SourceError
 
 EPILOG = """\
 examples:
@@ -207,62 +208,77 @@ def run(args: argparse.Namespace) -> int:
     try:
         size = parse_size(args.size)
         offscreen = False if args.headless else needs_offscreen(args)
-        session, monitoring, evoked, recorder = start_session(args)
+        case = open_monitor_case(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        return run_monitor(args, session, monitoring, evoked, recorder, offscreen, size)
+        return run_monitor(args, case, offscreen, size)
     finally:
-        session.stop()
+        case.close()
         print_recordings(recordings_this_run()[earlier:])
 
 
-def make_source(args: argparse.Namespace) -> Source:
+def describe_source(args: argparse.Namespace) -> SourceSpec:
+    """The source the command line names; ``UsageError`` when it names it badly."""
+    if sum((args.replay is not None, args.port is not None, args.sim_device)) > 1:
+        raise UsageError("choose one source: --replay, --port or --sim-device")
     if args.bad_electrode and (args.replay is not None or args.port is not None):
-        raise ValueError("--bad-electrode is for the simulator, not for --replay or --port")
-    labels = channel_labels(args)
+        raise UsageError("--bad-electrode is for the simulator, not for --replay or --port")
     if args.replay is not None:
-        from drivers.replay import ReplaySource
-
         # On screen a replay holds at its end, to be reviewed; headless it ends.
-        return ReplaySource(
+        return Recording(
             args.replay,
             speed=args.speed,
             hold_at_end=not args.headless,
             strict=not args.read_anyway,
         )
     if args.port is not None:
-        from drivers.serial_link import SerialSource
-
-        return SerialSource(
+        return Amplifier(
             args.port,
             args.baud,
-            labels=labels,
+            labels=channel_labels(args),
             rate=None if args.rate is None else int(args.rate),
-            channels=None if labels is None else len(labels),
         )
-    config = sim_config(args)
+    try:
+        config = sim_config(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.sim_device:
-        from drivers.simamplifier import SimulatedAmplifierSource
-
-        return SimulatedAmplifierSource(config)
-    from drivers.simulator import SimulatorSource
-
-    return SimulatorSource(config, speed=args.speed)
+        return SimulatedAmplifier(config)
+    return Simulated(config, speed=args.speed)
 
 
-def run_headless(
-    session: Session,
-    duration: float | None,
-    monitoring: FreeRunMonitoring | None = None,
-    evoked: EvokedAnalyzer | None = None,
-) -> int:
+def open_monitor_case(args: argparse.Namespace) -> CaseModel:
+    """The case on the source the command line names, with its filters and, with
+    ``--record``, its recording; started. Raises ``UsageError`` with one line."""
+    description = describe_source(args)
+    try:
+        return open_case(
+            description,
+            filters=FilterSettings(
+                highpass_hz=args.highpass, lowpass_hz=args.lowpass, notch_hz=args.notch
+            ),
+            record_folder=args.record or "recordings",
+            case_id=args.case_id,
+            record=args.record is not None,
+        )
+    except FilterSettingsError as exc:  # the file's rate does not allow the filters
+        where = f"cannot replay {args.replay.name}: " if args.replay is not None else ""
+        raise UsageError(f"{where}{exc}") from None
+    except (SourceError, ValueError, RecorderError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def run_headless(case: CaseModel, duration: float | None) -> int:
+    """The case without a view: its problems, events, alarms and LSR calls as lines, and a
+    status line a second, until ``duration`` or the source's end."""
     from presentation.feed import MonitoringFeed, event_row, transition_text
     from presentation.lsrfeed import LsrFeed, call_line
 
-    feed = MonitoringFeed(monitoring) if monitoring is not None else None
-    lsr_feed = LsrFeed(evoked) if evoked is not None else None
+    session, monitoring, evoked = case.session, case.monitoring, case.evoked
+    feed = MonitoringFeed(monitoring)
+    lsr_feed = LsrFeed(evoked)
     start = time.monotonic()
     seen = 0
     try:
@@ -271,21 +287,19 @@ def run_headless(
             seen, problems = session.problems_since(seen)
             for problem in problems:
                 print(f"[{problem.severity.value}] {problem.text}", flush=True)
-            if feed is not None and monitoring is not None:
-                events, transitions = feed.poll()
-                for ev in events:
-                    row = event_row(ev, monitoring).line(with_time=False)
-                    print(f"event {ev.onset / monitoring.rate:.2f}s  {row}", flush=True)
-                for t in transitions:
-                    technical = monitoring.alarms.policy(t.key).technical
-                    print(
-                        f"alarm {t.sample_index / monitoring.rate:.2f}s  "
-                        f"{transition_text(t, technical)}",
-                        flush=True,
-                    )
-            if lsr_feed is not None and evoked is not None:
-                for call in lsr_feed.new_calls():
-                    print(call_line(call, evoked.rate), flush=True)
+            events, transitions = feed.poll()
+            for ev in events:
+                row = event_row(ev, monitoring).line(with_time=False)
+                print(f"event {ev.onset / monitoring.rate:.2f}s  {row}", flush=True)
+            for t in transitions:
+                technical = monitoring.alarms.policy(t.key).technical
+                print(
+                    f"alarm {t.sample_index / monitoring.rate:.2f}s  "
+                    f"{transition_text(t, technical)}",
+                    flush=True,
+                )
+            for call in lsr_feed.new_calls():
+                print(call_line(call, evoked.rate), flush=True)
             st = session.status()
             print(
                 f"{time.strftime('%H:%M:%S')} {st.state.value} {st.source_name} "
@@ -301,7 +315,7 @@ def run_headless(
     except KeyboardInterrupt:
         pass
     finally:
-        session.stop()
+        case.close()
     return 1 if session.state is State.FAILED else 0
 
 
@@ -314,52 +328,6 @@ def print_ports() -> int:
     if not ports:
         print("No serial ports found. A simulated amplifier: python main.py simulate-device")
     return 0
-
-
-def start_session(
-    args: argparse.Namespace,
-) -> tuple[Session, FreeRunMonitoring, EvokedAnalyzer, Recorder | None]:
-    """Build the source, attach the free-run monitoring, the evoked-response analyzer
-    (LSR) and, with ``--record``, the recorder, and start acquisition.
-
-    Both subscribe between ``open`` and ``start``, so they see every block.
-    Raises ``UsageError`` with one line.
-    """
-    from monitor.pipeline import attach_pipeline
-
-    if sum((args.replay is not None, args.port is not None, args.sim_device)) > 1:
-        raise UsageError("choose one source: --replay, --port or --sim-device")
-    try:
-        session = Session(
-            make_source(args),
-            FilterSettings(highpass_hz=args.highpass, lowpass_hz=args.lowpass, notch_hz=args.notch),
-        )
-        session.open()
-        pipeline = attach_pipeline(session)
-        monitoring, evoked = pipeline.monitoring, pipeline.evoked
-        recorder = None
-        if args.record is not None:
-            recorder = start_recording(args, session, monitoring, evoked)
-        session.start()
-    except FilterSettingsError as exc:  # the file's rate does not allow the filters
-        where = f"cannot replay {args.replay.name}: " if args.replay is not None else ""
-        raise UsageError(f"{where}{exc}") from None
-    except (SourceError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
-    return session, monitoring, evoked, recorder
-
-
-def start_recording(args, session, monitoring, evoked):
-    from monitor.caserecording import record_case
-    from monitor.recorder import RecorderError, default_recording_path
-
-    bits = 24 if "24 bit" in session.source.info.description else 16
-    path = default_recording_path(args.record, args.case_id, bits)
-    try:
-        return record_case(session, monitoring, evoked, path, args.case_id)
-    except RecorderError as exc:
-        session.stop()
-        raise UsageError(str(exc)) from None
 
 
 def print_recordings(recorders: list) -> None:
@@ -375,59 +343,19 @@ def print_recordings(recorders: list) -> None:
         )
 
 
-def run_monitor(args, session, monitoring, evoked, recorder, offscreen: bool, size) -> int:
+def run_monitor(args: argparse.Namespace, case: CaseModel, offscreen: bool, size) -> int:
     if args.headless:
-        return run_headless(session, args.duration, monitoring, evoked)
+        return run_headless(case, args.duration)
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from ui.app import run_gui
 
     return run_gui(
-        session,
+        case,
         args.window,
         args.screenshot,
         args.after,
         size,
-        monitoring=monitoring,
-        evoked=evoked,
-        recorder=recorder,
-        record_folder=args.record or "recordings",
-        case_id=args.case_id,
-        open_source=lambda argv: open_source(args, argv),
+        switchable=True,
         setup_case=args.setup,
     )
-
-
-def open_source(base: argparse.Namespace, argv: list[str]):
-    """Start the session a source command line names (the screen's source switch);
-    display and filter options carry over. ``ValueError`` with a sentence if it cannot."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit:
-        raise ValueError(f"not a valid source: {' '.join(argv)}") from None
-    for keep in ("window", "side", "log"):
-        setattr(args, keep, getattr(base, keep))
-    # The simulator's case and the filters carry over unless the new command line says.
-    simulator = args.replay is None and args.port is None
-    for keep in (
-        "highpass",
-        "lowpass",
-        "notch",
-        "speed",
-        "seed",
-        "lsr_gone_at",
-        "stim_rate",
-        "stim_current",
-        "stim_width",
-        "stim_site",
-        "bad_electrode",
-    ):
-        if keep == "bad_electrode" and not simulator:
-            continue  # a simulated needle means nothing to a recording or an amplifier
-        if getattr(args, keep) == parser.get_default(keep):
-            setattr(args, keep, getattr(base, keep))
-    try:
-        return start_session(args)
-    except UsageError as exc:
-        raise ValueError(str(exc)) from None

@@ -18,9 +18,10 @@ from pathlib import Path
 from commands.argtypes import CommandParser, number_in
 from commands.frontend import UsageError, needs_offscreen, parse_size
 from commands.scenario_score import MonitorRecord, score
-from monitor.pipeline import attach_pipeline
-from monitor.session import Session, State
-from monitor.source import Source, SourceError
+from drivers.sources import TrainingScenario
+from monitor.casemodel import CaseModel, open_case
+from monitor.session import State
+from monitor.source import SourceError
 from simulation.scenario_engine import ScenarioEngine
 from simulation.scenario_model import Scenario, clock
 from simulation.scenario_parser import ScenarioError, load_scenario
@@ -115,20 +116,6 @@ def build_parser(prog: str = "main.py scenario") -> argparse.ArgumentParser:
     return p
 
 
-def make_source(engine: ScenarioEngine, serial: bool, speed: float) -> Source:
-    """The scenario's source: in-process (paced at ``speed``, or as fast as possible
-    for infinity) or through the simulated serial amplifier (real time)."""
-    if serial:
-        from drivers.scenario_sources import ScenarioAmplifierSource
-
-        return ScenarioAmplifierSource(engine)
-    from drivers.scenario_sources import ScenarioSource
-
-    if math.isinf(speed):
-        return ScenarioSource(engine, block_seconds=FAST_BLOCK_S, realtime=False)
-    return ScenarioSource(engine, speed=speed)
-
-
 class _Refused(Exception):
     """A command line or scenario that cannot be run; the message is one line."""
 
@@ -142,13 +129,14 @@ def run(args: argparse.Namespace) -> int:
         sc = load_scenario(args.file)
         speed = _speed(args)
         engine = ScenarioEngine(sc, stop_at_s=args.duration)
-        session, monitoring, record, evoked = _start(engine, args.serial, speed)
+        case, record = _start(engine, args.serial, speed)
     except (_Refused, ScenarioError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not args.headless:
         print(describe(sc), flush=True)
-        return _on_screen(args, session, monitoring, evoked, engine)
+        return _on_screen(args, case, engine)
+    session, monitoring, evoked = case.session, case.monitoring, case.evoked
     how = "through the simulated serial amplifier" if args.serial else "in-process"
     pace = "as fast as possible" if math.isinf(speed) else f"at {speed:g}x"
     print(f"Scenario: {sc.title} ({sc.path})")
@@ -192,18 +180,17 @@ def _speed(args: argparse.Namespace) -> float:
     return speed
 
 
-def _start(engine: ScenarioEngine, serial: bool, speed: float):
-    """Open the scenario's source, attach the monitor (free-run, LSR) and start."""
+def _start(engine: ScenarioEngine, serial: bool, speed: float) -> tuple[CaseModel, MonitorRecord]:
+    """The case on the scenario's source (the monitor's pipeline, every event kept for
+    the score) and the record the score reads, started."""
+    description = TrainingScenario(engine, serial=serial, speed=speed, fast_block_s=FAST_BLOCK_S)
     try:
-        session = Session(make_source(engine, serial, speed))
-        session.open()
+        case = open_case(description, offline=True, start=False)  # scored: keep every event
     except (SourceError, ValueError, OSError) as exc:
         raise _Refused(str(exc)) from None
-    pipeline = attach_pipeline(session, offline=True)  # scored: keep every event
-    monitoring, evoked = pipeline.monitoring, pipeline.evoked
-    record = MonitorRecord(monitoring)
-    session.start()
-    return session, monitoring, record, evoked
+    record = MonitorRecord(case.monitoring)  # before the first block
+    case.session.start()
+    return case, record
 
 
 def _report(sc: Scenario, engine, monitoring, record, evoked, wall: float) -> int:
@@ -276,7 +263,7 @@ def _follow(session, engine, monitoring, evoked, verbose: bool) -> str | None:
             return f"the case stopped advancing at {at(end)} (no signal for {STALL_S:g} s)."
 
 
-def _on_screen(args, session, monitoring, evoked, engine) -> int:
+def _on_screen(args: argparse.Namespace, case: CaseModel, engine: ScenarioEngine) -> int:
     """The monitor's window on the scenario's source; with ``--instructor`` the console
     beside it, with ``--trainee`` the training keys and a debrief at the end."""
     import os
@@ -284,7 +271,7 @@ def _on_screen(args, session, monitoring, evoked, engine) -> int:
     try:
         offscreen = needs_offscreen(args)
     except UsageError as exc:  # no display
-        session.stop()
+        case.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if offscreen:
@@ -300,7 +287,7 @@ def _on_screen(args, session, monitoring, evoked, engine) -> int:
     kept: list[object] = []
 
     def debrief() -> Path:
-        return write_debrief(debrief_path, engine, monitoring, trainee)
+        return write_debrief(debrief_path, engine, case.monitoring, trainee)
 
     def training(window) -> None:
         if trainee is not None:
@@ -319,17 +306,10 @@ def _on_screen(args, session, monitoring, evoked, engine) -> int:
 
     try:
         code = run_gui(
-            session,
-            10.0,
-            args.screenshot,
-            args.after,
-            parse_size("1600x900"),
-            monitoring=monitoring,
-            evoked=evoked,
-            on_window=training,
+            case, 10.0, args.screenshot, args.after, parse_size("1600x900"), on_window=training
         )
     finally:
-        session.stop()
+        case.close()
     if trainee is not None:
         try:
             print(f"Debrief: {debrief()}")

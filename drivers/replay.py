@@ -50,7 +50,7 @@ import numpy as np
 
 from drivers.edfreader import EdfFile, EdfFormatError, EdfSignal, microvolts_per_unit
 from monitor.block import Block, GapMarker, NoteMarker, StimMarker
-from monitor.source import EndOfStream, Source, SourceError, SourceInfo
+from monitor.source import Capabilities, EndOfStream, Source, SourceError, SourceInfo
 
 MIN_SPEED = 0.1
 MAX_SPEED = 20.0
@@ -511,6 +511,7 @@ class ReplaySource(Source):
             labels=labels,
             kind="replay",
             description=" ".join([self._summary(f.format, len(labels)), *self.messages]),
+            capabilities=Capabilities(seekable=True, montage=False),
         )
         self._blocks = self._generate(first)
         self._next_file = self._next_stream = self._position = first

@@ -17,7 +17,7 @@ import numpy as np
 from drivers.protocol import ChannelStatus, ElectrodeStatus, StatusPayload
 from drivers.simamplifier import SimulatedAmplifierSource
 from drivers.simdevice import SimulatedDevice
-from drivers.simulator import SimulatorSource
+from drivers.simulator import SIMULATOR_CAPABILITIES, SimulatorSource
 from monitor.block import Block, GapMarker
 from monitor.source import EndOfStream, SignalLost, SourceInfo
 from simulation.electrodes import BadElectrode
@@ -62,6 +62,7 @@ class ScenarioSource(SimulatorSource):
             labels=tuple(config.labels),
             kind="simulator",
             description=f"{engine.scenario.path}, seed {engine.scenario.seed}",
+            capabilities=SIMULATOR_CAPABILITIES,
         )
         #: Lead-off flags per channel, as an amplifier's STATUS (the monitor's lead-off alarm).
         self.status: StatusPayload | None = None

@@ -45,7 +45,7 @@ from drivers.protocol import (
 from monitor.block import Block, GapMarker, StimMarker
 from monitor.electrodes import ChannelElectrodes, ElectrodeReport
 from monitor.montage import default_labels
-from monitor.source import SignalLost, Source, SourceError, SourceInfo
+from monitor.source import Capabilities, SignalLost, Source, SourceError, SourceInfo
 from monitor.stimulator import StimulatorSettings as CoreStimulator
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,9 @@ class SerialSource(Source):
     ``request_stop``, ``status``, ``send_stimulator``, ``electrodes`` and
     ``request_electrode_check`` from any thread (the last two never block).
     """
+
+    #: The port is held while open: release it before opening it again.
+    EXCLUSIVE = True
 
     def __init__(
         self,
@@ -349,6 +352,9 @@ class SerialSource(Source):
             labels=tuple(labels),
             kind="serial",
             description=f"{info.firmware}, {info.bits} bit, {info.uv_per_count:g} µV/count",
+            capabilities=Capabilities(
+                bits=info.bits, stimulator=True, electrode_check=True, exclusive=self.EXCLUSIVE
+            ),
         )
 
     def _disconnect(self) -> None:

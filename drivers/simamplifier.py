@@ -21,6 +21,9 @@ class SimulatedAmplifierSource(SerialSource):
     driver's own) keep it running. Thread safety as :class:`SerialSource`.
     """
 
+    #: Each opening makes its own simulated device: nothing to release first.
+    EXCLUSIVE = False
+
     def __init__(
         self, config: SimConfig, bits: int = 24, device: SimulatedDevice | None = None
     ) -> None:

@@ -7,13 +7,17 @@ import time
 
 from monitor.block import Block, GapMarker
 from monitor.electrodes import ElectrodeReport
-from monitor.source import EndOfStream, Source, SourceInfo
+from monitor.source import Capabilities, EndOfStream, Source, SourceInfo
 from monitor.stimulator import StimulatorSettings
 from simulation.electrodes import BadElectrode, SimulatedElectrodes
 from simulation.emgsynth import EmgSynth, SimConfig
 
 #: Like an amplifier's STATUS frames: a new electrode measurement each second of signal.
 ELECTRODE_PERIOD_S = 1.0
+
+
+#: The simulated patient has needles to check and a stimulator to set.
+SIMULATOR_CAPABILITIES = Capabilities(stimulator=True, electrode_check=True)
 
 
 class SimulatorSource(Source):
@@ -84,6 +88,7 @@ class SimulatorSource(Source):
             labels=tuple(self.config.labels),
             kind="simulator",
             description=f"seed {self.synth._seed_entropy}",
+            capabilities=SIMULATOR_CAPABILITIES,
         )
 
     @property

@@ -9,7 +9,9 @@ happens next from the class (see :mod:`monitor.session`).
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from monitor.block import Block
 from monitor.electrodes import ElectrodeReport
@@ -36,6 +38,39 @@ class EndOfStream(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a source can do beyond delivering blocks; the screen and the case model offer
+    only what is stated here (never guessed from the source's class or description).
+
+    Attributes
+    ----------
+    seekable : bool
+        A file that can be paused, sought and played at another speed: the source also
+        implements :class:`Seekable`.
+    bits : int
+        Resolution of the samples (16 or 24): a 24-bit source is recorded as BDF+, so that
+        no resolution is lost; 16 bits as EDF+.
+    stimulator : bool
+        ``stimulator()`` and ``set_stimulator()`` reach a stimulator.
+    electrode_check : bool
+        ``request_electrode_check()`` and ``electrodes()`` measure the needles.
+    exclusive : bool
+        The source holds a device (a serial port) that must be released before the same
+        device can be opened again, e.g. with the case's montage.
+    montage : bool
+        The source can be opened again with other channel labels (a live source); a
+        recording keeps the channels it was recorded with.
+    """
+
+    seekable: bool = False
+    bits: int = 16
+    stimulator: bool = False
+    electrode_check: bool = False
+    exclusive: bool = False
+    montage: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class SourceInfo:
     """What a source delivers; fixed for the life of an opened source."""
 
@@ -44,10 +79,68 @@ class SourceInfo:
     labels: tuple[str, ...]
     kind: str  # "simulator", "replay", "serial", ...
     description: str = ""
+    capabilities: Capabilities = field(default_factory=Capabilities)
 
     @property
     def n_channels(self) -> int:
         return len(self.labels)
+
+
+@runtime_checkable
+class SourceDescription(Protocol):
+    """Where the signal comes from, as data: one small frozen dataclass per kind of source
+    (:mod:`drivers.sources`). The case model opens, reopens and switches sources through
+    it; the core never needs to know the drivers."""
+
+    @property
+    def title(self) -> str:
+        """A few words for the screen: "Simulator", "Amplifier on /dev/ttyACM0"..."""
+        ...
+
+    def make(self) -> Source:
+        """A new, unopened source of this description. Raises :class:`SourceError` or
+        ``ValueError`` with a sentence."""
+        ...
+
+    def with_channels(self, labels: tuple[str, ...], rate: float) -> SourceDescription | None:
+        """The same source with these channel labels (a case's montage) at this rate;
+        ``None`` when the source keeps its own channels (a recording)."""
+        ...
+
+
+class Seekable(Protocol):
+    """A source that is a file under the user's control (``Capabilities.seekable``).
+
+    Thread safety: every method may be called from the GUI thread while the acquisition
+    thread reads; none blocks.
+    """
+
+    path: Path
+    speed: float
+    messages: list[str]
+    duration_s: float
+    annotations: list
+
+    @property
+    def position_s(self) -> float: ...
+
+    @property
+    def paused(self) -> bool: ...
+
+    @property
+    def at_end(self) -> bool: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def pause_at(self, seconds: float) -> None: ...
+
+    def seek(self, seconds: float) -> None: ...
+
+    def set_speed(self, speed: float) -> None: ...
+
+    def recording_index(self, stream_index: int) -> int: ...
 
 
 class Source(abc.ABC):

@@ -109,8 +109,9 @@ def use_channel_colours(colours: tuple[str | None, ...] | list[str | None]) -> N
 
 
 def channel_colour(i: int) -> str:
-    if i < len(_chosen) and _chosen[i]:
-        return _chosen[i]
+    chosen = _chosen[i] if i < len(_chosen) else None
+    if chosen:
+        return chosen
     return CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)]
 
 

@@ -32,6 +32,7 @@ FRAME_S = 0.1
 
 def _window(source):
     """A monitor window on ``source`` with the monitor's pipeline, its timer stopped."""
+    from monitor.casemodel import CaseModel
     from monitor.pipeline import attach_pipeline
     from monitor.session import Session
     from ui.mainwindow import MainWindow
@@ -39,7 +40,9 @@ def _window(source):
     session = Session(source)
     session.open()
     pipeline = attach_pipeline(session)
-    win = MainWindow(session, pipeline.monitoring, evoked=pipeline.evoked)
+    win = MainWindow(
+        CaseModel.on_session(session, monitoring=pipeline.monitoring, evoked=pipeline.evoked)
+    )
     win.timer.stop()
     win.resize(*SIZE)
     win.show()

@@ -64,3 +64,43 @@ def test_no_script_edits_sys_path():
             ):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+#: Made only by the case model's factory (sessions, pipelines) or by a source description
+#: (drivers.sources): a front end that builds its own would wire the monitor differently.
+_MADE_BY_THE_MODEL = {
+    "Session",
+    "attach_pipeline",
+    "open_pipeline",
+    "ReplaySource",
+    "SerialSource",
+    "SimulatorSource",
+    "SimulatedAmplifierSource",
+    "ScenarioSource",
+    "ScenarioAmplifierSource",
+}
+
+
+def test_one_factory_assembles_the_pipeline_for_every_front_end():
+    """The screen, headless, the scenarios and ``analyze`` open their case through
+    ``monitor.casemodel.open_case``; none makes a session, a pipeline or a driver's source
+    itself, and none guesses what a source can do from its class or its description
+    (``Capabilities`` says it)."""
+    files = [ROOT / "main.py"]
+    for pkg in ("ui", "commands", "training"):
+        files += sorted((ROOT / pkg).rglob("*.py"))
+    offenders = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(ROOT)
+        if '"24 bit"' in text:
+            offenders.append(f"{where}: bit depth read from a description")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                if name in _MADE_BY_THE_MODEL:
+                    offenders.append(f"{where}:{node.lineno}: {name}(...)")
+            if isinstance(node, ast.Name) and node.id == "ReplaySource":
+                offenders.append(f"{where}:{node.lineno}: a test of the source's class")
+    assert offenders == []

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import main
-from commands.monitor import run_headless, start_session
+from commands.monitor import open_monitor_case, run_headless
 
 DEMO = Path(__file__).resolve().parents[1] / "recordings" / "demo_mvd.edf"
 #: Alarms raised from an event carry its sample index; those checked per block (train
@@ -94,8 +94,9 @@ def test_headless_replay_gives_the_same_answer_as_analyze(offline, capsys):
     args = main.build_parser().parse_args(
         ["--replay", str(DEMO), "--headless", "--speed", "20", "--log", "/dev/null"]
     )
-    session, monitoring, evoked, _ = start_session(args)
-    assert run_headless(session, None, monitoring, evoked) == 0
+    case = open_monitor_case(args)
+    monitoring, evoked = case.monitoring, case.evoked
+    assert run_headless(case, None) == 0
     capsys.readouterr()
     _same(_answer(monitoring, evoked), offline)
 
@@ -108,8 +109,9 @@ def test_the_screen_gives_the_same_answer_as_analyze(offline, qtbot):
     args = main.build_parser().parse_args(
         ["--replay", str(DEMO), "--speed", "20", "--log", "/dev/null"]
     )
-    session, monitoring, evoked, _ = start_session(args)
-    window = MainWindow(session, monitoring, evoked=evoked)
+    case = open_monitor_case(args)
+    session, monitoring, evoked = case.session, case.monitoring, case.evoked
+    window = MainWindow(case)
     qtbot.addWidget(window)
     window.show()
     source = session.source

@@ -1,4 +1,5 @@
-"""The core and the drivers pass the type checker (settings in pyproject.toml's [tool.mypy])."""
+"""Everything below the screen passes the type checker: the core, the simulation, the
+drivers, the presentation and training (settings in pyproject.toml's [tool.mypy])."""
 
 from __future__ import annotations
 
@@ -12,10 +13,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_monitor_and_drivers_type_check_clean():
+def test_everything_below_the_screen_type_checks_clean():
     pytest.importorskip("mypy")
     run = subprocess.run(
-        [sys.executable, "-m", "mypy", "monitor", "drivers"],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "monitor",
+            "simulation",
+            "drivers",
+            "presentation",
+            "training",
+        ],
         check=False,
         cwd=ROOT,
         capture_output=True,

@@ -97,7 +97,7 @@ def timeline_svg(
         )
     for a in alarms:
         if a.new is AlarmState.ACTIVE and a.old in (None, AlarmState.RESOLVED):
-            ax, y = x(a.sample_index), 10 + LANE + LANE / 2
+            ax, y = x(a.sample_index), 10 + LANE + LANE // 2
             parts.append(
                 f'<path d="M{ax:.1f},{y + 14} l6,-12 l6,12 z" '
                 f'fill="{PRIORITY.get(int(a.priority), "#333")}">'

@@ -9,10 +9,11 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from monitor.evoked import EvokedAnalyzer
-from monitor.monitoring import FreeRunMonitoring
+from monitor.casemodel import CaseModel, Opened
 from monitor.problems import Problem, Severity
+from monitor.recorder import RecorderError
 from monitor.session import Session
+from monitor.source import SourceDescription
 
 log = logging.getLogger(__name__)
 
@@ -56,33 +57,24 @@ def install_error_handlers(current) -> None:
     )
 
 
-OpenSource = Callable[[list[str]], tuple[Session, FreeRunMonitoring, EvokedAnalyzer, object]]
-
-
 def run_gui(
-    session: Session,
+    model: CaseModel,
     window_s: float = 10.0,
     screenshot: Path | None = None,
     after_s: float = 3.0,
     size: tuple[int, int] = (1600, 900),
-    monitoring: FreeRunMonitoring | None = None,
-    evoked: EvokedAnalyzer | None = None,
-    recorder=None,
-    record_folder: str = "recordings",
-    case_id: str = "",
-    open_source: OpenSource | None = None,
+    *,
+    switchable: bool = False,
     setup_case: bool = False,
     on_window: Callable[[object], None] | None = None,
 ) -> int:
-    """Open the window on a started session and run until it is closed.
+    """Open the window on a started case and run until it is closed.
 
-    ``monitoring`` and ``evoked`` are the session's free-run monitoring and evoked-response
-    analyzer, created before the session started (the window attaches them itself when
-    None). With ``screenshot``, save the window as PNG after ``after_s`` seconds and quit.
-    ``open_source(argv)`` opens the source a command line names (``ValueError`` with a
-    sentence if it cannot): with it, the window offers switching the source and setting
-    up a case (``setup_case``: at once, before monitoring). ``on_window(window)`` is
-    called with the first window once it shows (training adds its console there).
+    With ``screenshot``, save the window as PNG after ``after_s`` seconds and quit. With
+    ``switchable`` the window offers switching the source and setting up a case
+    (``setup_case``: at once, before monitoring); a training scenario does not.
+    ``on_window(window)`` is called with the first window once it shows (training adds
+    its console there).
     """
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
@@ -93,12 +85,12 @@ def run_gui(
     pg.setConfigOptions(antialias=False, useOpenGL=False, background="k")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Facial Nerve Monitor")
-    screen = MonitorScreens(window_s, size, record_folder, case_id, open_source)
-    window = screen.open(session, monitoring, evoked, recorder)
+    screen = MonitorScreens(window_s, size, switchable)
+    window = screen.open(model)
     install_error_handlers(lambda: screen.window)
     if on_window is not None:
         on_window(window)
-    if setup_case and open_source is not None:
+    if setup_case and switchable:
         QTimer.singleShot(300, screen.flow.begin)
     if screenshot is not None:
 
@@ -123,6 +115,7 @@ def run_gui(
             if w.review is not None:
                 w.review.close_down()  # the re-detection child process goes too
             w.session.stop()
+        model.close()
     finally:  # the worker threads have stopped: collection may run anywhere again
         collector.stop()
         collector.deleteLater()
@@ -130,44 +123,28 @@ def run_gui(
 
 
 class MonitorScreens:
-    """The monitor's window, and moving it to another source. GUI thread only."""
+    """The monitor's window on the case, and moving the case to another source.
+    GUI thread only."""
 
-    def __init__(
-        self,
-        window_s: float,
-        size: tuple[int, int],
-        record_folder: str,
-        case_id: str,
-        open_source: OpenSource | None,
-    ) -> None:
+    def __init__(self, window_s: float, size: tuple[int, int], switchable: bool) -> None:
         self.window_s = window_s
         self.size = size
-        self.record_folder = record_folder
-        self.case_id = case_id
-        self.open_source = open_source
+        self.switchable = switchable
         self.window = None
+        self.model: CaseModel | None = None
         self._switching = False
         self.last_error = ""  # why the last switch did not happen as asked
-        self.case = None  # the case set up (monitor.casesetup.CaseSetup), kept across sources
         from ui.caseflow import CaseFlow
 
         self.flow = CaseFlow(self)
 
-    def open(self, session: Session, monitoring, evoked, recorder):
+    def open(self, model: CaseModel):
+        """A window on the case's present source (the first, or after a switch)."""
         from ui.mainwindow import MainWindow
 
-        window = MainWindow(
-            session,
-            monitoring,
-            window_s=self.window_s,
-            audio=open_audio(session),
-            evoked=evoked,
-            recorder=recorder,
-            record_folder=self.record_folder,
-            case_id=self.case_id,
-        )
-        window.case = self.case
-        if self.open_source is not None:  # a case reopens the source: needs open_source
+        self.model = model
+        window = MainWindow(model, window_s=self.window_s, audio=open_audio(model.session))
+        if self.switchable:  # a case reopens the source: needs a source to switch
             window.case_flow = self.flow
             window.switch_source = self.switch
         if self.window is not None:
@@ -179,50 +156,49 @@ class MonitorScreens:
         return window
 
     def switch(
-        self, argv: list[str], release_first: bool = False, fallback: list[str] | None = None
+        self,
+        description: SourceDescription,
+        release_first: bool = False,
+        fallback: SourceDescription | None = None,
     ) -> bool:
-        """Open the source ``argv`` names; on success the screen moves to it, with the
-        present settings (thresholds, alarm priorities, range, volumes; the filters unless
-        ``argv`` names them), the old source stops and a running recording goes on in a
-        new file. A source that cannot be opened is said on the problem line and the
-        present one keeps running.
+        """Open the described source; on success the case and the screen move to it
+        (:meth:`CaseModel.adopt`: the settings go on, a running recording goes on in a new
+        file, the old source stops) and the screen keeps its range and volumes. A source
+        that cannot be opened is said on the problem line and the present one keeps
+        running.
 
         ``release_first``: the new source needs the device the present one holds (the
         same serial port): the present one stops first, and if the new one cannot open,
-        ``fallback`` (the present source's command line) is opened again.
+        ``fallback`` (the present source) is opened again.
         """
-        old = self.window
-        assert old is not None and self.open_source is not None
+        old, model = self.window, self.model
+        assert old is not None and model is not None
         self.last_error = ""
         if self._switching:
             self.last_error = "another source is still being opened"
             return False
         self._switching = True
-        was_recording = old.recorder is not None and not old.recorder.failed
+        was_recording = model.recording
         old.show_problem(Problem(Severity.INFO, "Opening the new signal source…"))
         old.setEnabled(False)  # no keys or buttons meanwhile (F9, R, S ...): shortcuts too
         try:
             if release_first:
-                if was_recording:
-                    old.toggle_recording()  # closed cleanly before its source goes
-                old.session.stop()
+                model.release()
             try:
-                opened = self._open_in_background(argv)
+                opened = self._open_in_background(description)
                 why = ""
             except ValueError as exc:
                 why = self.last_error = str(exc)
-                if not (release_first and fallback):
+                if not (release_first and fallback is not None):
                     old.show_problem(
                         Problem(Severity.WARNING, f"The source was not changed: {why}")
                     )
                     return False
                 opened = self._open_in_background(fallback)  # ValueError: said below
             if not old.isVisible():  # the monitor was closed meanwhile: go no further
-                opened[0].stop()
-                if opened[3] is not None:
-                    opened[3].close()
+                opened.discard()
                 return False
-            self._move_to(old, opened, was_recording, carry_filters="--highpass" not in argv)
+            self._move_to(old, opened, was_recording)
             if why:
                 self.window.show_problem(
                     Problem(
@@ -240,29 +216,36 @@ class MonitorScreens:
             if old is self.window:
                 old.setEnabled(True)
 
-    def _move_to(self, old, opened, was_recording: bool, carry_filters: bool) -> None:
-        """The screen onto the opened source; the old window goes."""
-        log.info("source changed to %s", opened[0].source.info.name)
+    def _move_to(self, old, opened: Opened, was_recording: bool) -> None:
+        """The case onto the opened source, a new window on it; the old window goes."""
+        model = self.model
+        assert model is not None
         if old.audio is not None:  # one sound stream at a time: some cards cannot mix
             old.audio.stop()
-        new = self.open(*opened)
-        carry_settings(old, new, filters=carry_filters)
-        carry_case_state(old, new)
-        if was_recording and new.recorder is None:
-            new.toggle_recording()
+        problem = ""
+        try:
+            model.adopt(opened, record=was_recording)
+        except RecorderError as exc:
+            problem = str(exc)
+        new = self.open(model)
+        carry_view(old, new)
+        if problem:
+            new.show_problem(Problem(Severity.CRITICAL, problem))
         old.close()
         old.deleteLater()  # its buffers and plots go with it
 
-    def _open_in_background(self, argv: list[str]):
-        """``open_source(argv)`` on a worker thread, the screen live meanwhile (a port
-        that does not answer takes seconds to give up)."""
+    def _open_in_background(self, description: SourceDescription) -> Opened:
+        """``model.open(description)`` on a worker thread, the screen live meanwhile (a
+        port that does not answer takes seconds to give up)."""
         from PySide6.QtCore import QEventLoop, QTimer
 
+        model = self.model
+        assert model is not None
         result: dict[str, object] = {}
 
         def work() -> None:
             try:
-                result["ok"] = self.open_source(argv)
+                result["ok"] = model.open(description)
             except ValueError as exc:
                 result["error"] = exc
             except Exception as exc:  # never leave the screen waiting
@@ -282,52 +265,13 @@ class MonitorScreens:
         thread.join()
         if "error" in result:
             raise result["error"]  # type: ignore[misc]
-        return result["ok"]
+        return result["ok"]  # type: ignore[return-value]
 
 
-def carry_case_state(old, new) -> None:
-    """The case's train time goes on with the new source when its channels are the same
-    (a switch must not hide the nerve's A-train history); what cannot go on (the LSR
-    baseline, alarms, train time of other channels) is said in the log and the recording."""
-    before = old.monitoring.traintime.seconds()
-    same = old.monitoring.labels == new.monitoring.labels
-    if same and any(before):
-        new.monitoring.traintime.carry_over(before)
-    parts = []
-    if not same and any(before):
-        lost = [
-            f"{lab} {t:.1f} s"
-            for lab, t in zip(old.monitoring.labels, before, strict=True)
-            if t > 0
-        ]
-        parts.append(f"train time ({', '.join(lost)})")
-    if old.evoked.baseline() is not None:
-        parts.append("the LSR baseline")
-    if old.alarms.alarms():
-        parts.append("the alarms")
-    notes = []
-    if same and any(before):
-        notes.append("New signal source: train time carried over")
-    if parts:
-        notes.append(f"New signal source: {', '.join(parts)} start again")
-    for text in notes:
-        new.event_log.add_note(new.seconds_of(new.session.status().end_index), "", text, None)
-        new.session.note_change(text)
-
-
-def carry_settings(old, new, filters: bool = True) -> None:
-    """What the user set on the old window, onto the new one (a source switch keeps the
-    case's settings). A setting the new source cannot take is said, not fatal."""
-    from ui.caseflow import put_settings
-
+def carry_view(old, new) -> None:
+    """What the user set on the old window's view (range, volumes) onto the new one; the
+    case's own settings went on with the model."""
+    new.traces.set_range(old.traces.range_uv)
     audio = old.audio
-    put_settings(
-        new,
-        filters=old.session.filters.settings if filters and old.session.filters else None,
-        detection=old.monitoring.detector.s,
-        thresholds_s=old.monitoring.traintime.thresholds_s,
-        policies=old.alarms.policies,
-        range_uv=old.traces.range_uv,
-        volumes=(audio.emg_volume, audio.alarm_volume) if audio is not None else None,
-        failed="A setting was not carried over",
-    )
+    if audio is not None and new.audio is not None and new.audio.available:
+        new.audio.emg_volume, new.audio.alarm_volume = audio.emg_volume, audio.alarm_volume

@@ -4,8 +4,9 @@ settings, the electrode check, then monitoring with the recording running.
 1. **Case setup** (:class:`~ui.casesetupdialog.CaseSetupDialog`): case id, procedure,
    side, muscles per channel, the user's settings for the procedure.
 2. **The montage and filters go to the source**: the source is opened again with the
-   case's channel labels and filters (the screen's source switch, so the same checks
-   and messages as the command line); a recording keeps its file's montage.
+   case's channel labels (the case model's montage description and source switch, so
+   the same checks and messages as the command line); a recording keeps its file's
+   montage.
 3. **The user's settings** go to the running monitor: detection and train-time
    thresholds, alarm priorities, display range and window, volumes.
 4. **Electrode check** (:class:`~ui.electrodecheck.ElectrodeCheckDialog`); "Start
@@ -29,7 +30,6 @@ from monitor.monitorsettings import (
     AudioSettings,
     MonitorSettings,
     SettingsError,
-    TrainTimeSettings,
 )
 from monitor.montage import Montage
 from monitor.problems import Problem, Severity
@@ -42,29 +42,6 @@ if TYPE_CHECKING:
     from ui.mainwindow import MainWindow
 
 log = logging.getLogger(__name__)
-
-
-def source_argv(window: MainWindow, labels: tuple[str, ...]):
-    """The command line reopening the window's source with these channel labels (its
-    rate kept; filters are set on the session afterwards, so that "off" needs no
-    spelling); ``None`` for a recording (its channels are what was recorded)."""
-    info = window.session.source.info
-    channels = ["--channels", ",".join(labels)]
-    if info.kind == "replay":
-        return None
-    rate = ["--rate", f"{info.rate:g}"]
-    if info.kind == "serial":
-        source = window.session.source
-        if hasattr(source, "amplifier"):  # the simulated amplifier
-            return ["--sim-device", *channels, *rate]
-        return ["--port", source.port, "--baud", str(source.baud), *channels]
-    return [*channels, *rate]
-
-
-def holds_its_device(window: MainWindow) -> bool:
-    """True for an amplifier on a port: it must be let go before it can be opened again."""
-    source = window.session.source
-    return source.info.kind == "serial" and not hasattr(source, "amplifier")
 
 
 class CaseFlow:
@@ -98,27 +75,25 @@ class CaseFlow:
         running goes on, in a new file with the case's header.
         """
         window = self.screens.window
-        argv = source_argv(window, montage.labels())
-        was_recording = window.recorder is not None and not window.recorder.failed
+        model = window.model
+        reopen = model.montage_description(montage.labels())
+        was_recording = model.recording
         if was_recording:  # the case's own file, with its header, follows
             window.toggle_recording()
         theme.use_channel_colours(montage.colours())  # a new window draws in them
-        self.screens.case, self.screens.case_id = setup, setup.case_id
+        model.setup, model.case_id = setup, setup.case_id
         applied = True
-        if argv is not None:
-            fallback = None
-            exclusive = holds_its_device(window)
-            if exclusive:
-                fallback = source_argv(window, window.session.source.info.labels)
-            applied = self.screens.switch(argv, release_first=exclusive, fallback=fallback)
+        if reopen is not None:
+            exclusive = model.capabilities.exclusive
+            fallback = model.description if exclusive else None
+            applied = self.screens.switch(reopen, release_first=exclusive, fallback=fallback)
         window = self.screens.window
         if window.session.state in (State.FINISHED, State.FAILED):
             return False  # neither the new source nor the old one: nothing to monitor
-        window.case, window.case_id = setup, setup.case_id
         apply_settings(window, settings)
         self.record_with_monitoring = settings.record_with_monitoring
         self._kept = (settings, setup.user, setup.procedure)
-        if argv is None:
+        if reopen is None:
             window.show_problem(
                 Problem(
                     Severity.INFO,
@@ -138,8 +113,7 @@ class CaseFlow:
             )
         if was_recording and window.recorder is None:
             window.toggle_recording()
-        seconds = window.seconds_of(window.session.status().end_index)
-        window.event_log.add_note(seconds, "", setup.describe(), theme.FOREGROUND)
+        model.note(setup.describe())
         return True
 
     def check_electrodes(self, before_monitoring: bool = False) -> None:
@@ -163,12 +137,7 @@ class CaseFlow:
         audio = window.audio
         try:
             new = replace(
-                settings,
-                filters=window.session.filters.settings
-                if window.session.filters
-                else settings.filters,
-                detection=window.monitoring.detector.s,
-                traintime=TrainTimeSettings(*window.monitoring.traintime.thresholds_s),
+                window.model.settings(settings),
                 display=replace(settings.display, range_uv=float(window.traces.range_uv)),
                 audio=AudioSettings(audio.emg_volume, audio.alarm_volume)
                 if audio is not None and audio.available
@@ -184,8 +153,7 @@ class CaseFlow:
         window = self.screens.window
         if window.recorder is None and self.record_with_monitoring:
             window.toggle_recording()
-        seconds = window.seconds_of(window.session.status().end_index)
-        window.event_log.add_note(seconds, "", "Monitoring started", theme.FOREGROUND)
+        window.model.note("Monitoring started")
 
 
 def apply_settings(window: MainWindow, settings: MonitorSettings) -> None:
@@ -217,17 +185,11 @@ def put_settings(
     """Settings onto a running window: filters (None: leave them), detection and
     train-time thresholds, alarm policies, display range, volumes. One that the source
     cannot take is said on the problem line (``failed``: the sentence's start)."""
-    try:
-        if filters is not None:
-            window.session.set_filter(filters)
-        d = detection
-        window.monitoring.set_thresholds(
-            mode=d.mode, k_sigma=d.k_sigma, floor_uv=d.floor_uv, fixed_uv=d.fixed_uv
-        )
-        window.monitoring.set_traintime_thresholds(*thresholds_s)
-    except ValueError as exc:  # FilterSettingsError is one: a filter beyond the rate
-        window.show_problem(Problem(Severity.WARNING, f"{failed}: {exc}"))
-    window.alarms.policies.update(policies)
+    refused = window.model.put_settings(
+        filters=filters, detection=detection, thresholds_s=thresholds_s, policies=policies
+    )
+    if refused:  # e.g. a filter beyond the source's rate
+        window.show_problem(Problem(Severity.WARNING, f"{failed}: {refused}"))
     window.traintime.set_thresholds(window.monitoring.traintime.thresholds_s)
     window.traces.set_range(range_uv)
     if volumes is not None and window.audio is not None and window.audio.available:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
@@ -35,17 +35,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from monitor.casemodel import CaseModel
 from monitor.envelope import Envelope
-from monitor.evoked import EvokedAnalyzer
-from monitor.monitoring import FreeRunMonitoring
-from monitor.pipeline import attach_pipeline
 from monitor.problems import Problem, Severity
-from monitor.session import Session, State
+from monitor.recorder import RecorderError
+from monitor.session import State
+from monitor.source import Seekable
 from presentation import theme
 from presentation.feed import MonitoringFeed, hhmmss
 from presentation.lsrfeed import LsrFeed, baseline_note, call_channel, call_colour
 from ui.actionbar import ActionBar
-from ui.alarmbanner import AlarmBanner, countdown
+from ui.alarmbanner import AlarmBanner
 from ui.bridge import SessionBridge
 from ui.eventlog import EventLog
 from ui.freeze import FreezeView
@@ -56,7 +56,9 @@ from ui.traintimebars import TrainTimePanel
 
 if TYPE_CHECKING:
     from drivers.soundcard import AudioOutput
+    from monitor.casesetup import CaseSetup
     from monitor.recorder import Recorder
+    from monitor.source import SourceDescription
 
 FRAME_MS = 33  # ~30 frames per second
 INFO_SHOWN_S = 8.0
@@ -69,50 +71,42 @@ LSR_COLUMN_PX = (400, 560)
 
 
 class MainWindow(QMainWindow):
-    """Shows one session, its free-run monitoring and its evoked responses (LSR).
+    """A view of a case (:class:`~monitor.casemodel.CaseModel`) on one of its sources:
+    the traces, free-run monitoring and evoked responses (LSR) of that source, the case's
+    notes, recording and alarms; the operator's actions go to the model.
 
-    Owns nothing of the core but a display envelope subscriber. With no ``monitoring`` or
-    ``evoked`` given it attaches them itself (better: create them before the session
-    starts, so that they see every block). All methods run on the GUI thread; everything
-    the core produces is pulled by the frame timer.
+    Owns nothing of the core but a display envelope subscriber. A source switch moves the
+    model to a new pipeline and the application opens a new window on it; this one then
+    closes without touching the case. All methods run on the GUI thread; everything the
+    core produces is pulled by the frame timer.
     """
 
     def __init__(
         self,
-        session: Session,
-        monitoring: FreeRunMonitoring | None = None,
+        model: CaseModel,
         window_s: float = 10.0,
         audio: AudioOutput | None = None,
-        evoked: EvokedAnalyzer | None = None,
-        recorder: Recorder | None = None,
-        record_folder: str = "recordings",
-        case_id: str = "",
     ) -> None:
         super().__init__()
+        self.model = model
         self.audio = audio
-        self.recorder = recorder
-        #: ``switch_source(argv)``, set by the application: open the source that command
-        #: line names and move the screen to it (None: not offered).
-        self.switch_source: Callable[[list[str]], None] | None = None
-        #: The case set up for this session (``monitor.casesetup.CaseSetup``), if any, and
-        #: the application's case workflow (``ui.caseflow.CaseFlow``; None: not offered).
-        self.case = None
+        #: ``switch_source(description)``, set by the application: open the described
+        #: source and move the case and the screen to it (None: not offered).
+        self.switch_source: Callable[[SourceDescription], object] | None = None
+        #: The application's case workflow (``ui.caseflow.CaseFlow``; None: not offered).
         self.case_flow = None
         self.stim_panel = None  # ui.stimpanel.StimulatorPanel, made on first use (T)
         self.trainee = None  # training.actions.TraineeLog in trainee mode
-        self.record_folder = record_folder
-        self.case_id = case_id
-        self.session = session
-        if monitoring is None or evoked is None:
-            # A window made on a bare session (tests, tools): the monitor's own pipeline.
-            pipeline = attach_pipeline(session)
-            monitoring = monitoring or pipeline.monitoring
-            evoked = evoked or pipeline.evoked
-        self.monitoring = monitoring
+        # The source this window draws; the model may move on to another (a switch).
+        self.pipeline = model.pipeline
+        self._source_no = model.source_no
+        self._notes_seen = 0
+        self.session = session = self.pipeline.session
+        self.monitoring = self.pipeline.monitoring
         self.alarms = self.monitoring.alarms
         self.feed = MonitoringFeed(self.monitoring)
         info = session.source.info
-        self.evoked = evoked
+        self.evoked = evoked = self.pipeline.evoked
         self.lsr_feed = LsrFeed(evoked)
         self.setWindowTitle(f"Facial Nerve Monitor — {info.name}")
         self.envelope = Envelope(info.rate, info.n_channels, window_s=window_s, columns=1600)
@@ -140,6 +134,36 @@ class MainWindow(QMainWindow):
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
         self.refresh()
+
+    # -- the case (the model's) ------------------------------------------------------------
+    @property
+    def recorder(self) -> Recorder | None:
+        return self.model.recorder if self.is_current else None
+
+    @property
+    def is_current(self) -> bool:
+        """This window shows the case's present source (not one it switched away from)."""
+        return self.model.pipeline is self.pipeline
+
+    @property
+    def case(self) -> CaseSetup | None:
+        """The case set up on screen, if any."""
+        return self.model.setup
+
+    @property
+    def case_id(self) -> str:
+        return self.model.case_id
+
+    @property
+    def record_folder(self) -> str:
+        return str(self.model.record_folder)
+
+    def _pull_notes(self) -> None:
+        """The case's new notes of this window's source into the event log."""
+        self._notes_seen, notes = self.model.notes_since(self._notes_seen)
+        for n in notes:
+            if n.source_no == self._source_no:
+                self.event_log.add_note(n.seconds, n.channel, n.text, theme.FOREGROUND)
 
     def _build(self, labels: tuple[str, ...], rate: float) -> None:
         central = QWidget()
@@ -195,7 +219,7 @@ class MainWindow(QMainWindow):
         self._build_actions(layout)
         self.review: ReviewBar | None = None
         if is_reviewable(self.session.source):
-            self.review = ReviewBar(self.session.source, self)
+            self.review = ReviewBar(cast(Seekable, self.session.source), self)
             layout.addWidget(self.review)
             # The LSR's own texts ("gone since ...") in the recording's time too.
             self.evoked.format_time = lambda index: hhmmss(self.seconds_of(index))
@@ -263,9 +287,8 @@ class MainWindow(QMainWindow):
 
         index = self._now_index()
         self.trainee.call(kind, index)
-        self.event_log.add_note(
-            self.seconds_of(index), "", f"Trainee: {CALL_NAMES[kind]}", theme.FOREGROUND
-        )
+        self.model.note(f"Trainee: {CALL_NAMES[kind]}", index=index)
+        self._pull_notes()
 
     def begin_case(self) -> None:
         """Set up a case (F9): case, montage, settings, electrode check, then monitoring."""
@@ -289,23 +312,23 @@ class MainWindow(QMainWindow):
     def choose_source(self) -> None:
         """Switch to another signal source (S): simulator, amplifier, simulated amplifier
         or a recording. The present one keeps running until the new one has opened."""
-        from ui.sourcedialog import SourceDialog, current_kind
+        from ui.sourcedialog import SourceDialog
 
         if self.switch_source is None:
             self.show_problem(
                 Problem(Severity.INFO, "The source can be changed only from the monitor's window.")
             )
             return
-        info = self.session.source.info
-        dialog = SourceDialog(current_kind(info.kind, info.description), self)
+        dialog = SourceDialog(self.model.description, self)
         if dialog.exec():
-            self.switch_source(dialog.argv())
+            self.switch_source(dialog.description())
 
     def seconds_of(self, index: int) -> float:
-        """Recording time of a sample index (a replay that jumped back maps it)."""
+        """Recording time of a sample index on this window's source (a replay that
+        jumped back maps it)."""
         source = self.session.source
-        if getattr(self, "review", None) is not None:
-            return source.recording_index(index) / source.info.rate
+        if source.info.capabilities.seekable:
+            return cast(Seekable, source).recording_index(index) / source.info.rate
         return index / source.info.rate
 
     def toggle_freeze(self) -> None:
@@ -332,9 +355,8 @@ class MainWindow(QMainWindow):
         """Keep this moment (M) to compare with later (C)."""
         snap = self.freeze.mark_now()
         if snap is not None:
-            self.event_log.add_note(
-                self.seconds_of(snap.end), "", "Moment marked for comparison", theme.FOREGROUND
-            )
+            self.model.note("Moment marked for comparison", index=snap.end)
+            self._pull_notes()
         self._update_actions()
 
     def toggle_compare(self) -> None:
@@ -382,8 +404,7 @@ class MainWindow(QMainWindow):
         # and the window's one-key shortcuts (A, P, R, N, B) would stop working.
         self.event_log.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         if self.review is not None:  # times in the log are the recording's, across jumps
-            source, rate = self.review.source, self.session.source.info.rate
-            self.event_log.seconds_of = lambda index: source.recording_index(index) / rate
+            self.event_log.seconds_of = self.seconds_of
         bottom.addWidget(self.event_log, 1)
         bottom.addWidget(self.lsr.status)
         layout.addLayout(bottom)
@@ -472,6 +493,7 @@ class MainWindow(QMainWindow):
         self._align_train_time()
         self.traintime.set_seconds(self.monitoring.traintime.seconds())
         self._refresh_lsr()
+        self._pull_notes()
         self.update_alarms()
         self._update_recording()
         self._update_actions()
@@ -505,34 +527,14 @@ class MainWindow(QMainWindow):
 
     def toggle_recording(self) -> None:
         """Start recording into the recordings folder, or stop it (R)."""
-        index = self._now_index()
-        seconds = self.seconds_of(index)
-        if self.recorder is not None and not self.recorder.failed:
-            rec, self.recorder = self.recorder, None
-            self.session.unsubscribe(rec)
-            rec.close()
-            self.event_log.add_note(seconds, "", f"Recording stopped: {rec.path}", theme.FOREGROUND)
+        if not self.is_current:
             return
-        from monitor.caserecording import record_case
-        from monitor.recorder import RecorderError, default_recording_path
-
-        bits = 24 if "24 bit" in self.session.source.info.description else 16
-        path = default_recording_path(self.record_folder, self.case_id, bits)
-        case = self.case
         try:
-            self.recorder = record_case(
-                self.session,
-                self.monitoring,
-                self.evoked,
-                path,
-                self.case_id,
-                header=case.edf_header() if case is not None else None,
-                start_note=case.recording_note() if case is not None else "",
-            )
+            self.model.toggle_recording()
         except RecorderError as exc:
             self.show_problem(Problem(Severity.CRITICAL, str(exc)))
-            return
-        self.event_log.add_note(seconds, "", f"Recording to {path}", theme.FOREGROUND)
+        self._pull_notes()
+        self._update_actions()
 
     def add_note(self) -> None:
         """A note typed during the case, kept at the time of the keypress (N)."""
@@ -540,11 +542,8 @@ class MainWindow(QMainWindow):
         text, ok = QInputDialog.getText(self, "Note", "Note for the record:")
         if not ok or not text.strip():
             return
-        if self.recorder is not None:
-            self.recorder.annotate(index, f"note: {text.strip()}")
-        self.event_log.add_note(
-            self.seconds_of(index), "", f"Note: {text.strip()}", theme.FOREGROUND
-        )
+        self.model.add_note(text, index)
+        self._pull_notes()
 
     def stale_text(self) -> str | None:
         """Why the traces are not live (None when they are)."""
@@ -673,25 +672,19 @@ class MainWindow(QMainWindow):
 
     def acknowledge(self) -> None:
         """Acknowledge every active or latched alarm (button, A or F2)."""
-        self.alarms.acknowledge(None, self._now_index())
+        self.model.acknowledge()
         self.update_alarms()
 
     def toggle_audio_pause(self) -> None:
         """Pause alarm sound for the pause time, or resume it if paused (button, P or F3)."""
-        seconds = self.seconds_of(self._now_index())
-        if self.alarms.audio_paused_remaining() > 0:
-            self.alarms.resume_audio()
-            self.event_log.add_note(seconds, "", "Alarm sound resumed", theme.FOREGROUND)
-        else:
-            self.alarms.pause_audio()
-            left = countdown(self.alarms.audio_paused_remaining())
-            self.event_log.add_note(seconds, "", f"Alarm sound paused for {left}", theme.FOREGROUND)
+        self.model.toggle_alarm_pause()
+        self._pull_notes()
         self.update_alarms()
 
     def set_lsr_baseline(self) -> None:
         """Take the LSR baseline now from the latest sweeps (button or B)."""
         try:
-            self.evoked.set_baseline()
+            self.model.set_lsr_baseline()
         except ValueError as exc:
             self.show_problem(Problem(Severity.WARNING, f"LSR baseline not set: {exc}"))
             return
@@ -707,19 +700,12 @@ class MainWindow(QMainWindow):
         )
         if not ok:
             return
-        if not reason.strip():
-            self.show_problem(
-                Problem(Severity.WARNING, "Train time not reset: a reason is needed.")
-            )
+        try:
+            self.model.reset_train_time(reason, None if channel < 0 else channel)
+        except ValueError as exc:
+            self.show_problem(Problem(Severity.WARNING, f"Train time not reset: {exc}."))
             return
-        index = self._now_index()
-        r = self.monitoring.reset_traintime(reason, None if channel < 0 else channel, index)
-        self.event_log.add_note(
-            self.seconds_of(index),
-            "all channels" if channel < 0 else label,
-            f"Train time reset (was {r.seconds_before:.1f} s): {r.reason}",
-            theme.FOREGROUND,
-        )
+        self._pull_notes()
         self.traintime.set_seconds(self.monitoring.traintime.seconds())
 
     # -- problems -----------------------------------------------------------------------------
@@ -750,9 +736,8 @@ class MainWindow(QMainWindow):
             self.stim_panel.close()
         if self.review is not None:
             self.review.close_down()
-        if self.recorder is not None:
-            self.session.stop()  # the last blocks reach the recorder before it closes
-            self.recorder.close()
+        if self.is_current:  # the case ends with its window; a switched-from one is done
+            self.model.close()
         if self.audio is not None:
             self.audio.stop()
         self.session.stop()

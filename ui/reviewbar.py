@@ -9,14 +9,15 @@ again just after it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QWidget
 
-from drivers.replay import ReplaySource
 from monitor.block import NoteMarker, StimMarker
 from monitor.caserecording import EVENT_NAMES
+from monitor.source import Seekable, Source
 from presentation import theme
 from presentation.feed import hhmmss
 from ui.actionbar import action_button
@@ -34,7 +35,7 @@ RECORDED_EVENTS = {name: kind for kind, name in EVENT_NAMES.items()}
 _MEASUREMENT = ("LSR #", "Z-L #", "EMG #")
 
 
-def file_marks(source: ReplaySource) -> list[Mark]:
+def file_marks(source: Seekable) -> list[Mark]:
     """The recording's own annotations as timeline marks (recording seconds)."""
     rate = source.info.rate
     marks = []
@@ -50,14 +51,14 @@ def file_marks(source: ReplaySource) -> list[Mark]:
 
 
 class ReviewBar(QFrame):
-    """Controls of a replay, driving a :class:`~drivers.replay.ReplaySource`.
+    """Controls of a replay, driving a seekable source (:class:`~monitor.source.Seekable`, a replay).
 
     GUI thread only; it talks to the source through the source's thread-safe controls.
     Call :meth:`refresh` from the window's frame timer.
     """
 
     def __init__(
-        self, source: ReplaySource, parent: QWidget | None = None, redetect: bool = True
+        self, source: Seekable, parent: QWidget | None = None, redetect: bool = True
     ) -> None:
         super().__init__(parent)
         self.source = source
@@ -182,6 +183,8 @@ class ReviewBar(QFrame):
             self.redetection.stop()
 
 
-def is_reviewable(source: object) -> bool:
-    """A replay the review bar can steer."""
-    return isinstance(source, ReplaySource) and Path(source.path).exists()
+def is_reviewable(source: Source) -> bool:
+    """A file the review bar can steer (``Capabilities.seekable``) that is still there."""
+    if not source.info.capabilities.seekable:
+        return False
+    return Path(cast(Seekable, source).path).exists()

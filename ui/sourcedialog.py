@@ -1,14 +1,16 @@
 """Choosing where the signal comes from, on screen: simulator, amplifier, simulated
 amplifier or a recording.
 
-The dialog's answer is the command line that would open the same source
-(``["--replay", "case.edf", "--speed", "2"]``), so the screen and the command line go
-through one path (``main.start_session``) and say the same things when a source cannot be
-opened.
+The dialog's answer is a typed source description (:mod:`drivers.sources`), the same
+kind the command line builds, so the screen and the command line open sources through
+one path (the case model) and say the same things when a source cannot be opened. The
+simulated case (seed, stimulation, LSR) and the replay speed carry over from the present
+source unless the dialog changes them.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
@@ -30,7 +32,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drivers.sources import (
+    Amplifier,
+    Recording,
+    Simulated,
+    SimulatedAmplifier,
+    SourceSpec,
+)
+from monitor.montage import default_labels
+from monitor.source import SourceDescription
 from presentation import theme
+from simulation.emgsynth import SimConfig
 
 KINDS = ("simulator", "port", "sim-device", "replay")
 TITLES = {
@@ -53,13 +65,18 @@ def list_serial_ports() -> list[tuple[str, str]]:
 
 
 class SourceDialog(QDialog):
-    """Pick a source; :meth:`argv` is the command line for it. GUI thread only.
+    """Pick a source; :meth:`description` describes it. GUI thread only.
 
     Keys: Alt+1 to Alt+4 choose the kind of source, Enter opens it, Esc keeps the current one.
     """
 
-    def __init__(self, current_kind: str = "simulator", parent: QWidget | None = None) -> None:
+    def __init__(
+        self, current: SourceDescription | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
+        #: The simulated case the simulator choices start from: the present one's, if any.
+        self.sim_config = getattr(current, "config", None) or SimConfig()
+        self.speed = getattr(current, "speed", 1.0)
         self.setWindowTitle("Signal source")
         font = QFont()
         font.setPointSize(theme.BUTTON_PT)
@@ -97,7 +114,7 @@ class SourceDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.choose(current_kind if current_kind in KINDS else "simulator")
+        self.choose(current_kind(current))
 
     def _page(self, kind: str) -> QWidget:
         page = QWidget()
@@ -105,12 +122,13 @@ class SourceDialog(QDialog):
         if kind == "simulator":
             self.sim_channels = QSpinBox()
             self.sim_channels.setRange(1, 16)
-            self.sim_channels.setValue(4)
+            self.sim_channels.setValue(len(self.sim_config.labels))
             self.sim_lsr_gone = QDoubleSpinBox()
             self.sim_lsr_gone.setRange(0, 36000)
             self.sim_lsr_gone.setDecimals(0)
             self.sim_lsr_gone.setSpecialValueText("never")
             self.sim_lsr_gone.setSuffix(" s")
+            self.sim_lsr_gone.setValue(self.sim_config.lsr_gone_at_s or 0)
             form.addRow("Channels", self.sim_channels)
             form.addRow("LSR disappears at", self.sim_lsr_gone)
         elif kind == "port":
@@ -127,7 +145,7 @@ class SourceDialog(QDialog):
         elif kind == "sim-device":
             self.dev_channels = QSpinBox()
             self.dev_channels.setRange(1, 16)
-            self.dev_channels.setValue(4)
+            self.dev_channels.setValue(len(self.sim_config.labels))
             form.addRow("Channels", self.dev_channels)
         else:
             row = QHBoxLayout()
@@ -167,41 +185,51 @@ class SourceDialog(QDialog):
     def kind(self) -> str:
         return next(k for k, r in self.radios.items() if r.isChecked())
 
-    def argv(self) -> list[str]:
-        """The command line of the chosen source; ``ValueError`` (a sentence) if incomplete."""
+    def description(self) -> SourceSpec:
+        """The chosen source; ``ValueError`` (a sentence) if incomplete."""
         kind = self.kind
         if kind == "simulator":
-            args = ["--channels", str(self.sim_channels.value())]
-            if self.sim_lsr_gone.value() > 0:
-                args += ["--lsr-gone-at", f"{self.sim_lsr_gone.value():g}"]
-            return args
+            gone = self.sim_lsr_gone.value()
+            config = replace(self._simulated(self.sim_channels.value()), lsr_gone_at_s=gone or None)
+            return Simulated(config, speed=self.speed)
         if kind == "port":
             text = self.port.currentText()
             k = self.port.findText(text)  # a listed port, or a path typed in
             port = (self.port.itemData(k) if k >= 0 else text).strip()
             if not port:
                 raise ValueError("Choose the amplifier's serial port.")
-            return ["--port", port, "--baud", self.baud.currentText()]
+            return Amplifier(port, int(self.baud.currentText()))
         if kind == "sim-device":
-            return ["--sim-device", "--channels", str(self.dev_channels.value())]
+            return SimulatedAmplifier(self._simulated(self.dev_channels.value()))
         path = self.replay_file.text().strip()
         if not path:
             raise ValueError("Choose the recording to replay.")
-        return ["--replay", path, "--speed", self.replay_speed.currentText()]
+        return Recording(Path(path), speed=float(self.replay_speed.currentText()))
+
+    def _simulated(self, n: int) -> SimConfig:
+        """The present simulated case with ``n`` channels: its own labels when the count
+        is the same, else the default montage on its side."""
+        config = self.sim_config
+        if n == len(config.labels):
+            return config
+        side = "right" if all(lab.startswith("R") for lab in config.labels) else "left"
+        return replace(config, labels=default_labels(n, side))
 
     def accept(self) -> None:
         try:
-            self.argv()
+            self.description()
         except ValueError as exc:
             self.error.setText(str(exc))
             return
         super().accept()
 
 
-def current_kind(source_kind: str, description: str = "") -> str:
-    """The dialog's kind for a running source's ``SourceInfo.kind``."""
-    if source_kind == "replay":
+def current_kind(current: SourceDescription | None) -> str:
+    """The dialog's kind for the present source's description."""
+    if isinstance(current, Recording):
         return "replay"
-    if source_kind == "serial":
-        return "sim-device" if "simulated amplifier" in description.lower() else "port"
+    if isinstance(current, Amplifier):
+        return "port"
+    if isinstance(current, SimulatedAmplifier):
+        return "sim-device"
     return "simulator"

@@ -50,6 +50,7 @@ class Screen:
     """A window on a session fed by hand."""
 
     def __init__(self, qtbot, artifact_at: float | None = None, size=(1600, 900)) -> None:
+        from monitor.casemodel import CaseModel
         from ui.mainwindow import MainWindow
 
         config = SimConfig(rate=RATE, labels=default_labels(4), seed=3, **QUIET)
@@ -61,7 +62,7 @@ class Screen:
         self.session.open()
         self.clock = FakeClock()
         self.monitoring = FreeRunMonitoring(self.session, alarms=AlarmManager(clock=self.clock))
-        self.win = MainWindow(self.session, self.monitoring)
+        self.win = MainWindow(CaseModel.on_session(self.session, monitoring=self.monitoring))
         self.win.timer.stop()  # the test draws frames itself
         qtbot.addWidget(self.win)
         self.win.resize(*size)

@@ -16,12 +16,13 @@ from simulation.emgsynth import SimConfig
 
 @pytest.fixture
 def window(qtbot):
+    from monitor.casemodel import CaseModel
     from ui.mainwindow import MainWindow
 
     session = Session(SimulatorSource(SimConfig(seed=5)))
     session.open()
     session.start()
-    win = MainWindow(session)
+    win = MainWindow(CaseModel.on_session(session))
     win.resize(1366, 768)
     qtbot.addWidget(win)
     win.show()

@@ -15,6 +15,8 @@ import re
 import numpy as np
 import pytest
 
+from monitor.casemodel import CaseModel
+
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint, QRect, Qt
@@ -86,7 +88,9 @@ class Screen:
             if evoked:
                 self.evoked = EvokedAnalyzer(RATE, config.labels, format_time=signal_clock(RATE))
                 self.session.subscribe("Evoked responses", self.evoked)
-        self.win = MainWindow(self.session, self.monitoring, evoked=self.evoked)
+        self.win = MainWindow(
+            CaseModel.on_session(self.session, monitoring=self.monitoring, evoked=self.evoked)
+        )
         self.evoked = self.win.evoked
         self.win.timer.stop()  # the test draws frames itself
         qtbot.addWidget(self.win)
@@ -620,7 +624,9 @@ def test_at_200_hz_the_screen_says_why_the_lsr_is_not_measured(qtbot, tmp_path):
     session = Session(source)
     session.open()
     attached = attach_pipeline(session)
-    win = MainWindow(session, attached.monitoring, evoked=attached.evoked)
+    win = MainWindow(
+        CaseModel.on_session(session, monitoring=attached.monitoring, evoked=attached.evoked)
+    )
     win.timer.stop()
     qtbot.addWidget(win)
     win.resize(1600, 900)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from monitor.casemodel import CaseModel
+
 pytest.importorskip("pytestqt")
 
 from drivers.simulator import SimulatorSource
@@ -21,7 +23,7 @@ def window(qtbot):
     labels = default_labels(4)
     session = Session(SimulatorSource(SimConfig(seed=1, labels=labels)))
     session.start()
-    win = MainWindow(session)
+    win = MainWindow(CaseModel.on_session(session))
     win.resize(1400, 800)
     qtbot.addWidget(win)
     win.show()
@@ -77,7 +79,7 @@ def test_window_follows_a_gap_with_a_break(qtbot):
 
     session = Session(SimulatorSource(SimConfig(seed=2), realtime=False, duration_s=3))
     session.open()
-    win = MainWindow(session)
+    win = MainWindow(CaseModel.on_session(session))
     qtbot.addWidget(win)
     blocks = [session.source.read() for _ in range(100)]
     for b in blocks[:50] + blocks[60:]:
@@ -94,7 +96,7 @@ def test_traces_say_so_when_they_are_not_live(qtbot):
 
     session = Session(SimulatorSource(SimConfig(seed=3), realtime=False, duration_s=0.5))
     session.start()
-    win = MainWindow(session)
+    win = MainWindow(CaseModel.on_session(session))
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: not session.running, timeout=5000)
@@ -133,7 +135,7 @@ def recording_window(qtbot, folder, case_id: str):
 
     session = Session(SimulatorSource(SimConfig(seed=5), realtime=False))
     session.open()
-    win = MainWindow(session, record_folder=str(folder), case_id=case_id)
+    win = MainWindow(CaseModel.on_session(session, record_folder=str(folder), case_id=case_id))
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)

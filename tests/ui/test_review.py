@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.casemodel import CaseModel
+
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint, Qt
@@ -24,7 +26,7 @@ def review(qtbot):
     session = Session(source)
     session.open()
     session.start()
-    win = MainWindow(session)
+    win = MainWindow(CaseModel.on_session(session))
     win.resize(1600, 900)
     qtbot.addWidget(win)
     win.show()
@@ -44,7 +46,7 @@ def test_a_replay_gets_the_review_bar_and_a_live_source_does_not(review):
     assert "stim" in kinds
     live = Session(SimulatorSource(SimConfig(seed=1)))
     live.open()
-    win = MainWindow(live)
+    win = MainWindow(CaseModel.on_session(live))
     assert win.review is None
     win.close()
 
@@ -135,7 +137,7 @@ def test_after_a_jump_back_the_log_and_lsr_texts_keep_the_recordings_time(qtbot,
     src = ReplaySource(DEMO, realtime=False, block_seconds=0.1)
     session = Session(src)
     session.open()
-    win = MainWindow(session)
+    win = MainWindow(CaseModel.on_session(session))
     qtbot.addWidget(win)
 
     def play_to(seconds: float) -> None:

@@ -1,4 +1,5 @@
-"""Switching the signal source from the screen: the same path as the command line."""
+"""Switching the signal source from the screen: an operation of the case model, with the
+same source descriptions as the command line."""
 
 from __future__ import annotations
 
@@ -12,33 +13,31 @@ from dataclasses import replace
 
 from PySide6.QtGui import QShortcut
 
+from drivers.sources import Amplifier, Recording, Simulated, SimulatedAmplifier
 from monitor.alarms import Priority
+from monitor.casemodel import CaseModel, open_case
+from monitor.filters import FilterSettings
+from monitor.montage import default_labels
 from monitor.session import State
+from simulation.emgsynth import SimConfig
 
 DEMO = Path(__file__).resolve().parents[2] / "recordings" / "demo_mvd.edf"
 
 
+def simulator(channels: int = 4, **config) -> Simulated:
+    return Simulated(SimConfig(labels=default_labels(channels, "left"), **config))
+
+
 @pytest.fixture
 def screens(qtbot):
-    import main
     from ui.app import MonitorScreens
 
-    base = main.build_parser().parse_args(["--highpass", "30"])
-    opened = []
-
-    def open_source(argv):
-        result = main.open_source(base, argv)
-        opened.append(result[0])
-        return result
-
-    screens = MonitorScreens(10.0, (1366, 768), "recordings", "", open_source)
-    session, monitoring, evoked, recorder = main.start_session(base)
-    opened.append(session)
-    win = screens.open(session, monitoring, evoked, recorder)
+    case = open_case(simulator(), filters=FilterSettings(highpass_hz=30))
+    screens = MonitorScreens(10.0, (1366, 768), switchable=True)
+    win = screens.open(case)
     assert win is screens.window  # replaced (and deleted) by a switch: not qtbot's
-    yield screens, opened
-    for s in opened:
-        s.stop()
+    yield screens, case
+    case.close()
     if screens.window is not None:
         screens.window.close()
 
@@ -47,13 +46,13 @@ def test_switching_to_a_recording_moves_the_screen_and_stops_the_old_source(scre
     screens, _ = screens
     old = screens.window
     assert old.session.source.info.kind == "simulator"
-    assert screens.switch(["--replay", str(DEMO), "--speed", "2"])
+    assert screens.switch(Recording(DEMO, speed=2))
     new = screens.window
     qtbot.addWidget(new)
     assert new is not old and new.session.source.info.kind == "replay"
     assert new.review is not None  # a replay gets its review bar
     assert old.session.state is State.FINISHED
-    # The filters chosen on the command line carry over to the new source.
+    # The case's filters carry over to the new source.
     assert new.session.filters.settings.highpass_hz == 30
     qtbot.waitUntil(lambda: new.session.status().samples > 0, timeout=5000)
 
@@ -61,7 +60,7 @@ def test_switching_to_a_recording_moves_the_screen_and_stops_the_old_source(scre
 def test_a_source_that_cannot_open_keeps_the_present_one_and_says_why(screens, qtbot):
     screens, _ = screens
     old = screens.window
-    assert not screens.switch(["--replay", "/no/such/case.edf"])
+    assert not screens.switch(Recording(Path("/no/such/case.edf")))
     assert screens.window is old
     assert old.session.state is State.RUNNING
     qtbot.waitUntil(old.banner.isVisible, timeout=2000)
@@ -71,7 +70,7 @@ def test_a_source_that_cannot_open_keeps_the_present_one_and_says_why(screens, q
 
 def test_the_simulated_amplifier_runs_through_the_serial_protocol(screens, qtbot):
     screens, _ = screens
-    assert screens.switch(["--sim-device", "--channels", "2"])
+    assert screens.switch(SimulatedAmplifier(simulator(2).config))
     new = screens.window
     qtbot.addWidget(new)
     assert new.session.source.info.kind == "serial"
@@ -79,10 +78,11 @@ def test_the_simulated_amplifier_runs_through_the_serial_protocol(screens, qtbot
     assert new.session.source.info.n_channels == 2
 
 
-def test_the_dialog_answers_with_a_command_line(qtbot, tmp_path):
+def test_the_dialog_answers_with_a_source_description(qtbot, tmp_path):
     from ui.sourcedialog import SourceDialog
 
-    dialog = SourceDialog("simulator")
+    present = Simulated(SimConfig(seed=7, lsr_gone_at_s=30.0), speed=2.0)
+    dialog = SourceDialog(present)
     qtbot.addWidget(dialog)
     keys = {s.key().toString(): s for s in dialog.findChildren(QShortcut)}
     assert set(keys) == {"Alt+1", "Alt+2", "Alt+3", "Alt+4"}
@@ -90,21 +90,24 @@ def test_the_dialog_answers_with_a_command_line(qtbot, tmp_path):
     def press(key: str) -> None:  # offscreen windows are never active: fire the shortcut
         keys[key].activated.emit()
 
-    assert dialog.argv() == ["--channels", "4"]
+    assert dialog.description() == present  # the simulated case carries over
+    dialog.sim_channels.setValue(2)
+    two = dialog.description()
+    assert two.config.labels == default_labels(2, "left") and two.config.seed == 7
     press("Alt+4")
     assert dialog.kind == "replay"
     with pytest.raises(ValueError, match="Choose the recording"):
-        dialog.argv()
+        dialog.description()
     dialog.accept()  # incomplete: says so and stays open
     assert "Choose the recording" in dialog.error.text() and dialog.result() == 0
     dialog.replay_file.setText(str(DEMO))
     dialog.replay_speed.setCurrentText("5")
-    assert dialog.argv() == ["--replay", str(DEMO), "--speed", "5"]
+    assert dialog.description() == Recording(DEMO, speed=5.0)
     press("Alt+3")
-    assert dialog.argv() == ["--sim-device", "--channels", "4"]
+    assert dialog.description() == SimulatedAmplifier(present.config)
     press("Alt+2")
     dialog.port.setEditText("/dev/ttyACM0")
-    assert dialog.argv()[:2] == ["--port", "/dev/ttyACM0"]
+    assert dialog.description() == Amplifier("/dev/ttyACM0", 921_600)
 
 
 def test_a_switch_keeps_what_the_user_set(screens, qtbot):
@@ -114,7 +117,7 @@ def test_a_switch_keeps_what_the_user_set(screens, qtbot):
     old.monitoring.set_traintime_thresholds(0.3, 5.0)
     old.alarms.policies["a_train"] = replace(old.alarms.policies["a_train"], priority=Priority.HIGH)
     old.traces.set_range(500)
-    assert screens.switch(["--channels", "2"])
+    assert screens.switch(simulator(2))
     new = screens.window
     qtbot.addWidget(new)
     assert new.monitoring.detector.s.mode == "fixed" and new.monitoring.detector.s.fixed_uv == 60
@@ -124,19 +127,16 @@ def test_a_switch_keeps_what_the_user_set(screens, qtbot):
 
 
 def test_case_setup_on_an_amplifier_port_lets_the_port_go_first(qtbot, tmp_path, monkeypatch):
-    import main
     from drivers.simdevice import SimulatedDevice
     from monitor.casesetup import CaseSetup
-    from simulation.emgsynth import SimConfig
     from ui.app import MonitorScreens
 
     monkeypatch.setenv("FACIAL_NERVE_MONITOR_CONFIG", str(tmp_path / "config"))
     device = SimulatedDevice(SimConfig(seed=1), bits=24)
     path = device.start()
-    base = main.build_parser().parse_args(["--port", path, "--log", "/dev/null"])
-    screens = MonitorScreens(10.0, (1366, 768), str(tmp_path), "", None)
-    screens.open_source = lambda argv: main.open_source(base, argv)
-    first = screens.open(*main.start_session(base))
+    screens = MonitorScreens(10.0, (1366, 768), switchable=True)
+    first = screens.open(open_case(Amplifier(path), record_folder=tmp_path))
+    assert first.model.capabilities.exclusive and first.model.capabilities.bits == 24
     sessions = [first.session]
     try:
         qtbot.waitUntil(lambda: first.session.status().samples > 5000, timeout=5000)
@@ -158,18 +158,18 @@ def test_case_setup_on_an_amplifier_port_lets_the_port_go_first(qtbot, tmp_path,
 def test_a_case_whose_montage_cannot_be_applied_still_applies_and_keeps_recording(
     qtbot, tmp_path, monkeypatch
 ):
-    import main
     from monitor.casesetup import CaseSetup
     from ui.app import MonitorScreens
 
     monkeypatch.setenv("FACIAL_NERVE_MONITOR_CONFIG", str(tmp_path / "config"))
-    base = main.build_parser().parse_args(["--seed", "3", "--log", "/dev/null"])
+    case = open_case(simulator(seed=3), record_folder=tmp_path)
 
-    def failing(argv):
+    def failing(description):
         raise ValueError("the device on /dev/ttyACM0 did not describe itself.")
 
-    screens = MonitorScreens(10.0, (1366, 768), str(tmp_path), "", failing)
-    win = screens.open(*main.start_session(base))
+    case.open = failing  # type: ignore[method-assign]
+    screens = MonitorScreens(10.0, (1366, 768), switchable=True)
+    win = screens.open(case)
     try:
         win.toggle_recording()
         before = win.recorder.path
@@ -187,18 +187,15 @@ def test_a_case_whose_montage_cannot_be_applied_still_applies_and_keeps_recordin
 
 
 def test_the_cases_filters_apply_even_a_high_pass_that_is_off(qtbot, tmp_path, monkeypatch):
-    import main
     from monitor.casesetup import CaseSetup
-    from monitor.filters import FilterSettings
     from ui.app import MonitorScreens
 
     monkeypatch.setenv("FACIAL_NERVE_MONITOR_CONFIG", str(tmp_path / "config"))
-    base = main.build_parser().parse_args(
-        ["--highpass", "100", "--notch", "50", "--log", "/dev/null"]
+    case = open_case(
+        simulator(), filters=FilterSettings(highpass_hz=100, notch_hz=50), record_folder=tmp_path
     )
-    screens = MonitorScreens(10.0, (1366, 768), str(tmp_path), "", None)
-    screens.open_source = lambda argv: main.open_source(base, argv)
-    first = screens.open(*main.start_session(base))
+    screens = MonitorScreens(10.0, (1366, 768), switchable=True)
+    first = screens.open(case)
     sessions = [first.session]
     try:
         setup = CaseSetup("MVD-4", "right", user="drx")
@@ -220,19 +217,15 @@ def test_the_cases_filters_apply_even_a_high_pass_that_is_off(qtbot, tmp_path, m
 
 
 def test_no_source_left_stops_the_case_start_and_records_nothing(qtbot, tmp_path, monkeypatch):
-    import main
     from drivers.simdevice import SimulatedDevice
     from monitor.casesetup import CaseSetup
-    from simulation.emgsynth import SimConfig
     from ui.app import MonitorScreens
 
     monkeypatch.setenv("FACIAL_NERVE_MONITOR_CONFIG", str(tmp_path / "config"))
     device = SimulatedDevice(SimConfig(seed=1), bits=24)
     path = device.start()
-    base = main.build_parser().parse_args(["--port", path, "--log", "/dev/null"])
-    screens = MonitorScreens(10.0, (1366, 768), str(tmp_path), "", None)
-    screens.open_source = lambda argv: main.open_source(base, argv)
-    win = screens.open(*main.start_session(base))
+    screens = MonitorScreens(10.0, (1366, 768), switchable=True)
+    win = screens.open(open_case(Amplifier(path), record_folder=tmp_path))
     try:
         qtbot.waitUntil(lambda: win.session.status().samples > 2000, timeout=5000)
         device.stop()  # the amplifier goes away: neither the case nor the old way opens
@@ -249,13 +242,12 @@ def test_no_source_left_stops_the_case_start_and_records_nothing(qtbot, tmp_path
 def test_a_window_without_source_switching_offers_no_case_setup(qtbot):
     from drivers.simulator import SimulatorSource
     from monitor.session import Session
-    from simulation.emgsynth import SimConfig
     from ui.app import MonitorScreens
 
-    screens = MonitorScreens(10.0, (1366, 768), "recordings", "", None)
+    screens = MonitorScreens(10.0, (1366, 768), switchable=False)
     session = Session(SimulatorSource(SimConfig(seed=1)))
     session.open()
-    win = screens.open(session, None, None, None)
+    win = screens.open(CaseModel.on_session(session))
     try:
         assert win.case_flow is None and win.switch_source is None
         win.begin_case()  # F9: says so, changes nothing
@@ -270,19 +262,19 @@ def test_the_screen_stays_live_but_takes_no_keys_while_a_source_opens(screens, q
 
     from PySide6.QtCore import QTimer
 
-    screens, _ = screens
+    screens, case = screens
     old = screens.window
-    slow = screens.open_source
+    slow = case.open
 
-    def opening_slowly(argv):
+    def opening_slowly(description):
         _time.sleep(0.6)  # a port that takes its time to answer
-        return slow(argv)
+        return slow(description)
 
-    screens.open_source = opening_slowly
+    case.open = opening_slowly
     seen: list[tuple[bool, int]] = []
     frames = old.traces.frames
     QTimer.singleShot(300, lambda: seen.append((old.isEnabled(), old.traces.frames)))
-    assert screens.switch(["--channels", "2"])
+    assert screens.switch(simulator(2))
     qtbot.addWidget(screens.window)
     ((enabled, frames_then),) = seen
     assert not enabled  # F9, R, S ... could not start a second change meanwhile
@@ -294,14 +286,14 @@ def test_the_cases_train_time_goes_on_with_the_new_source(screens, qtbot):
     old = screens.window
     labels = old.session.source.info.labels
     old.monitoring.traintime.carry_over([0.0, 4.0, 0.0, 0.0])  # as if 4 s of A-trains
-    assert screens.switch(["--channels", ",".join(labels)])
+    assert screens.switch(simulator(len(labels)))
     new = screens.window
     qtbot.addWidget(new)
     assert new.monitoring.traintime.seconds()[1] == pytest.approx(4.0, abs=0.01)
     texts = [new.event_log.texts(r)[2] for r in range(new.event_log.rowCount())]
     assert "New signal source: train time carried over" in texts
     # Other channels: it cannot go on; the log says what starts again.
-    assert screens.switch(["--channels", "2"])
+    assert screens.switch(simulator(2))
     other = screens.window
     qtbot.addWidget(other)
     assert other.monitoring.traintime.seconds() == [0.0, 0.0]

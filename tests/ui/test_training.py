@@ -18,6 +18,7 @@ ROUTINE = Path(__file__).resolve().parents[2] / "scenarios" / "routine_mvd.toml"
 
 @pytest.fixture
 def training(qtbot):
+    from monitor.casemodel import CaseModel
     from training.actions import TraineeLog
     from ui.instructor import InstructorConsole
     from ui.mainwindow import MainWindow
@@ -26,7 +27,7 @@ def training(qtbot):
     session = Session(ScenarioSource(engine, speed=4.0))
     session.open()
     session.start()
-    window = MainWindow(session)
+    window = MainWindow(CaseModel.on_session(session))
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()

@@ -44,6 +44,10 @@ def choose(combo, data):
 def test_a_whole_case_on_the_screen(qtbot, tmp_path, monkeypatch, request):
     import main
     from drivers.edfreader import EdfFile
+    from drivers.sources import Simulated
+    from monitor.casemodel import open_case
+    from monitor.montage import default_labels
+    from simulation.emgsynth import SimConfig
     from ui.app import MonitorScreens
     from ui.casesetupdialog import CaseSetupDialog
     from ui.electrodecheck import ElectrodeCheckDialog
@@ -51,16 +55,18 @@ def test_a_whole_case_on_the_screen(qtbot, tmp_path, monkeypatch, request):
     monkeypatch.setenv("FACIAL_NERVE_MONITOR_CONFIG", str(tmp_path / "config"))
     # Simulated patient (seed 10): an A-train on channel 1 at 15.6 s of each source's signal
     # (another at 66 s); the LSR stays until step 4 makes it go.
-    base = main.build_parser().parse_args(["--seed", "10", "--speed", "8", "--log", "/dev/null"])
-    screens = MonitorScreens(10.0, (1366, 768), str(tmp_path / "rec"), "", None)
-    screens.open_source = lambda argv: main.open_source(base, argv)
     (tmp_path / "rec").mkdir()
-    window = screens.open(*main.start_session(base))
-    window.switch_source = screens.switch
+    case = open_case(
+        Simulated(SimConfig(seed=10, labels=default_labels(4, "left")), speed=8),
+        record_folder=tmp_path / "rec",
+    )
+    screens = MonitorScreens(10.0, (1366, 768), switchable=True)
+    window = screens.open(case)
     assert window is screens.window  # deleted when the case reopens the source
     sessions = [window.session]
     # Whatever happens below, no acquisition thread and no case colour outlive the test.
     request.addfinalizer(lambda: [s.stop() for s in sessions])
+    request.addfinalizer(case.close)
     request.addfinalizer(lambda: theme.use_channel_colours([]))
 
     # 1. Case setup (F9): MVD for hemifacial spasm, left side, a patient name kept private.
