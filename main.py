@@ -106,33 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     return monitor.run(parser.parse_args(argv))
 
 
-def __getattr__(name: str):
-    """``main.start_session`` and the rest of the monitor's front end, for callers written
-    before it moved to ``commands/monitor.py``; import them from there."""
-    if name in _MOVED:
-        from commands import monitor
-
-        return getattr(monitor, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-_MOVED = frozenset(
-    {
-        "UsageError",
-        "make_source",
-        "needs_offscreen",
-        "open_source",
-        "parse_size",
-        "print_ports",
-        "print_recordings",
-        "run_headless",
-        "run_monitor",
-        "start_recording",
-        "start_session",
-    }
-)
-
-
 def entry() -> int:
     """Run ``main``; an unexpected error becomes one sentence on stderr, details in the log."""
     try:

@@ -43,7 +43,7 @@ baseline now (the panel appears with the first stimulus)."""
 
 def build_parser(prog: str = "main.py", description: str | None = None) -> argparse.ArgumentParser:
     """The monitor's command line (``main.py`` builds its own with the list of commands as
-    the description; ``open_source`` parses a source switch's command line with this)."""
+    the description)."""
     p = CommandParser(
         prog=prog,
         description=description,

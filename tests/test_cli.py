@@ -384,14 +384,3 @@ def test_no_command_module_imports_main():
         check=True,
     )
     assert done.stdout.strip() == "False"
-
-
-def test_the_monitor_front_end_lives_in_commands_monitor():
-    """Callers written before the move still find ``main.start_session`` and the rest."""
-    import main
-    from commands import monitor
-
-    for name in ("start_session", "open_source", "make_source", "run_headless", "UsageError"):
-        assert getattr(main, name) is getattr(monitor, name)
-    with pytest.raises(AttributeError):
-        main.no_such_thing  # noqa: B018
