@@ -18,6 +18,12 @@ its maximum, a digital range that is inverted or wider than the samples) does no
 refuse the file: the signal carries the clause in :attr:`EdfSignal.fault` and the
 caller leaves it out or shows it with a warning.
 
+The monitor's own recordings label their channels by the EDF+ convention (``EMG L OOc``)
+and keep the human label (``L Orb. oculi``) in the transducer field: :attr:`EdfSignal.label`
+is that human label again (:func:`monitor.edflabels.display_labels`), and
+:attr:`EdfSignal.header_label` the label as written. Files from other software keep their
+labels as written.
+
 Why not edfio or pyedflib: see ``docs/replay.md`` (edfio loads a BDF file whole and
 ignores EDF+D record times; pyedflib refuses EDF+D files and some others).
 """
@@ -34,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from monitor.edflabels import display_labels
 
 _EDF_VERSION = b"0       "
 _BDF_VERSION = b"\xffBIOSEMI"
@@ -75,7 +83,10 @@ class EdfSignal:
     ----------
     index : int
         Position in the header (0-based).
-    label, transducer, unit, prefilter : str
+    label : str
+        The channel's name: the header's label, or in the monitor's own recordings the
+        human label its transducer field keeps (``L Orb. oculi`` for ``EMG L OOc``).
+    transducer, unit, prefilter : str
         Header text, stripped (non-ASCII bytes decoded as UTF-8, else Latin-1).
     physical_min, physical_max : float
         Physical range (may be inverted: min > max); NaN when unreadable.
@@ -88,6 +99,8 @@ class EdfSignal:
     fault : str
         Empty, or the plain clause saying why the header's scale of this data signal
         cannot be trusted (its samples would be flat, inverted or wrongly scaled).
+    header_label : str
+        The label as the header writes it (``EMG L OOc``); empty means :attr:`label`.
     """
 
     index: int
@@ -102,11 +115,12 @@ class EdfSignal:
     samples_per_record: int
     byte_offset: int
     fault: str = ""
+    header_label: str = ""
 
     @property
     def is_annotation(self) -> bool:
         """True for an ``EDF Annotations`` / ``BDF Annotations`` signal."""
-        return self.label.lower() in _ANNOTATION_LABELS
+        return (self.header_label or self.label).lower() in _ANNOTATION_LABELS
 
     @property
     def gain(self) -> float:
@@ -422,8 +436,15 @@ class EdfFile:
             pos += width * ns
         signals = []
         offset = 0
+        header_labels = [_text(raw) for raw in columns[0]]
+        transducers = [_text(raw) for raw in columns[1]]
+        data = [i for i, h in enumerate(header_labels) if h.lower() not in _ANNOTATION_LABELS]
+        labels = list(header_labels)
+        shown = display_labels([header_labels[i] for i in data], [transducers[i] for i in data])
+        for i, label in zip(data, shown, strict=True):
+            labels[i] = label
         for i in range(ns):
-            label = _text(columns[0][i])
+            label = labels[i]
             name = f"signal {i + 1} ({label})"
             n = _whole(columns[8][i], f"number of samples per record of {name}")
             if n < 0:
@@ -438,7 +459,7 @@ class EdfFile:
             signal = EdfSignal(
                 index=i,
                 label=label,
-                transducer=_text(columns[1][i]),
+                transducer=transducers[i],
                 unit=_text(columns[2][i]),
                 physical_min=pmin,
                 physical_max=pmax,
@@ -447,6 +468,7 @@ class EdfFile:
                 prefilter=_text(columns[7][i]),
                 samples_per_record=n,
                 byte_offset=offset,
+                header_label=header_labels[i],
             )
             if not signal.is_annotation:
                 fault = _scale_fault(signal, self.is_bdf, scale)

@@ -11,7 +11,10 @@ What the file becomes:
   use for EMG) vote: the rate most of them share wins, ties go to the higher rate; if
   none reaches 500 Hz the highest rate wins. Data signals at other rates are left out
   and listed in :attr:`ReplaySource.messages`. Annotation signals are never channels;
-  duplicate labels get `` (2)``, `` (3)`` ... appended.
+  duplicate labels get `` (2)``, `` (3)`` ... appended. A channel of the monitor's own
+  recordings is labelled ``EMG L OOc`` in the file and shown by the human label its
+  transducer field keeps (``L Orb. oculi``, :attr:`drivers.edfreader.EdfSignal.label`);
+  other software's labels are shown as written.
 - **Units.** Every channel is converted to µV from its physical dimension (V, mV, uV,
   µV, nV, any case). Channels in other units keep their values, and say so.
 - **Stimuli.** Annotations whose text starts with ``stim`` (any case) become

@@ -95,10 +95,16 @@ def record_case(
     start_note: str = "",
 ) -> Recorder:
     """Start a :class:`~monitor.recorder.Recorder` for the session and annotate into it
-    every finished event, every alarm transition (raised, acknowledged, ended), every LSR
+    the filter in use at the first sample (``setting: filter 20 Hz – 3000 Hz``), every
+    finished event, every alarm transition (raised, acknowledged, ended), every LSR
     call, the train-time resets and every setting changed during the case (filters,
     thresholds); disk trouble raises the high-priority technical alarm
     ``recorder``. Stimuli, gaps and source notes come with the blocks.
+
+    The file holds the raw samples (the filter shapes the screen and the detection, not
+    the recording), so its EDF+ prefilter fields state no filter: a reader such as
+    MNE-Python takes them as the band of the stored data. The filter in use is in the
+    annotations instead, at the start and at every change.
 
     ``header`` holds EDF+ header fields of a set-up case (``CaseSetup.edf_header()``:
     patient, case id, technician) and ``start_note`` is annotated at the first sample
@@ -136,8 +142,11 @@ def record_case(
         **writer_options,
     )
     rec.start()
+    first = session.status().end_index  # the first sample the recording will hold
+    if session.filters is not None:
+        rec.annotate(first, f"setting: filter {session.filters.settings.describe()}")
     if start_note:
-        rec.annotate(session.status().end_index, start_note)
+        rec.annotate(first, start_note)
     session.subscribe("Recording", rec, essential=True)
 
     def on_event(ev: EmgEvent) -> None:

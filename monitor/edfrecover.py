@@ -267,7 +267,12 @@ def _plan(layout: _Layout, size: int, name: str) -> tuple[int, int]:
 
 
 def _check_time_stamps(f, layout: _Layout, present: int, name: str) -> None:
-    """Records 0 and ``present - 1`` must open with their EDF+ time stamps, if any."""
+    """Records 0 and ``present - 1`` must open with their EDF+ time stamps, if any.
+
+    Only their difference is checked: the first record's stamp is the start's fraction of
+    a second after the header's time (``+0.375`` in our recordings), or any onset at all
+    in an EDF+D file or another writer's.
+    """
     if layout.stamp_offset is None or layout.stamp_bytes == 0:
         return
     onsets = []

@@ -33,6 +33,13 @@ Choices (documented in ``docs/recording.md``):
   for an empty record is shortened.
 - **Out-of-range samples** are clipped to the digital range and counted; non-finite
   samples are written as 0 µV and counted.
+- **EDF+ conventions** (:mod:`monitor.edflabels`): every channel is labelled ``EMG`` and a
+  systematic short name (``EMG L OOc``, unique, at most 16 characters) so that other
+  readers type it as EMG; its human label (``L Orb. oculi``) is kept in the transducer
+  field, where our reader finds it again. The prefilter field says what the caller
+  passes (the filters the stored samples went through). The header keeps the start to
+  the whole second; its fraction is the onset of the first record's time-keeping TAL
+  (``+0.123``), and every record and annotation onset counts from the header's second.
 """
 
 from __future__ import annotations
@@ -43,11 +50,12 @@ import errno
 import math
 import os
 import time
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from monitor.edflabels import PREFILTER_CHARS, ascii_text, edf_labels, human_labels
 
 #: Default per-record size of the annotation signal, in bytes (about 10 TALs of 50 bytes).
 DEFAULT_ANNOTATION_BYTES = 512
@@ -69,11 +77,7 @@ class EdfWriteError(ValueError):
     """Arguments that cannot make a valid EDF/BDF file (a plain sentence)."""
 
 
-def _ascii(text: str) -> str:
-    """Printable US-ASCII, as the EDF header requires (µ → u, others dropped)."""
-    text = text.replace("µ", "u").replace("μ", "u")
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return "".join(c if 32 <= ord(c) < 127 else " " for c in text)
+_ascii = ascii_text  # printable US-ASCII, as the EDF header requires
 
 
 def _field(text: str, width: int) -> bytes:
@@ -151,7 +155,9 @@ class EdfWriter:
     rate : float
         Sampling rate in Hz, the same for all channels.
     labels : sequence of str
-        Channel labels; cut to 16 characters and made unique.
+        Channel labels (human texts), made unique (:func:`monitor.edflabels.human_labels`,
+        ``X``, ``X 2``) and kept in the transducer fields; the label fields get their EDF+
+        labels (:func:`monitor.edflabels.edf_labels`, ``EMG L OOc``).
     bits : {16, 24}
         16 writes EDF+C, 24 writes BDF+C.
     record_seconds : float, optional
@@ -163,7 +169,8 @@ class EdfWriter:
     unit : str
         Physical dimension of the channels.
     start : datetime.datetime, optional
-        Start of the first sample (local time, whole seconds kept); default now.
+        Start of the first sample (local time); default now. The header holds its whole
+        second, the first record's time-keeping TAL its fraction (to the microsecond).
     patient : str
         The EDF+ patient field: ``code sex birthdate name``, ``X`` for each unknown item.
         Default ``"X X X X"`` (no patient data in the file).
@@ -180,6 +187,11 @@ class EdfWriter:
     technician : str
         The recording field's investigator/technician code (spaces become ``_``); ``X``
         when empty (the default).
+    prefilter : str
+        The prefilter field of every channel, in EDF+ syntax (``HP:20Hz LP:3000Hz N:off``,
+        :func:`monitor.edflabels.prefilter_text`): the filters the stored samples went
+        through. Empty (not stated, the default) when they are the amplifier's samples as
+        delivered.
 
     Thread safety: not thread-safe; one thread writes (the recorder's writer thread).
 
@@ -207,6 +219,7 @@ class EdfWriter:
         annotation_bytes: int = DEFAULT_ANNOTATION_BYTES,
         fsync_interval_s: float = 1.0,
         technician: str = "",
+        prefilter: str = "",
     ) -> None:
         if bits not in (16, 24):
             raise EdfWriteError(f"samples must be 16 (EDF) or 24 (BDF) bits, not {bits}")
@@ -217,8 +230,7 @@ class EdfWriter:
         self.path = Path(path)
         self.rate = float(rate)
         self.bits = bits
-        self.labels = unique_labels(labels)
-        self.n_channels = len(self.labels)
+        self._set_channels(labels, prefilter)
         self.record_seconds = record_seconds or choose_record_seconds(self.rate)
         spr = self.rate * self.record_seconds
         if abs(spr - round(spr)) > 1e-9 or round(spr) < 1:
@@ -236,7 +248,7 @@ class EdfWriter:
         self.record_bytes = self.signal_bytes + self.annotation_capacity
         self.header_bytes = 256 * (self.n_channels + 2)
         self.fsync_interval_s = fsync_interval_s
-        self.start = (start or dt.datetime.now()).replace(microsecond=0)
+        self.start = start or dt.datetime.now()
         self.patient = patient
         self.case_id = case_id
         self.equipment = equipment
@@ -264,6 +276,15 @@ class EdfWriter:
             os.close(self._fd)
             raise
 
+    def _set_channels(self, labels: list[str] | tuple[str, ...], prefilter: str) -> None:
+        """The human labels (transducer fields), EDF+ labels and prefilter text."""
+        self.transducers = human_labels(labels)  # the human labels, unique
+        self.labels = edf_labels(self.transducers)
+        self.n_channels = len(self.labels)
+        if len(_ascii(prefilter)) > PREFILTER_CHARS:
+            raise EdfWriteError(f"the prefilter {prefilter!r} is longer than 80 characters")
+        self.prefilter = _ascii(prefilter).strip()
+
     def _set_range(self, physical_range: tuple[float, float, int, int]) -> None:
         self._range_text = [_number_field(v) for v in physical_range]
         # Quantise with exactly the numbers a reader will parse back from the header.
@@ -276,8 +297,14 @@ class EdfWriter:
             raise EdfWriteError(f"the digital range does not fit {self.bits}-bit samples")
 
     # -- header ----------------------------------------------------------------------------
+    @property
+    def start_offset_s(self) -> float:
+        """The fraction of a second from the header's start time to the first sample: the
+        onset of the first record's time-keeping TAL."""
+        return self.start.microsecond / 1e6
+
     def _header(self) -> bytes:
-        s = self.start
+        s = self.start.replace(microsecond=0)
         kind = "BDF" if self.bits == 24 else "EDF"
         version = b"\xffBIOSEMI" if self.bits == 24 else b"0       "
         code = "_".join(_ascii(self.case_id).split()) or "X"
@@ -305,13 +332,13 @@ class EdfWriter:
         pmin, pmax, dmin, dmax = self._range_text
         columns = [
             [_field(x, 16) for x in [*self.labels, ann_label]],
-            [_field("", 80)] * ns,
+            [_field(x, 80) for x in self.transducers] + [_field("", 80)],
             [_field(self.unit, 8)] * self.n_channels + [_field("", 8)],
             [_field(pmin, 8)] * self.n_channels + [_field("-1", 8)],
             [_field(pmax, 8)] * self.n_channels + [_field("1", 8)],
             [_field(dmin, 8)] * self.n_channels + [_field(str(amin), 8)],
             [_field(dmax, 8)] * self.n_channels + [_field(str(amax), 8)],
-            [_field("", 80)] * ns,
+            [_field(self.prefilter, 80)] * self.n_channels + [_field("", 80)],
             [_field(str(self.samples_per_record), 8)] * self.n_channels
             + [_field(str(self.annotation_samples), 8)],
             [_field("", 32)] * ns,
@@ -321,10 +348,11 @@ class EdfWriter:
         return out
 
     def set_start(self, start: dt.datetime) -> None:
-        """Change the header's start date and time; only before the first record."""
+        """Change the start date and time (to the microsecond); only before the first
+        record."""
         if self.records_written:
             raise EdfWriteError("the start time cannot change after data were written")
-        self.start = start.replace(microsecond=0)
+        self.start = start
         self._write_all(self._header(), 0)
 
     # -- writing -------------------------------------------------------------------------
@@ -409,9 +437,12 @@ class EdfWriter:
 
     def _annotation_bytes(self, final: bool) -> bytes:
         """The annotation signal of the record being written: time-keeping TAL, then what
-        fits."""
+        fits. Onsets in the file count from the header's whole second (EDF+), so the
+        start's fraction is added to the times the writer keeps from the first sample."""
+        shift = self.start_offset_s
         record_start = self._onset_base_s + self._records_since_base * self.record_seconds
-        out = bytearray(_tal_time(record_start).encode("ascii") + b"\x14\x14\x00")
+        stamp = _tal_time(shift + record_start)
+        out = bytearray(stamp.encode("ascii") + b"\x14\x14\x00")
         record_end = record_start + self.record_seconds
         self._pending.sort(key=lambda p: p.onset_s)
         kept: list[_Pending] = []
@@ -420,15 +451,15 @@ class EdfWriter:
             if full or (p.onset_s >= record_end and not final):
                 kept.append(p)
                 continue
-            tal = _tal(p.onset_s, p.text, p.duration_s)
+            tal = _tal(shift + p.onset_s, p.text, p.duration_s)
             room = self.annotation_capacity - len(out)
-            if len(tal) > room and len(out) > 20 + len(_tal_time(record_start)):
+            if len(tal) > room and len(out) > 20 + len(stamp):
                 full = True  # try again in the next record
                 kept.append(p)
                 continue
             if len(tal) > room:  # too long even for an empty record: shorten the text
                 tal = _tal(
-                    p.onset_s,
+                    shift + p.onset_s,
                     _shorten(p.text, len(p.text.encode()) - (len(tal) - room)),
                     p.duration_s,
                 )

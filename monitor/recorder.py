@@ -165,7 +165,8 @@ class Recorder:
         Passed to the writer: the longest time between two ``os.fsync``.
     writer_options
         Passed to :class:`~monitor.edfwriter.EdfWriter` (``case_id``, ``record_seconds``,
-        ``physical_range``, ``annotation_bytes`` ...); ``**case.edf_header()`` of a
+        ``physical_range``, ``annotation_bytes``, ``prefilter`` ...); the start is the wall
+        time of the first sample, to the microsecond. ``**case.edf_header()`` of a
         :class:`~monitor.casesetup.CaseSetup` gives ``patient``, ``case_id`` and
         ``technician``.
 

@@ -341,6 +341,31 @@ def test_trigger_channel_becomes_stimuli(tmp_path: Path) -> None:
     assert any("trigger channel tRigGer" in m for m in src.messages)
 
 
+def test_our_recordings_play_with_their_human_labels_others_as_written(tmp_path: Path) -> None:
+    """Our writer labels ``EMG L OOc`` and keeps ``L Orb. oculi`` in the transducer field:
+    the replay shows the human label (a trigger channel stays one). A file from other
+    software keeps its labels, ``EMG`` prefix and all, whatever its transducer says."""
+    from monitor.edfwriter import EdfWriter
+
+    trigger = np.zeros((2000, 3))
+    trigger[500:505, 2] = 5000.0
+    ours = tmp_path / "ours.edf"
+    with EdfWriter(ours, 1000.0, ["L Orb. oculi", "R Mentalis", "Trigger"]) as w:
+        assert w.labels == ["EMG L OOc", "EMG R Ment", "EMG Trigger"]
+        w.write(trigger)
+    src = opened(ours, realtime=False)
+    blocks = play(src)
+    assert src.info.labels == ("L Orb. oculi", "R Mentalis")
+    assert [m.index for b in blocks for m in b.stims] == [500]
+
+    signals = [emg(2, label="EMG Chin"), emg(2, label="EMG L OOc"), emg(2, label="Fp1")]
+    for s, transducer in zip(signals, ("Chin", "AgAgCl needle", ""), strict=True):
+        s.transducer_type = transducer
+    src = opened(write_edf(tmp_path / "other.edf", signals), realtime=False)
+    src.close()
+    assert src.info.labels == ("EMG Chin", "EMG L OOc", "Fp1")
+
+
 @pytest.mark.parametrize(
     ("label", "trigger"),
     [("Trigger", True), ("STIM", True), ("STI 014", True), ("Status", False), ("EMG", False)],

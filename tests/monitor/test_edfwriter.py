@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,9 @@ from monitor.edfwriter import EdfWriteError, EdfWriter, unique_labels
 
 RATE = 2000.0
 LABELS = ("L Orb. oculi", "L Orb. oculi", "L Mentalis with a very long label")
+#: A start with a fraction of a second: the header holds 09:30:05, the first record's
+#: time-keeping TAL +0.375, and every onset in the file counts from 09:30:05.
+START = dt.datetime(2026, 11, 25, 9, 30, 5, 375000)
 
 
 def _signal(n: int, seed: int = 0) -> np.ndarray:
@@ -21,7 +26,9 @@ def _signal(n: int, seed: int = 0) -> np.ndarray:
 
 
 def _write(path, bits, x, gap_at=None, gap=0, notes=()):
-    w = EdfWriter(path, RATE, LABELS, bits=bits, annotation_bytes=128, case_id="case 17")
+    w = EdfWriter(
+        path, RATE, LABELS, bits=bits, annotation_bytes=128, case_id="case 17", start=START
+    )
     if gap_at is None:
         w.write(x)
     else:
@@ -42,12 +49,16 @@ def _expected(x, gap_at, gap):
 
 
 def _read_ours(path):
+    """The file, its samples, its annotations and record onsets in seconds after the first
+    sample (our reader gives them as written: after the header's whole second)."""
     f = EdfFile(path)
     rows = f.read_records(0, f.n_records)
     data = np.stack([f.physical(rows, s) for s in f.signals if not s.is_annotation], 1)
     notes, onsets = f.read_annotations()
     f.close()
-    return f, data, [(round(a.onset_s, 6), a.text) for a in notes], onsets
+    first = onsets[0]
+    assert 0 <= first < 1  # EDF+: the fraction of the header's second
+    return f, data, [(round(a.onset_s - first, 6), a.text) for a in notes], onsets - first
 
 
 @pytest.mark.parametrize("bits", [16, 24])
@@ -69,13 +80,25 @@ def test_samples_and_annotations_read_back_in_three_readers(tmp_path, bits):
 
     f, data, got, onsets = _read_ours(path)
     assert f.format == ("BDF+C" if bits == 24 else "EDF+C") and not f.notes
-    assert [s.label for s in f.signals][:3] == ["L Orb. oculi", "L Orb. oculi 2", "L Mentalis with"]
+    assert f.start_datetime == START.replace(microsecond=0)
+    assert [s.label for s in f.signals][:3] == [
+        "L Orb. oculi",
+        "L Orb. oculi 2",
+        "L Mentalis with a very long label",
+    ]
+    assert [s.header_label for s in f.signals] == [
+        "EMG L OOc",
+        "EMG L OOc 2",
+        "EMG L Ment wit a",
+        "BDF Annotations" if bits == 24 else "EDF Annotations",
+    ]
     assert np.abs(data[:5123] - ref).max() <= tol
     assert np.all(data[5123:] == 0.0)  # padding of the last record
     assert sorted(got) == want
     assert np.allclose(onsets, np.arange(len(onsets)) * w.record_seconds)
 
     e = (edfio.read_bdf if bits == 24 else edfio.read_edf)(path)
+    assert e.starttime == START.time()
     for ch in range(3):
         assert np.abs(e.signals[ch].data[:5123] - ref[:, ch]).max() <= tol
     assert sorted((round(a.onset, 6), a.text) for a in e.annotations) == want
@@ -83,6 +106,7 @@ def test_samples_and_annotations_read_back_in_three_readers(tmp_path, bits):
 
     r = pyedflib.EdfReader(str(path))
     try:
+        assert r.starttime_subsecond == 3_750_000  # in 100 ns, as EDFlib counts
         for ch in range(3):
             assert np.abs(r.readSignal(ch)[:5123] - ref[:, ch]).max() <= tol
         onset, _, text = r.readAnnotations()
@@ -96,8 +120,24 @@ def test_labels_and_header_fields(tmp_path):
     labels = unique_labels(["EDF Annotations", "a", "A", "Ch µV"])
     assert labels == ["EDF Annotation 2", "a", "A 2", "Ch uV"]
     path = tmp_path / "h.edf"
-    w = EdfWriter(path, 9765.625, ["A"], record_seconds=0.128, case_id="OR 3 case")
+    w = EdfWriter(
+        path,
+        9765.625,
+        ["EDF Annotations", "a", "A", "Ch µV", ""],
+        record_seconds=0.128,
+        case_id="OR 3 case",
+        prefilter="HP:20Hz LP:3000Hz N:off",
+    )
+    assert w.labels == ["EMG EDF Annotati", "EMG a", "EMG A 2", "EMG Ch uV", "EMG Ch5"]
+    assert w.transducers == ["EDF Annotations", "a", "A 2", "Ch uV", "Ch5"]
     w.close()
+    f = EdfFile(path)
+    assert [s.label for s in f.signals] == [*w.transducers, "EDF Annotations"]
+    assert [s.is_annotation for s in f.signals] == [False] * 5 + [True]
+    assert [s.prefilter for s in f.signals] == ["HP:20Hz LP:3000Hz N:off"] * 5 + [""]
+    f.close()
+    with pytest.raises(EdfWriteError, match="prefilter"):
+        EdfWriter(tmp_path / "p.edf", 1000.0, ["A"], prefilter="HP:1Hz " * 20)
     head = path.read_bytes()[:256].decode("ascii")
     assert head[8:88].strip() == "X X X X"
     assert head[88:168].split()[0] == "Startdate" and head[88:168].split()[2] == "OR_3_case"
@@ -166,17 +206,19 @@ def test_a_gap_up_to_the_limit_stays_edf_c_with_zeros(tmp_path):
 def test_record_times_stay_exact_over_a_long_case(tmp_path):
     """Record onsets summed as floats drifted: after 6 h 18 min of 0.1 s records the
     time-keeping TAL read +22711.2999999 instead of +22711.3, and pyedflib (which checks
-    EDF+C onsets exactly) refused the file."""
+    EDF+C onsets exactly) refused the file. A start with a fraction of a second (every
+    onset offset by it) keeps them exact too."""
     path = tmp_path / "long.edf"
     n = 227_200  # 10 Hz, one sample per 0.1 s record: 6 h 18 min
-    with EdfWriter(path, 10.0, ["A"], annotation_bytes=64, fsync_interval_s=3600) as w:
+    start = START.replace(microsecond=123457)
+    with EdfWriter(path, 10.0, ["A"], annotation_bytes=64, fsync_interval_s=3600, start=start) as w:
         assert w.record_seconds == 0.1
         w.write(np.zeros((n, 1)))
     f = EdfFile(path)
     _, onsets = f.read_annotations()
     f.close()
     k = np.arange(len(onsets))
-    assert np.abs(onsets - k * 0.1).max() < 5e-8
+    assert np.abs(onsets - 0.123457 - k * 0.1).max() < 5e-8
     pyedflib = pytest.importorskip("pyedflib")
     reader = pyedflib.EdfReader(str(path))
     assert reader.datarecords_in_file == n

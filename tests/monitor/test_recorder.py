@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import itertools
 import os
@@ -32,12 +33,17 @@ FULL = (
 
 
 def _read(path):
+    """The file, its samples and its annotations, their onsets in seconds after the first
+    sample (the file counts them from the header's whole second: the recording starts at
+    a fraction of a second, the first record's onset)."""
     f = EdfFile(path)
     rows = f.read_records(0, f.n_records)
     data = np.stack([f.physical(rows, s) for s in f.signals if not s.is_annotation], 1)
-    notes, _ = f.read_annotations()
+    notes, onsets = f.read_annotations()
     f.close()
-    return f, data, notes
+    first = onsets[0]
+    assert 0 <= first < 1
+    return f, data, [dataclasses.replace(a, onset_s=a.onset_s - first) for a in notes]
 
 
 def _wait(condition, timeout=10.0):
@@ -282,6 +288,7 @@ def test_setting_changes_during_the_case_are_annotated_in_the_recording(tmp_path
     _, _, notes = _read(tmp_path / "c.edf")
     changes = {a.text: a.onset_s for a in notes if a.text.startswith("setting:")}
     assert changes == {
+        "setting: filter 20 Hz – 3000 Hz": 0.0,  # the filter in use at the first sample
         "setting: filter 20 Hz – 3000 Hz -> 30 Hz – 3000 Hz": pytest.approx(0.5, abs=0.06),
         "setting: detection threshold adaptive 7 x noise (at least 20 uV) -> fixed 80 uV": (
             pytest.approx(0.5, abs=0.06)

@@ -5,6 +5,7 @@ backup beside the file; the command says one line per file, never a traceback.""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import hashlib
 import io
@@ -27,6 +28,8 @@ RATE = 2000.0
 LABELS = ("L Orb. oculi", "L Orb. oculi", "L Mentalis with a very long label")
 SIGNAL_WIDTHS = (16, 80, 8, 8, 8, 8, 8, 80, 8, 32)
 SPR_COLUMN = sum(SIGNAL_WIDTHS[:8])  # samples per record, per signal
+#: Recordings start at a fraction of a second: the first record is stamped ``+0.75``.
+START = dt.datetime(2026, 11, 25, 14, 3, 9, 750000)
 
 
 def _signal(n: int, seed: int = 0) -> np.ndarray:
@@ -37,8 +40,9 @@ def _signal(n: int, seed: int = 0) -> np.ndarray:
 
 
 def _write(path: Path, n: int = 4000, bits: int = 16, notes: int = 20) -> EdfWriter:
-    """A valid EDF+C/BDF+C file: 0.1 s records, ``notes`` annotations."""
-    w = EdfWriter(path, RATE, LABELS, bits=bits, annotation_bytes=128)
+    """A valid EDF+C/BDF+C file: 0.1 s records, ``notes`` annotations, a start at a
+    fraction of a second."""
+    w = EdfWriter(path, RATE, LABELS, bits=bits, annotation_bytes=128, start=START)
     for k in range(notes):
         w.annotate(k * 0.1 + 0.05, f"event {k}")
     w.write(_signal(n, seed=3))
@@ -219,6 +223,7 @@ def test_what_a_crash_leaves_is_repaired_and_the_original_kept(
     r = pyedflib.EdfReader(str(path))
     assert r.datarecords_in_file == records
     assert len(r.readAnnotations()[0]) == records
+    assert r.starttime_subsecond == 7_500_000  # the first record's "+0.75", in 100 ns
     r.close()
     e = (edfio.read_bdf if bits == 24 else edfio.read_edf)(path)
     assert e.num_data_records == records
