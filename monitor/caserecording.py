@@ -116,7 +116,7 @@ def record_case(
     """
     info = session.source.info
     alarms = monitoring.alarms
-    bits = 24 if "24 bit" in info.description else 16
+    bits = info.capabilities.bits  # 24: BDF+, so that no resolution is lost
 
     def on_error(text: str) -> None:
         alarms.raise_condition("recorder", text, session.status().end_index)

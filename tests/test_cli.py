@@ -105,7 +105,9 @@ def test_record_writes_an_annotated_edf_that_other_software_opens(tmp_path):
     (rec,) = tmp_path.glob("*_case-7.edf")
     f = pyedflib.EdfReader(str(rec))
     try:
-        assert f.getSignalLabels()[:2] == ["L Orb. oculi", "L Orb. oris"]
+        # EDF+ labels carry the signal type; the human label is the transducer's text.
+        assert f.getSignalLabels()[:2] == ["EMG L OOc", "EMG L OOr"]
+        assert f.getTransducer(0) == "L Orb. oculi"
         assert f.getFileDuration() >= 3
         texts = list(f.readAnnotations()[2])
     finally:

