@@ -43,10 +43,13 @@ def channel_label(muscle_key: str, side: str = "left") -> str:
 def muscle_of(label: str) -> Muscle | None:
     """Find the muscle a channel label names (case-insensitive), if any."""
     low = label.lower()
+    best, longest = None, 0
     for m in MUSCLES.values():
-        if m.key in low or m.short.lower() in low or m.name.lower() in low:
-            return m
-    return None
+        # The longest name found wins: "depressor anguli oris" also contains "oris".
+        for text in (m.key, m.short.lower(), m.name.lower()):
+            if text in low and len(text) > longest:
+                best, longest = m, len(text)
+    return best
 
 
 _SIDE_WORDS = {"l": "left", "left": "left", "r": "right", "right": "right"}

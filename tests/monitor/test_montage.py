@@ -31,3 +31,13 @@ def test_stimulated_side_from_the_site_or_the_montage():
     assert stimulated_side("Z-L", default_labels(4, "left")) == "left"  # no side in "Z-L"
     assert stimulated_side("Z-L", ("R Orb. oris", "L Orb. oris")) == "right"  # tie: first
     assert stimulated_side("zygomatic", ("EMG1", "EMG2")) is None
+
+
+def test_a_label_names_the_muscle_it_names_longest():
+    """"Depressor anguli oris" is not the orbicularis oris, though it ends in "oris"."""
+    from monitor.montage import muscle_of
+
+    dao = muscle_of("R Depressor anguli oris")
+    assert dao is not None and "depressor" in dao.name.lower()
+    oris = muscle_of("R Orbicularis oris")
+    assert oris is not None and "orbicularis oris" in oris.name.lower()
