@@ -358,4 +358,14 @@ def run_monitor(args: argparse.Namespace, case: CaseModel, offscreen: bool, size
         size,
         switchable=True,
         setup_case=args.setup,
+        simulator=simulator_of(args),
     )
+
+
+def simulator_of(args: argparse.Namespace) -> Simulated | None:
+    """The simulated case the command line describes, whatever its source: the screen's
+    source dialog starts from it (seed, stimulation, bad needles, side, speed)."""
+    try:
+        return Simulated(sim_config(args), speed=args.speed)
+    except ValueError:  # options that fit only the source they were given for
+        return None

@@ -406,18 +406,20 @@ class CaseModel:
         return Opened(description, pipeline, refused)
 
     def release(self) -> None:
-        """Let the present source go (its device is needed again): the recording closes
-        first, cleanly. The case keeps its pipeline until :meth:`adopt`."""
+        """Let the present source go (its device is needed again); the recording closes
+        after the last blocks reached it. The case keeps its pipeline until :meth:`adopt`."""
+        self.session.stop()
         if self.recording:
             self.stop_recording()
-        self.session.stop()
 
     def adopt(self, opened: Opened, *, record: bool | None = None) -> None:
         """Move the case onto an opened source and start it: the detection settings,
         thresholds and alarm priorities go on; the train time goes on when the channels
         are the same; what cannot (the LSR baseline, the alarms, the train time of other
         channels) is said in the notes and the recording. A running recording (or
-        ``record``) goes on in a new file. The old source stops."""
+        ``record``) goes on in a new file, which holds these notes from its first sample.
+        The old source stops. Raises ``RecorderError`` when the recording cannot go on (the
+        case has moved and runs on, unrecorded)."""
         old = self.pipeline
         was_recording = self.recording if record is None else record
         old.session.stop()  # the last blocks reach the recording before it closes
@@ -425,24 +427,34 @@ class CaseModel:
             self.stop_recording()
         new = opened.pipeline
         log.info("source changed to %s", new.session.source.info.name)
-        new.monitoring.set_thresholds(**_threshold_fields(old.monitoring.detector.s))
-        new.monitoring.set_traintime_thresholds(*old.monitoring.traintime.thresholds_s)
-        new.alarms.policies.update(old.alarms.policies)
         self.pipeline, self.description = new, opened.description
         self.source_no += 1
-        new.session.start()
-        self._carry_case_state(old, new)
-        if opened.filters_refused:
-            self.note(
-                f"The filters could not be kept on the new source ({opened.filters_refused}); "
-                "it runs with the default filters."
+        try:
+            refused = self.put_settings(
+                filters=None,
+                detection=old.monitoring.detector.s,
+                thresholds_s=old.monitoring.traintime.thresholds_s,
+                policies=old.alarms.policies,
             )
-        if was_recording:
-            try:
-                self.start_recording()
-            except RecorderError as exc:
-                self.note(f"Recording not started again: {exc}")
-                raise
+            if refused:
+                self.note(f"A setting was not carried over: {refused}")
+            failed: RecorderError | None = None
+            if was_recording:
+                try:
+                    self.start_recording()
+                except RecorderError as exc:
+                    failed = exc
+                    self.note(f"Recording not started again: {exc}")
+            self._carry_case_state(old, new)
+            if opened.filters_refused:
+                self.note(
+                    f"The filters could not be kept on the new source "
+                    f"({opened.filters_refused}); it runs with the default filters."
+                )
+        finally:
+            new.session.start()  # whatever was said, the new source is monitored
+        if failed is not None:
+            raise failed
 
     def switch_source(self, description: SourceDescription) -> None:
         """Open the described source and move the case onto it (see :meth:`adopt`);
@@ -482,7 +494,3 @@ class CaseModel:
         self.session.stop()
         if self.recorder is not None:
             self.recorder.close()
-
-
-def _threshold_fields(s: FreeRunSettings) -> dict[str, object]:
-    return {"mode": s.mode, "k_sigma": s.k_sigma, "floor_uv": s.floor_uv, "fixed_uv": s.fixed_uv}

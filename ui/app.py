@@ -7,8 +7,10 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
+from drivers.sources import Simulated, SimulatedAmplifier
 from monitor.casemodel import CaseModel, Opened
 from monitor.problems import Problem, Severity
 from monitor.recorder import RecorderError
@@ -67,6 +69,7 @@ def run_gui(
     switchable: bool = False,
     setup_case: bool = False,
     on_window: Callable[[object], None] | None = None,
+    simulator: Simulated | None = None,
 ) -> int:
     """Open the window on a started case and run until it is closed.
 
@@ -74,7 +77,8 @@ def run_gui(
     ``switchable`` the window offers switching the source and setting up a case
     (``setup_case``: at once, before monitoring); a training scenario does not.
     ``on_window(window)`` is called with the first window once it shows (training adds
-    its console there).
+    its console there). ``simulator`` is the simulated case the source dialog offers
+    until the case runs on a simulated source (the command line's options).
     """
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
@@ -85,7 +89,7 @@ def run_gui(
     pg.setConfigOptions(antialias=False, useOpenGL=False, background="k")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Facial Nerve Monitor")
-    screen = MonitorScreens(window_s, size, switchable)
+    screen = MonitorScreens(window_s, size, switchable, simulator)
     window = screen.open(model)
     install_error_handlers(lambda: screen.window)
     if on_window is not None:
@@ -126,10 +130,19 @@ class MonitorScreens:
     """The monitor's window on the case, and moving the case to another source.
     GUI thread only."""
 
-    def __init__(self, window_s: float, size: tuple[int, int], switchable: bool) -> None:
+    def __init__(
+        self,
+        window_s: float,
+        size: tuple[int, int],
+        switchable: bool,
+        simulator: Simulated | None = None,
+    ) -> None:
         self.window_s = window_s
         self.size = size
         self.switchable = switchable
+        #: The simulated case the source dialog offers: the case's last simulated source,
+        #: else the command line's (seed, stimulation, bad needles, speed carry over).
+        self.simulator = simulator
         self.window = None
         self.model: CaseModel | None = None
         self._switching = False
@@ -143,7 +156,14 @@ class MonitorScreens:
         from ui.mainwindow import MainWindow
 
         self.model = model
+        d = model.description
+        if isinstance(d, Simulated):
+            self.simulator = d
+        elif isinstance(d, SimulatedAmplifier):
+            base = self.simulator or Simulated(d.config)
+            self.simulator = replace(base, config=d.config)
         window = MainWindow(model, window_s=self.window_s, audio=open_audio(model.session))
+        window.simulator = self.simulator
         if self.switchable:  # a case reopens the source: needs a source to switch
             window.case_flow = self.flow
             window.switch_source = self.switch
@@ -229,6 +249,14 @@ class MonitorScreens:
             problem = str(exc)
         new = self.open(model)
         carry_view(old, new)
+        if opened.filters_refused:
+            new.show_problem(
+                Problem(
+                    Severity.WARNING,
+                    f"The filters were not carried over ({opened.filters_refused}); the new "
+                    "source runs with the default filters.",
+                )
+            )
         if problem:
             new.show_problem(Problem(Severity.CRITICAL, problem))
         old.close()

@@ -76,13 +76,17 @@ class CaseFlow:
         """
         window = self.screens.window
         model = window.model
-        reopen = model.montage_description(montage.labels())
+        refused = ""
+        try:
+            reopen = model.montage_description(montage.labels())
+        except ValueError as exc:  # e.g. a simulated bad needle on a channel it lacks
+            reopen, refused = None, str(exc)
         was_recording = model.recording
         if was_recording:  # the case's own file, with its header, follows
             window.toggle_recording()
         theme.use_channel_colours(montage.colours())  # a new window draws in them
         model.setup, model.case_id = setup, setup.case_id
-        applied = True
+        applied = not refused
         if reopen is not None:
             exclusive = model.capabilities.exclusive
             fallback = model.description if exclusive else None
@@ -93,7 +97,7 @@ class CaseFlow:
         apply_settings(window, settings)
         self.record_with_monitoring = settings.record_with_monitoring
         self._kept = (settings, setup.user, setup.procedure)
-        if reopen is None:
+        if reopen is None and not refused:
             window.show_problem(
                 Problem(
                     Severity.INFO,
@@ -102,7 +106,7 @@ class CaseFlow:
                 )
             )
         elif not applied:
-            why = self.screens.last_error or "the source could not be opened again"
+            why = refused or self.screens.last_error or "the source could not be opened again"
             log.warning("case montage not applied: %s", why)
             window.show_problem(
                 Problem(

@@ -95,6 +95,9 @@ class MainWindow(QMainWindow):
         self.switch_source: Callable[[SourceDescription], object] | None = None
         #: The application's case workflow (``ui.caseflow.CaseFlow``; None: not offered).
         self.case_flow = None
+        #: The simulated case the source dialog offers (``drivers.sources.Simulated``):
+        #: the case's last, or the command line's; set by the application.
+        self.simulator = None
         self.stim_panel = None  # ui.stimpanel.StimulatorPanel, made on first use (T)
         self.trainee = None  # training.actions.TraineeLog in trainee mode
         # The source this window draws; the model may move on to another (a switch).
@@ -319,7 +322,7 @@ class MainWindow(QMainWindow):
                 Problem(Severity.INFO, "The source can be changed only from the monitor's window.")
             )
             return
-        dialog = SourceDialog(self.model.description, self)
+        dialog = SourceDialog(self.model.description, self, simulator=self.simulator)
         if dialog.exec():
             self.switch_source(dialog.description())
 

@@ -71,12 +71,21 @@ class SourceDialog(QDialog):
     """
 
     def __init__(
-        self, current: SourceDescription | None = None, parent: QWidget | None = None
+        self,
+        current: SourceDescription | None = None,
+        parent: QWidget | None = None,
+        simulator: Simulated | None = None,
     ) -> None:
         super().__init__(parent)
-        #: The simulated case the simulator choices start from: the present one's, if any.
-        self.sim_config = getattr(current, "config", None) or SimConfig()
-        self.speed = getattr(current, "speed", 1.0)
+        #: The simulated case the simulator choices start from: the present source's when
+        #: it is simulated, else ``simulator`` (the case's last one, or the command line's).
+        if isinstance(current, Simulated):
+            simulator = current
+        elif isinstance(current, SimulatedAmplifier):
+            simulator = replace(simulator or Simulated(current.config), config=current.config)
+        simulator = simulator or Simulated(SimConfig())
+        self.sim_config = simulator.config
+        self.speed = simulator.speed
         self.setWindowTitle("Signal source")
         font = QFont()
         font.setPointSize(theme.BUTTON_PT)

@@ -149,3 +149,21 @@ def test_the_operators_actions_leave_their_notes(case):
     assert said[0].startswith("Alarm sound paused for 2:0") and said[1] == "Alarm sound resumed"
     assert said[2] == "Train time reset (was 0.0 s): bovie test"
     assert case.notes_since(0)[1][2].channel == "L Orb. oculi"
+
+
+def test_a_recording_that_cannot_go_on_after_a_switch_leaves_the_case_monitored(case, tmp_path):
+    import shutil
+
+    from monitor.recorder import RecorderError
+
+    case.start_recording()
+    case.monitoring.traintime.carry_over([0.0, 2.0])
+    shutil.rmtree(tmp_path)  # the recordings folder is gone
+    tmp_path.touch()  # and a file now stands where it was: no folder can be made there
+    with pytest.raises(RecorderError):
+        case.switch_source(simulator(seed=2))
+    assert case.source_no == 1 and case.session.state is State.RUNNING
+    assert not case.recording
+    said = texts(case)
+    assert any(t.startswith("Recording not started again") for t in said)
+    assert "New signal source: train time carried over" in said  # said all the same

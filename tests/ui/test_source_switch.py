@@ -299,3 +299,44 @@ def test_the_cases_train_time_goes_on_with_the_new_source(screens, qtbot):
     assert other.monitoring.traintime.seconds() == [0.0, 0.0]
     texts = [other.event_log.texts(r)[2] for r in range(other.event_log.rowCount())]
     assert any("train time (" in t and "4.0 s" in t and "start again" in t for t in texts)
+
+
+def test_a_montage_the_simulated_case_cannot_take_is_said_and_the_case_goes_on(
+    qtbot, tmp_path, monkeypatch
+):
+    """A simulated bad needle on channel 7 of 8, then a 4-muscle case: the montage cannot
+    be applied (no channel 7); the case, its settings and the screen go on and say why."""
+    from monitor.casesetup import CaseSetup
+    from simulation.electrodes import BadElectrode
+    from ui.app import MonitorScreens
+
+    monkeypatch.setenv("FACIAL_NERVE_MONITOR_CONFIG", str(tmp_path / "config"))
+    config = SimConfig(
+        seed=1, labels=default_labels(8, "left"), bad_electrodes=(BadElectrode(channel=6),)
+    )
+    case = open_case(Simulated(config), record_folder=tmp_path)
+    screens = MonitorScreens(10.0, (1366, 768), switchable=True)
+    win = screens.open(case)
+    try:
+        setup = CaseSetup("MVD-6", "left", user="drx")
+        settings = screens.flow.store.load("drx", setup.procedure)
+        assert screens.flow.apply(setup, settings.montage("left"), settings)
+        assert screens.window is win and win.case is setup
+        assert "montage could not be applied" in win.banner.text()
+        assert "channel" in win.banner.text()
+    finally:
+        win.close()
+        case.close()
+
+
+def test_the_dialog_offers_the_command_lines_simulated_case_from_a_recording(qtbot):
+    from ui.sourcedialog import SourceDialog
+
+    command_line = Simulated(SimConfig(seed=5, stim_rate_hz=0.0), speed=1.0)
+    dialog = SourceDialog(Recording(DEMO, speed=10.0), simulator=command_line)
+    qtbot.addWidget(dialog)
+    assert dialog.kind == "replay"
+    dialog.choose("simulator")
+    back = dialog.description()
+    assert back.config.seed == 5 and back.config.stim_rate_hz == 0.0
+    assert back.speed == 1.0  # the replay's 10x is the recording's, not the simulator's
