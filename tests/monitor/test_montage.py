@@ -34,7 +34,7 @@ def test_stimulated_side_from_the_site_or_the_montage():
 
 
 def test_a_label_names_the_muscle_it_names_longest():
-    """"Depressor anguli oris" is not the orbicularis oris, though it ends in "oris"."""
+    """ "R Depressor anguli oris" is no orbicularis oris, though it ends in "oris"."""
     from monitor.montage import muscle_of
 
     dao = muscle_of("R Depressor anguli oris")
