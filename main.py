@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 log = logging.getLogger("monitor")
@@ -73,9 +74,15 @@ With no command it monitors; with no source option it starts the built-in simula
 Other commands (each with its own --help):"""
 
 
+def prog() -> str:
+    """How the user called us: the installed command, or ``main.py`` from the source tree."""
+    called = Path(sys.argv[0]).name
+    return called if called.startswith("facial-nerve-monitor") else "main.py"
+
+
 def description() -> str:
     """``DESCRIPTION`` and a line per command of :data:`COMMANDS`."""
-    heads = {name: f"  main.py {name} {c.synopsis}" for name, c in COMMANDS.items()}
+    heads = {name: f"  {prog()} {name} {c.synopsis}" for name, c in COMMANDS.items()}
     width = max(len(h) for h in heads.values()) + 4
     lines = [heads[name].ljust(width) + c.summary for name, c in COMMANDS.items()]
     return "\n".join([DESCRIPTION, *lines])
@@ -86,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands."""
     from commands.monitor import build_parser as monitor_parser
 
-    p = monitor_parser("main.py", description())
+    p = monitor_parser(prog(), description())
     p.add_argument("--version", action="version", version=f"Facial Nerve Monitor {version()}")
     return p
 
@@ -97,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in COMMANDS:
         name, *rest = argv
         module = COMMANDS[name].load()
-        return module.run(module.build_parser(f"main.py {name}").parse_args(rest))
+        return module.run(module.build_parser(f"{prog()} {name}").parse_args(rest))
     parser = build_parser()
     if argv and not argv[0].startswith("-"):
         parser.error(f"unknown command {argv[0]!r} (the commands: {', '.join(COMMANDS)})")

@@ -386,3 +386,14 @@ def test_no_command_module_imports_main():
         check=True,
     )
     assert done.stdout.strip() == "False"
+
+
+def test_the_installed_command_names_itself_in_its_help(monkeypatch):
+    """``facial-nerve-monitor --help`` says ``facial-nerve-monitor``, not ``main.py``."""
+    import main
+
+    monkeypatch.setattr(sys, "argv", ["/home/u/.local/bin/facial-nerve-monitor", "--help"])
+    assert main.build_parser().prog == "facial-nerve-monitor"
+    assert "facial-nerve-monitor analyze FILE" in main.description()
+    monkeypatch.setattr(sys, "argv", ["main.py"])
+    assert main.build_parser().prog == "main.py"
