@@ -1,11 +1,14 @@
 """What the screen front ends (the monitor and ``main.py scenario``) share: a usage error
-said in one line, the window size, and whether to draw off screen."""
+said in one line, the window size, whether to draw off screen, the screenshot options."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
+
+from commands.argtypes import number_in
 
 
 class UsageError(Exception):
@@ -31,3 +34,21 @@ def needs_offscreen(args: argparse.Namespace) -> bool:
     if args.screenshot is None:
         raise UsageError("no display found; use --headless, or --screenshot FILE")
     return True
+
+
+def add_screenshot_options(group: argparse._ActionsContainer) -> None:
+    """``--screenshot FILE`` and ``--after SECONDS``, for every command with a window."""
+    group.add_argument(
+        "--screenshot",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="save the window as PNG (after --after seconds) and exit",
+    )
+    group.add_argument(
+        "--after",
+        type=number_in(0, 3600, "--after"),
+        default=3.0,
+        metavar="SECONDS",
+        help="when to take the screenshot (default 3)",
+    )

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from commands.argtypes import CommandParser, case_id_arg, number_in
-from commands.frontend import UsageError, needs_offscreen, parse_size
+from commands.frontend import UsageError, add_screenshot_options, needs_offscreen, parse_size
 from commands.simoptions import add_simulator_options, channel_labels, sim_config
 from drivers.sources import Amplifier, Recording, Simulated, SimulatedAmplifier, SourceSpec
 from monitor.casemodel import CaseModel, open_case
@@ -138,19 +138,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="stop after this many seconds (headless)",
     )
-    disp.add_argument(
-        "--screenshot",
-        type=Path,
-        metavar="FILE",
-        help="save the window as PNG (after --after seconds) and exit",
-    )
-    disp.add_argument(
-        "--after",
-        type=number_in(0, 3600, "--after"),
-        default=3.0,
-        metavar="SECONDS",
-        help="when to take the screenshot (default 3)",
-    )
+    add_screenshot_options(disp)
     disp.add_argument(
         "--size",
         default="1600x900",

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from commands.argtypes import CommandParser, number_in
-from commands.frontend import UsageError, needs_offscreen, parse_size
+from commands.frontend import UsageError, add_screenshot_options, needs_offscreen, parse_size
 from commands.scenario_score import MonitorRecord, score
 from drivers.sources import TrainingScenario
 from monitor.casemodel import CaseModel, open_case
@@ -99,20 +99,7 @@ def build_parser(prog: str = "main.py scenario") -> argparse.ArgumentParser:
         metavar="FILE",
         help="where the debrief goes (default debriefs/<scenario>-<date>-<time>.html)",
     )
-    p.add_argument(
-        "--screenshot",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="on screen: save the window as PNG after --after seconds and exit",
-    )
-    p.add_argument(
-        "--after",
-        type=number_in(0, 3600, "--after"),
-        default=3.0,
-        metavar="SECONDS",
-        help="when to take the screenshot (default 3)",
-    )
+    add_screenshot_options(p)
     return p
 
 
