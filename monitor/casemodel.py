@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -175,6 +175,7 @@ class CaseModel:
         self.source_no = 0
         self._notes: list[CaseNote] = []
         self._notes_lock = threading.Lock()
+        self._adopt_listeners: list[Callable[[Pipeline], None]] = []
 
     @classmethod
     def on_session(
@@ -381,6 +382,11 @@ class CaseModel:
         )
 
     # -- the source --------------------------------------------------------------------------
+    def add_source_listener(self, callback: Callable[[Pipeline], None]) -> None:
+        """Call ``callback(pipeline)`` each time the case moves to a new source, after it
+        has started (e.g. a publisher that follows the case). On the control thread."""
+        self._adopt_listeners.append(callback)
+
     def montage_description(self, labels: tuple[str, ...]) -> SourceDescription | None:
         """The present source again with these channel labels (a case's montage) at its
         rate; None when it keeps its own channels (a recording)."""
@@ -453,6 +459,11 @@ class CaseModel:
                 )
         finally:
             new.session.start()  # whatever was said, the new source is monitored
+            for listener in list(self._adopt_listeners):
+                try:
+                    listener(new)
+                except Exception:  # a follower must not undo the switch
+                    log.exception("source listener failed")
         if failed is not None:
             raise failed
 

@@ -167,3 +167,10 @@ def test_a_recording_that_cannot_go_on_after_a_switch_leaves_the_case_monitored(
     said = texts(case)
     assert any(t.startswith("Recording not started again") for t in said)
     assert "New signal source: train time carried over" in said  # said all the same
+
+
+def test_a_follower_hears_of_each_new_source(case):
+    seen = []
+    case.add_source_listener(seen.append)
+    case.switch_source(simulator(seed=3))
+    assert seen == [case.pipeline] and seen[0].session.state is State.RUNNING
