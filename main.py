@@ -51,6 +51,9 @@ COMMANDS: dict[str, Command] = {
     "simulate-device": Command(
         "commands.simulate_device", "", "a simulated amplifier on a serial pty"
     ),
+    "remote": Command(
+        "commands.remote", "[--room NAME]", "supervise rooms that publish over LSL (read-only)"
+    ),
 }
 
 
