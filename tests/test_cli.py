@@ -278,7 +278,14 @@ def test_log_level_is_an_option():
 def test_help_names_every_sub_command_and_each_has_its_own_help():
     import main
 
-    assert set(main.COMMANDS) == {"analyze", "recover", "deidentify", "scenario", "simulate-device"}
+    assert set(main.COMMANDS) == {
+        "analyze",
+        "recover",
+        "deidentify",
+        "scenario",
+        "simulate-device",
+        "remote",
+    }
     out = run("--help")
     for command, entry in main.COMMANDS.items():
         assert f"main.py {command} " in out.stdout, command
