@@ -7,17 +7,27 @@ file as fast as the CPU allows, with a progress bar, and writes (contract in DES
 - ``stim_responses.csv``: one row per stimulus and channel (evoked analysis);
 - ``summary.json``: train time per channel, event counts, alarms, LSR fields;
 - ``report.html``: the end-of-case report a person reads.
+
+Given a folder (``main.py analyze DIR --out OUT``) it analyses every recording in it and in
+its sub-folders, on all cores (``--jobs``) or on a Dask cluster (``--scheduler``), each
+case's files in ``OUT/<relative path without suffix>/``, and writes the cohort table
+``OUT/cohort.csv`` and page ``OUT/cohort.html`` (commands/cohort.py; docs/archive.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import logging
+import os
+import socket
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 from commands.argtypes import CommandParser
@@ -41,10 +51,39 @@ def build_parser(prog: str = "main.py analyze") -> argparse.ArgumentParser:
         prog=prog,
         description="Run the monitor's detectors over a recording (EDF, EDF+, BDF, BDF+) as "
         "fast as possible and write events.csv, stim_responses.csv, summary.json and "
-        "report.html.",
+        "report.html. Given a folder, analyse every *.edf and *.bdf file in it and in its "
+        "sub-folders (recursively; OUT is skipped if it lies inside), each into "
+        "OUT/<relative path without suffix>/, and write OUT/cohort.csv and OUT/cohort.html. "
+        "Exit status: 0 every recording analysed, 1 some could not be (their rows in "
+        "cohort.csv say why), 2 a bad command line or a folder run that could not start.",
     )
-    p.add_argument("recording", type=Path, help="the recording to analyse")
+    p.add_argument(
+        "recording", type=Path, help="the recording to analyse, or a folder of recordings"
+    )
     p.add_argument("--out", type=Path, required=True, help="folder for the results")
+    p.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="a folder: analyse N recordings at a time, each in its own process "
+        "(default: the number of CPUs)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="a folder: analyse on the Dask cluster whose scheduler is at ADDRESS (e.g. "
+        "tcp://10.0.0.5:8786) instead of local processes; needs the 'cluster' extra, and "
+        "the workers must be able to read the recordings and write OUT at the same paths",
+    )
+    p.add_argument(
+        "--scheduler-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds to wait for the Dask scheduler before giving up (default 10)",
+    )
     p.add_argument(
         "--threshold",
         choices=("adaptive", "fixed"),
@@ -61,6 +100,16 @@ def build_parser(prog: str = "main.py analyze") -> argparse.ArgumentParser:
     return p
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return value
+
+
 def log_to_file() -> None:
     """Send log records (a failing detector's traceback) to the monitor's log file, as the
     live monitor does, never to the terminal. Logging already set up is left alone."""
@@ -71,44 +120,55 @@ def log_to_file() -> None:
     setup_logging()
 
 
-def open_recording(args: argparse.Namespace) -> CaseModel | None:
+class CaseFailed(Exception):
+    """Why a recording cannot be analysed: one sentence, without ``error:``."""
+
+
+@dataclass
+class CaseResult:
+    """What :func:`analyse_file` wrote and what the command says after it."""
+
+    summary: dict
+    notes: list[str]  # "note: ..." and "warning: ..." lines
+    lsr_baseline_s: float | None  # the stimulus completing the LSR baseline, if any
+    wall_s: float
+
+
+def open_recording(
+    recording: Path, out: Path, threshold: str = "adaptive", read_anyway: bool = False
+) -> CaseModel:
     """The case on the opened recording, the monitor's pipeline attached (keeping every
     event and sweep), not started: the command reads the file as fast as it can.
-    ``None`` after printing why it cannot be."""
+    Raises :class:`CaseFailed` saying why it cannot be."""
     from drivers.sources import Recording
 
     try:
-        args.out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        print(
-            f"error: cannot create the output folder {args.out}: {exc.strerror}.", file=sys.stderr
-        )
-        return None
-    description = Recording(
-        args.recording, realtime=False, hold_at_end=False, strict=not args.read_anyway
-    )
+        raise CaseFailed(f"cannot create the output folder {out}: {exc.strerror}.") from exc
+    description = Recording(recording, realtime=False, hold_at_end=False, strict=not read_anyway)
     try:
         return open_case(
             description,
             offline=True,
-            freerun=FreeRunSettings(mode=args.threshold),
+            freerun=FreeRunSettings(mode=threshold),
             start=False,
         )
     except SourceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return None
+        raise CaseFailed(str(exc)) from exc
     except FilterSettingsError as exc:  # e.g. sampled too slowly for the band-pass
-        print(f"error: cannot analyse {args.recording.name}: {exc}", file=sys.stderr)
-        return None
+        raise CaseFailed(f"cannot analyse {recording.name}: {exc}") from exc
 
 
-def print_notes(source, session: Session) -> None:
+def notes(source, session: Session) -> list[str]:
     """What the reader left out, skipped or read anyway, and any detector that stopped."""
-    for message in source.messages:
-        print(f"note: {message}", file=sys.stderr)
-    for problem in session.problems_since(0)[1]:
-        if problem.severity is Severity.CRITICAL:
-            print(f"warning: {problem.text}", file=sys.stderr)
+    lines = [f"note: {message}" for message in source.messages]
+    lines += [
+        f"warning: {problem.text}"
+        for problem in session.problems_since(0)[1]
+        if problem.severity is Severity.CRITICAL
+    ]
+    return lines
 
 
 def analyze(argv: list[str]) -> int:
@@ -117,11 +177,38 @@ def analyze(argv: list[str]) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Analyse the recording and write the results; the exit status."""
+    """Analyse the recording (or, given a folder, every recording in it) and write the
+    results; the exit status."""
     log_to_file()
-    case = open_recording(args)
-    if case is None:
+    if args.recording.is_dir():
+        return run_archive(args)
+    for option in ("jobs", "scheduler"):
+        if getattr(args, option, None) is not None:
+            print(f"error: --{option} needs a folder of recordings.", file=sys.stderr)
+            return 2
+    try:
+        result = analyse_file(
+            args.recording, args.out, args.threshold, args.read_anyway, not args.quiet
+        )
+    except CaseFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
+    for line in result.notes:
+        print(line, file=sys.stderr)
+    print(f"Wrote {args.out}/events.csv, stim_responses.csv, summary.json, report.html")
+    return 0
+
+
+def analyse_file(
+    recording: Path,
+    out: Path,
+    threshold: str = "adaptive",
+    read_anyway: bool = False,
+    show_progress: bool = False,
+) -> CaseResult:
+    """Analyse one recording and write its results into ``out``; raises
+    :class:`CaseFailed` when it cannot be analysed."""
+    case = open_recording(recording, out, threshold, read_anyway)
     session, source = case.session, case.session.source
     # The live monitor's pipeline; offline it keeps every event and sweep for the files.
     pipeline = case.pipeline
@@ -138,26 +225,36 @@ def run(args: argparse.Namespace) -> int:
                 continue
             session.process(block)
             now = time.perf_counter()
-            if not args.quiet and now - last_print > 0.2:
+            if show_progress and now - last_print > 0.2:
                 last_print = now
                 progress(block.stop / source.info.rate, duration, now - t0)
     except EndOfStream:
         pass
     except SourceError as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
-        return 2
+        if show_progress:
+            print(file=sys.stderr)
+        raise CaseFailed(str(exc)) from exc
     finally:
         source.close()
     pipeline.flush()
     moments.finish()
     wall = time.perf_counter() - t0
-    if not args.quiet:
+    if show_progress:
         progress(duration, duration, wall)
         print(file=sys.stderr)
-    write_results(args.out, args.recording, source, session, monitoring, evoked, wall, moments)
-    print_notes(source, session)
-    print(f"Wrote {args.out}/events.csv, stim_responses.csv, summary.json, report.html")
-    return 0
+    summary = write_results(out, recording, source, session, monitoring, evoked, wall, moments)
+    return CaseResult(summary, notes(source, session), lsr_baseline_time(evoked), wall)
+
+
+def lsr_baseline_time(evoked: EvokedAnalyzer) -> float | None:
+    """When the LSR baseline was complete (its last stimulus, s), or None without one."""
+    baseline = evoked.baseline()
+    if baseline is None:
+        return None
+    for r in evoked.results():
+        if r.stim_number == baseline.last_stim:
+            return round(r.stim_index / evoked.rate, 3)
+    return None
 
 
 def progress(done_s: float, total_s: float, wall_s: float) -> None:
@@ -188,7 +285,8 @@ def write_results(
     evoked: EvokedAnalyzer,
     wall_s: float,
     moments: KeyMoments | None = None,
-) -> None:
+) -> dict:
+    """The four files; returns the summary (``summary.json``)."""
     rate = source.info.rate
     events = sorted(monitoring.events(), key=lambda e: (e.onset, e.channel))
     with open(out / "events.csv", "w", newline="", encoding="utf-8") as f:
@@ -248,6 +346,7 @@ def write_results(
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     write_report(out, recording, source, session, summary, events, evoked, moments)
+    return summary
 
 
 def write_report(
@@ -321,6 +420,211 @@ def lsr_trend_rows(evoked: EvokedAnalyzer) -> list[tuple[float, str, str]]:
         column = f"{r.label} (direct)" if r.kind == KIND_DIRECT else r.label
         rows.append((r.stim_index / evoked.rate, column, value))
     return rows
+
+
+# --- A folder of recordings --------------------------------------------------------------
+
+#: What a folder run analyses (any case): EDF, EDF+, BDF and BDF+ files.
+RECORDING_SUFFIXES = (".edf", ".bdf")
+
+
+def find_recordings(folder: Path, out: Path) -> list[Path]:
+    """Every ``*.edf``/``*.bdf`` (any case) in ``folder`` and its sub-folders, by relative
+    path; ``out`` (where the results go) is skipped if it lies inside. Symbolic links to
+    folders are not followed."""
+    out_abs = out.resolve()
+    found = []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if (here / d).resolve() != out_abs)
+        found += [here / f for f in files if Path(f).suffix.lower() in RECORDING_SUFFIXES]
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def case_folders(relative: list[str]) -> list[str]:
+    """The results folder of each recording: its relative path without the suffix, or, when
+    two recordings would share it (``a.edf`` and ``a.bdf``), with ``_edf``/``_bdf``."""
+    stems = [r.rsplit(".", 1)[0] for r in relative]
+    taken = Counter(s.casefold() for s in stems)
+    return [
+        s if taken[s.casefold()] == 1 else s + "_" + r.rsplit(".", 1)[1].lower()
+        for s, r in zip(stems, relative, strict=True)
+    ]
+
+
+def analyse_case(
+    recording: str, out: str, file: str, threshold: str = "adaptive", read_anyway: bool = False
+) -> dict:
+    """One recording of a folder run, in a worker process (local or Dask): its results
+    written into ``out``; returns ``{"file", "row", "notes", "wall_s", "worker"}``, the row
+    for cohort.csv. Never raises for a recording that cannot be analysed: the row says
+    why. Module-level so that it pickles."""
+    from commands.cohort import case_row, failed_row
+
+    log_to_file()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    t0 = time.perf_counter()
+    try:
+        result = analyse_file(Path(recording), Path(out), threshold, read_anyway)
+    except CaseFailed as exc:
+        row, found = failed_row(file, str(exc)), []
+    except Exception as exc:  # a bug must cost one case, never the run
+        logging.getLogger("monitor").exception("analysing %s failed", recording)
+        row, found = failed_row(file, f"internal error: {type(exc).__name__}: {exc}"), []
+    else:
+        row, found = case_row(file, result.summary, result.lsr_baseline_s), result.notes
+    wall = round(time.perf_counter() - t0, 3)
+    if row["status"] != "ok":
+        with contextlib.suppress(OSError):
+            Path(out).rmdir()  # the folder made for it, if nothing was written there
+    return {"file": file, "row": row, "notes": found, "wall_s": wall, "worker": worker}
+
+
+def run_archive(args: argparse.Namespace) -> int:
+    """Every recording in the folder ``args.recording``, then cohort.csv and cohort.html;
+    0 when every one was analysed, 1 when some could not be, 2 when the run cannot start."""
+    from commands.cohort import write_cohort
+
+    folder, out = args.recording, args.out
+    found = find_recordings(folder, out)
+    if not found:
+        print(f"error: no *.edf or *.bdf recording in {folder}.", file=sys.stderr)
+        return 2
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"error: cannot create the output folder {out}: {exc.strerror}.", file=sys.stderr)
+        return 2
+    relative = [p.relative_to(folder).as_posix() for p in found]
+    folders = case_folders(relative)
+    out_abs = out.resolve()
+    tasks = [
+        (str(p.resolve()), str(out_abs / sub), rel)
+        for p, sub, rel in zip(found, folders, relative, strict=True)
+    ]
+    options = {"threshold": args.threshold, "read_anyway": args.read_anyway}
+    done: list[dict] = []
+
+    def finished(result: dict) -> None:
+        done.append(result)
+        if not args.quiet:
+            print(progress_line(len(done), len(tasks), result), file=sys.stderr, flush=True)
+            for line in result["notes"]:
+                print(f"  {line}", file=sys.stderr)
+        elif result["row"]["status"] != "ok":
+            print(f"error: {result['file']}: {result['row']['status']}", file=sys.stderr)
+
+    t0 = time.perf_counter()
+    if args.scheduler:
+        where = run_on_dask(args.scheduler, args.scheduler_timeout, tasks, options, finished)
+        if where is None:
+            return 2
+    else:
+        jobs = min(args.jobs or os.cpu_count() or 1, len(tasks))
+        run_local(jobs, tasks, options, finished)
+        where = f"{jobs} local process{'es' if jobs > 1 else ''}"
+    wall = time.perf_counter() - t0
+    dict_folders = dict(zip(relative, folders, strict=True))
+    write_cohort(out, done, dict_folders, folder=str(folder), where=where, wall_s=wall)
+    failed = sum(r["row"]["status"] != "ok" for r in done)
+    print(
+        f"Wrote {out}/cohort.csv, cohort.html: {len(done) - failed} of {len(done)} "
+        f"recordings analysed{f', {failed} failed' if failed else ''} in {wall:.1f} s"
+    )
+    return 1 if failed else 0
+
+
+def progress_line(n: int, total: int, result: dict) -> str:
+    row = result["row"]
+    if row["status"] != "ok":
+        return f"[{n}/{total}] {result['file']}: FAILED: {row['status']}"
+    return (
+        f"[{n}/{total}] {result['file']}: ok, {row['duration_s']} s of signal, train time "
+        f"{row['train_time_total_s']} s, in {result['wall_s']:.1f} s"
+    )
+
+
+def crashed(task: tuple[str, str, str], exc: BaseException) -> dict:
+    """The result of a case whose worker died or could not run it."""
+    from commands.cohort import failed_row
+
+    why = " ".join(str(exc).split()) or "no reason given"
+    row = failed_row(task[2], f"the analysis process failed: {type(exc).__name__}: {why}")
+    return {"file": task[2], "row": row, "notes": [], "wall_s": 0.0, "worker": ""}
+
+
+def run_local(jobs: int, tasks: list, options: dict, finished) -> None:
+    """The cases on ``jobs`` local processes, ``finished(result)`` as each one ends."""
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(analyse_case, *task, **options): task for task in tasks}
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except Exception as exc:  # e.g. BrokenProcessPool: a worker was killed
+                result = crashed(futures[future], exc)
+            finished(result)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__).rstrip(".")
+
+
+def run_on_dask(address: str, timeout_s: float, tasks: list, options: dict, finished):
+    """The cases on the Dask cluster at ``address``; a description of where they ran, or
+    None after saying in one line why the cluster cannot be used."""
+    try:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        print(
+            "error: --scheduler needs Dask: pip install 'facial-nerve-monitor[cluster]' "
+            "(dask[distributed]).",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        from distributed.comm.addressing import parse_address
+        from distributed.comm.registry import get_backend
+
+        scheme, location = parse_address(address)
+        get_backend(scheme).get_address_host_port(location)
+    except Exception as exc:  # ValueError: unknown scheme, no port, bad host
+        print(
+            f"error: {address} is not a Dask scheduler address such as tcp://HOST:8786 "
+            f"({_first_line(exc)}).",
+            file=sys.stderr,
+        )
+        return None
+    quiet_logs = [logging.getLogger(n) for n in ("distributed", "tornado")]
+    levels = [lg.level for lg in quiet_logs]
+    for lg in quiet_logs:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        client = Client(address, timeout=timeout_s, set_as_default=False)
+    except Exception as exc:  # OSError, TimeoutError
+        print(
+            f"error: cannot reach the Dask scheduler at {address} within {timeout_s:g} s "
+            f"({_first_line(exc)}).",
+            file=sys.stderr,
+        )
+        return None
+    finally:
+        for lg, level in zip(quiet_logs, levels, strict=True):
+            lg.setLevel(level)
+    try:
+        workers = len(client.scheduler_info().get("workers", {}))
+        futures = [client.submit(analyse_case, *task, **options, pure=False) for task in tasks]
+        by_key = {f.key: task for f, task in zip(futures, tasks, strict=True)}
+        for future in dask_completed(futures, loop=client.loop):
+            try:
+                result = future.result()
+            except Exception as exc:  # a worker died, or cannot import the package
+                result = crashed(by_key[future.key], exc)
+            finished(result)
+    finally:
+        client.close()
+    return f"the Dask cluster at {address} ({workers} workers when the run started)"
 
 
 if __name__ == "__main__":
