@@ -160,5 +160,27 @@ class TrainingScenario:
         return None  # the scenario's script names its channels
 
 
+@dataclass(frozen=True, slots=True)
+class LslStream:
+    """A Lab Streaming Layer EMG stream, by name or ``property=value`` (``type=EMG``), with
+    its stimulus markers from ``markers`` (by default the marker stream named after it).
+    The stream names its own channels."""
+
+    name: str
+    markers: str | None = None
+
+    @property
+    def title(self) -> str:
+        return f"LSL stream {self.name}"
+
+    def make(self) -> Source:
+        from drivers.lsl_in import LslSource
+
+        return LslSource(self.name, markers=self.markers)
+
+    def with_channels(self, labels: tuple[str, ...], rate: float) -> None:
+        return None  # the stream's labels and rate are its own
+
+
 #: Any source description.
-SourceSpec = Simulated | SimulatedAmplifier | Amplifier | Recording | TrainingScenario
+SourceSpec = Simulated | SimulatedAmplifier | Amplifier | Recording | TrainingScenario | LslStream
