@@ -18,7 +18,14 @@ from pathlib import Path
 from commands.argtypes import CommandParser, case_id_arg, number_in
 from commands.frontend import UsageError, add_screenshot_options, needs_offscreen, parse_size
 from commands.simoptions import add_simulator_options, channel_labels, sim_config
-from drivers.sources import Amplifier, Recording, Simulated, SimulatedAmplifier, SourceSpec
+from drivers.sources import (
+    Amplifier,
+    LslStream,
+    Recording,
+    Simulated,
+    SimulatedAmplifier,
+    SourceSpec,
+)
 from monitor.casemodel import CaseModel, open_case
 from monitor.filters import FilterSettings, FilterSettingsError
 from monitor.logsetup import LEVELS, setup_logging
@@ -80,6 +87,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     src.add_argument(
         "--list-ports", action="store_true", help="list this machine's serial ports and exit"
+    )
+    src.add_argument(
+        "--lsl",
+        metavar="NAME",
+        default=None,
+        help="read a Lab Streaming Layer EMG stream by name, or by property=value "
+        "(e.g. type=EMG); LSL stays on this machine (docs/lsl-in.md)",
+    )
+    src.add_argument(
+        "--lsl-markers",
+        metavar="NAME",
+        default=None,
+        help="with --lsl: the marker stream with the stimuli (default: the stream named "
+        "like the EMG stream with ' markers' for a trailing ' EMG')",
     )
     src.add_argument(
         "--read-anyway",
@@ -209,8 +230,11 @@ def run(args: argparse.Namespace) -> int:
 
 def describe_source(args: argparse.Namespace) -> SourceSpec:
     """The source the command line names; ``UsageError`` when it names it badly."""
-    if sum((args.replay is not None, args.port is not None, args.sim_device)) > 1:
-        raise UsageError("choose one source: --replay, --port or --sim-device")
+    lsl = getattr(args, "lsl", None)
+    if sum((args.replay is not None, args.port is not None, args.sim_device, lsl is not None)) > 1:
+        raise UsageError("choose one source: --replay, --port, --sim-device or --lsl")
+    if lsl is not None:
+        return LslStream(lsl, markers=getattr(args, "lsl_markers", None))
     if args.bad_electrode and (args.replay is not None or args.port is not None):
         raise UsageError("--bad-electrode is for the simulator, not for --replay or --port")
     if args.replay is not None:
