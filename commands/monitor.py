@@ -204,6 +204,52 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="case identifier for the file name and header: letters, digits, - and _, at most "
         "20 (never the patient's name or birth date)",
     )
+    add_publishing_options(p)
+
+
+def add_publishing_options(p: argparse.ArgumentParser) -> None:
+    """``--lsl-out``, ``--room``, ``--lsl-hosts``: the room published over Lab Streaming
+    Layer (``docs/remote.md``)."""
+    pub = p.add_argument_group("publishing (Lab Streaming Layer)")
+    pub.add_argument(
+        "--lsl-out",
+        nargs="?",
+        const="filtered",
+        default=None,
+        choices=("raw", "filtered"),
+        help="publish the room's EMG (filtered by default, or raw) and its markers (events, "
+        "alarms, LSR calls, stimuli, notes, a status a second) over Lab Streaming Layer; "
+        "off by default",
+    )
+    pub.add_argument(
+        "--room",
+        default=None,
+        metavar="NAME",
+        help="the room's name in the published streams ('NAME EMG', 'NAME markers'; "
+        "default: this computer's host name)",
+    )
+    pub.add_argument(
+        "--lsl-hosts",
+        type=lsl_hosts_arg,
+        default=("127.0.0.1",),
+        metavar="IP[,IP...]",
+        help="the hosts allowed to see the streams, IPv4 addresses (default 127.0.0.1: "
+        "this machine only); LSL is unencrypted: name only hosts of the isolated network",
+    )
+
+
+def lsl_hosts_arg(text: str) -> tuple[str, ...]:
+    """``--lsl-hosts``: comma-separated IPv4 addresses."""
+    from drivers.lslconfig import config_text
+
+    hosts = tuple(h.strip() for h in text.split(",") if h.strip())
+    try:
+        config_text(hosts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of IPv4 addresses (e.g. 127.0.0.1,10.0.0.5)"
+        ) from None
+    return hosts
 
 
 def run(args: argparse.Namespace) -> int:
@@ -217,15 +263,51 @@ def run(args: argparse.Namespace) -> int:
     try:
         size = parse_size(args.size)
         offscreen = False if args.headless else needs_offscreen(args)
+        restrict_lsl(args)
         case = open_monitor_case(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    publisher = None
     try:
+        publisher = publish_case(args, case)
         return run_monitor(args, case, offscreen, size)
+    except UsageError as exc:  # publishing could not start
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:
+        if publisher is not None:
+            publisher.close()
         case.close()
         print_recordings(recordings_this_run()[earlier:])
+
+
+def restrict_lsl(args: argparse.Namespace) -> None:
+    """Keep Lab Streaming Layer on ``--lsl-hosts`` when the command line uses it; before
+    anything of LSL is made (liblsl reads its configuration once)."""
+    if args.lsl_out is not None or getattr(args, "lsl", None):
+        from drivers.lslconfig import restrict_to_hosts
+
+        restrict_to_hosts(args.lsl_hosts)
+
+
+def publish_case(args: argparse.Namespace, case: CaseModel):
+    """The case's publisher when ``--lsl-out`` asks for one, else None; ``UsageError``
+    when it cannot start."""
+    if args.lsl_out is None:
+        return None
+    try:
+        from drivers.lsl_out import LslPublisher
+
+        publisher = LslPublisher(case, room=args.room, signal=args.lsl_out)
+    except (ImportError, OSError, RuntimeError, ValueError) as exc:
+        raise UsageError(f"cannot publish over Lab Streaming Layer: {exc}") from None
+    print(
+        f"Publishing '{publisher.room} EMG' ({args.lsl_out}) and '{publisher.room} markers' "
+        f"over Lab Streaming Layer to {', '.join(args.lsl_hosts)}",
+        file=sys.stderr,
+    )
+    return publisher
 
 
 def describe_source(args: argparse.Namespace) -> SourceSpec:
