@@ -74,7 +74,8 @@ UNIT_TO_UV = {
 OPEN_RESOLVE_S = 2.0  # the stream must be there within this at open
 MATCHES_S = 0.8  # other matching streams are waited for this long (from the start)
 RECONNECT_RESOLVE_S = 0.2
-MARKER_RESOLVE_S = 0.5
+MARKER_RESOLVE_S = 0.3  # at open; a marker stream that comes later is opened then
+START_JITTER_S = 0.002  # jitter assumed before any is seen
 FORGET_S = 2.0  # a stream that stopped answering leaves the resolvers' lists
 MAX_CHUNK = 4096
 _STIM_TEXT = re.compile(r"^\s*stim(?:ulus)?\b(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
@@ -163,13 +164,14 @@ class GapFinder:
     ``round(lateness * rate)`` samples. ``offset`` moves down at once to samples that come
     early and up slowly (a tenth of the mean lateness per chunk) to samples that come late
     without a gap (arrival jitter, a clock slower than nominal); ``jitter`` is the largest
-    such lateness, forgotten with a 10 s half-life.
+    such lateness, forgotten with a 10 s half-life, and 2 ms at first (a stream stamped
+    on arrival must not begin with false gaps).
     """
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, jitter: float = START_JITTER_S) -> None:
         self.rate = rate
         self.offset: float | None = None  # timestamp of sample index 0
-        self.jitter = 0.0
+        self.jitter = jitter
 
     def tolerance(self) -> float:
         return 1.5 / self.rate + 2.0 * self.jitter
@@ -341,7 +343,7 @@ class LslSource(Source):
             data, stamps = self._inlet.pull_chunk(
                 timeout=0.1, max_samples=MAX_CHUNK, min_samples=1, as_numpy=True
             )
-        except pylsl.LostError:
+        except pylsl.util.LostError:
             self._lose()
             raise SignalLost(f"No signal from the LSL stream {self._stream_name}.") from None
         now = time.monotonic()
@@ -400,7 +402,7 @@ class LslSource(Source):
         )
         try:
             inlet.open_stream(timeout=timeout)
-        except (pylsl.TimeoutError, pylsl.LostError):
+        except (pylsl.util.TimeoutError, pylsl.util.LostError):
             with contextlib.suppress(Exception):
                 inlet.close_stream()
             raise SourceError(
@@ -499,7 +501,7 @@ class LslSource(Source):
                 found[0], max_buflen=30, recover=False, processing_flags=pylsl.proc_clocksync
             )
             inlet.open_stream(timeout=0.1)
-        except (pylsl.TimeoutError, pylsl.LostError):
+        except (pylsl.util.TimeoutError, pylsl.util.LostError):
             return
         self._marker_uid = found[0].uid()
         self._marker_inlet = inlet
@@ -512,7 +514,7 @@ class LslSource(Source):
         pylsl = _pylsl()
         try:
             texts, stamps = self._marker_inlet.pull_chunk(timeout=0.0, max_samples=256)
-        except pylsl.LostError:
+        except pylsl.util.LostError:
             with contextlib.suppress(Exception):
                 self._marker_inlet.close_stream()
             self._marker_inlet = None  # found again at the next reconnection

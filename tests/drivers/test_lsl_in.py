@@ -1,0 +1,326 @@
+"""LSL in: Lab Streaming Layer outlets made here, read through ``LslSource`` in a session.
+
+liblsl is kept on this machine (loopback) before pylsl is first imported; every stream
+has a name of its own, so that other tests on the machine never answer.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drivers.lslconfig import restrict_to_hosts
+
+if not os.environ.get("LSLAPICFG"):
+    restrict_to_hosts()  # before the first pylsl call of the process
+
+pylsl = pytest.importorskip("pylsl")
+
+from drivers import lslmarkers  # noqa: E402
+from drivers.lsl_in import GapFinder, LslSource, marker_from_text, unit_factor  # noqa: E402
+from drivers.sources import LslStream  # noqa: E402
+from monitor.block import NoteMarker, StimMarker  # noqa: E402
+from monitor.session import Session, State  # noqa: E402
+
+RATE = 1000.0
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def unique(room: str = "test") -> str:
+    return f"{room}-{uuid.uuid4().hex[:8]}"
+
+
+def emg_outlet(name, fmt="float32", labels=("Zyg L", "Orb L"), unit="mV", rate=RATE):
+    info = pylsl.StreamInfo(name, "EMG", len(labels), rate, fmt, uuid.uuid4().hex)
+    channels = info.desc().append_child("channels")
+    for label in labels:
+        ch = channels.append_child("channel")
+        ch.append_child_value("label", label)
+        if unit:
+            ch.append_child_value("unit", unit)
+    return pylsl.StreamOutlet(info, chunk_size=0, max_buffered=60)
+
+
+def marker_outlet(name):
+    info = pylsl.StreamInfo(name, "Markers", 1, 0.0, "string", uuid.uuid4().hex)
+    return pylsl.StreamOutlet(info)
+
+
+class Tap:
+    """A session subscriber keeping the blocks."""
+
+    def __init__(self) -> None:
+        self.blocks = []
+        self.lock = threading.Lock()
+
+    def __call__(self, block, filtered) -> None:
+        with self.lock:
+            self.blocks.append(block)
+
+    def samples(self) -> int:
+        with self.lock:
+            return sum(b.n_samples for b in self.blocks)
+
+    def all(self):
+        with self.lock:
+            return list(self.blocks)
+
+
+def wait_for(condition, timeout=15.0, step=0.02) -> bool:
+    until = time.monotonic() + timeout
+    while time.monotonic() < until:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
+def push(outlet, t0, first, n, values, rate=RATE, late=0.0):
+    """Samples ``first``..``first+n`` stamped as taken at ``t0 + index / rate``."""
+    outlet.push_chunk(np.ascontiguousarray(values[:n]), t0 + (first + n - 1) / rate + late)
+
+
+def session_on(name, **kwargs):
+    session = Session(LslSource(name, **kwargs))
+    tap = Tap()
+    session.subscribe("tap", tap)
+    session.start()
+    return session, tap
+
+
+@pytest.mark.parametrize(
+    ("fmt", "dtype", "value", "uv"),
+    [("float32", np.float32, 0.5, 500.0), ("int16", np.int16, 3, 3000.0)],
+)
+def test_labels_units_and_samples(fmt, dtype, value, uv):
+    name = unique() + " EMG"
+    outlet = emg_outlet(name, fmt)
+    session, tap = session_on(name)
+    try:
+        info = session.source.info
+        assert info.labels == ("Zyg L", "Orb L")
+        assert info.rate == RATE
+        assert info.capabilities.bits == 24 and not info.capabilities.montage
+        values = np.full((100, 2), value, dtype=dtype)
+        t0 = pylsl.local_clock()
+        for i in range(5):
+            push(outlet, t0, i * 100, 100, values)
+        assert wait_for(lambda: tap.samples() >= 500)
+        blocks = tap.all()
+        data = np.concatenate([b.data for b in blocks])
+        assert data.shape == (500, 2)
+        np.testing.assert_allclose(data, uv)
+        assert blocks[0].start == 0 and sum(len(b.gaps) for b in blocks) == 0
+        assert session.status().gaps == 0 and session.status().end_index == 500
+    finally:
+        session.stop()
+
+
+def test_a_dropped_chunk_is_a_gap_of_its_samples():
+    name = unique() + " EMG"
+    outlet = emg_outlet(name)
+    session, tap = session_on(name)
+    try:
+        values = np.zeros((100, 2), np.float32)
+        t0 = pylsl.local_clock()
+        for i in (0, 1, 2, 4, 5):  # chunk 3 lost in transit
+            push(outlet, t0, i * 100, 100, values)
+        assert wait_for(lambda: tap.samples() >= 500)
+        gaps = [g for b in tap.all() for g in b.gaps]
+        assert [(g.index, g.n_missing) for g in gaps] == [(300, 100)]
+        status = session.status()
+        assert status.gaps == 1 and status.gap_samples == 100 and status.end_index == 600
+    finally:
+        session.stop()
+
+
+def test_gap_finder_tolerates_jitter_and_finds_a_gap():
+    rng = np.random.default_rng(1)
+    finder = GapFinder(RATE)
+    index, found = 0, []
+    t0 = 1000.0
+    for chunk in range(300):
+        first = chunk * 20 + (200 if chunk >= 150 else 0)  # 200 samples lost at chunk 150
+        stamps = t0 + (first + np.arange(20)) / RATE + rng.uniform(0, 0.003)  # arrival jitter
+        stamps *= 1 + 50e-6  # and a clock 50 ppm slow
+        missing, cut = finder.check(index, stamps)
+        assert cut == 20
+        if missing:
+            found.append((index, missing))
+        index += missing + cut
+    assert len(found) == 1
+    at, missing = found[0]
+    assert abs(at - 3000) <= 5 and abs(missing - 200) <= 5
+
+
+def test_gap_finder_splits_a_chunk_at_a_gap_inside_it():
+    finder = GapFinder(RATE)
+    stamps = np.concatenate([np.arange(10), np.arange(30, 40)]) / RATE
+    assert finder.check(0, stamps) == (0, 10)
+    assert finder.check(10, stamps[10:]) == (20, 10)
+
+
+def test_stim_markers_arrive_at_their_sample():
+    room = unique("OR")
+    name = lslmarkers.emg_stream_name(room)
+    outlet = emg_outlet(name)
+    markers = marker_outlet(lslmarkers.marker_stream_name(room))
+    session, tap = session_on(name)
+    try:
+        t0 = pylsl.local_clock()
+        stim = lslmarkers.encode("stim", room, current_ma=15.0, width_ms=0.2, site="zygomatic")
+        markers.push_sample([stim], t0 + 250 / RATE)
+        markers.push_sample(["stim 5 mA 0.1 ms frontal"], t0 + 1350 / RATE)
+        markers.push_sample(["drill on"], t0 + 1400 / RATE)
+        markers.push_sample([lslmarkers.encode("status", room, t_s=1.0)], t0 + 1400 / RATE)
+        values = np.zeros((100, 2), np.float32)
+        chunk = 0
+
+        def stims_and_notes():
+            nonlocal chunk
+            if chunk < 100:  # keep the signal coming until the markers are placed
+                push(outlet, t0, chunk * 100, 100, values)
+                chunk += 1
+            blocks = tap.all()
+            return [s for b in blocks for s in b.stims], [n for b in blocks for n in b.notes]
+
+        def placed() -> bool:
+            stims, notes = stims_and_notes()
+            return len(stims) >= 2 and len(notes) >= 1
+
+        assert wait_for(placed, step=0.05)
+        stims, notes = stims_and_notes()
+        first, second = sorted(stims, key=lambda s: s.index)
+        assert abs(first.index - 250) <= 2
+        assert (first.current_ma, first.width_ms, first.site) == (15.0, 0.2, "zygomatic")
+        assert abs(second.index - 1350) <= 2
+        assert (second.current_ma, second.width_ms, second.site) == (5.0, 0.1, "frontal")
+        assert [n.text for n in notes] == ["drill on"]  # our status markers are ignored
+        assert abs(notes[0].index - 1400) <= 2
+    finally:
+        session.stop()
+
+
+def test_marker_texts():
+    stim = marker_from_text("stim 15 mA 0.2 ms zygomatic", 7)
+    assert stim == StimMarker(7, 15.0, 0.2, "zygomatic")
+    bare = marker_from_text("stim", 3)
+    assert isinstance(bare, StimMarker) and math.isnan(bare.current_ma) and bare.site == ""
+    assert marker_from_text("note", 1) == NoteMarker(1, "note")
+    assert marker_from_text(lslmarkers.encode("note", "r", text="closing"), 2) == NoteMarker(
+        2, "closing"
+    )
+    assert marker_from_text(lslmarkers.encode("alarm", "r", key="a"), 2) is None
+    assert marker_from_text("  ", 2) is None
+    assert unit_factor("microvolts") == 1.0 and unit_factor("V") == 1e6
+    assert unit_factor("mV") == 1e3 and unit_factor("µV") == 1.0 and unit_factor("kg") is None
+
+
+def test_no_unit_and_no_labels_are_said():
+    name = unique() + " EMG"
+    info = pylsl.StreamInfo(name, "EMG", 3, RATE, "double64", uuid.uuid4().hex)
+    outlet = pylsl.StreamOutlet(info)
+    source = LslSource(name)
+    source.open()
+    try:
+        assert source.info.labels == ("Ch 1", "Ch 2", "Ch 3")
+        assert any("taken as µV" in m for m in source.messages)
+    finally:
+        source.close()
+        del outlet
+
+
+class Pusher(threading.Thread):
+    """Pushes 20-sample chunks in real time, stamped by sample count; the outlet can be
+    taken away and replaced; a new outlet goes on from the wall clock (time lost)."""
+
+    def __init__(self, outlet) -> None:
+        super().__init__(daemon=True)
+        self.outlet = outlet
+        self.stop = threading.Event()
+        self.t0 = pylsl.local_clock()
+        self.sent = 0
+
+    def run(self) -> None:
+        values = np.zeros((20, 2), np.float32)
+        while not self.stop.wait(0.02):
+            outlet = self.outlet
+            due = int((pylsl.local_clock() - self.t0) * RATE)
+            if outlet is None:
+                self.sent = due
+                continue
+            while self.sent + 20 <= due:
+                push(outlet, self.t0, self.sent, 20, values)
+                self.sent += 20
+
+
+def test_a_vanished_stream_is_lost_and_a_new_one_resumes():
+    name = unique() + " EMG"
+    pusher = Pusher(emg_outlet(name))
+    pusher.start()
+    session, tap = session_on(name)
+    try:
+        assert wait_for(lambda: tap.samples() >= 200)
+        pusher.outlet = None  # the sending program quits
+        assert wait_for(lambda: session.state is State.RECONNECTING)
+        assert any("No signal from the LSL stream" in p.text for p in session.problems)
+        before = tap.samples()
+        pusher.outlet = emg_outlet(name)  # and starts again
+        assert wait_for(lambda: session.state is State.RUNNING and tap.samples() > before + 200)
+        status = session.status()
+        assert status.gaps >= 1 and status.gap_samples > 0
+        # The index follows the time lost: within a chunk and a half of the pusher's count.
+        assert abs(status.end_index - pusher.sent) < 1000
+    finally:
+        pusher.stop.set()
+        session.stop()
+
+
+def test_open_names_a_missing_stream():
+    source = LslSource(unique() + " EMG")
+    with pytest.raises(Exception, match="No Lab Streaming Layer stream named"):
+        source.open()
+    assert LslStream("x EMG").title == "LSL stream x EMG"
+    assert LslStream("x EMG").with_channels(("a",), 1000.0) is None
+
+
+def test_main_headless_reads_a_stream(tmp_path):
+    name = unique() + " EMG"
+    pusher = Pusher(emg_outlet(name))
+    pusher.start()
+    try:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "main.py"),
+                "--lsl",
+                name,
+                "--headless",
+                "--duration",
+                "2",
+                "--log",
+                str(tmp_path / "monitor.log"),
+            ],
+            check=False,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        pusher.stop.set()
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if f"LSL stream {name}" in line]
+    assert lines, result.stdout + result.stderr
+    assert "2ch@1000Hz" in lines[-1] and " running " in lines[-1]
