@@ -37,14 +37,16 @@ the log as a warning. The acquisition thread never waits on the network.
 
 Thread safety: construct and :meth:`LslPublisher.close` on the case's control thread
 (the thread that switches sources); the counters may be read from any thread. Call
-:func:`drivers.lslconfig.restrict_to_hosts` before constructing the first publisher in
-the process.
+:func:`drivers.lslconfig.restrict_to_hosts` with the allowed hosts before constructing the
+first publisher in the process; when nothing chose a configuration (``LSLAPICFG`` unset)
+the publisher keeps LSL on this machine itself.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import socket
 import threading
 import time
@@ -56,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from drivers import lslmarkers
+from drivers.lslconfig import restrict_to_hosts
 
 if TYPE_CHECKING:
     from monitor.alarms import AlarmTransition
@@ -155,6 +158,8 @@ class LslPublisher:
         max_markers: int = 5000,
         status_interval_s: float = 1.0,
     ) -> None:
+        if not os.environ.get("LSLAPICFG"):  # nobody chose: this machine only
+            restrict_to_hosts()
         import pylsl
 
         if signal not in SIGNALS:
