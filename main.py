@@ -37,7 +37,9 @@ class Command:
 #: Every sub-command of main.py: ``--help`` lists these and ``main`` dispatches to them.
 COMMANDS: dict[str, Command] = {
     "analyze": Command(
-        "commands.analyze", "FILE --out DIR", "events, train time, LSR and a report, offline"
+        "commands.analyze",
+        "FILE|DIR --out OUT",
+        "events, train time, LSR and a report, offline; a folder: the cohort",
     ),
     "recover": Command(
         "commands.recover", "FILE", "repair a recording cut short by a crash (keeps a backup)"
