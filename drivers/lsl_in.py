@@ -72,12 +72,13 @@ UNIT_TO_UV = {
     "microvolts": 1.0,
 }
 OPEN_RESOLVE_S = 2.0  # the stream must be there within this at open
-MATCHES_S = 0.8  # other matching streams are waited for this long (from the start)
+MATCHES_S = 1.0  # other matching streams are waited for this long (from the start)
 RECONNECT_RESOLVE_S = 0.2
 MARKER_RESOLVE_S = 0.3  # at open; a marker stream that comes later is opened then
 START_JITTER_S = 0.002  # jitter assumed before any is seen
 FORGET_S = 2.0  # a stream that stopped answering leaves the resolvers' lists
 MAX_CHUNK = 4096
+MAX_PENDING = 1000
 _STIM_TEXT = re.compile(r"^\s*stim(?:ulus)?\b(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 _CURRENT = re.compile(r"(?P<v>[-+]?\d+(?:\.\d+)?)\s*mA\b", re.IGNORECASE)
 _WIDTH = re.compile(r"(?P<v>[-+]?\d+(?:\.\d+)?)\s*(?:ms|msec)\b", re.IGNORECASE)
@@ -267,6 +268,13 @@ class LslSource(Source):
         return self._info
 
     def open(self) -> None:
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self) -> None:
         self._stop.clear()
         self.messages = []
         pylsl = _pylsl()
@@ -473,9 +481,10 @@ class LslSource(Source):
         )
         self._wait_for(self._marker_resolver, MARKER_RESOLVE_S)
         self._open_markers()
-        if self._marker_inlet is None and self.marker_name is not None:
+        if self._marker_inlet is None:
             self.messages.append(
-                f"No marker stream named {name} was found yet: stimuli are marked once it appears."
+                f"No marker stream named {name} was found (yet): stimuli are marked once it "
+                "appears."
             )
 
     def _open_markers(self) -> None:
@@ -522,6 +531,7 @@ class LslSource(Source):
         for sample, stamp in zip(texts, stamps, strict=False):
             text = sample[0] if isinstance(sample, list | tuple) and sample else sample
             self._pending.append((float(stamp), str(text)))
+        del self._pending[:-MAX_PENDING]  # markers far ahead of the signal: the newest kept
 
     def _block(self, data: np.ndarray, stamps: np.ndarray, now: float) -> Block:
         """The next block from a pulled chunk; samples after a gap inside the chunk are
@@ -562,12 +572,16 @@ class LslSource(Source):
         else from the wall clock."""
         assert self._gaps is not None
         rate = self.info.rate
-        if self._gaps.offset is not None:
-            by_stamps = round((first_stamp - self._gaps.expected(self._next)) * rate)
-            if by_stamps >= 0:
-                return by_stamps
         lost_at = self._lost_at if self._lost_at is not None else now
-        return max(0, round((now - lost_at) * rate))
+        by_clock = max(0, round((now - lost_at) * rate))
+        if self._gaps.offset is None:
+            return by_clock
+        by_stamps = round((first_stamp - self._gaps.expected(self._next)) * rate)
+        # The new outlet's timestamps may start elsewhere (a restarted device's own clock):
+        # believed only when they agree with the wall clock to a second or half the loss.
+        if by_stamps >= 0 and abs(by_stamps - by_clock) <= rate * max(1.0, 0.5 * (now - lost_at)):
+            return by_stamps
+        return by_clock
 
     def _place_markers(self, stop: int) -> tuple[list[StimMarker], list[NoteMarker]]:
         """The pending markers up to this block's end; later ones wait for their block."""
