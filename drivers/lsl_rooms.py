@@ -95,9 +95,18 @@ class Room:
         elif kind == "alarm":
             self.alarms[str(marker.get("key", ""))] = marker
         elif kind == "event" and marker.get("final", True):
+            same = [e for e in self.events if _same_event(e, marker)]
+            for e in same:  # an event reported final again (e.g. reclassified): keep the last
+                self.events.remove(e)
             self.events.append(marker)
         elif kind == "lsr":
             self.lsr_calls.append(str(marker.get("text", "")))
+
+
+def _same_event(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if a.get("id") is not None and b.get("id") is not None:
+        return bool(a.get("id") == b.get("id"))
+    return (a.get("channel"), a.get("onset_s")) == (b.get("channel"), b.get("onset_s"))
 
 
 def _rank(priority: str) -> int:

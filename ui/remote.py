@@ -16,6 +16,7 @@ here from the published stream), with no control of the case. GUI thread only.
 
 from __future__ import annotations
 
+import html
 import logging
 import sys
 import time
@@ -31,16 +32,20 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from drivers.lsl_rooms import PRIORITIES, Room, RoomWatcher
+from monitor.caserecording import EVENT_NAMES
+from monitor.edflabels import edf_labels
 from presentation import theme
 
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 200
+ROOM_PX, TRAINTIME_PX, LSR_PX = 180, 460, 320
 READ_ONLY = "READ-ONLY SUPERVISION — alarms are acknowledged in the operating room"
 
 
@@ -79,6 +84,10 @@ class RoomStrip(QFrame):
         self.lsr.setWordWrap(True)
         self.traces = QPushButton("Traces")
         self.traces.setFont(_font(theme.BUTTON_PT))
+        self.traces.setStyleSheet(
+            f"QPushButton {{ background:{theme.GRID}; color:{theme.FOREGROUND}; "
+            f"border:1px solid {theme.MUTED}; padding:8px 14px; }}"
+        )
         self.traces.clicked.connect(lambda: open_traces(name))
         grid.addWidget(self.room, 0, 0, 2, 1)
         grid.addWidget(self.alarm, 0, 1)
@@ -86,10 +95,17 @@ class RoomStrip(QFrame):
         grid.addWidget(self.traintime, 0, 2, 2, 1)
         grid.addWidget(self.lsr, 0, 3, 2, 1)
         grid.addWidget(self.traces, 0, 4, 2, 1)
-        grid.setColumnStretch(1, 3)
-        grid.setColumnStretch(2, 2)
-        grid.setColumnStretch(3, 2)
-        grid.setColumnMinimumWidth(0, 140)
+        # The same columns in every strip, so that a room's alarm is where the eye expects.
+        self.room.setWordWrap(True)
+        for label, width in (
+            (self.room, ROOM_PX),
+            (self.traintime, TRAINTIME_PX),
+            (self.lsr, LSR_PX),
+        ):
+            label.setFixedWidth(width)
+        for label in (self.alarm, self.events):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        grid.setColumnStretch(1, 1)
 
     def show_room(self, room: Room, now: float) -> None:
         if room.stale(now):
@@ -105,27 +121,43 @@ class RoomStrip(QFrame):
             else:
                 self.alarm.setText("No alarms")
                 self.alarm.setStyleSheet(f"color:{theme.MUTED}; padding:4px;")
-        low, high = room.thresholds()
-        parts = []
-        for label, seconds in room.train_time():
-            level = 2 if seconds >= high else 1 if seconds >= low else 0
-            colour = theme.TRAINTIME_COLOURS[level]
-            parts.append(f'{label} <span style="color:{colour}">{seconds:.1f} s</span>')
-        levels = (
-            f'<br><span style="color:{theme.MUTED}">'
-            f"A-train time, levels {low:g} / {high:g} s</span>"
-        )
-        self.traintime.setText(("&nbsp;&nbsp; ".join(parts) or "—") + levels)
-        self.lsr.setText(f"LSR: {room.status.get('lsr') or 'no stimulation yet'}")
+        self.traintime.setText(traintime_html(room))
+        lsr = str(room.status.get("lsr") or "no stimulation yet")
+        self.lsr.setText(lsr if lsr.startswith("LSR") else f"LSR: {lsr}")
         last = list(room.events)[-2:]
         self.events.setText(
             "   ".join(
-                f"{e.get('event', '?').replace('_', '-')} {e.get('channel', '')}"
-                f" at {float(e.get('onset_s', 0.0)):.1f} s"
+                f"{EVENT_NAMES.get(str(e.get('event')), str(e.get('event')))} "
+                f"{e.get('channel', '')} at {float(e.get('onset_s', 0.0)):.1f} s"
                 for e in reversed(last)
             )
             or "no events yet"
         )
+
+
+def traintime_html(room: Room) -> str:
+    """Train time per channel in two columns, coloured by level, and the levels."""
+    low, high = room.thresholds()
+    times = room.train_time()
+    # The systematic short names of the recordings (L OOc, L Ment ...): 16 channels fit.
+    short = [name.removeprefix("EMG ") for name in edf_labels([lab for lab, _ in times])]
+    cells = []
+    for label, (_, seconds) in zip(short, times, strict=True):
+        level = 2 if seconds >= high else 1 if seconds >= low else 0
+        colour = theme.TRAINTIME_COLOURS[level]
+        cells.append(
+            f'<td>{html.escape(label)}</td><td align="right" style="color:{colour}">'
+            f"&nbsp;{seconds:.1f} s&nbsp;</td>"
+        )
+    per_row = 2 if len(cells) <= 4 else 3
+    rows = "".join(
+        f"<tr>{''.join(cells[i : i + per_row])}</tr>" for i in range(0, len(cells), per_row)
+    )
+    return (
+        f'<table cellspacing="0" cellpadding="0">{rows or "<tr><td>—</td></tr>"}</table>'
+        f'<span style="color:{theme.MUTED}; font-weight:normal">'
+        f"A-train time, levels {low:g} / {high:g} s</span>"
+    )
 
 
 class RemoteWindow(QMainWindow):
@@ -154,6 +186,7 @@ class RemoteWindow(QMainWindow):
         self.strips_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(holder)
         scroll.setStyleSheet(f"background:{theme.BACKGROUND}; border:none;")
         layout.addWidget(scroll, 1)
@@ -174,7 +207,9 @@ class RemoteWindow(QMainWindow):
             if strip is None:
                 strip = RoomStrip(room.name, self.open_traces)
                 self.strips[room.name] = strip
-                self.strips_layout.insertWidget(self.strips_layout.count() - 1, strip)
+                # Rooms in name order: each stays where the supervisor last saw it.
+                at = sorted(self.strips).index(room.name)
+                self.strips_layout.insertWidget(at, strip)
             strip.show_room(room, now)
 
     def open_traces(self, name: str) -> None:
