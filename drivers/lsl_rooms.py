@@ -44,6 +44,8 @@ class Room:
     events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=LAST_EVENTS))
     lsr_calls: list[str] = field(default_factory=list)
     markers: int = 0
+    status_no: int = -1  # the marker count at the last status
+    alarm_no: int = -1  # ... and at the last alarm marker
 
     def stale(self, now: float | None = None) -> bool:
         return (now if now is not None else time.monotonic()) - self.last_seen > STALE_S
@@ -52,7 +54,9 @@ class Room:
         """(priority, text) of the highest standing alarm; ("", "") when none stands.
 
         The alarm markers are taken first (they arrive at once); the status line, sent once
-        a second, is the fallback, e.g. for an alarm raised before the supervisor joined."""
+        a second, is the fallback for an alarm raised before the supervisor joined, but only
+        when it came after the last alarm marker (an older status would bring a cleared
+        alarm back for up to a second)."""
         best = ("", "")
         for marker in self.alarms.values():
             if marker.get("state") not in STANDING:
@@ -60,7 +64,7 @@ class Room:
             priority = str(marker.get("priority", ""))
             if _rank(priority) > _rank(best[0]):
                 best = (priority, str(marker.get("text", "")))
-        if best[0]:
+        if best[0] or self.alarm_no > self.status_no:
             return best
         priority = str(self.status.get("alarm_priority", "") or "")
         return (priority, str(self.status.get("alarm", "") or "")) if priority else ("", "")
@@ -83,6 +87,8 @@ class Room:
             deque(self.events, maxlen=LAST_EVENTS),
             list(self.lsr_calls),
             self.markers,
+            self.status_no,
+            self.alarm_no,
         )
 
     def take(self, marker: dict[str, Any], now: float) -> None:
@@ -91,9 +97,10 @@ class Room:
         self.markers += 1
         kind = marker.get("kind")
         if kind == "status":
-            self.status = marker
+            self.status, self.status_no = marker, self.markers
         elif kind == "alarm":
             self.alarms[str(marker.get("key", ""))] = marker
+            self.alarm_no = self.markers
         elif kind == "event" and marker.get("final", True):
             same = [e for e in self.events if _same_event(e, marker)]
             for e in same:  # an event reported final again (e.g. reclassified): keep the last

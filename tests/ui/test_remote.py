@@ -162,3 +162,20 @@ def test_remote_headless_prints_a_line_per_room(rooms, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert f"{a.room}: t=12s no alarm" in out and f"{b.room}: t=12s" in out
+
+
+def test_a_cleared_alarm_stays_cleared_until_the_next_status():
+    """The status sent just before a clear still names the alarm: it must not bring it
+    back (it did, for up to a second)."""
+    room = Room("OR 1")
+    now = time.monotonic()
+    alarm = {"kind": "alarm", "key": "a", "text": "A-train", "priority": "medium"}
+    room.take({**alarm, "state": "active"}, now)
+    room.take({"kind": "status", "alarm": "A-train", "alarm_priority": "medium"}, now)
+    room.take({**alarm, "state": "resolved"}, now)
+    assert room.highest_alarm() == ("", "")
+    room.take({"kind": "status", "alarm": "", "alarm_priority": ""}, now)
+    assert room.highest_alarm() == ("", "")
+    joined = Room("OR 2")  # a supervisor who joined after the alarm was raised
+    joined.take({"kind": "status", "alarm": "A-train", "alarm_priority": "medium"}, now)
+    assert joined.highest_alarm() == ("medium", "A-train")
