@@ -179,3 +179,35 @@ def test_a_cleared_alarm_stays_cleared_until_the_next_status():
     joined = Room("OR 2")  # a supervisor who joined after the alarm was raised
     joined.take({"kind": "status", "alarm": "A-train", "alarm_priority": "medium"}, now)
     assert joined.highest_alarm() == ("medium", "A-train")
+
+
+def test_traces_open_a_published_rooms_emg(qtbot):
+    """A monitor publishing its room (--lsl-out); on the supervision screen "Traces"
+    opens that room's EMG, with its channels, read from the published stream."""
+    pytest.importorskip("pytestqt")
+    from drivers.lsl_out import LslPublisher
+    from drivers.sources import Simulated
+    from monitor.casemodel import open_case
+    from monitor.montage import default_labels
+    from simulation.emgsynth import SimConfig
+    from ui.remote import RemoteWindow
+
+    name = f"OR traces {time.monotonic_ns()}"
+    case = open_case(Simulated(SimConfig(seed=2, labels=default_labels(2, "left"))))
+    publisher = LslPublisher(case, room=name)
+    watcher = RoomWatcher((name,))
+    watcher.start()
+    window = RemoteWindow(watcher)
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: name in window.strips, timeout=15_000)
+        window.strips[name].traces.click()
+        traces = window.trace_windows[name]
+        assert traces.case.session.source.info.labels == default_labels(2, "left")
+        qtbot.waitUntil(lambda: traces.case.session.status().samples > 5000, timeout=15_000)
+        assert "read-only" in traces.windowTitle()
+    finally:
+        window.close()
+        watcher.stop()
+        publisher.close()
+        case.close()
