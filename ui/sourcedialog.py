@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from drivers.sources import (
     Amplifier,
+    LslStream,
     Recording,
     Simulated,
     SimulatedAmplifier,
@@ -44,12 +45,13 @@ from monitor.source import SourceDescription
 from presentation import theme
 from simulation.emgsynth import SimConfig
 
-KINDS = ("simulator", "port", "sim-device", "replay")
+KINDS = ("simulator", "port", "sim-device", "replay", "lsl")
 TITLES = {
     "simulator": "Simulator (built in)",
     "port": "Amplifier on a serial port",
     "sim-device": "Simulated amplifier (serial protocol)",
     "replay": "Recording (EDF, EDF+, BDF, BDF+)",
+    "lsl": "Lab Streaming Layer stream",
 }
 BAUDS = ("921600", "460800", "230400", "115200", "2000000", "3000000")
 
@@ -156,6 +158,10 @@ class SourceDialog(QDialog):
             self.dev_channels.setRange(1, 16)
             self.dev_channels.setValue(len(self.sim_config.labels))
             form.addRow("Channels", self.dev_channels)
+        elif kind == "lsl":
+            self.lsl_name = QLineEdit()
+            self.lsl_name.setPlaceholderText("the stream's name, or type=EMG")
+            form.addRow("Stream", self.lsl_name)
         else:
             row = QHBoxLayout()
             self.replay_file = QLineEdit()
@@ -210,6 +216,11 @@ class SourceDialog(QDialog):
             return Amplifier(port, int(self.baud.currentText()))
         if kind == "sim-device":
             return SimulatedAmplifier(self._simulated(self.dev_channels.value()))
+        if kind == "lsl":
+            name = self.lsl_name.text().strip()
+            if not name:
+                raise ValueError("Name the LSL stream (or type=EMG for any EMG stream).")
+            return LslStream(name)
         path = self.replay_file.text().strip()
         if not path:
             raise ValueError("Choose the recording to replay.")
@@ -241,4 +252,6 @@ def current_kind(current: SourceDescription | None) -> str:
         return "port"
     if isinstance(current, SimulatedAmplifier):
         return "sim-device"
+    if isinstance(current, LslStream):
+        return "lsl"
     return "simulator"

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from PySide6.QtGui import QShortcut
 
-from drivers.sources import Amplifier, Recording, Simulated, SimulatedAmplifier
+from drivers.sources import Amplifier, LslStream, Recording, Simulated, SimulatedAmplifier
 from monitor.alarms import Priority
 from monitor.casemodel import CaseModel, open_case
 from monitor.filters import FilterSettings
@@ -85,7 +85,7 @@ def test_the_dialog_answers_with_a_source_description(qtbot, tmp_path):
     dialog = SourceDialog(present)
     qtbot.addWidget(dialog)
     keys = {s.key().toString(): s for s in dialog.findChildren(QShortcut)}
-    assert set(keys) == {"Alt+1", "Alt+2", "Alt+3", "Alt+4"}
+    assert set(keys) == {"Alt+1", "Alt+2", "Alt+3", "Alt+4", "Alt+5"}
 
     def press(key: str) -> None:  # offscreen windows are never active: fire the shortcut
         keys[key].activated.emit()
@@ -108,6 +108,11 @@ def test_the_dialog_answers_with_a_source_description(qtbot, tmp_path):
     press("Alt+2")
     dialog.port.setEditText("/dev/ttyACM0")
     assert dialog.description() == Amplifier("/dev/ttyACM0", 921_600)
+    press("Alt+5")
+    with pytest.raises(ValueError, match="Name the LSL stream"):
+        dialog.description()
+    dialog.lsl_name.setText("type=EMG")
+    assert dialog.description() == LslStream("type=EMG")
 
 
 def test_a_switch_keeps_what_the_user_set(screens, qtbot):
@@ -340,3 +345,47 @@ def test_the_dialog_offers_the_command_lines_simulated_case_from_a_recording(qtb
     back = dialog.description()
     assert back.config.seed == 5 and back.config.stim_rate_hz == 0.0
     assert back.speed == 1.0  # the replay's 10x is the recording's, not the simulator's
+
+
+def test_the_screen_switches_to_an_lsl_stream(screens, qtbot):
+    """S, "Lab Streaming Layer stream": the case moves to a stream another program (or
+    monitor) publishes, with the stream's own channels."""
+    import os
+    import threading
+    import time as _time
+
+    import numpy as np
+
+    from drivers.lslconfig import restrict_to_hosts
+
+    if "LSLAPICFG" not in os.environ:
+        restrict_to_hosts()  # this machine only, before liblsl is first used
+    pylsl = pytest.importorskip("pylsl")
+    screens, _ = screens
+    name = f"switch test {_time.monotonic_ns()}"
+    info = pylsl.StreamInfo(name, "EMG", 2, 1000.0, "float32", name)
+    channels = info.desc().append_child("channels")
+    for label in ("R Chin", "R Lip"):
+        ch = channels.append_child("channel")
+        ch.append_child_value("label", label)
+        ch.append_child_value("unit", "microvolts")
+    outlet = pylsl.StreamOutlet(info)
+    stop = threading.Event()
+
+    def stream() -> None:
+        while not stop.is_set():
+            outlet.push_chunk(np.random.default_rng().normal(0, 5, (20, 2)).tolist())
+            _time.sleep(0.02)
+
+    pusher = threading.Thread(target=stream, daemon=True)
+    pusher.start()
+    try:
+        assert screens.switch(LslStream(name))
+        new = screens.window
+        qtbot.addWidget(new)
+        assert new.session.source.info.labels == ("R Chin", "R Lip")
+        assert not new.model.capabilities.montage  # the stream names its channels
+        qtbot.waitUntil(lambda: new.session.status().samples > 500, timeout=10_000)
+    finally:
+        stop.set()
+        pusher.join()
