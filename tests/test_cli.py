@@ -404,3 +404,13 @@ def test_the_installed_command_names_itself_in_its_help(monkeypatch):
     assert "facial-nerve-monitor analyze FILE" in main.description()
     monkeypatch.setattr(sys, "argv", ["main.py"])
     assert main.build_parser().prog == "main.py"
+
+
+def test_qt_noise_stays_off_the_terminal(tmp_path):
+    """Qt's "This plugin does not support propagateSizeHints()" went to the terminal on
+    every offscreen run; Qt's messages now go to the log."""
+    shot = tmp_path / "shot.png"
+    out = run("--screenshot", str(shot), "--after", "1", "--log", str(tmp_path / "m.log"))
+    assert out.returncode == 0 and shot.exists(), out.stderr
+    assert "propagateSizeHints" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("Nothing was recorded")

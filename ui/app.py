@@ -85,7 +85,9 @@ def run_gui(
     from PySide6.QtWidgets import QApplication
 
     from ui.gcpolicy import GuiThreadGarbageCollector
+    from ui.qtmessages import send_qt_messages_to_the_log
 
+    send_qt_messages_to_the_log()
     pg.setConfigOptions(antialias=False, useOpenGL=False, background="k")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Facial Nerve Monitor")

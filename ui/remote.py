@@ -284,7 +284,9 @@ def run_remote(
     from PySide6.QtWidgets import QApplication
 
     from ui.gcpolicy import GuiThreadGarbageCollector
+    from ui.qtmessages import send_qt_messages_to_the_log
 
+    send_qt_messages_to_the_log()
     pg.setConfigOptions(antialias=False, useOpenGL=False, background="k")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = RemoteWindow(watcher)
