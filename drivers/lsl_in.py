@@ -39,7 +39,6 @@ Thread safety: ``open``/``read``/``reconnect``/``close`` from the acquisition th
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import math
 import os
@@ -86,15 +85,16 @@ _WIDTH = re.compile(r"(?P<v>[-+]?\d+(?:\.\d+)?)\s*(?:ms|msec)\b", re.IGNORECASE)
 
 def _pylsl() -> Any:
     """pylsl, imported after liblsl was told to stay on this machine (unless the process
-    already chose its configuration). Imported by name: it has no type information."""
+    already chose its configuration)."""
     if not os.environ.get("LSLAPICFG"):
         restrict_to_hosts()
     try:
-        return importlib.import_module("pylsl")
+        import pylsl
     except ImportError:  # pragma: no cover - depends on the installation
         raise SourceError(
             "Reading Lab Streaming Layer needs pylsl: pip install 'facial-nerve-monitor[lsl]'."
         ) from None
+    return pylsl
 
 
 def parse_query(text: str) -> tuple[str, str]:

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from drivers.lslmarkers import MARKER_TYPE, decode
@@ -79,16 +79,12 @@ class Room:
         return float(t[0]), float(t[1])
 
     def copy(self) -> Room:
-        return Room(
-            self.name,
-            self.last_seen,
-            dict(self.status),
-            {k: dict(v) for k, v in self.alarms.items()},
-            deque(self.events, maxlen=LAST_EVENTS),
-            list(self.lsr_calls),
-            self.markers,
-            self.status_no,
-            self.alarm_no,
+        return replace(
+            self,
+            status=dict(self.status),
+            alarms={k: dict(v) for k, v in self.alarms.items()},
+            events=deque(self.events, maxlen=LAST_EVENTS),
+            lsr_calls=list(self.lsr_calls),
         )
 
     def take(self, marker: dict[str, Any], now: float) -> None:

@@ -301,7 +301,8 @@ class MonitorScreens:
 def carry_view(old, new) -> None:
     """What the user set on the old window's view (range, volumes) onto the new one; the
     case's own settings went on with the model."""
-    new.traces.set_range(old.traces.range_uv)
+    from ui.caseflow import put_view
+
     audio = old.audio
-    if audio is not None and new.audio is not None and new.audio.available:
-        new.audio.emg_volume, new.audio.alarm_volume = audio.emg_volume, audio.alarm_volume
+    volumes = (audio.emg_volume, audio.alarm_volume) if audio is not None else None
+    put_view(new, old.traces.range_uv, volumes)

@@ -18,14 +18,10 @@ settings, the electrode check, then monitoring with the recording running.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from monitor.alarms import AlarmPolicy
 from monitor.casesetup import CaseSetup
-from monitor.filters import FilterSettings
-from monitor.freerun import FreeRunSettings
 from monitor.monitorsettings import (
     AudioSettings,
     MonitorSettings,
@@ -161,39 +157,23 @@ class CaseFlow:
 
 
 def apply_settings(window: MainWindow, settings: MonitorSettings) -> None:
-    """The user's settings on a running monitor (each change annotated when recording)."""
-    put_settings(
+    """The user's settings on a running monitor (each change annotated when recording):
+    the case's part to the model, the display range and volumes to the window. One the
+    source cannot take is said on the problem line."""
+    refused = window.model.apply_settings(settings)
+    if refused:  # e.g. a filter beyond the source's rate
+        window.show_problem(Problem(Severity.WARNING, f"Settings not applied: {refused}"))
+    put_view(
         window,
-        filters=settings.filters,
-        detection=settings.detection,
-        thresholds_s=settings.traintime.thresholds_s,
-        policies=settings.alarm_policies(),
-        range_uv=settings.display.range_uv,
-        volumes=(settings.audio.emg_volume, settings.audio.alarm_volume),
-        failed="Settings not applied",
+        settings.display.range_uv,
+        (settings.audio.emg_volume, settings.audio.alarm_volume),
     )
     log.info("settings applied: %s", settings.traintime)
 
 
-def put_settings(
-    window: MainWindow,
-    *,
-    filters: FilterSettings | None,
-    detection: FreeRunSettings,
-    thresholds_s: tuple[float, float],
-    policies: Mapping[str, AlarmPolicy],
-    range_uv: float,
-    volumes: tuple[float, float] | None,
-    failed: str,
-) -> None:
-    """Settings onto a running window: filters (None: leave them), detection and
-    train-time thresholds, alarm policies, display range, volumes. One that the source
-    cannot take is said on the problem line (``failed``: the sentence's start)."""
-    refused = window.model.put_settings(
-        filters=filters, detection=detection, thresholds_s=thresholds_s, policies=policies
-    )
-    if refused:  # e.g. a filter beyond the source's rate
-        window.show_problem(Problem(Severity.WARNING, f"{failed}: {refused}"))
+def put_view(window: MainWindow, range_uv: float, volumes: tuple[float, float] | None) -> None:
+    """The window's own settings: the train-time marks (from the case), the display range,
+    the volumes (None: leave them)."""
     window.traintime.set_thresholds(window.monitoring.traintime.thresholds_s)
     window.traces.set_range(range_uv)
     if volumes is not None and window.audio is not None and window.audio.available:
