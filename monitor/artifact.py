@@ -54,6 +54,25 @@ class CauteryGate:
         self._limit_sq = np.zeros(n_channels)
         self.peak_uv = 0.0
 
+    def broadband(self, power: np.ndarray, dpower: np.ndarray) -> np.ndarray:
+        """Where the power is mostly above ``broadband_hz`` (any shape: hops x channels)."""
+        return dpower > self.hf_ratio * np.maximum(power, 1e-12)
+
+    def candidates(self, power: np.ndarray, broadband: np.ndarray) -> np.ndarray:
+        """How many channels of each hop could be hot (``power``, ``broadband``: hops x
+        channels): broadband and over ``floor_uv``, below every channel's limit."""
+        return np.count_nonzero(broadband & (power > self.floor_uv**2), axis=-1)
+
+    def could_start(self, candidates: int) -> bool:
+        """Whether a hop with this many :meth:`candidates` needs :meth:`hop` at all: with
+        too few to be hot while off, :meth:`hop` would only restart the count of hot hops
+        (and :meth:`quiet_hop` does that)."""
+        return self.active or candidates >= self.min_channels
+
+    def quiet_hop(self) -> None:
+        """:meth:`hop` for a hop :meth:`could_start` says is not needed."""
+        self._run = 0
+
     def hop(
         self,
         power: np.ndarray,
@@ -62,18 +81,21 @@ class CauteryGate:
         noise_sd: np.ndarray,
         start: int,
         veto: Callable[[np.ndarray], bool] | None = None,
+        broadband: np.ndarray | None = None,
     ) -> tuple[bool, bool]:
         """Judge one hop from its per-channel mean power, first-difference power and
         peak-to-peak; return ``(active, changed)``. ``veto(hot_channels)`` may refuse to
         switch on (periodic discharges starting on several channels at once: an A-train
-        cluster of brief potentials is broadband and loud too)."""
+        cluster of brief potentials is broadband and loud too). ``broadband``, when
+        given, is :meth:`broadband` of this hop (a detector computes a block's at once)."""
+        if broadband is None:
+            broadband = self.broadband(power, dpower)
         if noise_sd is not self._noise_seen:  # the estimate changes every few hundred ms
             self._noise_seen = noise_sd
             self._limit_sq = (
                 np.maximum(self.k_noise * np.nan_to_num(noise_sd, nan=5.0), self.floor_uv) ** 2
             )
         over = power > self._limit_sq
-        broadband = dpower > self.hf_ratio * np.maximum(power, 1e-12)
         hot = int(np.count_nonzero(over & broadband))
         if not self.active:
             if hot >= self.min_channels:

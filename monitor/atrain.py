@@ -146,7 +146,7 @@ class PeriodicityTracker:
         self._hops = 0  # steps judged: the background learns every GROUP of them
         self._groups = 0
         self._dirty = False  # an unusable sample since the last step
-        self._hop_clean = np.ones(0, bool)  # per hop of the block taken last
+        self._hop_clean: list[bool] = []  # per hop of the block taken last
         self._grp_p = np.zeros((self.GROUP, 2, n_channels))
         self._grp_q = np.zeros((self.GROUP, n_channels), bool)
         self._last_powers = np.zeros((self.SMOOTH_HOPS - 1, 2, n_channels))
@@ -258,7 +258,7 @@ class PeriodicityTracker:
             )
             / self.hop_d
         )  # (hops, 2, channels)
-        self._hop_clean = ok.reshape(h, self.hop_d).min(axis=1) > 0
+        self._hop_clean = (ok.reshape(h, self.hop_d).min(axis=1) > 0).tolist()
         run = np.concatenate([self._last_powers, power])
         csum = np.cumsum(run, axis=0)
         k = self.SMOOTH_HOPS
@@ -313,6 +313,37 @@ class PeriodicityTracker:
         if not look.any():
             return []
         return self._judge(np.flatnonzero(look), tracking)
+
+    def quiet_hop(self, k: int, power: np.ndarray) -> list[TrainChange]:
+        """:meth:`hop` when no channel is in a train (nor about to start one) or busy with
+        other activity: the usual hop, made cheap when nothing is loud either."""
+        hop_d = self.hop_d
+        if (
+            (self._end + hop_d) // hop_d % self.STEP_HOPS != 0
+            or self._end + hop_d < self._bad_max
+            or not self._all_ready
+        ):
+            return self.hop(k, power)
+        over = power > self._gate
+        if over.any():
+            return self.hop(k, power)  # something to look at
+        self._n += hop_d
+        self._end += hop_d
+        # _learn_step with nothing loud, tracked or busy: every channel clear if clean.
+        clean = not self._dirty and self._hop_clean[k]
+        self._dirty = False
+        j = self._hops % self.GROUP
+        self._grp_p[j] = power
+        if clean:
+            self._grp_q[j] = (power <= self._band).all(axis=0)
+            self._calm_steps += 1
+        else:
+            self._grp_q[j] = False
+            self._calm_steps[:] = 0
+        self._hops += 1
+        if j == self.GROUP - 1:
+            self._learn_group()
+        return []
 
     def _learn_step(self, power: np.ndarray, busy: np.ndarray | None) -> np.ndarray:
         """The background learns from this step where it is quiet; returns the channels

@@ -85,13 +85,20 @@ MAX_HELD_POTENTIALS = 4096  # per open episode; beyond, the middle is thinned ou
 
 @dataclass(frozen=True, slots=True)
 class _HopStats:
-    """Per-hop, per-channel statistics, shape ``(hops, channels)``."""
+    """Per-hop, per-channel statistics, shape ``(hops, channels)``, and per-hop summaries
+    (lists: one Python value per hop). A block's at once: numpy's cost is per call, and
+    a hop's own arrays are eight numbers."""
 
     power: np.ndarray
     dpower: np.ndarray
     ptp: np.ndarray
     maxabs: np.ndarray
     gate: np.ndarray  # the periodicity tracker's gate power per hop
+    rms: np.ndarray  # sqrt(power): what the noise estimate learns
+    rms_finite: list[bool]  # every channel's RMS finite
+    broadband: np.ndarray  # the cautery gate's broadband test
+    cautery_candidates: list[int]  # channels that could be hot for the cautery gate
+    top: list[float]  # the largest magnitude over the channels (NaN ignored)
 
 
 @dataclass(slots=True)
@@ -163,14 +170,16 @@ class FreeRunDetector:
         self._busy_hops = np.zeros(n_channels, np.int64)  # hops kept out of the noise estimate
         self._busy_seen = False
         self._thresholds_for: tuple = ()  # (settings, noise estimate) the thresholds are for
+        self._threshold_min = np.inf  # the lowest threshold (none is known yet)
         self._frozen_max = round(self.s.noise_frozen_max_s * self.rate / self.hop)
         self._buf = np.zeros((0, n_channels), np.float32)
         self._buf_start = 0  # absolute index of _buf[0]
         self._next_hop: int | None = None  # absolute index of the next hop to analyse
         self._episodes: list[_Episode | None] = [None] * n_channels
         self._open = 0  # episodes in progress
+        self._quiet_due = 0  # no episode or sequence can end or be reported before this
         self._sequences: list[list[tuple[int, int, float]]] = [[] for _ in range(n_channels)]
-        self._last_peak = np.full(n_channels, -(10**12), np.int64)
+        self._last_peak = [-(10**12)] * n_channels
         self._stims: list[int] = []
         self._next_id = 1
         self._artifact_event: EmgEvent | None = None
@@ -199,12 +208,24 @@ class FreeRunDetector:
             seg = self._buf[i0 : i0 + n_hops * self.hop].reshape(n_hops, self.hop, -1)
             mx, mn = segment_max(seg), segment_min(seg)
             d = seg[:, 1:] - seg[:, :-1]
+            power = np.einsum("hnc,hnc->hc", seg, seg) / self.hop
+            dpower = np.einsum("hnc,hnc->hc", d, d) / (self.hop - 1)
+            maxabs = np.maximum(mx, -mn)
+            rms = np.sqrt(power)
+            broadband = self.cautery.broadband(power, dpower)
+            with np.errstate(invalid="ignore"):
+                top = np.fmax.reduce(maxabs, axis=1)
             stats = _HopStats(
-                power=np.einsum("hnc,hnc->hc", seg, seg) / self.hop,
-                dpower=np.einsum("hnc,hnc->hc", d, d) / (self.hop - 1),
+                power=power,
+                dpower=dpower,
                 ptp=mx - mn,
-                maxabs=np.maximum(mx, -mn),
+                maxabs=maxabs,
                 gate=self.trains.take_block(self._next_hop, seg, self._blank_spans(n_hops)),
+                rms=rms,
+                rms_finite=np.isfinite(rms).all(axis=1).tolist(),
+                broadband=broadband,
+                cautery_candidates=self.cautery.candidates(power, broadband).tolist(),
+                top=top.tolist(),
             )
             for k in range(n_hops):
                 self._analyse_hop(self._next_hop, stats, k)
@@ -240,25 +261,25 @@ class FreeRunDetector:
     # -- one hop ----------------------------------------------------------------------------
     def _analyse_hop(self, h0: int, st: _HopStats, k: int) -> None:
         now = h0 + self.hop
-        active, changed = self.cautery.hop(
-            st.power[k], st.dpower[k], st.ptp[k], self.noise.sd, h0, self.trains.periodic
-        )
-        if changed:
-            if active:
-                self._start_artifact(h0)
-            else:
-                self._end_artifact(now)
-        if active:
-            self.noise.update(st.power[k], artifact=True)
+        if self._cautery_hop(h0, st, k):  # the noise estimate learns nothing from it
             self.trains.skip()
             return
         blanked = bool(self._stims) and self._blanked_hop(h0)
         busy = self.trains.active
         if self._open:
             busy = busy | np.array([ep is not None for ep in self._episodes])
-        self._update_noise(st.power[k], np.ones_like(busy) if blanked else busy)
+        idle = not busy.any()  # no train, no event under way: the usual hop
+        if idle and not blanked:
+            self._update_noise_idle(st, k)
+        else:
+            self._update_noise(st, k, np.ones_like(busy) if blanked else busy)
         self._set_thresholds()
-        hot = np.flatnonzero(st.maxabs[k] > self.threshold_uv)
+        # Most hops cross no threshold: one comparison of Python floats says so.
+        hot = (
+            np.flatnonzero(st.maxabs[k] > self.threshold_uv)
+            if st.top[k] > self._threshold_min
+            else ()
+        )
         if len(hot):
             i0 = h0 - self._buf_start
             core = self._buf[i0 : i0 + self.hop]
@@ -266,41 +287,87 @@ class FreeRunDetector:
                 self._potentials(
                     int(ch), np.flatnonzero(np.abs(core[:, ch]) > self.threshold_uv[ch]), h0, i0
                 )
-        changes = self.trains.hop(k, st.gate[k], busy)
+        changes = (
+            self.trains.quiet_hop(k, st.gate[k]) if idle else self.trains.hop(k, st.gate[k], busy)
+        )
         if changes:
             self._apply_trains(changes, now)
         if self._open or any(self._sequences):
             self._close_quiet(now)
 
+    def _cautery_hop(self, h0: int, st: _HopStats, k: int) -> bool:
+        """The cautery gate's judgement of hop ``k``: whether it is artifact."""
+        if not self.cautery.could_start(st.cautery_candidates[k]):
+            self.cautery.quiet_hop()
+            return False
+        active, changed = self.cautery.hop(
+            st.power[k],
+            st.dpower[k],
+            st.ptp[k],
+            self.noise.sd,
+            h0,
+            self.trains.periodic,
+            st.broadband[k],
+        )
+        if changed:
+            if active:
+                self._start_artifact(h0)
+            else:
+                self._end_artifact(h0 + self.hop)
+        return active
+
     def _close_quiet(self, now: int) -> None:
         """Episodes and sequences that have been silent long enough end; a lone
         potential is reported as a spike once it has stayed alone long enough."""
+        if now < self._quiet_due:
+            return  # nothing can be due before then (unless something changes: _touch)
+        self._quiet_due = due = 1 << 62
         for ch in range(self.n_channels):
             seq = self._sequences[ch]
-            if seq and now - seq[-1][1] > self.b_gap and self._episodes[ch] is None:
-                self._sequence_close(ch)
+            if seq and self._episodes[ch] is None:
+                if now - seq[-1][1] > self.b_gap:
+                    self._sequence_close(ch)
+                else:
+                    due = min(due, seq[-1][1] + self.b_gap + 1)
             ep = self._episodes[ch]
             if ep is None or ep.kind is EventKind.A_TRAIN or not ep.potentials:
                 continue  # an A-train ends when its periodicity does
             last = ep.potentials[-1].index
             if now - last > self.gap:
                 self._finish(ch, last + self.half)
-            elif ep.kind is None and now - ep.potentials[0].index >= self.spike_wait:
-                self._report(ch, ep, EventKind.SPIKE, now)
+                continue
+            if ep.kind is None:
+                if now - ep.potentials[0].index >= self.spike_wait:
+                    self._report(ch, ep, EventKind.SPIKE, now)
+                else:
+                    due = min(due, ep.potentials[0].index + self.spike_wait)
+            due = min(due, last + self.gap + 1)
+        if self._quiet_due != 0:  # (what was ended above touched it: look again next hop)
+            self._quiet_due = due
 
-    def _update_noise(self, power: np.ndarray, busy: np.ndarray) -> None:
+    def _touch(self) -> None:
+        """An episode or sequence changed: :meth:`_close_quiet` looks at the next hop."""
+        self._quiet_due = 0
+
+    def _update_noise(self, st: _HopStats, k: int, busy: np.ndarray) -> None:
         """Learn the noise from channels with nothing going on; a channel busy for longer
         than ``noise_frozen_max_s`` is learned again (its background has changed)."""
         if not busy.any():
-            if self._busy_seen:
-                self._busy_hops[:] = 0
-                self._busy_seen = False
-            self.noise.update(power, artifact=False)
+            self._update_noise_idle(st, k)
             return
         self._busy_seen = True
         self._busy_hops = np.where(busy, self._busy_hops + 1, 0)
         exclude = busy & (self._busy_hops <= self._frozen_max)
-        self.noise.update(power, artifact=False, exclude=exclude if exclude.any() else None)
+        self.noise.update_rms(
+            st.rms[k], exclude if exclude.any() else None, finite=st.rms_finite[k]
+        )
+
+    def _update_noise_idle(self, st: _HopStats, k: int) -> None:
+        """:meth:`_update_noise` with no channel busy."""
+        if self._busy_seen:
+            self._busy_hops[:] = 0
+            self._busy_seen = False
+        self.noise.update_rms(st.rms[k], finite=st.rms_finite[k])
 
     def _blank_spans(self, n_hops: int) -> list[tuple[int, int]]:
         """Stimulus blanking ``[a, b)`` over the next ``n_hops`` hops."""
@@ -315,6 +382,7 @@ class FreeRunDetector:
 
     # -- A-trains (from the periodicity tracker) ----------------------------------------------
     def _apply_trains(self, changes: list[TrainChange], now: int) -> None:
+        self._touch()
         for c in changes:
             if c.kind == "start":
                 self._train_start(c, now)
@@ -364,10 +432,9 @@ class FreeRunDetector:
             self._add(ch, p, now)
 
     def _set_thresholds(self) -> None:
-        key = (self.s, self.noise.sd)  # both change by replacement: identity says it all
-        if len(self._thresholds_for) == 2 and all(
-            a is b for a, b in zip(key, self._thresholds_for, strict=True)
-        ):
+        # Settings and noise estimate change by replacement: identity says it all.
+        done = self._thresholds_for
+        if done and done[0] is self.s and done[1] is self.noise.sd:
             return
         if self.s.mode == "fixed":
             self.threshold_uv = np.full(self.n_channels, self.s.fixed_uv, np.float32)
@@ -375,12 +442,16 @@ class FreeRunDetector:
             self.threshold_uv = np.maximum(self.s.k_sigma * self.noise.sd, self.s.floor_uv)
         else:
             return
-        self._thresholds_for = key
+        thr = self.threshold_uv
+        # Below the lowest threshold nothing crosses; with an unknown one, look every hop.
+        self._threshold_min = float(thr.min()) if not np.isnan(thr).any() else -np.inf
+        self._thresholds_for = (self.s, self.noise.sd)
 
     def _potentials(self, ch: int, idx: np.ndarray, h0: int, i0: int) -> None:
+        self._touch()
         x = self._buf[:, ch]
-        splits = np.flatnonzero(np.diff(idx) > self.refractory) + 1
-        for group in np.split(idx, splits):
+        splits = np.flatnonzero(idx[1:] - idx[:-1] > self.refractory) + 1
+        for group in np.split(idx, splits) if len(splits) else (idx,):
             peak_rel = int(group[np.argmax(np.abs(x[i0 + group]))])
             peak = h0 + peak_rel
             if self._blanked(peak):
@@ -408,6 +479,7 @@ class FreeRunDetector:
 
     # -- episodes and classes -----------------------------------------------------------------
     def _add(self, ch: int, p: _Potential, now: int) -> None:
+        self._touch()
         ep = self._episodes[ch]
         if (
             ep is not None
@@ -474,6 +546,7 @@ class FreeRunDetector:
     ) -> None:
         """Report the episode's final class; ``limit`` caps the offset (gap, artifact);
         ``offset`` is an A-train's own (from the periodicity tracker)."""
+        self._touch()
         ep = self._episodes[ch]
         self._episodes[ch] = None
         if ep is None:
@@ -503,6 +576,7 @@ class FreeRunDetector:
 
     # -- B-trains: sequences of spikes and bursts -----------------------------------------------
     def _sequence_add(self, ch: int, onset: int, offset: int, pp: float) -> None:
+        self._touch()
         seq = self._sequences[ch]
         if seq and onset - seq[-1][1] > self.b_gap:
             self._sequence_close(ch)
@@ -512,6 +586,7 @@ class FreeRunDetector:
     def _sequence_close(self, ch: int) -> None:
         """A sequence of at least ``b_train_min`` spikes/bursts, each within ``b_train_gap_s``
         of the last, is reported as a B-train over them (they stay reported too)."""
+        self._touch()
         seq, self._sequences[ch] = self._sequences[ch], []
         if len(seq) < self.s.b_train_min or seq[-1][0] - seq[0][0] < self.b_gap:
             return
@@ -533,6 +608,7 @@ class FreeRunDetector:
 
     # -- artifact ------------------------------------------------------------------------------
     def _start_artifact(self, h0: int) -> None:
+        self._touch()
         onset = self.cautery.onset if self.cautery.onset is not None else h0
         self._apply_trains(self.trains.cut(onset), h0)
         for ch in range(self.n_channels):

@@ -34,12 +34,20 @@ class RobustNoise:
         """Feed one hop's per-channel mean power (mean square). Channels in ``exclude``
         (activity under way) teach nothing: their slot repeats the current estimate, so
         a long run of activity holds the estimate where it was."""
-        if artifact:
-            return
-        rms = np.sqrt(power)
+        if not artifact:
+            self.update_rms(np.sqrt(power), exclude)
+
+    def update_rms(
+        self, rms: np.ndarray, exclude: np.ndarray | None = None, finite: bool | None = None
+    ) -> None:
+        """:meth:`update` from the hop's RMS (a detector computes a block's at once);
+        ``finite``, when known, says whether every value of ``rms`` is finite."""
         if exclude is not None:
             rms = np.where(exclude & np.isfinite(self.sd), self.sd, rms)
-        if not np.isfinite(rms).all():  # a hop with invalid samples says nothing of the noise
+            finite = None if not finite else True  # an excluded slot takes a finite value
+        if finite is None:
+            finite = bool(np.isfinite(rms).all())
+        if not finite:  # a hop with invalid samples says nothing of the noise
             previous = self._ring[(self._k - 1) % len(self._ring)] if self._count else self.sd
             rms = np.where(np.isfinite(rms), rms, previous)
             if not np.isfinite(rms).all():

@@ -64,12 +64,17 @@ class SignalQuality:
             self._judge(raw, filt, self._start + len(raw))
 
     def _judge(self, raw: np.ndarray, filt: np.ndarray, index: int) -> None:
-        raw = np.nan_to_num(raw)
+        if not np.isfinite(raw).all():
+            raw = np.nan_to_num(raw)
         rms = np.sqrt(np.einsum("nc,nc->c", filt, filt) / len(filt))
         self._flat_run = np.where(rms < self.s.flat_uv, self._flat_run + 1, 0)
-        centred = raw - raw.mean(axis=0)
-        # Amplitude of each mains frequency by projection on cached sine/cosine references.
-        proj = self._references(len(raw)) @ centred  # (2 x n_freqs, channels)
+        # Amplitude of each mains frequency by projection on cached sine/cosine references,
+        # of the signal less its mean: one product gives the projections and the sums
+        # (the last reference is ones), far cheaper than centring the samples.
+        refs, ref_sums = self._references(len(raw))
+        proj_sums = refs @ raw  # (2 x n_freqs + 1, channels)
+        mean = proj_sums[-1].astype(np.float64) / len(raw)
+        proj = proj_sums[:-1] - np.outer(ref_sums, mean)
         amp = np.hypot(proj[0::2], proj[1::2]) * 2 / len(raw)
         mains = amp.max(axis=0) / np.sqrt(2)
         stuck = self._stuck(raw)
@@ -94,15 +99,19 @@ class SignalQuality:
                 index,
             )
 
-    def _references(self, n: int) -> np.ndarray:
+    def _references(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine and sine of each mains frequency over ``n`` samples, then a row of ones;
+        and the sum of each cosine and sine."""
         if getattr(self, "_ref_n", None) != n:
             t = np.arange(n) / self.rate
             rows = []
             for f in self.mains_hz:
                 rows += [np.cos(2 * np.pi * f * t), np.sin(2 * np.pi * f * t)]
+            rows.append(np.ones(n))
             self._ref = np.array(rows, dtype=np.float32)
+            self._ref_sums = self._ref[:-1].sum(axis=1, dtype=np.float64)
             self._ref_n = n
-        return self._ref
+        return self._ref, self._ref_sums
 
     def _stuck(self, raw: np.ndarray) -> np.ndarray:
         """Channels with a run of identical extreme samples (clipping) or beyond full scale."""
@@ -116,10 +125,18 @@ class SignalQuality:
         same = np.zeros_like(big)
         same[1:] = raw[1:] == raw[:-1]
         run = same & big
-        for ch in np.flatnonzero(run.sum(axis=0) >= k - 1):
-            edges = np.flatnonzero(np.diff(np.concatenate(([0], run[:, ch].astype(np.int8), [0]))))
-            if (edges[1::2] - edges[0::2]).max() >= k - 1:  # k equal samples = k-1 repeats
-                out[ch] = True
+        chans = np.flatnonzero(np.count_nonzero(run, axis=0) >= k - 1)
+        if len(chans) == 0:
+            return out
+        # The longest run of repeats on each of those channels, all at once: each
+        # channel's row padded with a zero at both ends, so its edges pair up.
+        rows = np.zeros((len(chans), len(raw) + 2), np.int8)
+        rows[:, 1:-1] = run[:, chans].T
+        edges = np.flatnonzero(np.diff(rows, axis=1).ravel())
+        starts, ends = edges[0::2], edges[1::2]
+        longest = np.zeros(len(chans), np.int64)
+        np.maximum.at(longest, starts // (len(raw) + 1), ends - starts)
+        out[chans[longest >= k - 1]] = True  # k equal samples = k-1 repeats
         return out
 
     def _set(self, key: str, on: bool, text: str, index: int) -> None:
