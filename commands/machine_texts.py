@@ -59,6 +59,8 @@ _STIMULI = (
 )
 _ALARMS = (
     "alarm Low Medium High active acknowledged latched resolved "
+    # casemodel.toggle_alarm_pause: alarm audio paused for 2:00 / alarm audio resumed
+    "audio paused resumed "
     # monitoring.py, quality.py
     "A-train on at Hz Train time s over risk of facial palsy electrode off check the needle "
     "flat signal lead heavy mains interference µV impedance and cables amplifier saturated "

@@ -307,14 +307,22 @@ class CaseModel:
 
     def toggle_alarm_pause(self) -> bool:
         """Pause the alarm sound for the pause time, or resume it; True when now paused."""
+        at = self.now_index()
         if self.alarms.audio_paused_remaining() > 0:
             self.alarms.resume_audio()
             self.note("Alarm sound resumed")
+            self._record_alarm_action(at, "alarm audio resumed")
             return False
         self.alarms.pause_audio()
         left = math.ceil(self.alarms.audio_paused_remaining())
         self.note(f"Alarm sound paused for {left // 60}:{left % 60:02d}")
+        # In the recording too, as acknowledgements are: the signed report lists both.
+        self._record_alarm_action(at, f"alarm audio paused for {left // 60}:{left % 60:02d}")
         return True
+
+    def _record_alarm_action(self, index: int, text: str) -> None:
+        if self.recorder is not None:
+            self.recorder.annotate(index, text)
 
     def set_lsr_baseline(self) -> None:
         """Take the LSR baseline now; ``ValueError`` (a sentence) when it cannot."""

@@ -1,4 +1,9 @@
-"""The case: its id, the surgeon, the procedure, the side, and optional patient fields.
+"""The case: its id, the people, the procedure, the side, and optional patient fields.
+
+The people (surgeon, neurophysiologist) and the anaesthesia (relaxant state, train of
+four: a relaxed muscle gives no EMG) are clinicians' data, not the patient's: they go into
+the recording's first annotation (:meth:`CaseSetup.recording_note`, read back by
+:func:`parse_recording_note`) and from there into the signed report.
 
 The patient fields (name, birth date, hospital number) are for the recording's EDF+ header
 only, where EDF+ keeps them (``code sex birthdate name``). They never reach a file name, a
@@ -24,6 +29,13 @@ BIRTH_DATE_MIN_AGE = dt.timedelta(days=365)
 _CASE_ID = re.compile(r"[A-Za-z0-9_-]+")
 _EDF_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 EDF_FIELD_CHARS = 80  # the EDF header's patient and recording fields
+NAME_MAX = 40  # a surgeon's, a neurophysiologist's, a user's name
+ANAESTHESIA_MAX = 80
+_NOTE = re.compile(
+    r"case (?P<case_id>[A-Za-z0-9_-]+): (?P<procedure>.+?), (?P<side>left|right) side"
+    r"(?:, surgeon (?P<surgeon>.+?))?(?:, monitored by (?P<user>.+?))?"
+    r"(?:; neurophysiologist: (?P<neurophysiologist>.+?))?(?:; anaesthesia: (?P<anaesthesia>.+))?"
+)
 
 
 class CaseSetupError(ValueError):
@@ -227,6 +239,12 @@ class CaseSetup:
         Optional, at most 40 characters.
     user : str
         Who monitors (their settings are used); the EDF+ technician code.
+    neurophysiologist : str
+        Who interprets and signs the monitoring (may differ from ``user``, the one at the
+        machine); optional, at most 40 characters.
+    anaesthesia : str
+        Optional, at most 80 characters: what matters for the EMG, the relaxant state
+        (``TIVA, no relaxant after induction, TOF 4/4``).
     patient_name, patient_birth_date, hospital_number
         Optional; only for the EDF+ header. Not shown by ``repr``.
 
@@ -241,6 +259,8 @@ class CaseSetup:
     procedure: Procedure = DEFAULT_PROCEDURE
     surgeon: str = ""
     user: str = ""
+    neurophysiologist: str = ""
+    anaesthesia: str = ""
     patient_name: str = field(default="", repr=False)
     patient_birth_date: dt.date | None = field(default=None, repr=False)
     hospital_number: str = field(default="", repr=False)
@@ -251,12 +271,15 @@ class CaseSetup:
         if self.side not in SIDES:
             raise CaseSetupError("Choose the side of the operation: left or right.")
         set_(self, "procedure", Procedure.parse(self.procedure))
-        set_(self, "surgeon", " ".join(str(self.surgeon).split()))
-        if len(self.surgeon) > 40:
-            raise CaseSetupError("The surgeon's name has at most 40 characters.")
-        set_(self, "user", " ".join(str(self.user).split()))
-        if len(self.user) > 40:
-            raise CaseSetupError("The user's name has at most 40 characters.")
+        for name, what, most in (
+            ("surgeon", "The surgeon's name", NAME_MAX),
+            ("user", "The user's name", NAME_MAX),
+            ("neurophysiologist", "The neurophysiologist's name", NAME_MAX),
+            ("anaesthesia", "The anaesthesia", ANAESTHESIA_MAX),
+        ):
+            set_(self, name, " ".join(str(getattr(self, name)).split()))
+            if len(getattr(self, name)) > most:
+                raise CaseSetupError(f"{what} has at most {most} characters.")
         set_(self, "patient_name", " ".join(str(self.patient_name).split()))
         if len(self.patient_name) > 60:
             raise CaseSetupError("The patient's name has at most 60 characters.")
@@ -274,6 +297,8 @@ class CaseSetup:
         parts = [f"case {self.case_id}", self.procedure.title, f"{self.side} side"]
         if self.surgeon:
             parts.append(f"surgeon {self.surgeon}")
+        if self.neurophysiologist:
+            parts.append(f"neurophysiologist {self.neurophysiologist}")
         return ", ".join(parts)
 
     def __str__(self) -> str:
@@ -308,11 +333,35 @@ class CaseSetup:
         }
 
     def recording_note(self) -> str:
-        """An annotation for the start of the recording: procedure, side, surgeon, user
-        (the EDF+ recording field has no room for them); no patient field."""
+        """An annotation for the start of the recording: procedure, side, surgeon, user,
+        neurophysiologist, anaesthesia (the EDF+ recording field has no room for them); no
+        patient field. :func:`parse_recording_note` reads it back.
+
+        ``case VS-0417: Vestibular schwannoma, right side, surgeon Dr Meier, monitored by
+        anna; neurophysiologist: Dr Kim; anaesthesia: TIVA, no relaxant after induction``
+        (a ``;`` in a field becomes ``,``: it separates the fields).
+        """
+
+        def clean(value: str) -> str:
+            return value.replace(";", ",")
+
         text = f"case {self.case_id}: {self.procedure.title}, {self.side} side"
         if self.surgeon:
-            text += f", surgeon {self.surgeon}"
+            text += f", surgeon {clean(self.surgeon)}"
         if self.user:
-            text += f", monitored by {self.user}"
+            text += f", monitored by {clean(self.user)}"
+        if self.neurophysiologist:
+            text += f"; neurophysiologist: {clean(self.neurophysiologist)}"
+        if self.anaesthesia:
+            text += f"; anaesthesia: {clean(self.anaesthesia)}"
         return text
+
+
+def parse_recording_note(text: str) -> dict[str, str]:
+    """The fields of a :meth:`CaseSetup.recording_note` (``case_id``, ``procedure``,
+    ``side``, and those given of ``surgeon``, ``user``, ``neurophysiologist``,
+    ``anaesthesia``); ``{}`` for any other text."""
+    m = _NOTE.fullmatch(" ".join(str(text).split()))
+    if m is None:
+        return {}
+    return {k: v for k, v in m.groupdict().items() if v}

@@ -9,11 +9,13 @@ Usage::
         settings = dialog.result_settings()  # monitor.monitorsettings.MonitorSettings
 
 Choosing a procedure fills the montage from its preset; each channel's muscle, side and
-colour can then be changed. On "Start case" the montage used is kept as the user's
-"Last used" preset for that procedure and the surgeon is remembered; patient fields are
-never stored. Every action has a key: Alt + the underlined letter moves to a field,
-Ins/Del add and remove a channel, F6 picks a colour, F7 saves a preset, F8 restores the
-factory defaults, Enter starts the case, Esc cancels.
+colour can then be changed. The neurophysiologist and the anaesthesia (relaxant state) go
+with the surgeon into the recording's first annotation, and so into the signed report. On
+"Start case" the montage used is kept as the user's "Last used" preset for that procedure
+and the surgeon is remembered; patient fields are never stored. Every action has a key:
+Alt + the underlined letter moves to a field, Ins/Del add and remove a channel, F6 picks a
+colour, F7 saves a preset, F8 restores the factory defaults, Enter starts the case, Esc
+cancels.
 """
 
 from __future__ import annotations
@@ -44,7 +46,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from monitor.casesetup import CaseSetup, CaseSetupError, Procedure
+from monitor.casesetup import (
+    ANAESTHESIA_MAX,
+    NAME_MAX,
+    CaseSetup,
+    CaseSetupError,
+    Procedure,
+)
 from monitor.monitorsettings import MonitorSettings, SettingsError
 from monitor.montage import MAX_CHANNELS, MUSCLES, Montage, MontageError
 from monitor.montagepresets import MontagePreset, PresetChannel, next_muscle
@@ -229,6 +237,17 @@ class CaseSetupDialog(QDialog):
         self.surgeon_edit = QLineEdit()
         self.surgeon_edit.setMaxLength(40)
         self._labelled(form, "Sur&geon", self.surgeon_edit)
+        self.neurophysiologist_edit = QLineEdit()
+        self.neurophysiologist_edit.setMaxLength(NAME_MAX)
+        self.neurophysiologist_edit.setToolTip("Who interprets the monitoring and signs the report")
+        self._labelled(form, "Neurophysi&ologist", self.neurophysiologist_edit)
+        self.anaesthesia_edit = QLineEdit()
+        self.anaesthesia_edit.setMaxLength(ANAESTHESIA_MAX)
+        self.anaesthesia_edit.setPlaceholderText("TIVA, no relaxant after induction, TOF 4/4")
+        self.anaesthesia_edit.setToolTip(
+            "The relaxant state matters: a relaxed muscle gives no EMG (train of four)"
+        )
+        self._labelled(form, "&Anaesthesia", self.anaesthesia_edit)
         self.procedure_combo = QComboBox()
         for p in Procedure:
             self.procedure_combo.addItem(p.title, p)
@@ -597,6 +616,8 @@ class CaseSetupDialog(QDialog):
                 procedure=self.procedure,
                 surgeon=self.surgeon_edit.text(),
                 user=self._user,
+                neurophysiologist=self.neurophysiologist_edit.text(),
+                anaesthesia=self.anaesthesia_edit.text(),
                 patient_name=self.name_edit.text(),
                 patient_birth_date=self.birth_edit.text(),
                 hospital_number=self.hospital_edit.text(),

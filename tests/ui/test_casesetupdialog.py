@@ -146,3 +146,24 @@ def test_a_damaged_settings_file_is_reported_on_the_dialog(qtbot, store):
     assert dialog.notice.isVisible()
     assert "renamed to mvd-hfs.json.unreadable-" in dialog.notice.text()
     assert muscles(dialog) == ["oculi", "oris", "mentalis", "frontalis"]
+
+
+def test_neurophysiologist_and_anaesthesia_reach_the_case_and_its_first_annotation(qtbot, store):
+    dialog = open_dialog(qtbot, store, case_id="MVD-17")
+    choose(dialog.side_combo, "left")
+    dialog.surgeon_edit.setText("Dr Meier")
+    qtbot.keyClick(dialog, Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)
+    assert dialog.focusWidget() is dialog.neurophysiologist_edit
+    qtbot.keyClicks(dialog.neurophysiologist_edit, "Dr Kim")
+    qtbot.keyClick(dialog, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+    assert dialog.focusWidget() is dialog.anaesthesia_edit
+    qtbot.keyClicks(dialog.anaesthesia_edit, "TIVA, no relaxant after induction")
+    qtbot.keyClick(dialog.case_edit, Qt.Key.Key_Return)
+    setup = dialog.result_setup()
+    assert (setup.neurophysiologist, setup.anaesthesia) == (
+        "Dr Kim",
+        "TIVA, no relaxant after induction",
+    )
+    assert setup.recording_note().endswith(
+        "; neurophysiologist: Dr Kim; anaesthesia: TIVA, no relaxant after induction"
+    )
