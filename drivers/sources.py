@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.source import Source
-from simulation.emgsynth import SimConfig
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the simulator is imported when a simulated source is made
+    from simulation.emgsynth import SimConfig
     from simulation.scenario_engine import ScenarioEngine
 
 DEFAULT_BAUD = 921_600

@@ -45,6 +45,7 @@ from monitor.evoked.settings import (
     REJECT_SATURATION,
     EvokedSettings,
 )
+from monitor.medians import median_columns
 
 USUAL_SWEEPS = 30  # sweeps whose noise and step sizes make a channel's usual level
 LEVEL_MS = 10.0  # the raw level before the pulse, at the start and at the end of a sweep
@@ -158,10 +159,10 @@ class ContaminationScreen:
         step = np.full(n_ch, np.nan)
         stats = []
         for chans, pre in groups:
-            dev = np.abs(pre - np.median(pre, axis=0))
-            noise[chans] = 1.4826 * np.median(dev, axis=0)  # robust RMS (monitor.evoked.responses)
+            dev = np.abs(pre - median_columns(pre))
+            noise[chans] = 1.4826 * median_columns(dev)  # robust RMS (monitor.evoked.responses)
             dpre = np.abs(np.diff(pre, axis=0))
-            step[chans] = 1.4826 * np.median(dpre, axis=0)  # robust scale of the steps
+            step[chans] = 1.4826 * median_columns(dpre)  # robust scale of the steps
             stats.append((chans, pre, dev, dpre))
         usual_noise, usual_step = self.usual_levels()
         usual_noise = np.where(np.isfinite(usual_noise), usual_noise, noise)

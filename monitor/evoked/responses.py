@@ -12,14 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.evoked.settings import EvokedSettings
+from monitor.medians import median, median_columns
 
 
 def robust_rms_columns(x: np.ndarray) -> np.ndarray:
     """:func:`robust_rms` of every column of ``x`` (all finite) at once."""
     if len(x) == 0:
         return np.full(x.shape[1], np.nan)
-    med = np.median(x, axis=0)
-    return 1.4826 * np.median(np.abs(x - med), axis=0)
+    med = median_columns(x)
+    return 1.4826 * median_columns(np.abs(x - med))
 
 
 def robust_rms(x: np.ndarray) -> float:
@@ -27,7 +28,7 @@ def robust_rms(x: np.ndarray) -> float:
     x = x[np.isfinite(x)]
     if len(x) == 0:
         return float("nan")
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+    return float(1.4826 * median(np.abs(x - median(x))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ def measure_response(
     if not ptp > level:
         return ResponseMeasure(False, ptp, level)
     blank_end = zero + round(s.blank_ms * ms)
-    ipk = i0 + int(np.argmax(np.abs(seg - np.median(seg))))
+    ipk = i0 + int(np.argmax(np.abs(seg - median(seg))))
     b0 = max(blank_end, i0 - round(1.0 * ms))
     base = float(np.mean(y[b0:i0])) if b0 < i0 else 0.0
     mag = np.abs(seg - base)

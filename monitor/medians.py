@@ -1,0 +1,32 @@
+"""Medians of finite data without ``np.median``'s per-call overhead.
+
+``np.median`` is a partition plus a mean of the middle one or two values behind several
+layers of Python (NaN checks, axis handling), about 15 µs a call; the evoked analysis
+takes a few thousand medians of short stretches per minute of signal. These give the
+same values bit for bit on finite data (the same partition; the mean of two values is
+their sum halved), and are for finite data only: a NaN gives an arbitrary value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def median(x: np.ndarray) -> float:
+    """The median of a non-empty 1-D array of finite values."""
+    n = len(x)
+    h = n // 2
+    if n % 2:
+        return float(np.partition(x, h)[h])
+    p = np.partition(x, (h - 1, h))
+    return float((p[h - 1] + p[h]) / 2)
+
+
+def median_columns(x: np.ndarray) -> np.ndarray:
+    """The median of every column of a non-empty 2-D array of finite values."""
+    n = len(x)
+    h = n // 2
+    if n % 2:
+        return np.partition(x, h, axis=0)[h]
+    p = np.partition(x, (h - 1, h), axis=0)
+    return (p[h - 1] + p[h]) / 2
