@@ -15,6 +15,11 @@ of the scenario. They advance together until an instructor pauses (the case stop
 patient's quiet baseline and the stimulator go on, as an amplifier never stops), resumes,
 or jumps to a phase (the case time moves, the stream does not). Live commands take effect
 at the start of the next block rendered.
+
+The start gate: an engine made with ``wait_for_start=True`` holds the case at its very
+beginning from the first sample (nothing scripted or random happens, no phase begins)
+until :meth:`ScenarioEngine.start`; the stream index where it started is
+:attr:`ScenarioEngine.started_at`, from which the training clock counts.
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ class TruthItem:
 @dataclass(frozen=True, slots=True)
 class ScenarioNotice:
     """A moment of the timeline, for the instructor's console and the debrief: ``kind``
-    is ``phase``, ``paused``, ``resumed``, ``jumped``, ``injected``, ``lead_off``,
+    is ``phase``, ``started``, ``paused``, ``resumed``, ``jumped``, ``injected``, ``lead_off``,
     ``lead_on``, ``disconnect``, ``reconnected``, ``lsr_gone``, ``lsr_back`` or ``end``."""
 
     kind: str
@@ -100,6 +105,15 @@ class ScenarioTruth:
     rendered_until: int
     #: The clocks' history: (stream index, case index, running) from each change on.
     clock_history: tuple[tuple[int, int, bool], ...] = ((0, 0, True),)
+    #: Stream index where the case was started (None: still waiting for its start).
+    started_at: int | None = 0
+
+    def since_start_s(self, index: int) -> float:
+        """Seconds from the start of the case to a stream index (0 before it, and while
+        the case waits for its start): the training clock, which pauses do not stop."""
+        if self.started_at is None:
+            return 0.0
+        return max(0, index - self.started_at) / self.rate
 
     def case_s(self, index: int) -> float:
         """Case time (s) of a stream index: what a debrief shows beside each moment."""
@@ -179,8 +193,11 @@ class ScenarioEngine:
     scenario : Scenario
     stop_at_s : float, optional
         End the case earlier than its duration (case seconds).
+    wait_for_start : bool
+        Hold the case from its first sample until :meth:`start` (an instructor's Start):
+        the stream may run meanwhile (the quiet baseline), the case does not.
 
-    Thread safety: ``pause``, ``resume``, ``jump_to_phase``, ``inject``, ``truth``,
+    Thread safety: ``start``, ``pause``, ``resume``, ``jump_to_phase``, ``inject``, ``truth``,
     ``notices_since``, ``add_listener`` and the read-only properties are safe from any
     thread. Rendering (through the synth from :meth:`make_synth`), ``prepare`` and
     ``next_stop`` run on the one thread that renders: the acquisition thread in-process,
@@ -188,7 +205,9 @@ class ScenarioEngine:
     the engine's lock is released; they must return quickly.
     """
 
-    def __init__(self, scenario: Scenario, stop_at_s: float | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, stop_at_s: float | None = None, wait_for_start: bool = False
+    ) -> None:
         self.scenario = scenario
         self.rate = float(scenario.rate)
         end_s = scenario.duration_s if stop_at_s is None else min(stop_at_s, scenario.duration_s)
@@ -201,8 +220,11 @@ class ScenarioEngine:
         # samples while running). History kept to give every stream index its case time.
         self._seg_stream = 0
         self._seg_case = 0
-        self._running = True
-        self._history: list[tuple[int, int, bool]] = [(0, 0, True)]
+        self._running = not wait_for_start
+        self._history: list[tuple[int, int, bool]] = [(0, 0, self._running)]
+        # The start gate: asked (any thread, at once) and done (at a stream index).
+        self._start_asked = not wait_for_start
+        self._started_at: int | None = None if wait_for_start else 0
         self._cues, self._emg = self._timeline(scenario)
         self._next_cue = 0
         self._items: list[TruthItem] = []  # technical and LSR truth (EMG truth: the synth)
@@ -225,6 +247,9 @@ class ScenarioEngine:
                 raise RuntimeError("A scenario engine runs one scenario once.")
             synth = ScenarioSynth(config, self)
             self._synth = synth
+            if not self._running:  # waiting for the start: the quiet baseline only
+                self._set_rates({})
+                self._lsr_config(0)
             self._feed(self._seg_case)
             return synth
 
@@ -241,12 +266,25 @@ class ScenarioEngine:
         self._link = link
 
     # -- live control (any thread) ----------------------------------------------------------
+    def start(self) -> None:
+        """Start a case held for its start (``wait_for_start``), at the next block
+        rendered; nothing if it has started."""
+        with self._lock:
+            if self._start_asked:
+                return
+            self._start_asked = True
+        self._command("start")
+
     def pause(self) -> None:
         """Hold the case: no more scripted or random events, phases stop; the baseline and
         the stimulator go on."""
         self._command("pause")
 
     def resume(self) -> None:
+        """Go on after a pause; before the start, :meth:`start`."""
+        if not self._start_asked:
+            self.start()
+            return
         self._command("resume")
 
     def jump_to_phase(self, name: str) -> None:
@@ -268,6 +306,8 @@ class ScenarioEngine:
         """Make something happen now: an EMG event, cautery, a needle off or back, or a
         disconnection (``duration_s``). ``channel`` from 0, or a label or muscle.
         ``ValueError`` with a sentence if it cannot be."""
+        if not self._start_asked:
+            raise ValueError("The case has not started yet: press Start first.")
         if kind not in EVENT_KINDS:
             raise ValueError(f"Unknown event {kind!r}; one of {', '.join(EVENT_KINDS)}.")
         ch = None
@@ -303,6 +343,24 @@ class ScenarioEngine:
     @property
     def paused(self) -> bool:
         return not self._running
+
+    @property
+    def waiting_for_start(self) -> bool:
+        """The case is held for its start (the start may have been asked for, not yet
+        taken effect)."""
+        return self._started_at is None
+
+    @property
+    def started_at(self) -> int | None:
+        """Stream index where the case started (0 for an engine that did not wait), or
+        None while it waits."""
+        return self._started_at
+
+    def since_start_s(self, index: int) -> float:
+        """Seconds from the start of the case to a stream index (0 before it): the
+        training clock, which the instructor's pauses and jumps do not stop."""
+        started = self._started_at
+        return 0.0 if started is None else max(0, index - started) / self.rate
 
     @property
     def finished(self) -> bool:
@@ -365,6 +423,7 @@ class ScenarioEngine:
                 end_index=self._stream_of(self._end_case),
                 rendered_until=rendered,
                 clock_history=tuple(self._history),
+                started_at=self._started_at,
             )
 
     # -- the rendering thread -----------------------------------------------------------------
@@ -607,7 +666,14 @@ class ScenarioEngine:
         self._lsr_config(pos)
         self._say("paused", pos, f"Paused at {clock(case / self.rate)}")
 
-    def _do_resume(self, pos: int) -> None:
+    def _do_start(self, pos: int) -> None:
+        if self._started_at is not None:
+            return
+        self._started_at = pos
+        if not self._running:
+            self._do_resume(pos, "started")
+
+    def _do_resume(self, pos: int, kind: str = "resumed") -> None:
         if self._running:
             return
         case = self._seg_case
@@ -615,7 +681,7 @@ class ScenarioEngine:
         self._set_rates(self.scenario.rates_at(case / self.rate))
         self._lsr_config(pos)
         self._feed(case)
-        self._say("resumed", pos, f"Resumed at {clock(case / self.rate)}")
+        self._say(kind, pos, f"{kind.capitalize()} at {clock(case / self.rate)}")
 
     def _do_jump(self, pos: int, name: str) -> None:
         phase = self.scenario.phase_named(name)

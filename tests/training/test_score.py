@@ -118,8 +118,8 @@ def test_the_debrief_shows_the_three_lanes_and_every_item():
     texts = [el.text for el in root.iter("{http://www.w3.org/2000/svg}text")]
     assert {"Happened", "Monitor", "Trainee", "decompression"} <= set(texts)
     page = debrief_html("Routine MVD", "The LSR goes.", t, [], history, log.actions(), score)
-    assert "3 of 3 points" in page and "A-train on L Orb. oculi at 20.0 s" in page
-    assert "LSR disappeared at 100.0 s" in page and page.count("<b>ok</b>") == 3
+    assert "3 of 3 points" in page and "A-train on L Orb. oculi at 0:00:20" in page
+    assert "LSR disappeared at 0:01:40" in page and page.count("<b>ok</b>") == 3
 
 
 def test_acknowledging_a_latched_alarm_counts_from_the_real_alarm_manager():
