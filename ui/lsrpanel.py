@@ -41,7 +41,6 @@ acquisition thread.
 from __future__ import annotations
 
 import math
-import warnings
 from collections import deque
 
 import numpy as np
@@ -76,6 +75,7 @@ EPOCH_MS = (-5.0, 50.0)
 TREND_MIN_SPAN_S = 30.0
 TREND_MAX_POINTS = 40_000  # per channel: 11 h at 1 Hz
 AXIS_W = 40  # the trend's µV axis
+PACKED_ROW_PX = 48  # lower rows (many channels) keep only the numbers that matter
 COLUMN_GAP = 6  # between the train-time bars and the sweeps
 #: Offsets between stacked sweeps and trend ticks are rounded to these (µV).
 NICE_UV = (
@@ -222,10 +222,19 @@ class SweepHistory:
             for ch in sw.rejected():
                 if ch < stack.shape[2]:
                     stack[k, :, ch] = np.nan
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a channel rejected throughout
-            mean = np.nanmean(stack, axis=0) if np.isnan(stack).any() else stack.mean(axis=0)
-        return rows[-1].times_ms()[:n], mean
+        return rows[-1].times_ms()[:n], _mean_of_finite(stack)
+
+
+def _mean_of_finite(stack: np.ndarray) -> np.ndarray:
+    """The mean over the first axis of the finite values only; NaN where there are none
+    (a channel rejected on every sweep, samples lost in a gap): ``np.nanmean`` would warn
+    "Mean of empty slice" there."""
+    finite = np.isfinite(stack)
+    count = finite.sum(axis=0)
+    total = np.where(finite, stack, 0.0).sum(axis=0)
+    mean = np.full(total.shape, np.nan)
+    np.divide(total, count, out=mean, where=count > 0)
+    return mean
 
 
 def _same_current(a: float, b: float, tolerance: float = 0.1) -> bool:
@@ -258,6 +267,7 @@ class LsrRow:
         self.lost_spans: list[tuple[float, float]] = []
         self.baseline_uv: float | None = None
         self._last_axis: bool | None = None
+        self.packed = False
         #: Response window (ms) by result kind, from the analyzer's settings.
         self.windows: dict[str, tuple[float, float]] = {}
 
@@ -395,6 +405,19 @@ class LsrRow:
         self._last_axis = bottom
         for p in (self.wplot, self.tplot):
             p.showAxis("bottom", bottom)
+
+    def set_packed(self, packed: bool) -> None:
+        """A low row (many channels) keeps the trend's number and the sweeps: the channel
+        name (on the trace beside it), the baseline's value (in the log), the trend's zero
+        tick and the axes' titles go, so that nothing overlaps."""
+        if packed == self.packed:
+            return
+        self.packed = packed
+        self.wcaption.setVisible(not packed)
+        if packed:
+            self.base_text.hide()
+        self.wplot.getAxis("bottom").showLabel(not packed)
+        self.tplot.getAxis("bottom").showLabel(not packed)
 
     # -- waterfall ---------------------------------------------------------------------------------
     def draw_sweeps(
@@ -574,13 +597,14 @@ class LsrRow:
         p.setYRange(-0.04 * ymax, ymax, padding=0)
         p.setXRange(*x_range, padding=0)
         tick = nice_down(top)
-        p.getAxis("left").setTicks([[(0.0, "0"), (tick, f"{tick:g}")]])
+        ticks = [(tick, f"{tick:g}")] if self.packed else [(0.0, "0"), (tick, f"{tick:g}")]
+        p.getAxis("left").setTicks([ticks])
         if self.baseline_uv is not None:
             self.base_level.setValue(self.baseline_uv)
             self.base_level.show()
             self.base_text.setText(f"base {_uv_text(self.baseline_uv)}")
             self.base_text.setPos(x_range[1], self.baseline_uv)
-            self.base_text.show()
+            self.base_text.setVisible(not self.packed)
         else:
             self.base_level.hide()
             self.base_text.hide()
@@ -727,8 +751,10 @@ class LsrColumn(QWidget):
         wf = int(w * 0.52)
         tw = w - wf - 4
         last = len(spans) - 1
+        packed = min(b - t for t, b in spans) < PACKED_ROW_PX
         for i, (row, (top, bot)) in enumerate(zip(self.rows, spans, strict=False)):
             height = (max(bottom, bot) if i == last else bot) - top
+            row.set_packed(packed)
             row.show_axes(i == last)
             row.set_geometry(COLUMN_GAP, int(top), max(20, int(height)), wf, tw)
         # About 10 px per sweep at least: fewer sweeps in low rows.

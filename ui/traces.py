@@ -1,6 +1,11 @@
 """Live traces: one persistent pyqtgraph plot item per channel, fed by the display envelope.
 
 Free-running events are drawn over them by :class:`~ui.eventmarkers.EventMarkers`.
+
+Every channel stays on screen: when the rows get low (many channels, a small screen) the
+view packs them (less space between rows, smaller names down to :data:`MIN_LABEL_PT`);
+a row lower than :data:`MIN_ROW_PX` does not fit, and ``channels_not_shown`` names the
+channels that are then off the view, for the window to say so.
 """
 
 from __future__ import annotations
@@ -13,11 +18,26 @@ import pyqtgraph as pg
 from monitor.envelope import Envelope
 from monitor.events import EmgEvent
 from presentation import theme
+from ui.channelname import PAD, ChannelName, name_font
 from ui.eventmarkers import EventMarkers
 
 #: Sensitivity steps (± µV shown per channel), as on an EMG machine's gain knob.
 RANGES_UV = (20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 AXIS_WIDTH = 84  # the µV axis left of each trace
+MIN_LABEL_PT = 14  # the smallest channel name, packed rows (bold, read from 2 m)
+MIN_ROW_PX = 20  # a channel's plot lower than this does not fit: the window says so
+PACKED_BELOW_PX = 60  # rows lower than this at the normal spacing are packed
+#: Space between rows and around the plots (px): normal, packed.
+ROW_GAP = (6, 1)
+MARGIN = (9, 2)
+PLOT_MARGIN = 2  # a plot item's own margins (1 px above and below its view)
+
+
+class SecondsAxis(pg.AxisItem):
+    """The time axis, its unit on each tick ("-3 s"): no label row under it."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
+        return [f"{v:g} s" if v else "0" for v in values]
 
 
 class TraceView(pg.GraphicsLayoutWidget):
@@ -42,17 +62,15 @@ class TraceView(pg.GraphicsLayoutWidget):
         self.end_index = 0  # sample index one past the newest sample drawn
         self._plots: list[pg.PlotItem] = []
         self._curves: list[pg.PlotDataItem] = []
-        self._name_items: list[pg.LabelItem] = []
+        self._name_items: list[ChannelName] = []
         self._compact = False  # rows too low for three tick labels: one "±N µV" label
+        self.packed = False  # many channels: rows packed, names smaller
         self._axis_font = pg.QtGui.QFont()
         self._axis_font.setPointSize(theme.AXIS_PT)
         name_width = self._name_width(labels)
         for i, label in enumerate(labels):
             colour = theme.channel_colour(i)
-            name = pg.LabelItem(
-                label, color=colour, size=f"{theme.LABEL_PT}pt", bold=True, justify="right"
-            )
-            name.setFixedWidth(name_width)
+            name = ChannelName(label, colour, theme.LABEL_PT, name_width)
             self.addItem(name, row=i, col=0)
             plot = self._add_plot(i)
             curve = plot.plot(pen=pg.mkPen(colour, width=1))
@@ -69,12 +87,9 @@ class TraceView(pg.GraphicsLayoutWidget):
 
     @staticmethod
     def _name_width(labels: tuple[str, ...]) -> int:
-        font = pg.QtGui.QFont()
-        font.setPointSize(theme.LABEL_PT)
-        font.setBold(True)
-        metrics = pg.QtGui.QFontMetrics(font)
+        metrics = pg.QtGui.QFontMetrics(name_font(theme.LABEL_PT))
         widest = max((metrics.horizontalAdvance(lab) for lab in labels), default=100)
-        return int(min(260, max(150, widest + 24)))
+        return int(min(260, max(150, widest + 16 + PAD)))
 
     def _add_plot(self, row: int) -> pg.PlotItem:
         plot = self.addPlot(row=row, col=1)
@@ -94,11 +109,10 @@ class TraceView(pg.GraphicsLayoutWidget):
 
     def _add_time_axis(self, row: int) -> None:
         """The time axis has a row of its own, so that every channel gets the same height."""
-        self.time_axis = pg.AxisItem("bottom")
+        self.time_axis = SecondsAxis("bottom")
         self.time_axis.setTickFont(self._axis_font)
         self.time_axis.setTextPen(theme.FOREGROUND)
         self.time_axis.setPen(theme.GRID)
-        self.time_axis.setLabel("seconds", color=theme.FOREGROUND, size=f"{theme.AXIS_PT}pt")
         self.time_axis.linkToView(self._plots[-1].vb)
         layout = self.addLayout(row=row, col=1)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -138,9 +152,48 @@ class TraceView(pg.GraphicsLayoutWidget):
         i = min(range(len(RANGES_UV)), key=lambda k: abs(RANGES_UV[k] - self.range_uv))
         self.set_range(RANGES_UV[int(np.clip(i + direction, 0, len(RANGES_UV) - 1))])
 
+    # -- fitting the rows -------------------------------------------------------------------
+    def row_height(self, packed: bool) -> float:
+        """Height (px) of each channel's plot at this view height, normal or packed."""
+        n = len(self._plots)
+        if n == 0:
+            return 0.0
+        axis = self.time_axis.height() or self.time_axis.minimumHeight()
+        gap, margin = ROW_GAP[packed], MARGIN[packed]
+        free = self.height() - 2 * margin - axis - n * gap - n * PLOT_MARGIN
+        return free / n
+
+    def _fit_rows(self) -> None:
+        """Pack the rows when they get low, and size the names for the row height."""
+        if not self._plots:
+            return
+        packed = self.row_height(False) < PACKED_BELOW_PX
+        if packed != self.packed:
+            self.packed = packed
+            gap, margin = ROW_GAP[packed], MARGIN[packed]
+            self.ci.layout.setVerticalSpacing(gap)
+            self.ci.layout.setContentsMargins(margin, margin, margin, margin)
+        row = self.row_height(packed) + PLOT_MARGIN
+        point = theme.LABEL_PT
+        while point > MIN_LABEL_PT and pg.QtGui.QFontMetrics(name_font(point)).height() > row:
+            point -= 1
+        for name in self._name_items:
+            name.set_point_size(point)
+
+    def channels_not_shown(self) -> list[int]:
+        """Channels whose plot is off the view or lower than :data:`MIN_ROW_PX`."""
+        height = self.height()
+        return [
+            ch
+            for ch, (top, bottom) in enumerate(self.row_spans())
+            if top < 0 or bottom > height or bottom - top < MIN_ROW_PX
+        ]
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
         if getattr(self, "_plots", None):  # pyqtgraph calls this from its own __init__
+            self._fit_rows()
+        super().resizeEvent(event)
+        if getattr(self, "_plots", None):
             width = int(self._plots[0].vb.width()) or 1600
             if abs(width - self.envelope.n_cols) > 32:
                 window = self.envelope.window_s

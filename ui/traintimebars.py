@@ -18,6 +18,8 @@ from presentation import theme
 
 SCALE_S = (0.1, 100.0)  # the bar's log-scale ends
 PANEL_WIDTH = 210
+#: Rows lower than this (many channels) draw the number, the bar and the button on one line.
+ONE_LINE_BELOW_PX = 48
 
 
 def scale_pos(seconds: float) -> float:
@@ -71,6 +73,7 @@ class TrainTimeBar(QWidget):
         self._num_font.setBold(True)
         self._cap_font = QFont()
         self._cap_font.setPointSize(theme.CAPTION_PT)
+        self.number_px = 0  # the number's height (px) when last drawn
 
     @property
     def level(self) -> int:
@@ -87,19 +90,68 @@ class TrainTimeBar(QWidget):
             self._shown = shown
             self.update()
 
+    @property
+    def one_line(self) -> bool:
+        return self.height() < ONE_LINE_BELOW_PX
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         b = self.reset_button
         b.adjustSize()
-        b.move(self.width() - b.width() - 4, 2)
+        if self.one_line:
+            b.setFixedHeight(min(b.sizeHint().height(), self.height()))
+            b.move(self.width() - b.width() - 2, (self.height() - b.height()) // 2)
+        else:
+            b.setFixedHeight(b.sizeHint().height())
+            b.move(self.width() - b.width() - 4, 2)
+
+    def _colour(self) -> QColor:
+        return QColor(
+            theme.TRAINTIME_COLOURS[min(self.level, 2)] if self.seconds > 0 else theme.MUTED
+        )
+
+    def _one_line_font(self) -> QFont:
+        """The number's type on a low row: as tall as the row allows (12-26 px)."""
+        self.number_px = max(12, min(26, self.height() - 4))
+        self._num_font.setPixelSize(self.number_px)
+        return self._num_font
+
+    def _paint_one_line(self, p: QPainter, colour: QColor) -> None:
+        """A low row: the number, then the bar with its marks, then the button."""
+        w, h = self.width(), self.height()
+        pad = 6
+        p.setFont(self._one_line_font())
+        p.setPen(colour)
+        num_w = p.fontMetrics().horizontalAdvance("00.0 s")
+        p.drawText(
+            QRectF(pad, 0, num_w, h),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            self.text,
+        )
+        left = pad + num_w + 6
+        right = w - self.reset_button.width() - 8
+        bar_h = max(4.0, min(10.0, h * 0.3))
+        bar = QRectF(left, (h - bar_h) / 2, max(10.0, right - left), bar_h)
+        p.fillRect(bar, QColor("#2a2a2a"))
+        if self.seconds > 0:
+            fill = scale_pos(self.seconds) * bar.width()
+            p.fillRect(QRectF(bar.left(), bar.top(), max(3.0, fill), bar.height()), colour)
+        pen = QPen(QColor(theme.FOREGROUND))
+        pen.setWidth(2)
+        p.setPen(pen)
+        for th in self.thresholds_s:
+            x = bar.left() + scale_pos(th) * bar.width()
+            p.drawLine(int(x), int(bar.top() - 3), int(x), int(bar.bottom() + 3))
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)
         w, h = self.width(), self.height()
         p.fillRect(0, 0, w, h, QColor(theme.PANEL))
-        colour = QColor(
-            theme.TRAINTIME_COLOURS[min(self.level, 2)] if self.seconds > 0 else theme.MUTED
-        )
+        colour = self._colour()
+        if self.one_line:
+            self._paint_one_line(p, colour)
+            p.end()
+            return
         pad = 8
         y = 2.0
         button_w = self.reset_button.width() + 8
@@ -118,7 +170,7 @@ class TrainTimeBar(QWidget):
         p.setFont(self._cap_font)
         bar_h = max(8.0, min(16.0, h * 0.12))
         ticks_h = p.fontMetrics().height() if h >= 72 else 0
-        num_px = int(max(12, min(44, (h - y - bar_h - ticks_h - 8) / 1.2)))
+        num_px = self.number_px = int(max(12, min(44, (h - y - bar_h - ticks_h - 8) / 1.2)))
         self._num_font.setPixelSize(num_px)
         p.setFont(self._num_font)
         p.setPen(colour)
@@ -188,9 +240,12 @@ class TrainTimePanel(QWidget):
         self._spans = list(spans)
         for bar, (top, bottom) in zip(self.bars, spans, strict=False):
             bar.setGeometry(0, top, self.width(), max(10, bottom - top))
-        if spans:
-            self.reset_all.adjustSize()
-            self.reset_all.move(8, spans[-1][1] + 8)
+        if spans:  # under the last row, inside the panel (a low time-axis row: smaller)
+            b = self.reset_all
+            b.adjustSize()
+            room = self.height() - spans[-1][1] - 2
+            b.setFixedHeight(max(12, min(b.sizeHint().height(), room)))
+            b.move(8, spans[-1][1] + max(2, min(8, room - b.height())))
 
     def set_seconds(self, seconds: list[float]) -> None:
         for bar, s in zip(self.bars, seconds, strict=False):
