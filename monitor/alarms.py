@@ -1,4 +1,4 @@
-"""Alarm conditions, priorities and states after IEC 60601-1-8 (CLINICAL.md §6).
+"""Alarm conditions, priorities and states after IEC 60601-1-8 (docs/clinical.md §6).
 
 An *alarm condition* (an A-train, train time past its limit, no signal, a lead off) is
 raised and cleared by the detectors; this manager turns conditions into alarm states the

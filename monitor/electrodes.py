@@ -8,13 +8,13 @@ every channel and says what is wrong in one plain sentence.
 The limits (:class:`ElectrodeLimits`, a setting) and where they come from:
 
 - **over 5 kΩ on either needle**: ACNS Guideline 11B asks for electrode impedances below
-  5 kΩ (CLINICAL.md §4, reference [54]; the guideline states it for disk electrodes, and
+  5 kΩ (docs/clinical.md §4, reference [54]; the guideline states it for disk electrodes, and
   subdermal needles in muscle normally sit well below it, at 1-4 kΩ);
-- **pair imbalance over 2 kΩ**: the project's default (CLINICAL.md §4, a design value
+- **pair imbalance over 2 kΩ**: the project's default (docs/clinical.md §4, a design value
   marked [D], not a published figure). A bipolar amplifier rejects mains hum only as well
   as its two inputs are matched, so a mismatched pair hums even when both needles are
   under 5 kΩ; commercial monitors show this difference on their check screen (NIM,
-  CLINICAL.md [43][44], whose test box expects 0.5 ± 0.5 kΩ).
+  docs/clinical.md [43][44], whose test box expects 0.5 ± 0.5 kΩ).
 
 A value exactly at a limit passes ("over 5 kΩ" is flagged). Impedances travel in steps of
 0.1 kΩ, so the imbalance is rounded to that step before it is compared: 5.1 - 3.1 is

@@ -9,7 +9,7 @@ ALL_CHANNELS = -1
 
 
 class EventKind(StrEnum):
-    """Pattern classes after Romstöck et al. (CLINICAL.md §2), plus artifact."""
+    """Pattern classes after Romstöck et al. (docs/clinical.md §2), plus artifact."""
 
     SPIKE = "spike"
     BURST = "burst"

@@ -18,7 +18,7 @@ class FilterSettingsError(ValueError):
 class FilterSettings:
     """Band-pass and optional mains notch.
 
-    Defaults follow needle facial EMG practice (CLINICAL.md §2): 20 Hz high-pass removes
+    Defaults follow needle facial EMG practice (docs/clinical.md §2): 20 Hz high-pass removes
     electrode drift, 3 kHz low-pass keeps the fast components of motor-unit potentials.
     The notch is off by default because it rings and distorts waveforms.
     """

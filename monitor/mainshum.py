@@ -1,6 +1,6 @@
 """Mains hum in an evoked-response sweep: estimated before the pulse, removed everywhere.
 
-The monitor's notch is off by default (it rings and distorts waveforms, CLINICAL.md §4), so
+The monitor's notch is off by default (it rings and distorts waveforms, docs/clinical.md §4), so
 a channel may carry tens of µV of 50/60 Hz hum. Left in the sweep, the hum inflates the
 pre-stimulus noise that presence is judged against (8 x that noise) and fills the response
 window with a sine: a 120 µV LSR in 20 µV of hum was called absent on every sweep.

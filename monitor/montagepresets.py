@@ -4,7 +4,7 @@ A preset says "orbicularis oculi on the operated side", not "left orbicularis oc
 same preset serves a left and a right case; :meth:`MontagePreset.montage` makes the
 case's :class:`~monitor.montage.Montage` for a side.
 
-Factory presets (CLINICAL.md §1 and §7):
+Factory presets (docs/clinical.md §1 and §7):
 
 - **MVD for hemifacial spasm**: orbicularis oculi, orbicularis oris, mentalis and frontalis
   on the affected side, the montage of the lateral spread response: with these four

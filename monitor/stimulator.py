@@ -1,6 +1,6 @@
 """The stimulator's settings as the screen sets them, checked before they go to a device.
 
-Ranges (CLINICAL.md §1, §3): LSR stimulation is ~5-25 mA, 0.1-0.3 ms, 0.5-2 Hz; the Z-L
+Ranges (docs/clinical.md §1, §3): LSR stimulation is ~5-25 mA, 0.1-0.3 ms, 0.5-2 Hz; the Z-L
 response 2 mA x 0.2 ms; triggered EMG 0.05-2 mA. The limits below allow all of these and
 refuse what no facial-nerve protocol uses (a typing slip of 250 mA must not reach a
 patient).

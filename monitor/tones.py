@@ -1,4 +1,4 @@
-"""Auditory alarm signals after IEC 60601-1-8 (CLINICAL.md §6), as numpy sample arrays.
+"""Auditory alarm signals after IEC 60601-1-8 (docs/clinical.md §6), as numpy sample arrays.
 
 Each priority has its own burst and its own pitch, so that high, medium and low alarms are
 told apart by rhythm *and* by pitch:
@@ -39,7 +39,7 @@ from monitor.alarms import Priority
 #: Rise time 10-90 % of a raised-cosine ramp, as a fraction of the ramp's length.
 _RC_10_90 = (math.acos(-0.8) - math.acos(0.8)) / math.pi  # 0.5903...
 
-#: Upper frequency of the harmonics (CLINICAL.md §6: harmonics in 300-4000 Hz).
+#: Upper frequency of the harmonics (docs/clinical.md §6: harmonics in 300-4000 Hz).
 HARMONIC_LIMIT_HZ = 4000.0
 
 
@@ -100,7 +100,7 @@ class BurstSpec:
         return self.onsets_s()[-1] + self.pulse_s + self.ramp_s
 
 
-#: The burst of each priority (CLINICAL.md §6; docs/audio.md).
+#: The burst of each priority (docs/clinical.md §6; docs/audio.md).
 BURSTS: dict[Priority, BurstSpec] = {
     Priority.HIGH: BurstSpec(
         f0=660.0,

@@ -1,4 +1,4 @@
-"""Train time: the cumulative A-train duration per channel (Prell et al., CLINICAL.md §2)."""
+"""Train time: the cumulative A-train duration per channel (Prell et al., docs/clinical.md §2)."""
 
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ EVENT_BAND_ALPHA = {
     "artifact": 80,
 }
 
-# -- alarms (IEC 60601-1-8, CLINICAL.md §6) ---------------------------------------------------
+# -- alarms (IEC 60601-1-8, docs/clinical.md §6) ---------------------------------------------------
 #: Priority value (``Priority``: 1 low, 2 medium, 3 high) -> (background, text) while lit.
 ALARM_ON = {
     3: ("#e00000", "#ffffff"),  # high: red

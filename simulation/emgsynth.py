@@ -6,7 +6,7 @@ What an anaesthetised patient's facial needle EMG looks like to the amplifier:
   drift on every channel;
 - spontaneous motor-unit potentials: single **spikes**, short irregular **bursts**;
 - **A-trains**: sudden, regular 60-210 Hz runs of near-identical potentials lasting
-  0.1-10 s (the pattern that predicts facial palsy, CLINICAL.md §2);
+  0.1-10 s (the pattern that predicts facial palsy, docs/clinical.md §2);
 - **B-trains** (low-rate, irregular sequences of spikes) and **C-trains**
   (continuous irregular interference-like activity);
 - **electrocautery**: mV-level broadband noise on all channels at once;

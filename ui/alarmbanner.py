@@ -1,7 +1,7 @@
 """The alarm banner: the most important alarm in words, in the IEC 60601-1-8 colours.
 
 High priority: red, flashing at 2 Hz (50 % on); medium: yellow, flashing at 0.5 Hz;
-low: cyan, constant (CLINICAL.md §6). The IEC priority marks (!!!, !!, !) stand before
+low: cyan, constant (docs/clinical.md §6). The IEC priority marks (!!!, !!, !) stand before
 the text, so the priority does not depend on colour vision. An acknowledged alarm stays
 on screen while its condition lasts, lit but no longer flashing; a latched alarm (its
 condition has ended) flashes until it is acknowledged. Further alarms are counted.

@@ -4,7 +4,7 @@ Current, pulse width, rate, site and on/off go to the source's stimulator (the a
 or the simulator's); a device's refusal is shown in its words. Beside them, the LSR
 workflow of an MVD is a checklist that follows what the evoked analysis sees:
 
-1. Stimulate a branch (zygomatic, ~15 mA, 0.2 ms, 1 Hz; CLINICAL.md §1).
+1. Stimulate a branch (zygomatic, ~15 mA, 0.2 ms, 1 Hz; docs/clinical.md §1).
 2. Wait for a stable LSR in the other branches' muscles (mentalis, orbicularis oris ...).
 3. Take the baseline (B).
 4. Track it through the decompression: the LSR panel calls its disappearance.

@@ -11,7 +11,7 @@ branch (zygomatic by default). Per stimulus:
   (temporal dispersion), onset 3-5 ms, 1-3 mV.
 - **Lateral spread response** (LSR, abnormal muscle response) in the muscles of the other
   branches: a smaller, polyphasic response (3-6 units dispersed over ~3 ms), onset about
-  10 ms (8.7 ms mentalis, 9.1 ms orbicularis oculi before decompression: CLINICAL.md §1),
+  10 ms (8.7 ms mentalis, 9.1 ms orbicularis oculi before decompression: docs/clinical.md §1),
   which varies from sweep to sweep (amplitude ``±lsr_var``, latency jitter
   ``lsr_jitter_ms``) as a late response does (Møller & Jannetta 1986).
 
@@ -69,7 +69,7 @@ class Channel:
 
 
 #: Orbicularis oculi (zygomatic), orbicularis oris (buccal), mentalis (marginal
-#: mandibular), frontalis (temporal). LSR onsets: CLINICAL.md §1 for mentalis and oculi,
+#: mandibular), frontalis (temporal). LSR onsets: docs/clinical.md §1 for mentalis and oculi,
 #: ~10 ms for the others.
 FACIAL_CHANNELS = (
     Channel("L Orb. oculi", "zygomatic", 9.1),

@@ -28,7 +28,7 @@ Artefacts
   amplifier's input stage and is demodulated there into broadband noise, switched on and
   off with the pencil and amplitude-modulated by the arc (sparking) and tissue contact;
   it appears on all channels at once, a common part plus a part of each channel's own
-  (the IONM-with-electrocautery patent US 11596337, CLINICAL.md [50]). Modelled as white
+  (the IONM-with-electrocautery patent US 11596337, docs/clinical.md [50]). Modelled as white
   noise (high-passed at 10 Hz) times an envelope with a 5 ms attack and release and a
   random 5-40 Hz modulation.
 - **Stimulus artefact**: the pulse itself while the current flows, then the exponential

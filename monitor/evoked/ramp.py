@@ -1,6 +1,6 @@
 """Triggered EMG: the response threshold of each muscle from a current ramp.
 
-Numbers and their sources: CLINICAL.md §3 (Selesnick et al. 1996; [35] for 0.05 mA) and
+Numbers and their sources: docs/clinical.md §3 (Selesnick et al. 1996; [35] for 0.05 mA) and
 ``docs/evoked.md``.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 from monitor.evoked.settings import KIND_DIRECT, KIND_TRIGGERED
 from monitor.evoked.sweep import Sweep, SweepResult
 
-#: Triggered-EMG threshold levels (CLINICAL.md §3, Selesnick et al. 1996; [35] for 0.05 mA).
+#: Triggered-EMG threshold levels (docs/clinical.md §3, Selesnick et al. 1996; [35] for 0.05 mA).
 THRESHOLD_LEVELS_MA = (0.05, 0.1, 0.2, 0.3)
 
 
@@ -70,7 +70,7 @@ def ramp_threshold(
 
 
 def threshold_text(threshold_ma: float | None, max_tested_ma: float = float("nan")) -> str:
-    """What a triggered-EMG threshold means (CLINICAL.md §3, Selesnick et al. 1996)."""
+    """What a triggered-EMG threshold means (docs/clinical.md §3, Selesnick et al. 1996)."""
     if threshold_ma is None:
         return f"no response up to {max_tested_ma:g} mA"
     t = threshold_ma

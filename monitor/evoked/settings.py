@@ -1,7 +1,7 @@
 """The evoked-response engine's settings and vocabulary (kinds of result, rejection reasons).
 
 Every number here is the monitor's default; the sources are in ``docs/evoked.md`` and
-CLINICAL.md §1 (LSR), §3 (triggered EMG) and §4 (artifacts).
+docs/clinical.md §1 (LSR), §3 (triggered EMG) and §4 (artifacts).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-#: Disappearance criteria (CLINICAL.md §1).
+#: Disappearance criteria (docs/clinical.md §1).
 CRITERIA = ("absent_k", "amplitude_pct", "threshold_doubled")
 #: Kinds of sweep result.
 KIND_LSR, KIND_DIRECT, KIND_ZL, KIND_TRIGGERED = "lsr", "direct", "zl", "triggered"
@@ -54,21 +54,21 @@ class EvokedSettings:
         The sweep kept for display (:attr:`Sweep.epoch`).
     blank_ms : float
         Blanking after each pulse: replaced by a straight line before filtering, never
-        analysed (CLINICAL.md §4: 0-3 ms).
+        analysed (docs/clinical.md §4: 0-3 ms).
     band_hz : (float or None, float or None)
         Band-pass applied to the blanked sweep (the monitor's display band).
     noise_ms, settle_ms : float
         Pre-stimulus stretch for the noise level (ending 0.5 ms before the pulse), and
         signal read before it so the filter has settled.
     lsr_window_ms, direct_window_ms, zl_window_ms, triggered_window_ms : (float, float)
-        Response windows: LSR (~10 ms, CLINICAL.md §1 [D] 6-20 ms), the stimulated
+        Response windows: LSR (~10 ms, docs/clinical.md §1 [D] 6-20 ms), the stimulated
         branch's own direct response, Z-L response (7.3 +/- 0.8 ms [15]), and triggered
         EMG from the nerve (direct responses ~5-6 ms [37]).
     windows_ms : mapping of str to (float, float)
         Per-channel LSR/Z-L window by label, overriding the defaults.
     auto_direct_ms, auto_direct_uv : float
         Site unknown: a response present between the blanking and ``auto_direct_ms``, and
-        larger than ``auto_direct_uv`` (direct CMAPs are 0.2-0.7 mV, CLINICAL.md §3 [37];
+        larger than ``auto_direct_uv`` (direct CMAPs are 0.2-0.7 mV, docs/clinical.md §3 [37];
         the tail of a stimulus artifact is tens of µV), marks the channel's sweep as a
         direct response (ipsilateral channels only: the stimulus reaches one nerve).
     k_noise, floor_uv : float
@@ -101,7 +101,7 @@ class EvokedSettings:
         (after every response) has more than ``late_fraction`` of its samples beyond
         ``activity_k`` x the noise: activity that began after the pulse and lasts.
     hf_k, hf_fraction : float
-        Broadband interference (cautery, CLINICAL.md §4): more than ``hf_fraction`` of
+        Broadband interference (cautery, docs/clinical.md §4): more than ``hf_fraction`` of
         the samples from the blanking to the end of the sweep (or of the pre-stimulus
         stretch) with a sample-to-sample step beyond ``hf_k`` x the channel's usual step.
         A response's steep phases last a few ms; cautery goes on.
@@ -134,7 +134,7 @@ class EvokedSettings:
         K consecutive sweeps for ``absent_k`` and ``amplitude_pct``.
     amplitude_pct : float
         ``amplitude_pct``: below this % of baseline counts as gone (20 %, i.e. an 80 %
-        reduction; some centres use 50 %, CLINICAL.md §1 [L]).
+        reduction; some centres use 50 %, docs/clinical.md §1 [L]).
     threshold_factor : float
         ``threshold_doubled``: this many times the baseline threshold (2: "a rise of
         1-fold or more", [8]).

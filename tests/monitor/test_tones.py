@@ -1,4 +1,4 @@
-"""Alarm tones: measured from the samples against CLINICAL.md §6 (IEC 60601-1-8)."""
+"""Alarm tones: measured from the samples against docs/clinical.md §6 (IEC 60601-1-8)."""
 
 from __future__ import annotations
 
