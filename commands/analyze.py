@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import dataclasses
 import json
 import logging
 import os
@@ -31,11 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from commands.argtypes import CommandParser
-from commands.casedetails import read_case_details
+from commands.casedetails import PEOPLE, read_case_details
 from commands.casenotes import case_notes
 from commands.keymoments import KeyMoments
-from commands.report import build_figures, clean_text, report_html, wall_clock
+from commands.report import StimRow, build_figures, clean_text, report_html, wall_clock
 from monitor.casemodel import CaseModel, open_case
+from monitor.casesetup import parse_recording_note
 from monitor.events import EventKind
 from monitor.evoked import KIND_DIRECT, KIND_LSR, STIM_RESPONSE_COLUMNS, EvokedAnalyzer
 from monitor.filters import FilterSettingsError
@@ -91,6 +93,22 @@ def build_parser(prog: str = "main.py analyze") -> argparse.ArgumentParser:
         help="adaptive to each channel's noise (default) or the fixed 100 µV",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    for option, what in (
+        ("surgeon", "the surgeon's name"),
+        ("neurophysiologist", "the neurophysiologist's name"),
+        (
+            "anaesthesia",
+            "the anaesthesia, relaxant state first ('TIVA, no relaxant after induction, TOF 4/4')",
+        ),
+    ):
+        p.add_argument(
+            f"--{option}",
+            metavar="TEXT",
+            default=None,
+            help=f"{what} for the report's case details and sign-off, for a recording whose "
+            "case set-up does not give it (given, it replaces the recording's); one recording "
+            "only",
+        )
     p.add_argument(
         "--read-anyway",
         action="store_true",
@@ -181,14 +199,21 @@ def run(args: argparse.Namespace) -> int:
     results; the exit status."""
     log_to_file()
     if args.recording.is_dir():
+        named = [k for k in PEOPLE if getattr(args, k, None)]
+        if named:  # a folder holds many cases: one name for all of them would be wrong
+            print(
+                f"error: --{named[0]} names one case's people: give one recording.", file=sys.stderr
+            )
+            return 2
         return run_archive(args)
     for option in ("jobs", "scheduler"):
         if getattr(args, option, None) is not None:
             print(f"error: --{option} needs a folder of recordings.", file=sys.stderr)
             return 2
+    people = {k: " ".join(v.split()) for k in PEOPLE if (v := getattr(args, k, None))}
     try:
         result = analyse_file(
-            args.recording, args.out, args.threshold, args.read_anyway, not args.quiet
+            args.recording, args.out, args.threshold, args.read_anyway, not args.quiet, people
         )
     except CaseFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -205,9 +230,11 @@ def analyse_file(
     threshold: str = "adaptive",
     read_anyway: bool = False,
     show_progress: bool = False,
+    people: dict[str, str] | None = None,
 ) -> CaseResult:
     """Analyse one recording and write its results into ``out``; raises
-    :class:`CaseFailed` when it cannot be analysed."""
+    :class:`CaseFailed` when it cannot be analysed. ``people`` (``surgeon``,
+    ``neurophysiologist``, ``anaesthesia``) replace what the recording says of them."""
     case = open_recording(recording, out, threshold, read_anyway)
     session, source = case.session, case.session.source
     # The live monitor's pipeline; offline it keeps every event and sweep for the files.
@@ -242,7 +269,9 @@ def analyse_file(
     if show_progress:
         progress(duration, duration, wall)
         print(file=sys.stderr)
-    summary = write_results(out, recording, source, session, monitoring, evoked, wall, moments)
+    summary = write_results(
+        out, recording, source, session, monitoring, evoked, wall, moments, people
+    )
     return CaseResult(summary, notes(source, session), lsr_baseline_time(evoked), wall)
 
 
@@ -285,6 +314,7 @@ def write_results(
     evoked: EvokedAnalyzer,
     wall_s: float,
     moments: KeyMoments | None = None,
+    people: dict[str, str] | None = None,
 ) -> dict:
     """The four files; returns the summary (``summary.json``)."""
     rate = source.info.rate
@@ -345,7 +375,7 @@ def write_results(
         "analysis_x_realtime": round(st.end_index / rate / wall_s, 1) if wall_s > 0 else None,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    write_report(out, recording, source, session, summary, events, evoked, moments)
+    write_report(out, recording, source, session, summary, events, evoked, moments, people)
     return summary
 
 
@@ -358,12 +388,22 @@ def write_report(
     events: list,
     evoked: EvokedAnalyzer,
     moments: KeyMoments | None,
+    people: dict[str, str] | None = None,
 ) -> None:
-    """``report.html``: case details, montage, figures and notes besides the summary."""
+    """``report.html``: case details, montage, figures and notes besides the summary;
+    ``people`` given on the command line replace the recording's."""
     rate, labels = source.info.rate, source.info.labels
+    annotations = getattr(source, "annotations", [])
     case = read_case_details(
-        recording, labels, rate, summary["duration_s"], getattr(source, "start_datetime", None)
+        recording,
+        labels,
+        rate,
+        summary["duration_s"],
+        getattr(source, "start_datetime", None),
+        annotations,
     )
+    if people:
+        case = dataclasses.replace(case, people=case.people | people)
     figures = None
     if moments is not None:
         figures = build_figures(
@@ -380,9 +420,10 @@ def write_report(
         events,
         labels,
         rate,
-        lsr_trend_rows(evoked),
+        stim_rows(evoked),
         case=case,
-        notes=case_notes(getattr(source, "annotations", []), rate),
+        # The case set-up annotation is in the case details, not repeated as a note.
+        notes=[n for n in case_notes(annotations, rate) if not parse_recording_note(n.text)],
         figures=figures,
         filters=f"band-pass {filters}, causal Butterworth" if filters else "",
     )
@@ -400,26 +441,23 @@ def triggered_summary(evoked: EvokedAnalyzer) -> dict:
     }
 
 
-def lsr_trend_rows(evoked: EvokedAnalyzer) -> list[tuple[float, str, str]]:
-    """(time s, column, value) for the report's LSR table: per stimulus, each LSR channel
-    ('µV at ms', 'absent' or 'rejected (cautery)') and the stimulated branch's direct
-    response, the stimulation control ('label (direct)': 'mV', 'absent' or 'rejected
-    (...)'). A rejected sweep is a row that says so, never a row left out."""
-    rows = []
-    for r in evoked.results():
-        if r.kind not in (KIND_LSR, KIND_DIRECT):
-            continue
-        if r.rejected:
-            value = f"rejected ({r.rejected})"
-        elif not r.present or r.amplitude_uv is None:
-            value = "absent"
-        elif r.kind == KIND_DIRECT:
-            value = f"{r.amplitude_uv / 1000:.2f} mV"
-        else:
-            value = f"{r.amplitude_uv:.0f} µV at {r.latency_ms:.1f} ms"
-        column = f"{r.label} (direct)" if r.kind == KIND_DIRECT else r.label
-        rows.append((r.stim_index / evoked.rate, column, value))
-    return rows
+def stim_rows(evoked: EvokedAnalyzer) -> list[StimRow]:
+    """Every stimulus's LSR and direct response (the stimulation control), channel by
+    channel, for the report's LSR table, trend and conclusion. A rejected sweep is a row
+    that says why, never a row left out."""
+    return [
+        StimRow(
+            time_s=r.stim_index / evoked.rate,
+            label=r.label,
+            kind=r.kind,
+            present=bool(r.present and r.amplitude_uv is not None),
+            amplitude_uv=r.amplitude_uv,
+            latency_ms=r.latency_ms,
+            rejected=r.rejected or "",
+        )
+        for r in evoked.results()
+        if r.kind in (KIND_LSR, KIND_DIRECT)
+    ]
 
 
 # --- A folder of recordings --------------------------------------------------------------

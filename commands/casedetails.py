@@ -6,20 +6,38 @@ case id in the admin code (``monitor/edfwriter.py``). The patient field (``code 
 birthdate name``) is never read into the report beyond whether it holds anything: the
 report identifies the case, never the patient. A plain EDF recording field is free text
 that may name anyone, so it is not shown either.
+
+What the header has no room for, our recorder writes as annotations at the first sample
+and this module reads back: the case set-up (``case <id>: <procedure>, <side> side,
+surgeon ..., monitored by ...; neurophysiologist: ...; anaesthesia: ...``,
+:func:`monitor.casesetup.parse_recording_note`) and the filter the monitor used (``setting:
+filter 20 Hz – 3000 Hz``, then ``setting: filter A -> B`` at each change): the file holds
+the raw samples, so its prefilter fields are empty on purpose. The operator's alarm
+actions (acknowledgements, audio pauses) are annotations too (:func:`alarm_actions`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from drivers.edfreader import EdfFile, EdfFormatError, EdfSignal
+from monitor.block import NoteMarker
+from monitor.casesetup import parse_recording_note
 from monitor.montage import muscle_of
 
 _SIDES = {"l": "left", "left": "left", "r": "right", "right": "right"}
 _DUPLICATE = re.compile(r"^(.*) \((\d+)\)$")  # "L Mentalis (2)": the replay's second one
+_FILTER = "setting: filter "
+# caserecording: "alarm <Priority> <state>: <text>"; casemodel: "alarm audio paused for 2:00"
+_ALARM = re.compile(r"alarm (Low|Medium|High) (active|acknowledged|latched|resolved): (.*)")
+_PAUSED = re.compile(r"alarm audio paused for (\d+):(\d{2})")
+_RESUMED = "alarm audio resumed"
+#: The people a report is signed by, and what the case set-up may say about them.
+PEOPLE = ("surgeon", "neurophysiologist", "anaesthesia")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +54,29 @@ class ChannelRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AlarmAction:
+    """What the operator did about the alarms during the case, as the recording says.
+
+    ``kind`` is ``"acknowledged"`` (``text``: the alarm; ``priority`` its priority),
+    ``"audio paused"`` (``pause_s``: for how long) or ``"audio resumed"``.
+    """
+
+    time_s: float
+    kind: str
+    text: str = ""
+    priority: str = ""
+    pause_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class CaseDetails:
-    """The case as the header describes it (``None``/``""`` for what it does not say)."""
+    """The case as the header and the first annotations describe it (``None``/``""`` for
+    what they do not say).
+
+    ``filters`` is the monitor's filter when recorded: ``(time_s, text)`` of the first
+    (``20 Hz – 3000 Hz``) and of each change (``20 Hz – 3000 Hz -> 30 Hz – 3000 Hz``);
+    ``people`` holds ``surgeon``, ``neurophysiologist``, ``anaesthesia`` where known.
+    """
 
     file_name: str
     file_format: str
@@ -48,6 +87,12 @@ class CaseDetails:
     technician: str
     patient_data_in_file: bool
     channels: tuple[ChannelRow, ...]
+    procedure: str = ""
+    side: str = ""
+    monitored_by: str = ""
+    people: dict[str, str] = field(default_factory=dict)
+    filters: tuple[tuple[float, str], ...] = ()
+    alarm_actions: tuple[AlarmAction, ...] = ()
 
 
 def parse_recording_field(text: str) -> dict[str, str]:
@@ -105,19 +150,68 @@ def channel_rows(
     return rows
 
 
+def case_note(annotations: Iterable[object]) -> dict[str, str]:
+    """The fields of the first case set-up annotation (:func:`parse_recording_note`)."""
+    for m in annotations:
+        if isinstance(m, NoteMarker):
+            fields = parse_recording_note(m.text)
+            if fields:
+                return fields
+    return {}
+
+
+def recorded_filters(annotations: Iterable[object], rate: float) -> list[tuple[float, str]]:
+    """The monitor's filter as the recording annotates it: ``(time_s, text)`` of the one in
+    use at the first sample and of each change (``"A -> B"``), in time order."""
+    out = []
+    for m in annotations:
+        if isinstance(m, NoteMarker) and m.text.startswith(_FILTER):
+            out.append((m.index / rate, m.text[len(_FILTER) :].strip()))
+    return sorted(out, key=lambda f: f[0])
+
+
+def alarm_actions(annotations: Iterable[object], rate: float) -> list[AlarmAction]:
+    """Acknowledgements and audio pauses recorded during the case, in time order.
+
+    A latched alarm that is resolved was acknowledged: the alarm manager leaves the latched
+    state only by an acknowledgement (the recorder writes the new state, ``resolved``), or
+    by the condition coming back (``active``).
+    """
+    latched: set[str] = set()
+    out = []
+    for m in sorted((m for m in annotations if isinstance(m, NoteMarker)), key=lambda m: m.index):
+        t, text = m.index / rate, " ".join(m.text.split())
+        if text == _RESUMED:
+            out.append(AlarmAction(t, "audio resumed"))
+        elif paused := _PAUSED.fullmatch(text):
+            out.append(AlarmAction(t, "audio paused", pause_s=60 * int(paused[1]) + int(paused[2])))
+        elif alarm := _ALARM.fullmatch(text):
+            priority, state, what = alarm.groups()
+            acknowledged = state == "acknowledged" or (state == "resolved" and what in latched)
+            if acknowledged:
+                out.append(AlarmAction(t, "acknowledged", what, priority))
+            if state == "latched":
+                latched.add(what)
+            else:
+                latched.discard(what)
+    return out
+
+
 def read_case_details(
     path: Path,
     labels: tuple[str, ...],
     rate: float,
     duration_s: float,
     start: dt.datetime | None,
+    annotations: Iterable[object] = (),
 ) -> CaseDetails:
     """Case details and montage of a recording the analysis has already read.
 
     ``labels``, ``rate``, ``duration_s`` and ``start`` are the replay's (channels as
-    played, start with any sub-second offset). A header that cannot be read again leaves
-    its items empty; the report is written all the same.
+    played, start with any sub-second offset), ``annotations`` its markers. A header that
+    cannot be read again leaves its items empty; the report is written all the same.
     """
+    annotations = list(annotations)
     head, signals, fmt = b"", [], ""
     try:
         with open(path, "rb") as f:
@@ -133,6 +227,7 @@ def read_case_details(
     fields = (
         parse_recording_field(recording) if "+" in fmt or recording.startswith("Startdate") else {}
     )
+    note = case_note(annotations)
     return CaseDetails(
         file_name=Path(path).name,
         file_format=fmt,
@@ -143,4 +238,10 @@ def read_case_details(
         technician=fields.get("technician", ""),
         patient_data_in_file=any(item != "X" for item in patient),
         channels=tuple(channel_rows(labels, rate, signals)),
+        procedure=note.get("procedure", ""),
+        side=note.get("side", ""),
+        monitored_by=note.get("user", ""),
+        people={k: note[k] for k in PEOPLE if k in note},
+        filters=tuple(recorded_filters(annotations, rate)),
+        alarm_actions=tuple(alarm_actions(annotations, rate)),
     )

@@ -1,14 +1,17 @@
-"""``report.html``: the end-of-case report of ``main.py analyze``, made to print on A4.
+"""``report.html``: the end-of-case report of ``main.py analyze``, made to print on A4 and sign.
 
-Sections, in reading order: case details, montage, train time per channel against its
-thresholds, the LSR (verdict, figure at baseline and after its disappearance, calls),
-figures of the key moments (the longest A-trains, alarms not shown otherwise), the notes
-of the case, triggered-EMG thresholds, then the long lists (alarms, events, LSR per
-stimulus). The figures are inline SVG (:mod:`commands.reportfigures`): the page is one
-file with nothing to fetch, and prints sharp. The patient is never named: the case is
-identified by its case id (:mod:`commands.casedetails`). Whatever the file brings (channel
-labels, notes, header items) reaches the page without its control characters
-(:func:`clean_text`).
+Sections, in reading order: case details (with the people and the anaesthesia), the
+conclusion in words, montage (with the filter when recorded), train time per channel against
+its thresholds, the LSR (verdict, the direct-response control beside it, its trend over the
+case, figure at baseline and after its disappearance, calls), figures of the key moments
+(the longest A-trains, alarms not shown otherwise), the notes of the case, triggered-EMG
+thresholds, the sign-off, then the long lists (alarms with the operator's acknowledgements
+and audio pauses, events, LSR per stimulus). The figures are inline SVG
+(:mod:`commands.reportfigures`): the page is one file with nothing to fetch, and prints
+sharp. The patient is never named: the case is identified by its case id
+(:mod:`commands.casedetails`). A name the recording and the command line do not give is a
+blank line to fill by hand, never a guess. Whatever the file brings (channel labels,
+notes, header items) reaches the page without its control characters (:func:`clean_text`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from commands.casedetails import CaseDetails
+from commands.casedetails import AlarmAction, CaseDetails
 from commands.casenotes import CaseNote
 from commands.keymoments import (
     A_TRAIN_POST_S,
@@ -33,14 +36,28 @@ from commands.keymoments import (
     KeyMoments,
     TrainMoment,
 )
-from commands.reportfigures import LsrRow, clock, lsr_figure, moment_figure, train_figure
-from monitor.events import EmgEvent
+from commands.reportfigures import (
+    LsrRow,
+    TrendRow,
+    clock,
+    lsr_figure,
+    lsr_trend_figure,
+    moment_figure,
+    train_figure,
+)
+from monitor.events import EmgEvent, EventKind
+from monitor.evoked import KIND_DIRECT
 from monitor.evoked.stimuli import DETECTED_SITE
 
 MAX_ROWS = 2000  # of a long table; the CSV files hold every row
 MAX_LSR_ROWS = 600
 ALARM_FIGURES = 3
 LSR_ROWS = 8  # channels in the LSR figure: it fits one A4 page
+PHASE_SWEEPS = 5  # sweeps that say what a channel did at the end of the recording
+#: Event classes whose duration is shown in ms (the trains and artifacts in s).
+SHORT_EVENTS = (EventKind.SPIKE, EventKind.BURST)
+BLANK = "<span class='blank'></span>"  # a line to fill in by hand
+OPERATOR = "operator, during the case"
 
 _e = html.escape
 # C0 and C1 control characters but tab and line breaks, and lone surrogates (no UTF-8 file
@@ -64,12 +81,17 @@ h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top
 table { border-collapse: collapse; margin: 0.6em 0 1em; }
 td, th { border: 1px solid #888; padding: 0.25em 0.55em; text-align: left; vertical-align: top; }
 th { background: #eee; }
-table.case th { width: 9em; }
+table.case th { width: 10em; }
 tr.warn td { background: #fff3b0; } tr.high td { background: #ffc9c9; font-weight: bold; }
 figure { margin: 1em 0 1.4em; }
 figure svg { display: block; width: 100%; max-width: 18cm; height: auto; }
 figcaption { font-size: 0.9em; margin-top: 0.3em; }
 .muted { color: #444; }
+.blank { display: inline-block; min-width: 16em; height: 1.1em; border-bottom: 1px solid #000; }
+table.signoff td { height: 2.6em; vertical-align: bottom; min-width: 9em; }
+table.signoff td.sign { min-width: 16em; }
+.conclusion { border: 1px solid #000; padding: 0.4em 0.9em; }
+.line { height: 1.9em; border-bottom: 1px solid #000; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
   body { margin: 0; padding: 0; max-width: none; font-size: 10pt; }
@@ -79,6 +101,39 @@ figcaption { font-size: 0.9em; margin-top: 0.3em; }
   tr.warn td, tr.high td, th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 """
+
+
+@dataclass(frozen=True, slots=True)
+class StimRow:
+    """One channel's response to one stimulus (LSR or the direct response, the
+    stimulation control), for the LSR table, its trend and the conclusion."""
+
+    time_s: float
+    label: str
+    kind: str  # "lsr" or "direct"
+    present: bool
+    amplitude_uv: float | None = None
+    latency_ms: float | None = None
+    rejected: str = ""  # why the sweep was neither present nor absent
+
+    @property
+    def column(self) -> str:
+        return f"{self.label} (direct)" if self.kind == KIND_DIRECT else self.label
+
+    @property
+    def judged(self) -> bool:
+        return not self.rejected
+
+    def cell(self) -> str:
+        """``137 µV at 9.4 ms``, ``1.24 mV`` (direct), ``absent`` or ``rejected (cautery)``."""
+        if self.rejected:
+            return f"rejected ({self.rejected})"
+        if not self.present or self.amplitude_uv is None:
+            return "absent"
+        if self.kind == KIND_DIRECT:
+            return f"{self.amplitude_uv / 1000:.2f} mV"
+        latency = f" at {self.latency_ms:.1f} ms" if self.latency_ms is not None else ""
+        return f"{self.amplitude_uv:.0f} µV{latency}"
 
 
 @dataclass
@@ -274,32 +329,45 @@ def report_html(
     events: list[EmgEvent],
     labels: Sequence[str],
     rate: float,
-    lsr_rows: Sequence[tuple[float, str, str]] = (),
+    stimuli: Sequence[StimRow] = (),
     case: CaseDetails | None = None,
     notes: Sequence[CaseNote] = (),
     figures: Figures | None = None,
     filters: str = "",
+    generated: dt.datetime | None = None,
 ) -> str:
-    """The whole page (see the module docstring for its sections)."""
+    """The whole page (see the module docstring for its sections).
+
+    ``stimuli`` are the LSR and direct-response measurements of every stimulus, ``case``
+    the header and first annotations with the people (any given on the command line
+    already in), ``generated`` when the report was made (default now).
+    """
     figures = figures or Figures()
     start = case.start if case else None
     wall = wall_clock(start)
     name = Path(summary["recording"]).name
     counter = iter(range(1, 1000))
+    trend, trend_caption = lsr_trend(summary, stimuli)
+    people = case.people if case else {}
+    actions = case.alarm_actions if case else ()
     body = [
         f"<h1>Facial nerve monitoring report</h1><p class='muted'>{_e(name)}</p>",
         case_section(case, summary) if case else "",
+        conclusion_section(summary, stimuli, actions, wall),
         montage_section(case, filters) if case else "",
         traintime_section(summary),
         "<h2>Lateral spread response</h2>",
         lsr_verdict(summary["lsr"]),
+        control_section(summary["lsr"], stimuli),
+        _figure(trend, trend_caption, counter),
         _figure(figures.lsr, figures.lsr_caption, counter),
         key_moments_section(figures, counter),
         notes_section(notes, wall),
         triggered_section(summary.get("triggered_emg", {})),
-        alarms_section(summary["alarms"]),
+        signoff_section(people, case.monitored_by if case else "", generated),
+        alarms_section(summary["alarms"], actions),
         events_section(events, labels, rate),
-        lsr_table(lsr_rows),
+        lsr_table(stimuli),
         reading_section(summary["reader_messages"]),
     ]
     page = f"""<!doctype html>
@@ -334,17 +402,32 @@ def _duration(seconds: float) -> str:
     return f"{s // 3600} h {s // 60 % 60:02d} min" if s >= 3600 else f"{s // 60} min {s % 60:02d} s"
 
 
+def _or_blank(text: str) -> str:
+    return _e(text) if text else BLANK
+
+
 def case_section(case: CaseDetails, summary: dict) -> str:
     start = case.start.strftime("%d %b %Y, %H:%M:%S") if case.start else "not in the file"
+    procedure = ", ".join(
+        x for x in (case.procedure, f"{case.side} side" if case.side else "") if x
+    )
+    people = case.people
     rows = [
         ("Case id", _e(case.case_id) or "<span class='muted'>not in the file</span>"),
+        ("Procedure", _or_blank(procedure)),
         ("Start", start),
         ("Duration", _duration(case.duration_s)),
+        ("Surgeon", _or_blank(people.get("surgeon", ""))),
+        ("Neurophysiologist", _or_blank(people.get("neurophysiologist", ""))),
+        ("Anaesthesia", _or_blank(people.get("anaesthesia", ""))),
+    ]
+    monitored = case.monitored_by or case.technician
+    if monitored:
+        rows.append(("Monitored by", _e(monitored)))
+    rows += [
         ("File", f"{_e(case.file_name)} ({_e(case.file_format)})"),
         ("Equipment", _e(case.equipment) or "<span class='muted'>not in the file</span>"),
     ]
-    if case.technician:
-        rows.append(("Technician", _e(case.technician)))
     if case.patient_data_in_file:
         rows.append(("Patient", "identified in the file; not shown in this report"))
     rows.append(
@@ -359,11 +442,48 @@ def case_section(case: CaseDetails, summary: dict) -> str:
     return f"<h2>Case details</h2><table class='case keep'><tbody>{cells}</tbody></table>"
 
 
+def _initial_filter(case: CaseDetails) -> str:
+    """The monitor's filter at the first sample, as the recording annotates it."""
+    return next((text for _, text in case.filters if "->" not in text), "")
+
+
+def _filter_cell(prefilter: str, initial: str) -> str:
+    if prefilter:
+        return _e(prefilter)
+    if initial:
+        return f"{_e(initial)} <span class='muted'>(monitor; samples stored raw)</span>"
+    return "<span class=muted>not stated</span>"
+
+
+def recorded_filter_text(case: CaseDetails, wall: Callable[[float], str]) -> str:
+    """What the recording says of the monitor's filter, in a sentence ("" if nothing)."""
+    if not case.filters:
+        return ""
+    initial = _initial_filter(case)
+    changes = [
+        f"at {clock(t)}{wall(t)} from {_e(a.strip())} to {_e(b.strip())}"
+        for t, text in case.filters
+        if "->" in text
+        for a, b in [text.split("->", 1)]
+    ]
+    said = (
+        f"the monitor's screen and detectors filtered {_e(initial)} from the start"
+        if initial
+        else "the start's filter is not annotated"
+    )
+    changed = f"; it was changed {'; '.join(changes)}" if changes else "; it was not changed"
+    return (
+        f"<p>Filter when recorded: {said}{changed} (the recording's annotations). The file "
+        "holds the raw samples: its prefilter fields are empty on purpose.</p>"
+    )
+
+
 def montage_section(case: CaseDetails, filters: str) -> str:
+    initial = _initial_filter(case)
     rows = [
         f"<tr><td>{_e(c.label)}</td><td>{_e(c.muscle) or '—'}</td><td>{c.side or '—'}</td>"
         f"<td>{_e(c.branch) or '—'}</td><td>{c.rate_hz:g} Hz</td>"
-        f"<td>{_e(c.prefilter) or '<span class=muted>not stated</span>'}</td></tr>"
+        f"<td>{_filter_cell(c.prefilter, initial)}</td></tr>"
         for c in case.channels
     ]
     note = (
@@ -376,6 +496,7 @@ def montage_section(case: CaseDetails, filters: str) -> str:
         + _table(
             ["Channel", "Muscle", "Side", "Nerve branch", "Rate", "Filter when recorded"], rows
         )
+        + recorded_filter_text(case, wall_clock(case.start))
         + note
     )
 
@@ -428,15 +549,57 @@ def notes_section(notes: Sequence[CaseNote], wall: Callable[[float], str]) -> st
     return "<h2>Notes</h2>" + _table(["Time", "Clock", "Source", "Note"], rows) + more
 
 
-def alarms_section(alarms: list[dict]) -> str:
+def _action_row(a: AlarmAction) -> tuple[float, str, str, str, str]:
+    """(time, priority, condition, state, from) of an operator's action."""
+    if a.kind == "audio paused":
+        m, sec = divmod(round(a.pause_s), 60)
+        until = clock(a.time_s + a.pause_s)
+        what = f"Alarm sound paused for {m}:{sec:02d} (until {until} unless resumed)"
+        return (a.time_s, "—", what, "audio paused", OPERATOR)
+    if a.kind == "audio resumed":
+        return (a.time_s, "—", "Alarm sound resumed", "audio resumed", OPERATOR)
+    return (a.time_s, a.priority, a.text, "acknowledged", OPERATOR)
+
+
+def alarms_section(alarms: list[dict], actions: Sequence[AlarmAction] = ()) -> str:
+    """The analysis's alarms with the operator's acknowledgements and audio pauses from
+    the recording, in time order."""
+    merged = [(a["time_s"], a["priority"], a["text"], a["state"], "this analysis") for a in alarms]
+    merged += [_action_row(a) for a in actions]
+    merged.sort(key=lambda r: r[0])
     rows = [
-        f"<tr><td>{clock(a['time_s'])}</td><td>{_e(a['priority'])}</td><td>{_e(a['text'])}</td>"
-        f"<td>{_e(a['state'])}</td></tr>"
-        for a in alarms[:MAX_ROWS]
+        f"<tr><td>{clock(t)}</td><td>{_e(priority)}</td><td>{_e(text)}</td>"
+        f"<td>{_e(state)}</td><td>{src}</td></tr>"
+        for t, priority, text, state, src in merged[:MAX_ROWS]
     ]
     if not rows:
         return "<h2>Alarms</h2><p>No alarm.</p>"
-    return "<h2>Alarms</h2>" + _table(["Time", "Priority", "Condition", "State"], rows)
+    note = (
+        "<p class='muted'>The alarms this analysis raised over the recording, and what the "
+        "operator did during the case as the recording has it: acknowledgements (an alarm "
+        "silenced until its condition changes) and audio pauses (every alarm sound, for a "
+        "limited time).</p>"
+    )
+    if not actions:
+        note = (
+            "<p class='muted'>The alarms this analysis raised over the recording. The "
+            "recording holds no acknowledgement and no audio pause.</p>"
+        )
+    more = f"<p>The first {MAX_ROWS} of {len(merged)} rows.</p>" if len(merged) > MAX_ROWS else ""
+    return (
+        "<h2>Alarms</h2>"
+        + note
+        + _table(["Time", "Priority", "Condition", "State", "From"], rows)
+        + more
+    )
+
+
+def _event_duration(kind: EventKind, seconds: float) -> str:
+    """Spikes and bursts in ms (a spike lasts a few), trains and artifacts in s."""
+    if kind in SHORT_EVENTS:
+        ms = seconds * 1000.0
+        return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
+    return f"{seconds:.2f} s"
 
 
 def events_section(events: list[EmgEvent], labels: Sequence[str], rate: float) -> str:
@@ -444,7 +607,7 @@ def events_section(events: list[EmgEvent], labels: Sequence[str], rate: float) -
         f"<tr><td>{clock(ev.onset / rate)}</td>"
         f"<td>{_e('*' if ev.channel < 0 else labels[ev.channel])}</td>"
         f"<td>{_e(ev.kind.value.replace('_', '-'))}</td>"
-        f"<td>{((ev.offset or ev.onset) - ev.onset) / rate:.2f} s</td>"
+        f"<td>{_event_duration(ev.kind, ((ev.offset or ev.onset) - ev.onset) / rate)}</td>"
         f"<td>{ev.peak_uv:.0f} µV</td>"
         f"<td>{'' if ev.freq_hz is None else f'{ev.freq_hz:.0f} Hz'}</td></tr>"
         for ev in events[:MAX_ROWS]
@@ -475,6 +638,363 @@ def triggered_section(thresholds: dict) -> str:
         f"<tr><td>{_e(label)}</td><td>{_e(t['text'])}</td></tr>" for label, t in thresholds.items()
     ]
     return "<h2>Triggered EMG: response thresholds</h2>" + _table(["Channel", "Threshold"], rows)
+
+
+# -- conclusion, control, trend, sign-off ----------------------------------------------------
+def _ms(x: float) -> str:
+    return f"{x / 1000:.2f} mV"
+
+
+def _names(labels: Sequence[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    items = [_e(x) for x in labels]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _rows(stimuli: Sequence[StimRow], label: str, kind: str, t0: float, t1: float) -> list:
+    """The judged sweeps of one channel and kind within ``[t0, t1]`` s."""
+    return [
+        r
+        for r in stimuli
+        if r.label == label and r.kind == kind and r.judged and t0 <= r.time_s <= t1
+    ]
+
+
+def _last_rows(stimuli: Sequence[StimRow], label: str, kind: str) -> list:
+    judged = [r for r in stimuli if r.label == label and r.kind == kind and r.judged]
+    return judged[-PHASE_SWEEPS:]
+
+
+def _median_present(rows: Sequence[StimRow]) -> float | None:
+    """The median amplitude when most sweeps were present, else None."""
+    amps = [r.amplitude_uv for r in rows if r.present and r.amplitude_uv is not None]
+    if not rows or len(amps) * 2 <= len(rows):
+        return None
+    return float(np.median(amps))
+
+
+def _phase(rows: Sequence[StimRow], direct: bool) -> str:
+    """``present on 5 of 5, 150 µV`` / ``absent on 5 of 5`` / ``—`` (no judged sweep)."""
+    if not rows:
+        return "—"
+    amp = _median_present(rows)
+    present = sum(r.present for r in rows)
+    if amp is None:
+        return f"absent on {len(rows) - present} of {len(rows)}"
+    return f"present on {present} of {len(rows)}, {_ms(amp) if direct else f'{amp:.0f} µV'}"
+
+
+def _disappearance_call(lsr: dict) -> dict | None:
+    gone = lsr.get("disappeared_at_s")
+    calls = [c for c in lsr.get("calls", []) if c["kind"] == "disappeared"]
+    return next((c for c in reversed(calls) if c["time_s"] == gone), None)
+
+
+def _direct_labels(lsr: dict, stimuli: Sequence[StimRow]) -> list[str]:
+    labels = list(lsr.get("direct_baseline_uv") or {})
+    for r in stimuli:
+        if r.kind == KIND_DIRECT and r.label not in labels:
+            labels.append(r.label)
+    return labels
+
+
+def _lsr_labels(lsr: dict, stimuli: Sequence[StimRow]) -> list[str]:
+    labels = list(lsr.get("baseline_uv") or {})
+    if not labels:  # no baseline: the channels with an LSR at some stimulus
+        for r in stimuli:
+            if r.kind != KIND_DIRECT and r.present and r.label not in labels:
+                labels.append(r.label)
+    return labels[:LSR_ROWS]
+
+
+def _direct_state(lsr: dict, stimuli: Sequence[StimRow], t0: float, t1: float | None = None) -> str:
+    """How the direct response was over ``[t0, t1]`` s (None: the last sweeps), against its
+    baseline: the check that the stimulus reached the nerve."""
+    labels = _direct_labels(lsr, stimuli)
+    if not labels:
+        return (
+            "no channel recorded the stimulated branch's direct response, so that the "
+            "stimulus still reached the nerve could not be checked"
+        )
+    kept, lost = [], []
+    for label in labels:
+        rows = (
+            _last_rows(stimuli, label, KIND_DIRECT)
+            if t1 is None
+            else _rows(stimuli, label, KIND_DIRECT, t0, t1)
+        )
+        amp = _median_present(rows)
+        base = (lsr.get("direct_baseline_uv") or {}).get(label)
+        than = f", {_ms(base)} at baseline" if base else ""
+        if amp is not None:
+            kept.append(f"{_e(label)} {_ms(amp)}{than}")
+        elif rows:
+            lost.append(_e(label))
+    if kept and not lost:
+        return f"the direct response maintained ({'; '.join(kept)})"
+    if lost and not kept:
+        return (
+            f"the direct response absent too on {', '.join(lost)}: the stimulation may not "
+            "have reached the nerve"
+        )
+    if kept:
+        return f"the direct response maintained on {'; '.join(kept)}, absent on {', '.join(lost)}"
+    return "no judged sweep of the direct response to check the stimulation by"
+
+
+def lsr_conclusion(lsr: dict, stimuli: Sequence[StimRow], wall: Callable[[float], str]) -> str:
+    """The LSR's outcome in one or two sentences, with the stimulation control."""
+    if not lsr.get("analysed", True):
+        return _e(lsr.get("reason") or "The LSR was not measured.")
+    if not lsr.get("sweeps"):
+        return "No stimulation in this recording: the lateral spread response was not monitored."
+    base = lsr.get("baseline_uv") or {}
+    if not base:
+        return (
+            f"No LSR baseline: none of the {lsr['sweeps']} stimuli gave a lateral spread "
+            "response to compare with, so its disappearance could not be judged."
+        )
+    gone = lsr.get("disappeared_at_s")
+    parts = []
+    if gone is not None:
+        call = _disappearance_call(lsr)
+        until = call["reported_s"] if call else gone
+        channels = f" on {_names(call['channels'])}" if call and call["channels"] else ""
+        text = (
+            f"<strong>The LSR disappeared at {clock(gone)}{wall(gone)}</strong>{channels} with "
+            f"{_direct_state(lsr, stimuli, gone, until)}, and stayed absent to the end of the "
+            "recording."
+        )
+        caveat = lsr.get("disappearance_caveat")
+        if caveat:
+            text += f" Caveat: {_e(caveat)}."
+        parts.append(text)
+    else:
+        calls = lsr.get("calls", [])
+        back = [c for c in calls if c["kind"] == "reappeared"]
+        went = [c for c in calls if c["kind"] == "disappeared"]
+        before = (
+            f"The LSR disappeared at {clock(went[-1]['time_s'])}{wall(went[-1]['time_s'])} but "
+            f"reappeared at {clock(back[-1]['time_s'])}{wall(back[-1]['time_s'])}. "
+            if went and back
+            else ""
+        )
+        still, faded = [], []
+        for label, b in base.items():
+            amp = _median_present(_last_rows(stimuli, label, "lsr"))
+            if amp is not None:
+                still.append(f"{_e(label)} {amp:.0f} µV ({b:.0f} µV at baseline)")
+            else:
+                faded.append(_e(label))
+        end = (
+            f"at the end of the recording it was still present on {'; '.join(still)}"
+            if still
+            else "it was absent on the last sweeps, not long enough to call a disappearance"
+        )
+        parts.append(
+            f"{before}<strong>The LSR did not disappear</strong>: {end}"
+            + (f", absent on {', '.join(faded)}" if still and faded else "")
+            + f"; {_direct_state(lsr, stimuli, 0.0)} at the end."
+        )
+    lost = lsr.get("stimulation_lost_at_s")
+    if lost is not None:
+        back = lsr.get("stimulation_restored_at_s")
+        again = (
+            f"; it reached the nerve again from {clock(back)}{wall(back)}"
+            if back is not None
+            else ", and did not reach it again before the end"
+        )
+        parts.append(
+            f"<strong>Stimulation was lost at {clock(lost)}{wall(lost)}</strong>: the direct "
+            f"response disappeared with the LSR{again}. No disappearance is called while the "
+            "stimulus does not reach the nerve."
+        )
+    return " ".join(parts)
+
+
+def traintime_conclusion(summary: dict) -> str:
+    """Train time in a sentence against its thresholds (Prell et al. 2007)."""
+    lo, hi = summary["traintime_thresholds_s"]
+    tt = summary["traintime_s"]
+    n = sum(c.get("a_train", 0) for c in summary["events"].values())
+    if not n or not tt:
+        return "No A-train: the train time is 0 s on every channel."
+    total = sum(tt.values())
+    label, top = max(tt.items(), key=lambda kv: kv[1])
+    over_hi = [f"{_e(k)} ({t:.2f} s)" for k, t in tt.items() if t >= hi]
+    over_lo = [f"{_e(k)} ({t:.2f} s)" for k, t in tt.items() if lo <= t < hi]
+    text = (
+        f"{n} A-train{'s' if n != 1 else ''}, total train time {total:.2f} s; the most on one "
+        f"channel {_e(label)}, {top:.2f} s."
+    )
+    if over_hi:
+        return (
+            f"{text} <strong>Train time passed {hi:g} s on {', '.join(over_hi)}</strong>: a "
+            "profound deterioration of facial function is likely."
+        )
+    if over_lo:
+        return (
+            f"{text} Train time passed the {lo:g} s threshold on {', '.join(over_lo)}; no "
+            f"channel reached {hi:g} s."
+        )
+    return f"{text} Below {lo:g} s on every channel."
+
+
+def alarms_conclusion(alarms: list[dict], actions: Sequence[AlarmAction]) -> str:
+    raised = [a for a in alarms if a["state"] == "active"]
+    if not raised and not actions:
+        return "No alarm."
+    counts = {p: sum(a["priority"] == p for a in raised) for p in ("High", "Medium", "Low")}
+    how = ", ".join(f"{n} {p.lower()}" for p, n in counts.items() if n)
+    text = f"{len(raised)} alarm{'s' if len(raised) != 1 else ''} raised by this analysis" + (
+        f" ({how} priority)." if how else "."
+    )
+    if actions:
+        acks = sum(a.kind == "acknowledged" for a in actions)
+        pauses = sum(a.kind == "audio paused" for a in actions)
+        text += (
+            f" During the case the operator acknowledged {acks} alarm{'s' if acks != 1 else ''} "
+            f"and paused the alarm sound {pauses} time{'s' if pauses != 1 else ''}."
+        )
+    return text
+
+
+def conclusion_section(
+    summary: dict,
+    stimuli: Sequence[StimRow],
+    actions: Sequence[AlarmAction],
+    wall: Callable[[float], str],
+) -> str:
+    """The outcome in words, from the analysis (LSR with its control, train time, alarms)."""
+    items = [
+        lsr_conclusion(summary["lsr"], stimuli, wall),
+        traintime_conclusion(summary),
+        alarms_conclusion(summary["alarms"], actions),
+    ]
+    text = "".join(f"<p>{x}</p>" for x in items if x)
+    return (
+        "<h2>Conclusion</h2><div class='conclusion keep'>"
+        f"{text}<p class='muted'>Written by the analysis from the recording; the "
+        "neurophysiologist's interpretation and the signatures are under Sign-off.</p></div>"
+    )
+
+
+def control_section(lsr: dict, stimuli: Sequence[StimRow]) -> str:
+    """The LSR beside its stimulation control, the direct response of the stimulated
+    branch: at baseline, at the disappearance (the sweeps that made the call) and at the
+    end. LSR gone with the direct response present is a disappearance; both gone is the
+    stimulation lost."""
+    lsr_labels, direct = _lsr_labels(lsr, stimuli), _direct_labels(lsr, stimuli)
+    if not stimuli or not (lsr_labels or direct):
+        return ""
+    call = _disappearance_call(lsr)
+    head = ["Channel", "Response", "Baseline"]
+    if call:
+        head.append(f"At the disappearance ({clock(call['time_s'])}–{clock(call['reported_s'])})")
+    head.append(f"End (last {PHASE_SWEEPS} sweeps)")
+    rows = []
+    for label, kind in [*((x, "lsr") for x in lsr_labels), *((x, KIND_DIRECT) for x in direct)]:
+        is_direct = kind == KIND_DIRECT
+        if is_direct:
+            b = (lsr.get("direct_baseline_uv") or {}).get(label)
+            base = _ms(b) if b else "—"
+        else:
+            b, lat = lsr["baseline_uv"].get(label), lsr["baseline_latency_ms"].get(label)
+            base = f"{b:.0f} µV at {lat:.1f} ms" if b and lat else "—"
+        cells = [_e(label), "direct response (control)" if is_direct else "LSR", base]
+        if call:
+            cells.append(
+                _phase(_rows(stimuli, label, kind, call["time_s"], call["reported_s"]), is_direct)
+            )
+        cells.append(_phase(_last_rows(stimuli, label, kind), is_direct))
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return (
+        "<p>The LSR beside its control, the stimulated branch's direct response: the LSR "
+        "gone with the direct response present is a real disappearance; both gone is the "
+        "stimulation lost.</p>" + _table(head, rows, "keep")
+    )
+
+
+def lsr_trend(summary: dict, stimuli: Sequence[StimRow]) -> tuple[str, str]:
+    """The LSR trend figure and its caption ("" without stimuli)."""
+    lsr = summary["lsr"]
+    lsr_labels, direct = _lsr_labels(lsr, stimuli), _direct_labels(lsr, stimuli)
+    if not stimuli or not (lsr_labels or direct):
+        return "", ""
+    rows = []
+    for label, kind in [*((x, "lsr") for x in lsr_labels), *((x, KIND_DIRECT) for x in direct)]:
+        mine = [r for r in stimuli if r.label == label and r.kind == kind]
+        values = np.array(
+            [np.nan if r.rejected else (r.amplitude_uv or 0.0) if r.present else 0.0 for r in mine]
+        )
+        is_direct = kind == KIND_DIRECT
+        base = (lsr.get("direct_baseline_uv") if is_direct else lsr.get("baseline_uv")) or {}
+        rows.append(
+            TrendRow(
+                label=label,
+                kind=kind,
+                times_s=np.array([r.time_s for r in mine]),
+                values=values,
+                present=np.array([r.present and not r.rejected for r in mine]),
+                baseline=base.get(label),
+                unit="mV" if is_direct else "µV",
+                scale=1000.0 if is_direct else 1.0,
+            )
+        )
+    lost = []
+    start = None
+    for c in lsr.get("calls", []):
+        if c["kind"] == "stimulation_lost" and start is None:
+            start = c["time_s"]
+        elif c["kind"] == "stimulation_restored" and start is not None:
+            lost.append((start, c["time_s"]))
+            start = None
+    if start is not None:
+        lost.append((start, summary["duration_s"]))
+    gone = lsr.get("disappeared_at_s")
+    svg = lsr_trend_figure(rows, (0.0, summary["duration_s"]), gone, lost)
+    caption = (
+        "The LSR over the case: the peak-to-peak amplitude at every stimulus, one row per "
+        "channel on its own scale (a dot where present, a ring on the zero line where "
+        "absent, a break where the sweep was rejected), the baseline dashed"
+    )
+    if direct:
+        caption += (
+            "; last, the stimulated branch's direct response (mV), the check that the "
+            "stimulus reached the nerve"
+        )
+    if gone is not None:
+        caption += f"; the disappearance at {clock(gone)} a dashed line across"
+    if lost:
+        caption += "; the stimulation lost shaded"
+    return svg, caption + "."
+
+
+def signoff_section(
+    people: dict[str, str], monitored_by: str = "", generated: dt.datetime | None = None
+) -> str:
+    """Interpretation lines and the signatures: names where the case gave them, blank
+    lines to fill by hand where it did not (never a guess)."""
+    when = (generated or dt.datetime.now()).strftime("%d %b %Y, %H:%M")
+    roles = [
+        ("Neurophysiologist", people.get("neurophysiologist", "")),
+        ("Surgeon", people.get("surgeon", "")),
+    ]
+    rows = [
+        f"<tr><th>{role}</th><td class='name'>{_or_blank(name)}</td><td>{BLANK}</td>"
+        f"<td class='sign'>{BLANK}</td></tr>"
+        for role, name in roles
+    ]
+    by = f" Monitored by {_e(monitored_by)}." if monitored_by else ""
+    return (
+        "<h2>Sign-off</h2><div class='keep'>"
+        "<p>Interpretation (the neurophysiologist's own words):</p>"
+        + "<div class='line'></div>" * 3
+        + _table(["Role", "Name", "Date", "Signature"], rows, "signoff")
+        + f"<p class='muted'>Report made on {when} by Facial Nerve Monitor from the "
+        f"recording.{by} Names come from the case set-up recorded with the case or from "
+        "the analyze command line; a blank line is one neither gave.</p></div>"
+    )
 
 
 def lsr_verdict(lsr: dict) -> str:
@@ -548,17 +1068,18 @@ def rejected_text(lsr: dict) -> str:
     )
 
 
-def lsr_table(rows: Sequence[tuple[float, str, str]]) -> str:
+def lsr_table(stimuli: Sequence[StimRow]) -> str:
     """The LSR of every stimulus, one column per channel (the direct response's too);
     a rejected sweep says why."""
-    if not rows:
+    if not stimuli:
         return ""
     by_time: dict[float, dict[str, str]] = {}
-    for t, label, value in rows:
-        by_time.setdefault(t, {})[label] = value
-    labels = sorted({label for _, label, _ in rows})
+    columns: dict[str, None] = {}  # in the order the channels come (the montage's)
+    for r in stimuli:
+        by_time.setdefault(r.time_s, {})[r.column] = r.cell()
+        columns.setdefault(r.column)
     body = [
-        f"<tr><td>{clock(t)}</td>" + "".join(_lsr_cell(v.get(lab, "")) for lab in labels) + "</tr>"
+        f"<tr><td>{clock(t)}</td>" + "".join(_lsr_cell(v.get(c, "")) for c in columns) + "</tr>"
         for t, v in list(by_time.items())[:MAX_LSR_ROWS]
     ]
     more = (
@@ -573,7 +1094,7 @@ def lsr_table(rows: Sequence[tuple[float, str, str]]) -> str:
         "baseline nor a disappearance. The (direct) columns are the stimulated branch's own "
         "response, the check that the stimulus reached the nerve.</p>"
     )
-    return "<h2>LSR per stimulus</h2>" + note + _table(["Time", *map(_e, labels)], body) + more
+    return "<h2>LSR per stimulus</h2>" + note + _table(["Time", *map(_e, columns)], body) + more
 
 
 def _lsr_cell(value: str) -> str:

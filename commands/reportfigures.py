@@ -443,3 +443,159 @@ def _robust_peak(trace: Trace) -> float:
     v = np.abs(np.asarray(trace.values, float))
     v = v[np.isfinite(v)]
     return float(np.percentile(v, 99)) if len(v) else 10.0
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    """One channel of the LSR trend: a value per stimulus.
+
+    ``values`` holds the response's amplitude where present, 0 where absent and NaN
+    where the sweep was rejected (cautery, saturation ...), at ``times_s`` (s of signal);
+    ``present`` says which were present. ``scale`` divides µV for the axis (1000 for a
+    direct response drawn in mV); ``baseline`` is in the same µV as ``values``.
+    """
+
+    label: str
+    kind: str  # "lsr" or "direct"
+    times_s: np.ndarray
+    values: np.ndarray
+    present: np.ndarray
+    baseline: float | None = None
+    unit: str = "µV"
+    scale: float = 1.0
+
+
+TREND_MARKERS_MAX = 400  # stimuli per row drawn as dots; more are a line only
+
+
+def lsr_trend_figure(
+    rows: Sequence[TrendRow],
+    span_s: tuple[float, float],
+    gone_s: float | None = None,
+    lost: Sequence[tuple[float, float]] = (),
+    row_height: float = 78.0,
+) -> str:
+    """The LSR amplitude over the case, one row per channel, the direct response last.
+
+    Each row: the amplitude of every stimulus (a dot where present, a ring on the zero line
+    where absent, a break where the sweep was rejected), the baseline dashed with its
+    value; the disappearance a dashed vertical line across all rows, a stimulation loss
+    (``lost``: from, to) shaded. Each row has its own scale (0 at the bottom, the label of
+    the top at the left), set by the baseline and the 99th percentile of the values.
+    """
+    label_w, right, head, foot = 104.0, 74.0, 26.0, 38.0
+    height = head + row_height * len(rows) + foot
+    t0, t1 = span_s
+    t1 = max(t1, t0 + 1e-3)
+    parts: list[str] = []
+    bottom = head + row_height * len(rows)
+    probe = _Box(label_w, head, WIDTH - label_w - right, row_height, t0, t1, 1.0)
+    for start, stop in lost:
+        a, b = max(start, t0), min(stop, t1)
+        if b > a:
+            parts.append(
+                f'<rect class="lost" x="{probe.x(a):.1f}" y="{head}" '
+                f'width="{probe.x(b) - probe.x(a):.1f}" height="{bottom - head}" fill="{SHADE}"/>'
+            )
+            parts.append(_text(probe.x(a) + 3, head - 6, "stimulation lost", size=FONT - 1))
+    for i, row in enumerate(rows):
+        parts.append(_trend_row(row, label_w, head + i * row_height, row_height, probe))
+    if gone_s is not None and t0 <= gone_s <= t1:
+        x = probe.x(gone_s)
+        parts.append(
+            f'<line class="gone" data-t="{gone_s:g}" x1="{x:.1f}" y1="{head - 4}" x2="{x:.1f}" '
+            f'y2="{bottom}" stroke="{INK}" stroke-width="1.2" stroke-dasharray="5 3"/>'
+            + _text(x, head - 8, f"LSR gone {clock(gone_s)[:-2]}", "middle", font_weight="bold")
+        )
+    parts.append(_time_axis(probe, bottom))
+    return _svg(height, "".join(parts), "Lateral spread response over the case")
+
+
+def _trend_row(row: TrendRow, label_w: float, y0: float, row_height: float, probe: _Box) -> str:
+    t = np.asarray(row.times_s, float)
+    v = np.asarray(row.values, float) / row.scale
+    present = np.asarray(row.present, bool)
+    base = None if row.baseline is None else row.baseline / row.scale
+    finite = v[np.isfinite(v)]
+    top_data = float(np.percentile(finite, 99)) if len(finite) else 0.0
+    top = max(top_data, (base or 0.0) * 1.25, 1e-6)
+    step = nice_step(top * 1.15, 0.25)
+    top = step * math.ceil(top * 1.15 / step)  # a round number above the largest value
+    inner_top, inner_h = y0 + 10, row_height - 22
+    box = _Box(probe.x0, inner_top, probe.w, inner_h, probe.t0, probe.t1, top / 2)
+
+    def y(val: np.ndarray | float) -> np.ndarray | float:  # 0 at the bottom, top at the top
+        return inner_top + inner_h - np.clip(np.asarray(val), 0, top) * inner_h / top
+
+    zero = float(y(0.0))
+    parts = [
+        f'<g class="trend-row" data-channel={quoteattr(row.label)} data-kind="{row.kind}" '
+        f'data-top="{_num(top)}" data-y0="{zero:.2f}" data-y-top="{inner_top:.2f}">',
+        _text(6, y0 + row_height / 2, _fit(row.label, label_w - 8), **_BOLD_CHANNEL),
+        _text(
+            6,
+            y0 + row_height / 2 + FONT + 2,
+            "direct response" if row.kind == "direct" else "LSR",
+            size=FONT - 1,
+        ),
+        f'<line x1="{box.x0}" y1="{zero:.1f}" x2="{box.x0 + box.w}" y2="{zero:.1f}" '
+        f'stroke="{SWEEP_INK}" stroke-width="0.6"/>',
+        f'<line x1="{box.x0}" y1="{inner_top}" x2="{box.x0}" y2="{zero:.1f}" stroke="{INK}" '
+        'stroke-width="0.8"/>',
+        _text(box.x0 - 4, inner_top + FONT / 3, f"{_num(top)} {row.unit}", "end", size=FONT - 1),
+        _text(box.x0 - 4, zero + FONT / 3, "0", "end", size=FONT - 1),
+    ]
+    if base is not None:
+        yb = float(y(base))
+        parts.append(
+            f'<line class="baseline" data-value="{_num(base)}" x1="{box.x0}" y1="{yb:.1f}" '
+            f'x2="{box.x0 + box.w}" y2="{yb:.1f}" stroke="{INK}" stroke-width="0.8" '
+            'stroke-dasharray="2 3"/>'
+            + _text(box.x0 + box.w + 5, yb - 3, "baseline", size=FONT - 1)
+            + _text(box.x0 + box.w + 5, yb + FONT - 1, _value(base, row.unit), size=FONT - 1)
+        )
+    keep = (t >= box.t0) & (t <= box.t1)
+    xs, ys = np.asarray(box.x(t[keep])), np.asarray(y(v[keep]))
+    ys = np.where(np.isfinite(v[keep]), ys, np.nan)
+    parts.append(_polylines(xs, ys, "amplitude", INK, 0.9))
+    if keep.sum() <= TREND_MARKERS_MAX:
+        for x, yy, here, val in zip(xs, ys, present[keep], v[keep], strict=True):
+            if not np.isfinite(yy):
+                continue
+            if here:
+                parts.append(
+                    f'<circle class="present" data-value="{_num(val)}" cx="{x:.1f}" '
+                    f'cy="{yy:.1f}" r="1.9" fill="{INK}"/>'
+                )
+            else:
+                parts.append(
+                    f'<circle class="absent" cx="{x:.1f}" cy="{yy:.1f}" r="2.2" fill="#fff" '
+                    f'stroke="{INK}" stroke-width="0.8"/>'
+                )
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _value(x: float, unit: str) -> str:
+    """``170 µV``, ``1.24 mV``: as the report's tables write them."""
+    return f"{x:.2f} {unit}" if unit == "mV" else f"{x:.0f} {unit}"
+
+
+def _time_axis(box: _Box, y: float) -> str:
+    """Ticks and ``h:mm:ss`` labels of signal time under the trend's rows."""
+    span = box.t1 - box.t0
+    step = nice_step(span, 0.2)
+    if span > 120:  # whole minutes, then 1-2-5 of them
+        step = max(60.0, 60.0 * nice_step(span / 60.0, 0.2))
+    parts = [
+        f'<line class="time-axis" x1="{box.x0}" y1="{y + 2}" x2="{box.x0 + box.w:.1f}" '
+        f'y2="{y + 2}" stroke="{INK}" stroke-width="1"/>'
+    ]
+    for tick in np.arange(math.ceil(box.t0 / step) * step, box.t1 + 1e-9, step):
+        x = float(box.x(tick))
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{y + 2}" x2="{x:.1f}" y2="{y + 7}" stroke="{INK}"/>'
+            + _text(x, y + 7 + FONT, clock(float(tick))[:-2], "middle")
+        )
+    parts.append(_text(box.x0 + box.w, y + 7 + 2 * FONT + 2, "time of the recording", "end"))
+    return "".join(parts)

@@ -86,10 +86,11 @@ def test_summary_has_train_time_per_channel_and_the_lsr_fields(demo_out):
 def test_report_is_a_readable_page(demo_out):
     page = (demo_out / "report.html").read_text()
     assert "Train time" in page and "L Mentalis" in page and "a-train" in page
-    # The LSR at baseline and gone, then one figure per A-train of the demo.
+    # The LSR's trend, the LSR at baseline and gone, then one figure per A-train of the demo.
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", page)
-    assert len(captions) == 3 and "Lateral spread response" in captions[0]
-    assert "L Mentalis" in captions[1] and "L Orb. oris" in captions[2]
+    assert len(captions) == 4 and "The LSR over the case" in captions[0]
+    assert "Lateral spread response" in captions[1]
+    assert "L Mentalis" in captions[2] and "L Orb. oris" in captions[3]
     assert "decompression: LSR gone from here" in page  # the file's own note
     assert "DEMO" not in page  # the demo's patient code
     assert (
