@@ -820,13 +820,12 @@ def traintime_conclusion(summary: dict) -> str:
     if not n or not tt:
         return "No A-train: the train time is 0 s on every channel."
     total = sum(tt.values())
-    label, top = max(tt.items(), key=lambda kv: kv[1])
+    each = ", ".join(
+        f"{_e(k)} {t:.2f} s" for k, t in sorted(tt.items(), key=lambda kv: -kv[1]) if t
+    )
     over_hi = [f"{_e(k)} ({t:.2f} s)" for k, t in tt.items() if t >= hi]
     over_lo = [f"{_e(k)} ({t:.2f} s)" for k, t in tt.items() if lo <= t < hi]
-    text = (
-        f"{n} A-train{'s' if n != 1 else ''}, total train time {total:.2f} s; the most on one "
-        f"channel {_e(label)}, {top:.2f} s."
-    )
+    text = f"{n} A-train{'s' if n != 1 else ''}, total train time {total:.2f} s ({each})."
     if over_hi:
         return (
             f"{text} <strong>Train time passed {hi:g} s on {', '.join(over_hi)}</strong>: a "
