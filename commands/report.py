@@ -798,10 +798,10 @@ def lsr_conclusion(lsr: dict, stimuli: Sequence[StimRow], wall: Callable[[float]
         )
     lost = lsr.get("stimulation_lost_at_s")
     if lost is not None:
-        back = lsr.get("stimulation_restored_at_s")
+        restored = lsr.get("stimulation_restored_at_s")
         again = (
-            f"; it reached the nerve again from {clock(back)}{wall(back)}"
-            if back is not None
+            f"; it reached the nerve again from {clock(restored)}{wall(restored)}"
+            if restored is not None
             else ", and did not reach it again before the end"
         )
         parts.append(

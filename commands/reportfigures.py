@@ -497,11 +497,11 @@ def lsr_trend_figure(
                 f'<rect class="lost" x="{probe.x(a):.1f}" y="{head}" '
                 f'width="{probe.x(b) - probe.x(a):.1f}" height="{bottom - head}" fill="{SHADE}"/>'
             )
-            parts.append(_text(probe.x(a) + 3, head - 6, "stimulation lost", size=FONT - 1))
+            parts.append(_text(float(probe.x(a)) + 3, head - 6, "stimulation lost", size=FONT - 1))
     for i, row in enumerate(rows):
         parts.append(_trend_row(row, label_w, head + i * row_height, row_height, probe))
     if gone_s is not None and t0 <= gone_s <= t1:
-        x = probe.x(gone_s)
+        x = float(probe.x(gone_s))
         parts.append(
             f'<line class="gone" data-t="{gone_s:g}" x1="{x:.1f}" y1="{head - 4}" x2="{x:.1f}" '
             f'y2="{bottom}" stroke="{INK}" stroke-width="1.2" stroke-dasharray="5 3"/>'
