@@ -2,7 +2,8 @@
 
 Fed by the window's frame timer from :class:`~presentation.feed.MonitoringFeed` (never from the
 acquisition thread). Bounded: the oldest rows go when ``max_rows`` is reached; the full
-record is the monitoring's log and the recording.
+record is the monitoring's log and the recording. A line of text (an alarm, an LSR call)
+longer than the table is wide wraps onto a taller row: never cut.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
@@ -49,7 +50,7 @@ class EventLog(QTableWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setShowGrid(False)
-        self.setWordWrap(False)
+        self.setWordWrap(True)  # a long line wraps (its row grows), see _fit_row
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         fm = QFontMetrics(font)
         row_h = fm.height() + 6
@@ -120,6 +121,36 @@ class EventLog(QTableWidget):
         """A row whose text spans the event columns (alarms, resets, audio pause)."""
         self._insert((hhmmss(seconds), channel, text), (None, None, colour), bold_col=2)
         self.setSpan(0, 2, 1, len(COLUMNS) - 2)
+        self._fit_row(0)
+
+    def _text_width(self) -> int:
+        """The width of a line's text: the spanned columns, less the cell's padding."""
+        return max(50, self.viewport().width() - self.columnWidth(0) - self.columnWidth(1) - 14)
+
+    def _fit_row(self, row: int) -> None:
+        """A line's row as tall as its wrapped text (one row's height when it fits)."""
+        item = self.item(row, 2)
+        if item is None or self.columnSpan(row, 2) == 1:
+            return
+        bounds = QFontMetrics(self._bold).boundingRect(
+            QRect(0, 0, self._text_width(), 100_000), Qt.TextFlag.TextWordWrap, item.text()
+        )
+        height = max(self.row_height, bounds.height() + 6)
+        if self.rowHeight(row) != height:
+            self.setRowHeight(row, height)
+
+    def line_fits(self, row: int) -> bool:
+        """Row ``row``'s text is shown whole (for tests)."""
+        item = self.item(row, 2)
+        bounds = QFontMetrics(self._bold).boundingRect(
+            QRect(0, 0, self._text_width(), 100_000), Qt.TextFlag.TextWordWrap, item.text()
+        )
+        return bounds.height() <= self.rowHeight(row) and bounds.width() <= self._text_width()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        for row in range(self.rowCount()):
+            self._fit_row(row)
 
     def texts(self, row: int) -> list[str]:
         """The cells of ``row`` (0 = newest), for tests."""

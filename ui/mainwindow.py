@@ -7,13 +7,15 @@ Layout (fits 1366x768 and up without scrolling)::
     ├ problem line (session problems, only while there is one) ─────────────────────────────┤
     │ label │ trace with event bands and class names │ train time bar │ LSR sweeps │ trend  │
     │  ...  │                                        │      ...       │    ...     │  ...   │
+    │  [channels not on screen, in words: only when the montage does not fit the window]   │
     ├ replay only: [Play] [◀ Event] [Event ▶] speed  0:12 / 0:40  timeline of the file ──────┤
     ├ event log: time, channel, class, µV, duration, Hz; alarm, LSR ──┬ LSR status (big)    │
     │                                                                  │ [Set baseline (B)] │
-    └ status bar ───────────────────────────────────────────────────────────────────────────┘
+    └ status: state, source, rate, time, gaps, filter, range, recording, sound (2 lines if need be)
 
 The LSR column and status box (:mod:`ui.lsrpanel`) appear with the first stimulus; until
-then the screen is the free-run screen.
+then the screen is the free-run screen. With many channels the rows pack (``ui.traces``);
+16 channels fit 1366x768.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -51,6 +54,7 @@ from ui.eventlog import EventLog
 from ui.freeze import FreezeView
 from ui.lsrpanel import LsrPanel
 from ui.reviewbar import ReviewBar, is_reviewable
+from ui.statusline import StatusLine
 from ui.traces import TraceView
 from ui.traintimebars import TrainTimePanel
 
@@ -120,6 +124,10 @@ class MainWindow(QMainWindow):
 
         self._banner_until: float | None = None
         self._banner_severity: Severity | None = None
+        #: When the operator stopped the recording (None: it runs, or none was made).
+        self._rec_stopped_at: str | None = None
+        #: The open "Stop recording?" question (non-blocking), if any.
+        self.stop_question: QMessageBox | None = None
         self.bridge.problem.connect(self.show_problem)
         for key, step in (("+", 1), ("=", 1), ("-", -1)):
             QShortcut(QKeySequence(key), self, activated=lambda s=step: self.traces.step_range(s))
@@ -127,7 +135,7 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(key), self, activated=self.acknowledge)
         for key in PAUSE_KEYS:
             QShortcut(QKeySequence(key), self, activated=self.toggle_audio_pause)
-        QShortcut(QKeySequence("R"), self, activated=self.toggle_recording)
+        QShortcut(QKeySequence("R"), self, activated=self.record_key)
         QShortcut(QKeySequence("N"), self, activated=self.add_note)
         for key in BASELINE_KEYS:
             QShortcut(QKeySequence(key), self, activated=self.set_lsr_baseline)
@@ -215,6 +223,7 @@ class MainWindow(QMainWindow):
         self._last_end = -1
         self._last_end_change = time.monotonic()
         middle.addWidget(self.traces, 1)
+        self._build_fit_notice(font)
         self.traintime = TrainTimePanel(labels, self.monitoring.traintime.thresholds_s)
         self.traintime.reset_requested.connect(self.reset_train_time)
         middle.addWidget(self.traintime)
@@ -229,6 +238,18 @@ class MainWindow(QMainWindow):
         self._build_lsr_and_log(middle, layout, labels)
         self.setCentralWidget(central)
 
+    def _build_fit_notice(self, font: QFont) -> None:
+        """Channels that do not fit the window (a montage too large for the screen): said
+        in words over the foot of the traces (where the missing rows would be) for as long
+        as it lasts, never a silently missing channel. Over the traces, not in the
+        layout: it must not take the rows' height itself."""
+        self.fit_notice = QLabel(self.traces)
+        self.fit_notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.fit_notice.setWordWrap(True)
+        self.fit_notice.setFont(font)
+        self.fit_notice.setStyleSheet(theme.SEVERITY_STYLE["warning"] + "padding:4px;")
+        self.fit_notice.hide()
+
     def _build_actions(self, layout: QVBoxLayout) -> None:
         """Freeze and measure, mark and compare, note, record: buttons with their keys."""
         history = self.session.filtered.latest if self.session.filtered else None
@@ -240,7 +261,7 @@ class MainWindow(QMainWindow):
             "mark": ("Mark (M)", self.mark_moment, False),
             "compare": ("Compare (C)", self.toggle_compare, True),
             "note": ("Note (N)", self.add_note, False),
-            "record": ("Record (R)", self.toggle_recording, False),
+            "record": ("Record (R)", self.record_key, False),
             "stimulator": ("Stim (T)", self.open_stimulator, False),
             "source": ("Source (S)", self.choose_source, False),
             "case": ("Case (F9)", self.begin_case, False),
@@ -413,41 +434,50 @@ class MainWindow(QMainWindow):
         layout.addLayout(bottom)
 
     def _build_status_bar(self) -> None:
-        self.status_label = QLabel()
-        sfont = QFont()
-        sfont.setPointSize(theme.STATUS_PT)
-        self.status_label.setFont(sfont)
-        self.statusBar().setStyleSheet(
-            f"background:{theme.PANEL}; color:{theme.FOREGROUND}; "
-            f"border-top:1px solid {theme.GRID};"
-        )
-        self.statusBar().addWidget(self.status_label, 1)
-        self.statusBar().setSizeGripEnabled(False)
-        self.rec_label = QLabel()
-        self.rec_label.setFont(sfont)
-        self.statusBar().addPermanentWidget(self.rec_label)
+        """The status strip under the log (not QMainWindow's status bar, which cuts what
+        does not fit): one line when it fits, two when not."""
+        self.status_line = line = StatusLine()
+        for name, tip in (
+            ("state", ""),
+            ("source", ""),
+            ("channels", ""),
+            ("clock", "Signal time since the start"),
+            ("gaps", "Samples lost in the signal, and blocks the monitor could not keep up with"),
+            ("filter", "The display and detection filter"),
+            ("range", "± µV shown per channel (+ and - change it)"),
+            ("recording", ""),
+        ):
+            line.add_field(name, tip)
+        self.rec_label = line.fields["recording"]
         if self.audio is not None:
-            self._build_audio_controls(sfont)
+            self._build_audio_controls(line.font_)
+        self.centralWidget().layout().addWidget(line)
+        self.statusBar().hide()
 
     def _build_audio_controls(self, font: QFont) -> None:
         """Which EMG to hear and the two volumes; a notice that stays when there is no sound."""
         audio = self.audio
         assert audio is not None
-        bar = self.statusBar()
+        line = self.status_line
         if not audio.available:
             notice = QLabel("NO SOUND — alarms are visual only")
             notice.setToolTip(audio.notice)
             notice.setFont(font)
             notice.setStyleSheet(theme.SEVERITY_STYLE["warning"] + "padding:2px 8px;")
-            bar.addPermanentWidget(notice)
+            line.add_widget(notice)
             self.audio_notice = notice
             return
+        group = QWidget()  # the three controls stay together on a line
+        row = QHBoxLayout(group)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(6)
         labels = self.session.source.info.labels
         self.hear = QComboBox()
         self.hear.setFont(font)
+        self.hear.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the one-key shortcuts stay
         self.hear.addItems(["Hear: all", *[f"Hear: {lab}" for lab in labels], "EMG sound off"])
         self.hear.currentIndexChanged.connect(self._hear_changed)
-        bar.addPermanentWidget(self.hear)
+        row.addWidget(self.hear)
         for name, value, low, setter in (
             ("EMG", audio.emg_volume, 0, self._set_emg_volume),
             ("Alarm", audio.alarm_volume, 20, self._set_alarm_volume),
@@ -458,9 +488,17 @@ class MainWindow(QMainWindow):
             slider.setRange(low, 100)
             slider.setValue(round(100 * value))
             slider.setFixedWidth(110)
+            slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             slider.valueChanged.connect(setter)
-            bar.addPermanentWidget(label)
-            bar.addPermanentWidget(slider)
+            row.addWidget(label)
+            row.addWidget(slider)
+        line.add_widget(group)
+
+    def _fit_status(self) -> None:
+        """The strip's height for the window's width (a second line rather than a cut)."""
+        height = self.status_line.height_for(self.width())
+        if height != self.status_line.height():
+            self.status_line.setFixedHeight(height)
 
     def _hear_changed(self, index: int) -> None:
         emg = self.audio.emg if self.audio is not None else None
@@ -504,39 +542,103 @@ class MainWindow(QMainWindow):
             self.review.refresh()
         self._update_stale()
         self._update_audio()
-        self.status_label.setText(self.status_text())
+        self._update_status()
+        self._update_fit_notice()
         if self._banner_until is not None and time.monotonic() > self._banner_until:
             self.banner.hide()
             self._banner_until = None
             self._banner_severity = None
 
     def _update_recording(self) -> None:
+        """The recording's state in the status strip: running in red, failed or stopped
+        during live monitoring on yellow (a case going unrecorded must be seen)."""
         rec = self.recorder
+        pad = "padding:1px 8px; font-weight:bold;"
         if rec is None:
-            self.rec_label.setText("not recording (R)")
-            self.rec_label.setStyleSheet(f"color:{theme.MUTED}; padding:0 8px;")
+            if self._rec_stopped_at is not None:
+                text = f"NOT RECORDING — stopped at {self._rec_stopped_at} (R records)"
+                style = theme.SEVERITY_STYLE["warning"] + pad
+            elif self.review is not None:  # a replay: the file is the record
+                text, style = "not recording (R)", f"color:{theme.MUTED}; padding:1px 8px;"
+            else:
+                text = "Not recording (R records)"
+                style = f"color:{theme.FOREGROUND}; border:2px solid {theme.MUTED}; {pad}"
+            self.status_line.set("recording", text, style)
             return
         st = rec.stats()
         if st["error"]:
-            self.rec_label.setText("REC STOPPED — see alarm")
-            self.rec_label.setStyleSheet(theme.SEVERITY_STYLE["warning"] + "padding:0 8px;")
+            style = theme.SEVERITY_STYLE["warning"] + pad
+            self.status_line.set("recording", "REC STOPPED — see alarm", style)
             return
         secs = int(st["seconds_written"])
         queue = f"  queue {100 * st['queue_fraction']:.0f} %" if st["queue_fraction"] > 0.1 else ""
-        self.rec_label.setText(
-            f"● REC {secs // 3600:d}:{secs // 60 % 60:02d}:{secs % 60:02d}{queue}"
+        self.status_line.set(
+            "recording",
+            f"● REC {secs // 3600:d}:{secs // 60 % 60:02d}:{secs % 60:02d}{queue}",
+            "color:#ff5252; font-weight:bold; padding:1px 8px;",
         )
-        self.rec_label.setStyleSheet("color:#ff5252; font-weight:bold; padding:0 8px;")
 
-    def toggle_recording(self) -> None:
-        """Start recording into the recordings folder, or stop it (R)."""
+    def record_key(self) -> None:
+        """R and the Record button: start recording at once; stopping asks first (a
+        stray key must not end the case's record)."""
         if not self.is_current:
             return
+        if self.model.recording:
+            self.ask_stop_recording()
+        else:
+            self.toggle_recording()
+
+    def ask_stop_recording(self) -> None:
+        """Ask whether to stop the recording; the answer comes back through the box's
+        ``finished`` (non-blocking: the screen, alarms and recording go on meanwhile)."""
+        if self.stop_question is not None:
+            self.stop_question.raise_()
+            return
+        rec = self.recorder
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Stop recording?")
+        box.setText("Stop recording the case?")
+        box.setInformativeText(
+            "Monitoring goes on, but nothing more is recorded until R is pressed again."
+            + (f"\nThe recording so far is kept in {rec.path.name}." if rec is not None else "")
+        )
+        font = QFont()
+        font.setPointSize(theme.STATUS_PT)
+        box.setFont(font)
+        stop = box.addButton("Stop recording", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep recording", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.stop_button, box.keep_button = stop, keep  # type: ignore[attr-defined]
+        box.finished.connect(lambda _=0: self._stop_answered(box.clickedButton() is stop))
+        self.stop_question = box
+        box.open()
+
+    def _stop_answered(self, stop: bool) -> None:
+        box, self.stop_question = self.stop_question, None
+        if box is not None:
+            box.deleteLater()
+        if stop and self.model.recording and self.is_current:
+            self.toggle_recording()
+
+    def toggle_recording(self) -> None:
+        """Start recording into the recordings folder, or stop it, without asking (the
+        case workflow's own stops and starts; the operator's go through ``record_key``)."""
+        if not self.is_current:
+            return
+        was_recording = self.model.recording
         try:
             self.model.toggle_recording()
         except RecorderError as exc:
             self.show_problem(Problem(Severity.CRITICAL, str(exc)))
+        if self.model.recorder is not None:
+            self._rec_stopped_at = None
+        elif was_recording:
+            self._rec_stopped_at = hhmmss(self.seconds_of(self._now_index()))
         self._pull_notes()
+        self._update_recording()
         self._update_actions()
 
     def add_note(self) -> None:
@@ -637,13 +739,15 @@ class MainWindow(QMainWindow):
         self.lsr.column.setFixedWidth(width)
         self.lsr.status.setFixedWidth(width)
 
-    def status_text(self) -> str:
+    def status_fields(self) -> dict[str, tuple[str, str]]:
+        """The status strip's fields but the recording: ``name -> (text, style sheet)``.
+        Short words; a field is never cut (the strip wraps instead)."""
         st = self.session.status()
         secs = int(st.signal_seconds)
         clock = f"{secs // 3600:d}:{secs // 60 % 60:02d}:{secs % 60:02d}"
         rate = f"{st.rate / 1000:g} kHz" if st.rate >= 1000 else f"{st.rate:g} Hz"
         gap_ms = st.gap_samples / st.rate * 1000 if st.rate else 0
-        filt = self.session.filters.settings.describe() if self.session.filters else ""
+        filt = self.session.filters.settings.describe() if self.session.filters else "off"
         state = {
             State.RUNNING: "●  LIVE" if st.source_kind != "replay" else "▶  REPLAY",
             State.RECONNECTING: "⚠  NO SIGNAL — reconnecting",
@@ -651,13 +755,62 @@ class MainWindow(QMainWindow):
             State.FAILED: "✖  STOPPED BY ERROR",
             State.IDLE: "…",
         }[st.state]
+        bold = "font-weight:bold;"
+        state_style = bold
+        if st.state is State.RECONNECTING:
+            state_style = theme.SEVERITY_STYLE["warning"] + bold + "padding:0 6px;"
+        elif st.state is State.FAILED:
+            state_style = theme.SEVERITY_STYLE["critical"] + bold + "padding:0 6px;"
         if self.freeze.frozen is not None:
             state = "❚❚ FROZEN (acquisition goes on)"
-        return (
-            f"{state}   {st.source_name}   {st.n_channels} ch @ {rate}   {clock}   "
-            f"{st.samples:,} samples   gaps {st.gaps} ({gap_ms:.0f} ms)   "
-            f"overruns {st.overruns}   filter {filt}   ±{self.traces.range_uv:g} µV"
+            state_style = f"color:#000; background:#ffd600; {bold} padding:0 6px;"
+        gaps = f"gaps {st.gaps}" + (f" ({gap_ms:.0f} ms)" if st.gaps else "")
+        if st.overruns:
+            gaps += f", overruns {st.overruns}"
+        lost = st.gaps or st.overruns
+        return {
+            "state": (state, state_style),
+            "source": (st.source_name, ""),
+            "channels": (f"{st.n_channels} ch @ {rate}", ""),
+            "clock": (clock, ""),
+            "gaps": (gaps, f"color:{theme.ALARM_ON[2][0]}; {bold}" if lost else ""),
+            "filter": (f"filter {filt}", ""),
+            "range": (f"±{self.traces.range_uv:g} µV", ""),
+        }
+
+    def _update_status(self) -> None:
+        for name, (text, style) in self.status_fields().items():
+            self.status_line.set(name, text, style)
+        samples = self.session.status().samples
+        self.status_line.fields["clock"].setToolTip(f"Signal time; {samples:,} samples")
+        self._fit_status()
+
+    def status_text(self) -> str:
+        """The status strip's words, in order."""
+        return self.status_line.text()
+
+    def _update_fit_notice(self) -> None:
+        """Say in words which channels the window cannot show (a montage too large)."""
+        missing = self.traces.channels_not_shown()
+        if not missing:
+            if self.fit_notice.isVisible():
+                self.fit_notice.hide()
+            return
+        labels = self.session.source.info.labels
+        names = ", ".join(labels[ch] for ch in missing)
+        n = len(labels)
+        text = (
+            f"NOT ON SCREEN: {names} — {n} channels do not fit this window; "
+            "enlarge it (16 channels fit 1366x768)"
         )
+        notice = self.fit_notice
+        if text != notice.text():
+            notice.setText(text)
+        width = self.traces.width()
+        height = notice.heightForWidth(width)
+        notice.setGeometry(0, self.traces.height() - height, width, height)
+        notice.raise_()
+        self.fit_notice.show()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
@@ -668,6 +821,7 @@ class MainWindow(QMainWindow):
         )
         self.lsr.status.setFixedHeight(self.event_log.height())
         self._size_lsr()
+        self._fit_status()
 
     # -- operator actions -----------------------------------------------------------------------
     def _now_index(self) -> int:

@@ -45,7 +45,7 @@ def test_freeze_holds_the_traces_while_acquisition_goes_on(window, qtbot):
     _x2, y2 = fz._full[0].getData()
     np.testing.assert_array_equal(y, y2)  # the screen does not move
     assert fz.frozen.end == held_end
-    assert "FROZEN" in window.status_label.text()
+    assert "FROZEN" in window.status_line.text()
     # Full resolution: every sample of the window, not the envelope's columns.
     assert len(fz.frozen.samples) == min(
         round(window.traces.window_s * window.traces.rate), held_end
@@ -53,7 +53,7 @@ def test_freeze_holds_the_traces_while_acquisition_goes_on(window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_F)
     assert fz.frozen is None and not window.traces.frozen
     window.refresh()
-    assert "FROZEN" not in window.status_label.text()
+    assert "FROZEN" not in window.status_line.text()
 
 
 def test_cursors_read_the_samples_in_microvolts_and_milliseconds(window, qtbot):

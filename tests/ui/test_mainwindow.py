@@ -49,9 +49,10 @@ def test_window_plots_every_channel_with_its_label(window, qtbot):
 def test_status_bar_names_source_rate_samples_and_gaps(window, qtbot):
     qtbot.waitUntil(lambda: window.session.status().samples > 1000, timeout=5000)
     window.refresh()
-    text = window.status_label.text()
-    for words in ("LIVE", "Simulator", "4 ch @ 10 kHz", "samples", "gaps 0", "20 Hz – 3000 Hz"):
+    text = window.status_line.text()
+    for words in ("LIVE", "Simulator", "4 ch @ 10 kHz", "gaps 0", "20 Hz – 3000 Hz"):
         assert words in text
+    assert "samples" in window.status_line.fields["clock"].toolTip()  # detail: a tooltip
 
 
 def test_problems_reach_the_banner_in_words(window, qtbot):
@@ -146,7 +147,7 @@ def test_record_key_starts_and_stops_a_recording_and_notes_go_into_it(qtbot, tmp
     from drivers.edfreader import EdfFile
 
     session, win = recording_window(qtbot, tmp_path, "t1")
-    assert "not recording" in (win.refresh() or win.rec_label.text())
+    assert "not recording" in (win.refresh() or win.rec_label.text()).lower()
     press(win, "R")
     assert win.recorder is not None, win.banner.text()
     for _ in range(300):  # 3 s of signal
@@ -158,7 +159,9 @@ def test_record_key_starts_and_stops_a_recording_and_notes_go_into_it(qtbot, tmp
     win.refresh()
     assert win.rec_label.text().startswith("● REC")
     path = win.recorder.path
-    press(win, "R")
+    press(win, "R")  # stopping asks first
+    qtbot.waitUntil(lambda: win.stop_question is not None and win.stop_question.isVisible())
+    win.stop_question.stop_button.click()
     assert win.recorder is None
     f = EdfFile(path)
     notes, _ = f.read_annotations()
