@@ -83,8 +83,9 @@ def build_parser(prog: str = "main.py scenario") -> argparse.ArgumentParser:
     train.add_argument(
         "--instructor",
         action="store_true",
-        help="open the instructor's console beside the monitor: pause, jump to a phase, "
-        "inject events, follow the truth",
+        help="open the instructor's console beside the monitor: the case waits for its "
+        "Start there; pause, jump to a phase, inject events, follow the truth and the "
+        "trainee's score",
     )
     train.add_argument(
         "--trainee",
@@ -115,8 +116,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         sc = load_scenario(args.file)
         speed = _speed(args)
-        engine = ScenarioEngine(sc, stop_at_s=args.duration)
-        case, record = _start(engine, args.serial, speed)
+        held = _waits_for_start(args)
+        engine = ScenarioEngine(sc, stop_at_s=args.duration, wait_for_start=held)
+        # In-process, the acquisition itself waits for the Start: the monitor shows no
+        # signal and its clock stays at 0:00:00 until then. The simulated amplifier
+        # streams from its opening: its quiet baseline runs, the case is held.
+        case, record = _start(engine, args.serial, speed, acquire=args.serial or not held)
     except (_Refused, ScenarioError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -167,16 +172,26 @@ def _speed(args: argparse.Namespace) -> float:
     return speed
 
 
-def _start(engine: ScenarioEngine, serial: bool, speed: float) -> tuple[CaseModel, MonitorRecord]:
+def _waits_for_start(args: argparse.Namespace) -> bool:
+    """On screen with the instructor's console the case waits for its Start (not for a
+    screenshot: that shows the case running)."""
+    return bool(args.instructor and not args.headless and args.screenshot is None)
+
+
+def _start(
+    engine: ScenarioEngine, serial: bool, speed: float, acquire: bool = True
+) -> tuple[CaseModel, MonitorRecord]:
     """The case on the scenario's source (the monitor's pipeline, every event kept for
-    the score) and the record the score reads, started."""
+    the score) and the record the score reads; acquisition started unless not
+    ``acquire`` (then the instructor's Start starts it)."""
     description = TrainingScenario(engine, serial=serial, speed=speed, fast_block_s=FAST_BLOCK_S)
     try:
         case = open_case(description, offline=True, start=False)  # scored: keep every event
     except (SourceError, ValueError, OSError) as exc:
         raise _Refused(str(exc)) from None
     record = MonitorRecord(case.monitoring)  # before the first block
-    case.session.start()
+    if acquire:
+        case.session.start()
     return case, record
 
 
@@ -263,39 +278,51 @@ def _on_screen(args: argparse.Namespace, case: CaseModel, engine: ScenarioEngine
         return 2
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from monitor.session import State
+    from presentation.names import kind_words
     from training.actions import TraineeLog
     from training.debrief import write_debrief
     from ui.app import run_gui
 
-    trainee = TraineeLog() if args.trainee else None
+    trainee = TraineeLog(engine) if args.trainee else None
     debrief_path = args.debrief or Path("debriefs") / (
         f"{Path(args.file).stem}-{time.strftime('%Y%m%d-%H%M%S')}.html"
     )
     kept: list[object] = []
 
     def debrief() -> Path:
-        return write_debrief(debrief_path, engine, case.monitoring, trainee)
+        return write_debrief(debrief_path, engine, case.monitoring, trainee, words=kind_words)
+
+    def start_acquisition() -> None:
+        if case.session.state is State.IDLE:
+            case.session.start()
 
     def training(window) -> None:
         if trainee is not None:
             window.enable_training(trainee)
         if args.instructor:
-            from ui.instructor import InstructorConsole
+            from ui.instructor import open_console, screenshot_later
 
-            if args.screenshot is None:
-                engine.pause()  # the instructor starts the case (the signal runs meanwhile)
-            console = InstructorConsole(
-                engine, trainee, debrief if trainee else None, monitor=window
+            console = open_console(
+                window,
+                engine,
+                case.monitoring,
+                lambda: case.session.status().end_index,
+                trainee,
+                debrief if trainee else None,
+                on_start=start_acquisition,
             )
-            console.resize(560, 760)
-            console.show()
             kept.append(console)  # a top-level window of its own, not the trainee's
+            if args.screenshot is not None:  # both windows as placed, in one picture
+                screenshot_later(args.after, [window, console], args.screenshot)
 
+    # With the console, the screenshot is of both windows (taken above), not the monitor's.
+    shot = None if args.instructor else args.screenshot
     try:
-        code = run_gui(
-            case, 10.0, args.screenshot, args.after, parse_size("1600x900"), on_window=training
-        )
+        code = run_gui(case, 10.0, shot, args.after, parse_size("1600x900"), on_window=training)
     finally:
+        for console in kept:
+            console.close()  # type: ignore[attr-defined]
         case.close()
     if trainee is not None:
         try:

@@ -45,11 +45,11 @@ def test_the_instructor_injects_an_a_train_and_the_trainee_calls_it(training, qt
 
     engine, window, console, trainee = training
     qtbot.waitUntil(lambda: engine.case_seconds > 1.0, timeout=10_000)
-    console.kind.setCurrentText("a_train")
+    console.select_kind("a_train")
     console.channel.setCurrentIndex(2)
     console.duration.setValue(1.5)
     console.inject_from_form()
-    assert console.answer.text() == "Injected a-train."
+    assert console.answer.text() == "Injected A-train."
     # The monitor sees it; the trainee calls it with F5 (on the button here: offscreen).
     qtbot.waitUntil(
         lambda: any(e.kind.value == "a_train" for e in window.monitoring.events()), timeout=15_000
@@ -112,8 +112,7 @@ def test_the_scenario_command_opens_console_and_writes_the_debrief(tmp_path, cap
 def test_a_case_held_from_the_start_waits_for_the_instructor(qtbot):
     from ui.instructor import InstructorConsole
 
-    engine = ScenarioEngine(load_scenario(ROUTINE))
-    engine.pause()
+    engine = ScenarioEngine(load_scenario(ROUTINE), wait_for_start=True)
     session = Session(ScenarioSource(engine, speed=4.0))
     session.open()
     session.start()
