@@ -91,7 +91,7 @@ figcaption { font-size: 0.9em; margin-top: 0.3em; }
 table.signoff td { height: 2.6em; vertical-align: bottom; min-width: 9em; }
 table.signoff td.sign { min-width: 16em; }
 .conclusion { border: 1px solid #000; padding: 0.4em 0.9em; }
-.line { height: 1.9em; border-bottom: 1px solid #000; }
+.line { height: 1.9em; margin: 0; border-bottom: 1px solid #000; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
   body { margin: 0; padding: 0; max-width: none; font-size: 10pt; }
@@ -988,7 +988,7 @@ def signoff_section(
     return (
         "<h2>Sign-off</h2><div class='keep'>"
         "<p>Interpretation (the neurophysiologist's own words):</p>"
-        + "<div class='line'></div>" * 3
+        + "<p class='line'>&nbsp;</p>" * 3
         + _table(["Role", "Name", "Date", "Signature"], rows, "signoff")
         + f"<p class='muted'>Report made on {when} by Facial Nerve Monitor from the "
         f"recording.{by} Names come from the case set-up recorded with the case or from "

@@ -163,6 +163,7 @@ def test_names_given_on_the_command_line_appear_and_absent_ones_are_blank_lines(
     # Date and signature are always lines to fill in by hand; nothing is made up.
     assert signoff.count(blank) == 2 + 2 + 1
     assert "<th>Date</th>" in signoff and "<th>Signature</th>" in signoff
+    assert signoff.count("<p class='line'>") == 3  # the interpretation, by hand
     assert "Dr Kim" not in demo and "anna" not in demo
 
 
