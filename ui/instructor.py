@@ -364,7 +364,10 @@ class WaitingNotice:
             return
         if not waiting:
             if self.label is not None:
-                self.label.hide()
+                try:
+                    self.label.hide()
+                except RuntimeError:  # gone with the monitor's window
+                    self.label = None
             return
         area = getattr(self.monitor, "traces", None) or self.monitor
         if self.label is None:
@@ -523,6 +526,9 @@ def open_console(
         case_clock=CaseClock(engine, now_index),
         on_start=on_start,
     )
+    # The monitor's status bar shows this clock where it reads ``case_clock`` (through the
+    # simulated amplifier its signal began before the Start; in-process they are the same).
+    window.case_clock = console.case_clock
     place_beside(window, console)
     console.show()
     return console
