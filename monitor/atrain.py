@@ -1,7 +1,7 @@
 """A-trains found by their periodicity: regular 60-210 Hz discharge on one channel.
 
 Romstöck et al. describe the A-train as a sudden, sinusoid-like, symmetric run of
-near-identical motor-unit potentials at about 60-210 Hz (CLINICAL.md §2). Its defining
+near-identical motor-unit potentials at about 60-210 Hz (docs/clinical.md §2). Its defining
 property is the *periodicity* of the waveform, whatever the shape of one potential: at
 150-210 Hz the potentials overlap and the trace looks like a sinusoid, with no single
 peak per discharge to count. So A-trains are found here from the autocovariance of the
@@ -141,16 +141,13 @@ class PeriodicityTracker:
         alpha = self.hop_len * self.STEP_HOPS / (s.background_s * self.rate)  # per step
         self._alpha = min(1.0, alpha)
         self._init_background()
+        self._init_block()
         self._gate = np.full((2, n_channels), np.inf)  # what makes a channel looked at
         self._band = np.full((2, n_channels), np.inf)  # what a quiet step stays under
         self._hops = 0  # steps judged: the background learns every GROUP of them
         self._groups = 0
-        self._dirty = False  # an unusable sample since the last step
-        self._hop_clean: list[bool] = []  # per hop of the block taken last
         self._grp_p = np.zeros((self.GROUP, 2, n_channels))
         self._grp_q = np.zeros((self.GROUP, n_channels), bool)
-        self._last_powers = np.zeros((self.SMOOTH_HOPS - 1, 2, n_channels))
-        self._last_sample = np.zeros((1, n_channels))
         self._nfft = 1 << math.ceil(math.log2(self.W + self.L + 5))
         self._pairs = np.maximum(self.W - np.arange(self.L + 5), 1).astype(np.float64)
         self.mode = np.full(n_channels, IDLE)
@@ -194,6 +191,15 @@ class PeriodicityTracker:
         # the other channels carry on.
         self._bad_until = np.zeros(n_channels, np.int64)
         self._bad_max = 0
+
+    def _init_block(self) -> None:
+        """What the tracker keeps of the block taken last and of the hops before it."""
+        n_channels = self.n_channels
+        self._dirty = False  # an unusable sample since the last step
+        self._hop_clean: list[bool] = []  # per hop of the block taken last
+        self._block_gate = np.zeros((0, 2, n_channels))  # its gate powers (take_block)
+        self._last_powers = np.zeros((self.SMOOTH_HOPS - 1, 2, n_channels))
+        self._last_sample = np.zeros((1, n_channels))
 
     def _init_hum(self) -> None:
         """Mains hum per channel, fitted on quiet windows (least squares on 50/60 Hz and
@@ -264,7 +270,8 @@ class PeriodicityTracker:
         k = self.SMOOTH_HOPS
         smooth = (csum[k - 1 :] - np.concatenate([np.zeros((1, 2, c)), csum[:-k]])) / k
         self._last_powers = run[-(k - 1) :]
-        return smooth[-h:]
+        self._block_gate = smooth[-h:]
+        return self._block_gate
 
     def _mark_invalid(self, first: int, finite: np.ndarray) -> np.ndarray:
         """Invalid averaged samples from index ``first`` (``finite``: samples x channels,
@@ -344,6 +351,51 @@ class PeriodicityTracker:
         if j == self.GROUP - 1:
             self._learn_group()
         return []
+
+    def idle_run(self, k: int, n: int) -> int:
+        """How many of the ``n`` hops from hop ``k`` of the block taken last
+        :meth:`take_idle` can take at once: no channel tracked, every hop clean, nothing
+        loud at their steps, up to the step that updates the background (its gate
+        changes there). 0 when the tracker is not in a state for it."""
+        if (
+            self._dirty
+            or not self._all_ready
+            or self._end + self.hop_d < self._bad_max
+            or self.active.any()
+        ):
+            return 0
+        hop_d, gate, clean = self.hop_d, self._gate, self._hop_clean
+        steps = self._hops
+        for t in range(n):
+            if not clean[k + t]:
+                return t
+            if (self._end + (t + 1) * hop_d) // hop_d % self.STEP_HOPS == 0:
+                if (self._block_gate[k + t] > gate).any():
+                    return t  # loud: that hop is judged
+                steps += 1
+                if steps % self.GROUP == 0:
+                    return t + 1  # the background learns at this step
+        return n
+
+    def take_idle(self, k: int, m: int) -> None:
+        """:meth:`quiet_hop` of ``m`` hops from hop ``k`` at once (no more than
+        :meth:`idle_run` said)."""
+        hop_d = self.hop_d
+        steps = [
+            k + t for t in range(m) if (self._end + (t + 1) * hop_d) // hop_d % self.STEP_HOPS == 0
+        ]
+        self._n += m * hop_d
+        self._end += m * hop_d
+        if not steps:
+            return
+        js = (self._hops + np.arange(len(steps))) % self.GROUP
+        power = self._block_gate[steps]  # (steps, 2, channels)
+        self._grp_p[js] = power
+        self._grp_q[js] = (power <= self._band).all(axis=1)
+        self._calm_steps += len(steps)
+        self._hops += len(steps)
+        if js[-1] == self.GROUP - 1:
+            self._learn_group()
 
     def _learn_step(self, power: np.ndarray, busy: np.ndarray | None) -> np.ndarray:
         """The background learns from this step where it is quiet; returns the channels

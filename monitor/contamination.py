@@ -1,4 +1,4 @@
-"""Which channel-sweeps cannot be judged, and why (CLINICAL.md §4, artifacts).
+"""Which channel-sweeps cannot be judged, and why (docs/clinical.md §4, artifacts).
 
 A sweep hit by electrocautery once became a 4.6 mV "LSR" that rescaled the trend: the
 cautery began at the pulse, so the pre-stimulus stretch was clean and only the response
@@ -240,7 +240,7 @@ class ContaminationScreen:
         return out
 
     def _periodic(self, x: np.ndarray) -> bool:
-        """The stretch repeats itself at an A-train's rate (60-210 Hz, CLINICAL.md §2):
+        """The stretch repeats itself at an A-train's rate (60-210 Hz, docs/clinical.md §2):
         its normalised autocorrelation at a lag of 4.8-16.7 ms exceeds ``PERIODIC_R``."""
         x = x - x.mean()
         n = len(x)

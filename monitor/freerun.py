@@ -10,7 +10,7 @@ blocks):
    (``k_sigma`` x a robust running SD, never below ``floor_uv``), or is the classic fixed
    100 µV of commercial monitors (``mode="fixed"``).
 2. **Episodes.** Potentials closer than ``episode_gap_ms`` form one episode = one event.
-3. **Classes** (Romstöck et al., CLINICAL.md §2):
+3. **Classes** (Romstöck et al., docs/clinical.md §2):
    - **A-train**: a periodic discharge at 55-230 Hz, found from the signal's
      autocovariance by :class:`~monitor.atrain.PeriodicityTracker` (overlapping,
      sinusoid-like potentials included, in mains hum, with jitter and waxing and waning
@@ -227,11 +227,18 @@ class FreeRunDetector:
                 cautery_candidates=self.cautery.candidates(power, broadband).tolist(),
                 top=top.tolist(),
             )
-            for k in range(n_hops):
+            k = 0
+            while k < n_hops:
+                idle = self._idle_run(stats, k, n_hops - k)
+                if idle:  # most hops: nothing going on, taken together
+                    self._take_idle(stats, k, idle)
+                    k += idle
+                    continue
                 self._analyse_hop(self._next_hop, stats, k)
                 self._next_hop += self.hop
                 if self.on_hop is not None:
                     self.on_hop(self._next_hop)
+                k += 1
         keep_from = self._next_hop - self.half - self._buf_start
         if keep_from > 0:
             self._buf = self._buf[keep_from:]
@@ -294,6 +301,43 @@ class FreeRunDetector:
             self._apply_trains(changes, now)
         if self._open or any(self._sequences):
             self._close_quiet(now)
+
+    def _idle_run(self, st: _HopStats, k: int, n: int) -> int:
+        """How many of the ``n`` hops from hop ``k`` nothing happens in: what
+        :meth:`_analyse_hop` would do on them is only learning the background (noise,
+        periodicity) and :meth:`_take_idle` does that for them at once. 0 unless no
+        event, train or artifact is under way."""
+        if self._open or self.cautery.active:
+            return 0
+        n = min(n, self.noise.updates_before_estimate())  # thresholds stay as they are
+        h0 = self._next_hop
+        assert h0 is not None
+        for s in self._stims:  # no hop under stimulus blanking
+            if s + self.blank > h0:
+                n = min(n, max(0, (s - h0) // self.hop))
+        due = self._quiet_due if any(self._sequences) else 1 << 62
+        n = min(n, max(0, (due - h0) // self.hop - 1))  # a spike or sequence to report
+        if n > 0:
+            n = self.trains.idle_run(k, n)  # (short: up to its next background update)
+        most, floor = self.cautery.min_channels, self._threshold_min
+        cand, top, fin = st.cautery_candidates, st.top, st.rms_finite
+        m = 0
+        while m < n and cand[k + m] < most and not top[k + m] > floor and fin[k + m]:
+            m += 1
+        return m
+
+    def _take_idle(self, st: _HopStats, k: int, m: int) -> None:
+        """:meth:`_analyse_hop` of ``m`` hops that :meth:`_idle_run` found idle."""
+        self.cautery.quiet_hop()
+        if self._busy_seen:
+            self._busy_hops[:] = 0
+            self._busy_seen = False
+        self.noise.take_quiet(st.rms[k : k + m])
+        self.trains.take_idle(k, m)
+        for _ in range(m):
+            self._next_hop += self.hop
+            if self.on_hop is not None:
+                self.on_hop(self._next_hop)
 
     def _cautery_hop(self, h0: int, st: _HopStats, k: int) -> bool:
         """The cautery gate's judgement of hop ``k``: whether it is artifact."""

@@ -37,6 +37,29 @@ class RobustNoise:
         if not artifact:
             self.update_rms(np.sqrt(power), exclude)
 
+    def updates_before_estimate(self) -> int:
+        """How many hops :meth:`update_rms` can take (finite, none excluded) before the
+        one that recomputes the estimate; what :meth:`take_quiet` may be given."""
+        n, every = len(self._ring), self.every
+        t = every - 1 - self._k % every  # until the count of updates reaches a multiple
+        c = self._count
+        if c >= n:  # the ring is full: the count stays where it is
+            if n < every and n % 4 == 0:
+                return 0
+            return t
+        early = (3 - c % 4) % 4  # until the count of stored hops reaches a multiple of 4
+        if c + early + 1 < every and c + early + 1 <= n:
+            t = min(t, early)
+        return t
+
+    def take_quiet(self, rms: np.ndarray) -> None:
+        """:meth:`update_rms` of consecutive hops ``(hops, channels)``, all finite and
+        none excluded, no more than :meth:`updates_before_estimate`."""
+        at = (self._k + np.arange(len(rms))) % len(self._ring)
+        self._ring[at] = rms
+        self._k += len(rms)
+        self._count = min(self._count + len(rms), len(self._ring))
+
     def update_rms(
         self, rms: np.ndarray, exclude: np.ndarray | None = None, finite: bool | None = None
     ) -> None:

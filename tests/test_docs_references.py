@@ -29,10 +29,6 @@ OLD = "CLINICAL" + ".md"
 #: to end empty, and the test fails when a file here no longer names the old file.
 PENDING = frozenset(
     {
-        "monitor/atrain.py",
-        "monitor/contamination.py",
-        "monitor/evoked/analyzer.py",
-        "monitor/freerun.py",
         "ui/traintimebars.py",
     }
 )

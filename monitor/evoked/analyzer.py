@@ -6,7 +6,7 @@ tracker per response kind sets the baseline and calls the LSR's disappearance an
 reappearance (information for the team, not alarms), and the stimulated branch's own
 direct response is tracked as a control that the stimulus still reaches the nerve (its
 loss is a technical alarm, never "LSR disappeared"). Numbers and their sources are in
-``docs/evoked.md`` and CLINICAL.md §1, §3 and §4.
+``docs/evoked.md`` and docs/clinical.md §1, §3 and §4.
 
 The parts live in modules named after what they hold: the settings and vocabulary
 (:mod:`monitor.evoked.settings`), a sweep and its results (:mod:`monitor.evoked.sweep`), the
