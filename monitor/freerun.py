@@ -334,6 +334,7 @@ class FreeRunDetector:
             self._busy_seen = False
         self.noise.take_quiet(st.rms[k : k + m])
         self.trains.take_idle(k, m)
+        assert self._next_hop is not None  # set by the first block
         for _ in range(m):
             self._next_hop += self.hop
             if self.on_hop is not None:
