@@ -224,8 +224,8 @@ def test_r_starts_at_once_and_asks_before_stopping(qtbot, tmp_path):
         win.actions.buttons["record"].click()  # the button asks too
         box = win.stop_question
         qtbot.waitUntil(box.isVisible, timeout=2000)
-        box.keep_button.click()
-        assert win.model.recording
+        qtbot.keyClick(box, Qt.Key.Key_Return)  # Enter too: keeping is the default
+        assert win.stop_question is None and win.model.recording
 
         press(win, "R")
         win.stop_question.stop_button.click()
