@@ -408,8 +408,8 @@ class LsrRow:
 
     def set_packed(self, packed: bool) -> None:
         """A low row (many channels) keeps the trend's number and the sweeps: the channel
-        name (on the trace beside it), the baseline's value (in the log), the trend's zero
-        tick and the axes' titles go, so that nothing overlaps."""
+        name (on the trace beside it), the baseline's value (in the log), the trend's tick
+        numbers and the axes' titles go, so that nothing overlaps or is cut."""
         if packed == self.packed:
             return
         self.packed = packed
@@ -418,6 +418,9 @@ class LsrRow:
             self.base_text.hide()
         self.wplot.getAxis("bottom").showLabel(not packed)
         self.tplot.getAxis("bottom").showLabel(not packed)
+        # A tick's number taller than half the row is cut at the row's edge: the caption
+        # has the number, the dashed line the baseline.
+        self.tplot.getAxis("left").setStyle(showValues=not packed)
 
     # -- waterfall ---------------------------------------------------------------------------------
     def draw_sweeps(

@@ -5,9 +5,9 @@ Layout (fits 1366x768 and up without scrolling)::
 
     ┌ alarm banner: !! text in words ···· +n more · [Acknowledge (A)] [Audio pause (P)] ─────┐
     ├ problem line (session problems, only while there is one) ─────────────────────────────┤
+    ├ channels not on screen, in words (only when the montage does not fit the window) ─────┤
     │ label │ trace with event bands and class names │ train time bar │ LSR sweeps │ trend  │
     │  ...  │                                        │      ...       │    ...     │  ...   │
-    │  [channels not on screen, in words: only when the montage does not fit the window]   │
     ├ replay only: [Play] [◀ Event] [Event ▶] speed  0:12 / 0:40  timeline of the file ──────┤
     ├ event log: time, channel, class, µV, duration, Hz; alarm, LSR ──┬ LSR status (big)    │
     │                                                                  │ [Set baseline (B)] │
@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
         self.banner.setFont(font)
         self.banner.hide()
         layout.addWidget(self.banner)
+        self._build_fit_notice(layout, font)
 
         middle = QHBoxLayout()
         middle.setContentsMargins(4, 4, 0, 0)
@@ -223,7 +224,6 @@ class MainWindow(QMainWindow):
         self._last_end = -1
         self._last_end_change = time.monotonic()
         middle.addWidget(self.traces, 1)
-        self._build_fit_notice(font)
         self.traintime = TrainTimePanel(labels, self.monitoring.traintime.thresholds_s)
         self.traintime.reset_requested.connect(self.reset_train_time)
         middle.addWidget(self.traintime)
@@ -238,17 +238,17 @@ class MainWindow(QMainWindow):
         self._build_lsr_and_log(middle, layout, labels)
         self.setCentralWidget(central)
 
-    def _build_fit_notice(self, font: QFont) -> None:
+    def _build_fit_notice(self, layout: QVBoxLayout, font: QFont) -> None:
         """Channels that do not fit the window (a montage too large for the screen): said
-        in words over the foot of the traces (where the missing rows would be) for as long
-        as it lasts, never a silently missing channel. Over the traces, not in the
-        layout: it must not take the rows' height itself."""
-        self.fit_notice = QLabel(self.traces)
+        in words above the traces for as long as it lasts, never a silently missing
+        channel. The rows keep a readable height; the ones that do not fit are named."""
+        self.fit_notice = QLabel()
         self.fit_notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.fit_notice.setWordWrap(True)
         self.fit_notice.setFont(font)
-        self.fit_notice.setStyleSheet(theme.SEVERITY_STYLE["warning"] + "padding:4px;")
+        self.fit_notice.setStyleSheet(theme.SEVERITY_STYLE["warning"] + "padding:2px;")
         self.fit_notice.hide()
+        layout.addWidget(self.fit_notice)
 
     def _build_actions(self, layout: QVBoxLayout) -> None:
         """Freeze and measure, mark and compare, note, record: buttons with their keys."""
@@ -798,18 +798,12 @@ class MainWindow(QMainWindow):
             return
         labels = self.session.source.info.labels
         names = ", ".join(labels[ch] for ch in missing)
-        n = len(labels)
         text = (
-            f"NOT ON SCREEN: {names} — {n} channels do not fit this window; "
-            "enlarge it (16 channels fit 1366x768)"
+            f"NOT ON SCREEN: {names} — the window is too small for {len(labels)} channels "
+            "(16 fit 1366x768)"
         )
-        notice = self.fit_notice
-        if text != notice.text():
-            notice.setText(text)
-        width = self.traces.width()
-        height = notice.heightForWidth(width)
-        notice.setGeometry(0, self.traces.height() - height, width, height)
-        notice.raise_()
+        if text != self.fit_notice.text():
+            self.fit_notice.setText(text)
         self.fit_notice.show()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override

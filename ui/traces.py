@@ -3,9 +3,10 @@
 Free-running events are drawn over them by :class:`~ui.eventmarkers.EventMarkers`.
 
 Every channel stays on screen: when the rows get low (many channels, a small screen) the
-view packs them (less space between rows, smaller names down to :data:`MIN_LABEL_PT`);
-a row lower than :data:`MIN_ROW_PX` does not fit, and ``channels_not_shown`` names the
-channels that are then off the view, for the window to say so.
+view packs them (less space between rows, smaller names down to :data:`MIN_LABEL_PT`).
+Rows never get lower than :data:`MIN_ROW_PX`: in a window too small for its montage the
+last ones fall off the view, and ``channels_not_shown`` names them for the window to say
+so.
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ class TraceView(pg.GraphicsLayoutWidget):
             ax.setPen(theme.GRID)
         plot.getAxis("left").setWidth(AXIS_WIDTH)
         plot.getAxis("bottom").setStyle(showValues=False)
+        # Rows never shrink past readable: the ones that do not fit fall off the foot of
+        # the view and are named by the window (``channels_not_shown``).
+        plot.setMinimumHeight(MIN_ROW_PX + PLOT_MARGIN)
         return plot
 
     def _add_time_axis(self, row: int) -> None:
@@ -186,7 +190,7 @@ class TraceView(pg.GraphicsLayoutWidget):
         return [
             ch
             for ch, (top, bottom) in enumerate(self.row_spans())
-            if top < 0 or bottom > height or bottom - top < MIN_ROW_PX
+            if top < 0 or bottom > height + 1 or bottom - top < MIN_ROW_PX - 1
         ]
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override

@@ -24,6 +24,7 @@ from monitor.casemodel import CaseModel
 from monitor.montage import default_labels
 from monitor.session import Session
 from simulation.emgsynth import SimConfig
+from ui.traces import MIN_ROW_PX
 
 RATE = 10_000
 FRAME_S = 0.1
@@ -85,8 +86,6 @@ def in_window(widget: QWidget, win) -> QRect:
 
 
 def assert_every_channel_visible(win) -> None:
-    from ui.traces import MIN_ROW_PX
-
     traces = win.traces
     origin = traces.mapTo(win, QPoint(0, 0))
     view = in_window(traces, win)
@@ -180,16 +179,21 @@ def test_volume_controls_and_sixteen_channels_fit_1366x768(qtbot):
 
 
 def test_a_montage_that_cannot_fit_says_so_in_words(qtbot):
+    """The rows keep a readable height; the last ones, off the view, are named."""
     win = open_window(qtbot, 16, (1366, 560), seconds=1.0)
     try:
         missing = win.traces.channels_not_shown()
-        assert missing
+        assert missing and missing == list(range(missing[0], 16))  # the last ones
+        assert missing[0] >= 4
+        for top, bottom in win.traces.row_spans()[: missing[0]]:  # the others readable
+            assert bottom - top >= MIN_ROW_PX - 1 and bottom <= win.traces.height() + 1
         notice = win.fit_notice
         assert notice.isVisible()
         labels = win.session.source.info.labels
         assert notice.text().startswith("NOT ON SCREEN: ")
         for ch in missing:
             assert labels[ch] in notice.text()
+        assert labels[0] not in notice.text()
         assert win.rect().contains(in_window(notice, win))
         # Enlarged: every channel again, and the notice goes.
         win.resize(1366, 768)
