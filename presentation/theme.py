@@ -134,3 +134,113 @@ LSR_CURSOR = "#ffffff"  # onset line and peak diamond of the newest sweep
 LSR_GONE_MARK = "#64b5f6"  # disappearance line and the "gone" stretch of the trend
 LSR_BACK_MARK = "#69f0ae"  # reappearance line
 LSR_WINDOW_BRUSH = (255, 255, 255, 22)  # the response window behind the sweeps
+
+
+# -- dialogs and panels (the stimulator, note, source, case setup; confirmations) -------------
+#: Body text of every dialog: read at arm's length by a gloved user standing, and from the
+#: bed-side 2 m away; the case setup's fields use the same size.
+DIALOG_PT = 16
+DIALOG_TITLE_PT = LABEL_PT + 2
+DIALOG_BACKGROUND = PANEL
+FIELD_BACKGROUND = "#202020"  # line edits, spin boxes, combo boxes, buttons
+FIELD_BORDER = "#777777"
+FOCUS = "#4fc3f7"  # the focused field's frame: the keyboard's place must be seen
+SELECTION = "#0d47a1"
+ERROR_TEXT = "#ff8a80"  # a refusal in words ("Not set: ...") on the dialog background
+DISABLED_TEXT = "#8a8a8a"  # an inactive control: dimmer on purpose (>= 4.5:1)
+#: Secondary text in a dialog (placeholders, steps done): lighter than MUTED, for 7:1 on fields.
+DIALOG_MUTED = "#b0b0b0"
+
+#: The dialogs' palette, Qt-free: ``QPalette.ColorRole`` name -> colour (ui applies it).
+DIALOG_PALETTE = {
+    "Window": DIALOG_BACKGROUND,
+    "WindowText": FOREGROUND,
+    "Base": FIELD_BACKGROUND,
+    "AlternateBase": "#181818",
+    "Text": FOREGROUND,
+    "Button": FIELD_BACKGROUND,
+    "ButtonText": FOREGROUND,
+    "BrightText": "#ffffff",
+    "Highlight": SELECTION,
+    "HighlightedText": "#ffffff",
+    "ToolTipBase": FIELD_BACKGROUND,
+    "ToolTipText": FOREGROUND,
+    "PlaceholderText": DIALOG_MUTED,
+    "Link": FOCUS,
+}
+#: Text/background pairs a dialog shows, for the contrast check (body text >= 7:1).
+DIALOG_TEXT_PAIRS = {
+    "body": (FOREGROUND, DIALOG_BACKGROUND),
+    "field": (FOREGROUND, FIELD_BACKGROUND),
+    "selection": ("#ffffff", SELECTION),
+    "error": (ERROR_TEXT, DIALOG_BACKGROUND),
+    "secondary": (DIALOG_MUTED, DIALOG_BACKGROUND),
+    "placeholder": (DIALOG_MUTED, FIELD_BACKGROUND),
+    "header": (DIALOG_MUTED, FIELD_BACKGROUND),
+}
+
+
+def dialog_style_sheet() -> str:
+    """The style sheet of every dialog and panel, set on the dialog itself (its subtree
+    only). Sizes are here, not in ``setFont``: under a style sheet Qt children do not
+    inherit a parent's font."""
+    return f"""
+QWidget {{ font-size:{DIALOG_PT}pt; color:{FOREGROUND}; }}
+QDialog, QMessageBox, QInputDialog, QFileDialog, QDockWidget > QWidget#dockBody {{
+    background:{DIALOG_BACKGROUND}; }}
+QLabel, QCheckBox, QRadioButton, QGroupBox {{ color:{FOREGROUND}; background:transparent; }}
+QLabel:disabled, QCheckBox:disabled, QRadioButton:disabled {{ color:{DISABLED_TEXT}; }}
+QLabel#title {{ font-size:{DIALOG_TITLE_PT}pt; font-weight:bold; }}
+QLabel#error {{ color:{ERROR_TEXT}; font-weight:bold; }}
+QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QPlainTextEdit, QTextEdit, QListView,
+QTreeView, QTableView {{ background:{FIELD_BACKGROUND}; color:{FOREGROUND};
+    border:1px solid {FIELD_BORDER}; padding:4px 8px; selection-background-color:{SELECTION};
+    selection-color:#ffffff; }}
+QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus,
+QPlainTextEdit:focus {{ border:2px solid {FOCUS}; }}
+QLineEdit:disabled, QComboBox:disabled, QSpinBox:disabled, QDoubleSpinBox:disabled {{
+    color:{DISABLED_TEXT}; }}
+QComboBox QAbstractItemView {{ background:{FIELD_BACKGROUND}; color:{FOREGROUND};
+    selection-background-color:{SELECTION}; }}
+QHeaderView::section {{ background:{FIELD_BACKGROUND}; color:{DIALOG_MUTED}; border:none;
+    padding:4px; }}
+QPushButton {{ background:{FIELD_BACKGROUND}; color:{FOREGROUND};
+    border:1px solid {FIELD_BORDER}; padding:6px 14px; min-height:1.4em; }}
+QPushButton:default {{ border:2px solid {FOREGROUND}; }}
+QPushButton:focus {{ border:2px solid {FOCUS}; }}
+QPushButton:pressed, QPushButton:checked {{ background:#30475e; }}
+QPushButton:disabled {{ color:{DISABLED_TEXT}; border-color:#444444; }}
+QCheckBox::indicator, QRadioButton::indicator {{ width:22px; height:22px; }}
+QMenu {{ background:{FIELD_BACKGROUND}; color:{FOREGROUND}; border:1px solid {FIELD_BORDER}; }}
+QMenu::item:selected {{ background:{SELECTION}; color:#ffffff; }}
+QToolTip {{ background:{FIELD_BACKGROUND}; color:{FOREGROUND}; border:1px solid {DIALOG_MUTED}; }}
+QDockWidget {{ color:{FOREGROUND}; font-weight:bold; }}
+QDockWidget::title {{ background:#202020; padding:6px 8px; text-align:left; }}
+"""
+
+
+def _luminance(colour: str) -> float:
+    """Relative luminance of ``#rrggbb`` (WCAG 2)."""
+    value = colour.lstrip("#")
+    channels = [int(value[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours (1 to 21; 7 is AAA for body text)."""
+    a, b = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+# -- the stimulator status strip (ui.stimstatus, presentation.stimstatus) ---------------------
+STIM_STATUS_PT = 20  # as large as the channel names: read from 2 m
+#: (background, text) by state. On and pulses arriving: green, as the LSR present; off and
+#: waiting: neutral; on with no pulses: the medium (technical) alarm's yellow.
+STIM_COLOURS = {
+    "arriving": ("#1b5e20", "#ffffff"),
+    "waiting": ("#1c1c1c", FOREGROUND),
+    "not_arriving": ALARM_ON[2],
+    "off": ("#1c1c1c", FOREGROUND),
+    "none": (PANEL, DIALOG_MUTED),
+}

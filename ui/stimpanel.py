@@ -10,7 +10,12 @@ workflow of an MVD is a checklist that follows what the evoked analysis sees:
 4. Track it through the decompression: the LSR panel calls its disappearance.
 5. Gone: confirm at the baseline intensity before the surgeon closes.
 
-Keys: T opens it; Enter sends; O switches the stimulator on or off (and sends).
+In the monitor's window it is a dock at the right: the traces, train time and LSR column
+shrink beside it, nothing of the screen is covered. Without a main window (tests, another
+tool) it is a window of its own.
+
+Keys: T opens it; Enter sends; O switches the stimulator on or off (and sends) while the
+panel has the keyboard; Esc closes it from anywhere in the monitor's window.
 """
 
 from __future__ import annotations
@@ -19,16 +24,17 @@ import logging
 import queue
 import threading
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
+    QDockWidget,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QMainWindow,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -38,6 +44,7 @@ from monitor.evoked import EvokedAnalyzer
 from monitor.source import Source, SourceError
 from monitor.stimulator import SITES, StimulatorError, StimulatorSettings
 from presentation import theme
+from ui.dialogtheme import apply_dialog_theme
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,12 @@ STEPS = (
     "Track the LSR through the decompression",
     "LSR gone: confirm at the baseline intensity",
 )
+#: The dock's width range (px): the form and the checklist at the dialog size, the traces
+#: keep the rest.
+PANEL_WIDTH_PX = (330, 400)
+#: The checklist's step being done now / done.
+STEP_NOW = "color:#000000; background:#ffd600; font-weight:bold;"
+STEP_DONE = f"color:{theme.DIALOG_MUTED};"
 
 
 def lsr_step(evoked: EvokedAnalyzer | None, stimulating: bool) -> int:
@@ -62,9 +75,12 @@ def lsr_step(evoked: EvokedAnalyzer | None, stimulating: bool) -> int:
     return 4 if state == "gone" else 3
 
 
-class StimulatorPanel(QDialog):
+class StimulatorPanel(QDockWidget):
     """Stimulator settings and the LSR checklist; non-modal. GUI thread only (sending
     runs on a short-lived worker thread: a device answer never freezes the screen).
+
+    Given a main window as ``parent`` it docks itself at the window's right, hidden
+    until shown (T), and installs Esc on the window (:meth:`install_escape`).
 
     Signals
     -------
@@ -77,16 +93,51 @@ class StimulatorPanel(QDialog):
     def __init__(
         self, source: Source, evoked: EvokedAnalyzer | None, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
+        super().__init__("Stimulator and LSR workflow  (Esc closes)", parent)
+        self.setObjectName("stimulatorPanel")
         self.source = source
         self.evoked = evoked
         self.setWindowTitle("Stimulator and LSR workflow")
-        font = QFont()
-        font.setPointSize(theme.BUTTON_PT)
-        self.setFont(font)
+        # Closable only: a floating panel would cover the traces again, and Esc (a
+        # shortcut of the monitor's window) would not reach it.
+        self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea)
+        body = QWidget()
+        body.setObjectName("dockBody")
+        self.setWidget(body)
+        apply_dialog_theme(self)
+        lo, hi = PANEL_WIDTH_PX
+        body.setMinimumWidth(lo)
+        body.setMaximumWidth(hi)
         self._answers: queue.Queue[str] = queue.Queue()
         self.sending = False
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(body)
+        self._build_form(layout)
+        self._build_checklist(layout)
+        # The panel's own keys act only while it has the keyboard: a stray O on the
+        # monitor's screen must not switch a stimulator on.
+        for key, slot in (("O", self.toggle_on), ("Return", self.send), ("Enter", self.send)):
+            QShortcut(
+                QKeySequence(key),
+                self,
+                activated=slot,
+                context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
+            )
+        self.escape: QShortcut | None = None
+        self.show_settings(source.stimulator() or StimulatorSettings(on=False))
+        self.timer = QTimer(self)
+        self.timer.setInterval(250)
+        self.timer.timeout.connect(self.refresh)
+        self.refresh()
+        if isinstance(parent, QMainWindow):
+            self.hide()
+            parent.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self)
+            self.hide()  # until T
+            self.install_escape(parent)
+        else:
+            self.install_escape(self)
+
+    def _build_form(self, layout: QVBoxLayout) -> None:
         form = QFormLayout()
         self.current = QDoubleSpinBox()
         self.current.setRange(0.0, 30.0)
@@ -100,7 +151,7 @@ class StimulatorPanel(QDialog):
         self.on = QCheckBox("Stimulating (O)")
         for name, w in (
             ("Current", self.current),
-            ("Pulse width", self.width_box),
+            ("Width", self.width_box),
             ("Rate", self.rate),
             ("Site", self.site),
             ("", self.on),
@@ -108,7 +159,7 @@ class StimulatorPanel(QDialog):
             form.addRow(name, w)
         layout.addLayout(form)
         row = QHBoxLayout()
-        self.send_button = QPushButton("Send to stimulator (Enter)")
+        self.send_button = QPushButton("Send (Enter)")
         self.send_button.setDefault(True)
         self.send_button.clicked.connect(self.send)
         row.addWidget(self.send_button)
@@ -117,8 +168,11 @@ class StimulatorPanel(QDialog):
         self.answer.setWordWrap(True)
         layout.addWidget(self.answer)
 
-        layout.addWidget(QLabel("<b>LSR workflow</b>"))
-        self.step_labels = []
+    def _build_checklist(self, layout: QVBoxLayout) -> None:
+        workflow = QLabel("LSR workflow")
+        workflow.setObjectName("title")
+        layout.addWidget(workflow)
+        self.step_labels: list[QLabel] = []
         for i, text in enumerate(STEPS):
             label = QLabel(f"{i + 1}. {text}")
             label.setWordWrap(True)
@@ -127,13 +181,36 @@ class StimulatorPanel(QDialog):
         self.baseline_button = QPushButton("Take baseline (B)")
         self.baseline_button.clicked.connect(self.baseline_requested)
         layout.addWidget(self.baseline_button)
-        QShortcut(QKeySequence("O"), self, activated=self.toggle_on)
-        self.show_settings(source.stimulator() or StimulatorSettings(on=False))
-        self.timer = QTimer(self)
-        self.timer.setInterval(250)
-        self.timer.timeout.connect(self.refresh)
+        layout.addStretch(1)
+
+    def install_escape(self, window: QWidget) -> QShortcut:
+        """Esc closes the panel whatever has the keyboard in ``window`` (the monitor's
+        window); active only while the panel shows, so Esc means nothing else there."""
+        if self.escape is not None:
+            self.escape.setParent(None)
+            self.escape.deleteLater()
+        self.escape = QShortcut(
+            QKeySequence(Qt.Key.Key_Escape),
+            window,
+            activated=self.close,
+            context=Qt.ShortcutContext.WindowShortcut,
+        )
+        self.escape.setEnabled(self.isVisible())
+        return self.escape
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
         self.timer.start()
         self.refresh()
+        if self.escape is not None:
+            self.escape.setEnabled(True)
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        if not self.sending:
+            self.timer.stop()  # a closed panel polls nothing
+        if self.escape is not None:
+            self.escape.setEnabled(False)
 
     @staticmethod
     def _combo(items: tuple[str, ...], suffix: str) -> QComboBox:
@@ -179,7 +256,7 @@ class StimulatorPanel(QDialog):
             settings = self.settings()
         except StimulatorError as exc:
             self.answer.setText(str(exc))
-            self.answer.setStyleSheet("color:#ff5c5c;")
+            self.answer.setStyleSheet(f"color:{theme.ERROR_TEXT};")
             return
         self.sending = True
         self.send_button.setEnabled(False)
@@ -197,6 +274,7 @@ class StimulatorPanel(QDialog):
                 self._answers.put(f"Not set: the stimulator did not answer ({exc}).")
 
         threading.Thread(target=work, name="stimulator", daemon=True).start()
+        self.timer.start()  # the answer is collected even if the panel is closed meanwhile
 
     # -- timer -------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -206,20 +284,20 @@ class StimulatorPanel(QDialog):
             text = None
         if text is not None:
             self.sending = False
+            if not self.isVisible():
+                self.timer.stop()
             self.send_button.setEnabled(True)
             self.answer.setText(text)
-            self.answer.setStyleSheet("" if text.startswith("Stimulator set") else "color:#ff5c5c;")
+            refused = not text.startswith("Stimulator set")
+            self.answer.setStyleSheet(f"color:{theme.ERROR_TEXT};" if refused else "")
         known = self.source.stimulator()
         if text is not None and not text.startswith("Stimulator set") and known is not None:
             self.on.setChecked(known.on)  # refused: the box says what the stimulator does
         step = lsr_step(self.evoked, known is not None and known.on)
         for i, label in enumerate(self.step_labels):
-            if i < step:
-                label.setStyleSheet(f"color:{theme.MUTED};")
-            elif i == step:
-                label.setStyleSheet("color:#000; background:#ffd600; font-weight:bold;")
-            else:
-                label.setStyleSheet("")
+            style = STEP_DONE if i < step else STEP_NOW if i == step else ""
+            if label.styleSheet() != style:  # a new style sheet re-polishes the label
+                label.setStyleSheet(style)
         self.baseline_button.setEnabled(step >= 1)
 
     def current_step(self) -> int:
