@@ -151,8 +151,21 @@ class FreeRunMonitoring:
 
     # -- acquisition thread ----------------------------------------------------------------
     def _on_block(self, block: Block, filtered) -> None:
+        jump = next((g.index for g in block.gaps if g.seek), None)
+        if jump is not None:
+            self._end_at_jump(jump)
         self.detector(block, filtered)
         self._check_lead_off(block.stop)
+
+    def _end_at_jump(self, index: int) -> None:
+        """A reviewer's jump in a replay: what was going on ends where the replay left
+        (``index``), and so do the A-train alarms held on after it, rather than at a time
+        of the recording the replay has not reached (or has long passed)."""
+        self.detector.flush(index)
+        with self._lock:
+            pending, self._a_train_clear = self._a_train_clear, {}
+        for key, at in pending.items():
+            self.alarms.clear_condition(key, min(at, index))
 
     def _on_hop(self, now: int) -> None:
         """After every detector hop: the same judgements at the same samples whatever

@@ -8,6 +8,7 @@ again just after it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -27,12 +28,27 @@ from ui.timeline import Mark, Timeline, next_mark
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
 PREROLL_S = 3.0  # a jump to an event lands this long before it
 HOLD_AFTER_S = 1.0  # a jump while paused plays on until this long after the event
+#: Marks starting this close together are one stop for next/previous: a recording's own
+#: annotation of an event and the same event found again are one event to the reviewer.
+JOIN_S = 0.5
 
 
 #: Our own recordings name the events they annotate: drawn in the event's colour.
 RECORDED_EVENTS = {name: kind for kind, name in EVENT_NAMES.items()}
 #: Per-stimulus evoked measurements: as many as the stimuli, shown by the stimulus marks.
 _MEASUREMENT = ("LSR #", "Z-L #", "EMG #")
+
+
+def stops(marks: list[Mark]) -> list[Mark]:
+    """What next/previous stop at: the marks by start, each one starting within
+    :data:`JOIN_S` of the stop before it merged into that stop (which then covers both)."""
+    out: list[Mark] = []
+    for m in sorted(marks, key=lambda m: m.start_s):
+        if out and m.start_s - out[-1].start_s <= JOIN_S:
+            out[-1] = replace(out[-1], stop_s=max(out[-1].stop_s, m.stop_s))
+        else:
+            out.append(m)
+    return out
 
 
 def file_marks(source: Seekable) -> list[Mark]:
@@ -136,10 +152,11 @@ class ReviewBar(QFrame):
         self.speed.setCurrentIndex(i)
 
     def marks(self) -> list[Mark]:
-        """What next/previous jump between: events found now, and the file's own notes."""
+        """What next/previous jump between: events found now, and the file's own notes,
+        one stop per moment (:func:`stops`)."""
         found = [m for m in self.timeline.found_marks if m.kind not in ("artifact",)]
         notes = [m for m in self.timeline.file_marks if m.kind != "stim"]
-        return sorted(found + notes, key=lambda m: m.start_s)
+        return stops(found + notes)
 
     def jump_event(self, forward: bool) -> Mark | None:
         """Jump to the next (or previous) event after the one at the replay position."""

@@ -157,3 +157,22 @@ def test_after_a_jump_back_the_log_and_lsr_texts_keep_the_recordings_time(qtbot,
     for r in gone:
         assert r[0] == "00:00:30" and r[2].endswith("since 00:00:30.")
     win.close()
+
+
+def test_an_annotated_event_and_its_redetection_are_one_stop():
+    from itertools import pairwise
+
+    from ui.reviewbar import JOIN_S, stops
+    from ui.timeline import Mark, next_mark
+
+    annotated = Mark(12.0, 12.0, "a_train", "A-train L Mentalis (recorded)")
+    found = Mark(12.08, 14.5, "a_train", "A-train L Mentalis 140 Hz")
+    later = Mark(20.0, 20.0, "note", "decompression")
+    marks = stops([later, found, annotated])
+    assert [m.start_s for m in marks] == [12.0, 20.0]
+    assert marks[0].stop_s == 14.5  # the stop covers the event found again
+    # Right from before it stops once, then goes on; Left from the note comes back to it.
+    assert next_mark(marks, 5.0, True) == marks[0]
+    assert next_mark(marks, marks[0].start_s, True) == later
+    assert next_mark(marks, later.start_s, False) == marks[0]
+    assert all(b.start_s - a.start_s > JOIN_S for a, b in pairwise(marks))
