@@ -186,7 +186,7 @@ def dialog_style_sheet() -> str:
     inherit a parent's font."""
     return f"""
 QWidget {{ font-size:{DIALOG_PT}pt; color:{FOREGROUND}; }}
-QDialog, QMessageBox, QInputDialog, QFileDialog, QDockWidget > QWidget#dockBody {{
+QDialog, QMessageBox, QInputDialog, QFileDialog, QWidget#dockBody {{
     background:{DIALOG_BACKGROUND}; }}
 QLabel, QCheckBox, QRadioButton, QGroupBox {{ color:{FOREGROUND}; background:transparent; }}
 QLabel:disabled, QCheckBox:disabled, QRadioButton:disabled {{ color:{DISABLED_TEXT}; }}
@@ -210,7 +210,13 @@ QPushButton:default {{ border:2px solid {FOREGROUND}; }}
 QPushButton:focus {{ border:2px solid {FOCUS}; }}
 QPushButton:pressed, QPushButton:checked {{ background:#30475e; }}
 QPushButton:disabled {{ color:{DISABLED_TEXT}; border-color:#444444; }}
-QCheckBox::indicator, QRadioButton::indicator {{ width:22px; height:22px; }}
+QCheckBox::indicator, QRadioButton::indicator {{ width:20px; height:20px;
+    border:2px solid {DIALOG_MUTED}; background:{FIELD_BACKGROUND}; }}
+QRadioButton::indicator {{ border-radius:12px; }}
+QCheckBox::indicator:checked, QRadioButton::indicator:checked {{ background:{FOCUS};
+    border:2px solid {FOREGROUND}; }}
+QCheckBox::indicator:focus, QRadioButton::indicator:focus {{ border:2px solid {FOCUS}; }}
+QCheckBox::indicator:disabled, QRadioButton::indicator:disabled {{ border-color:#444444; }}
 QMenu {{ background:{FIELD_BACKGROUND}; color:{FOREGROUND}; border:1px solid {FIELD_BORDER}; }}
 QMenu::item:selected {{ background:{SELECTION}; color:#ffffff; }}
 QToolTip {{ background:{FIELD_BACKGROUND}; color:{FOREGROUND}; border:1px solid {DIALOG_MUTED}; }}

@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMenu,
@@ -58,22 +57,24 @@ from monitor.montage import MAX_CHANNELS, MUSCLES, Montage, MontageError
 from monitor.montagepresets import MontagePreset, PresetChannel, next_muscle
 from monitor.settingsstore import SettingsStore, check_user, default_user
 from presentation import theme
+from ui.dialogtheme import apply_dialog_theme, ask_text, message_box
 
 log = logging.getLogger(__name__)
 
 LAST_USED = "Last used"
-FIELD_PT = theme.BUTTON_PT + 1
-TITLE_PT = theme.LABEL_PT + 2
+FIELD_PT = theme.DIALOG_PT
+TITLE_PT = theme.DIALOG_TITLE_PT
 ROW_PX = 44
 COLUMNS = ("Ch", "Muscle", "Side", "Colour", "Label")
-FOCUS = "#4fc3f7"
-# Sizes are in the style sheet: under a style sheet Qt children do not inherit setFont().
+FOCUS = theme.FOCUS
+# The dialogs' theme (ui.dialogtheme), then this dialog's own rules. Sizes are in the style
+# sheet: under a style sheet Qt children do not inherit setFont().
 _STYLE = f"""
 QDialog {{ background:{theme.PANEL}; }}
 QDialog QWidget {{ font-size:{FIELD_PT}pt; }}
 QLabel, QGroupBox {{ color:{theme.FOREGROUND}; }}
 QLabel#title {{ font-size:{TITLE_PT}pt; font-weight:bold; }}
-QLabel#note {{ font-size:{theme.CAPTION_PT + 1}pt; color:{theme.MUTED}; }}
+QLabel#note {{ color:{theme.DIALOG_MUTED}; }}
 QLabel#error {{ font-size:{theme.PROBLEM_PT}pt; font-weight:bold; }}
 QGroupBox {{ border:1px solid {theme.GRID}; margin-top:1.3em; padding:8px 6px 6px 6px; }}
 QGroupBox::title {{ subcontrol-origin:margin; left:8px; color:{theme.MUTED}; }}
@@ -137,7 +138,7 @@ class CaseSetupDialog(QDialog):
         super().__init__(parent)
         self.store = store
         self.setWindowTitle("Case setup")
-        self.setStyleSheet(_STYLE)
+        apply_dialog_theme(self, _STYLE)
         self._user = user or default_user()
         self._channels: list[PresetChannel] = []
         self._settings: MonitorSettings | None = None
@@ -566,7 +567,7 @@ class CaseSetupDialog(QDialog):
     def save_preset(self, *, name: str | None = None) -> bool:
         """Keep the montage as the user's preset ``name`` (asked for when None)."""
         if name is None:
-            name, ok = QInputDialog.getText(self, "Save montage preset", "Name of the preset:")
+            name, ok = ask_text(self, "Save montage preset", "Name of the preset:")
             if not ok:
                 return False
         try:
@@ -588,14 +589,18 @@ class CaseSetupDialog(QDialog):
     def restore_factory_defaults(self, *, confirm: bool = True) -> bool:
         """Factory settings and presets for this user and procedure (asks first)."""
         if confirm:
-            answer = QMessageBox.question(
+            box = message_box(
                 self,
                 "Factory defaults",
-                f"Restore the factory settings and montage presets for "
-                f"{self.procedure.title}?\nThis user's and this procedure's saved settings "
-                "are set aside.",
+                f"Restore the factory settings and montage presets for {self.procedure.title}?",
+                "This user's and this procedure's saved settings are set aside.",
             )
-            if answer != QMessageBox.StandardButton.Yes:
+            yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+            box.setStandardButtons(yes | no)
+            box.setDefaultButton(no)
+            answer = box.exec()
+            box.deleteLater()
+            if answer != yes:
                 return False
         try:
             self.store.restore_factory_defaults(self._user, self.procedure)

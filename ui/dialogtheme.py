@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from presentation import theme
 
+TEXT_FIELD_PX = 600
+
 
 def dark_palette() -> QPalette:
     """The dialogs' palette (active, inactive and disabled groups)."""
@@ -64,6 +66,13 @@ def message_box(
     return box
 
 
+def fit_text_field(dialog: QInputDialog) -> None:
+    """The input dialog's field wide enough for a sentence (a note, a reason)."""
+    field = dialog.findChild(QLineEdit)
+    if field is not None:
+        field.setMinimumWidth(TEXT_FIELD_PX)
+
+
 def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> tuple[str, bool]:
     """``QInputDialog.getText`` in the theme: ``(text, ok)``. The field is wide enough for
     a sentence (a note, a reason for the record)."""
@@ -74,7 +83,7 @@ def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> 
     dialog.setInputMode(QInputDialog.InputMode.TextInput)
     dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
     apply_dialog_theme(dialog)
-    dialog.setMinimumWidth(640)
+    fit_text_field(dialog)
     ok = dialog.exec() == QInputDialog.DialogCode.Accepted
     value = dialog.textValue()
     dialog.deleteLater()

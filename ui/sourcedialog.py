@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -42,8 +42,8 @@ from drivers.sources import (
 )
 from monitor.montage import default_labels
 from monitor.source import SourceDescription
-from presentation import theme
 from simulation.emgsynth import SimConfig
+from ui.dialogtheme import apply_dialog_theme
 
 KINDS = ("simulator", "port", "sim-device", "replay", "lsl")
 TITLES = {
@@ -89,9 +89,7 @@ class SourceDialog(QDialog):
         self.sim_config = simulator.config
         self.speed = simulator.speed
         self.setWindowTitle("Signal source")
-        font = QFont()
-        font.setPointSize(theme.BUTTON_PT)
-        self.setFont(font)
+        apply_dialog_theme(self)
         layout = QVBoxLayout(self)
         intro = QLabel(
             "Where does the signal come from? Monitoring of the present source stops when the "
@@ -116,7 +114,7 @@ class SourceDialog(QDialog):
             QShortcut(QKeySequence(f"Alt+{i + 1}"), self, activated=lambda k=kind: self.choose(k))
 
         self.error = QLabel()
-        self.error.setStyleSheet("color:#ff5c5c;")
+        self.error.setObjectName("error")
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
         buttons = QDialogButtonBox(
@@ -178,14 +176,19 @@ class SourceDialog(QDialog):
         return page
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
+        dialog = QFileDialog(
             self,
             "Open a recording",
             str(Path("recordings").resolve()),
             "EDF/BDF recordings (*.edf *.EDF *.bdf *.BDF);;All files (*)",
         )
-        if path:
-            self.replay_file.setText(path)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        # Qt's own dialog, so that it takes the theme (a desktop's native one stays light).
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        apply_dialog_theme(dialog)
+        if dialog.exec() and dialog.selectedFiles():
+            self.replay_file.setText(dialog.selectedFiles()[0])
+        dialog.deleteLater()
 
     def _show_pages(self) -> None:
         for kind, page in self.pages.items():

@@ -32,10 +32,12 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -57,9 +59,10 @@ STEPS = (
     "Track the LSR through the decompression",
     "LSR gone: confirm at the baseline intensity",
 )
-#: The dock's width range (px): the form and the checklist at the dialog size, the traces
-#: keep the rest.
-PANEL_WIDTH_PX = (330, 400)
+#: The dock's width range (px): as wide as the window leaves beside the screen's narrowest
+#: layout, within these; the checklist scrolls if it is then taller than the window.
+PANEL_WIDTH_PX = (220, 340)
+DOCK_FRAME_PX = 8
 #: The checklist's step being done now / done.
 STEP_NOW = "color:#000000; background:#ffd600; font-weight:bold;"
 STEP_DONE = f"color:{theme.DIALOG_MUTED};"
@@ -93,22 +96,26 @@ class StimulatorPanel(QDockWidget):
     def __init__(
         self, source: Source, evoked: EvokedAnalyzer | None, parent: QWidget | None = None
     ) -> None:
-        super().__init__("Stimulator and LSR workflow  (Esc closes)", parent)
+        super().__init__(parent)
         self.setObjectName("stimulatorPanel")
         self.source = source
         self.evoked = evoked
-        self.setWindowTitle("Stimulator and LSR workflow")
+        self.setWindowTitle("Stimulator  (Esc closes)")  # the dock's title bar
         # Closable only: a floating panel would cover the traces again, and Esc (a
         # shortcut of the monitor's window) would not reach it.
         self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea)
         body = QWidget()
         body.setObjectName("dockBody")
-        self.setWidget(body)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("dockBody")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(body)
+        self.setWidget(self.scroll)
         apply_dialog_theme(self)
-        lo, hi = PANEL_WIDTH_PX
-        body.setMinimumWidth(lo)
-        body.setMaximumWidth(hi)
+        self.scroll.setFixedWidth(PANEL_WIDTH_PX[1])
         self._answers: queue.Queue[str] = queue.Queue()
         self.sending = False
         layout = QVBoxLayout(body)
@@ -139,6 +146,8 @@ class StimulatorPanel(QDockWidget):
 
     def _build_form(self, layout: QVBoxLayout) -> None:
         form = QFormLayout()
+        # A narrow dock (a 1366 px screen) puts each label above its field.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.current = QDoubleSpinBox()
         self.current.setRange(0.0, 30.0)
         self.current.setDecimals(2)
@@ -148,6 +157,11 @@ class StimulatorPanel(QDockWidget):
         self.rate = self._combo(RATES_HZ, " Hz")
         self.site = QComboBox()
         self.site.addItems(SITES)
+        for box in (self.width_box, self.rate, self.site):  # as narrow as the dock
+            box.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            box.setMinimumContentsLength(6)
         self.on = QCheckBox("Stimulating (O)")
         for name, w in (
             ("Current", self.current),
@@ -170,7 +184,7 @@ class StimulatorPanel(QDockWidget):
 
     def _build_checklist(self, layout: QVBoxLayout) -> None:
         workflow = QLabel("LSR workflow")
-        workflow.setObjectName("title")
+        workflow.setStyleSheet("font-weight:bold; padding-top:8px;")
         layout.addWidget(workflow)
         self.step_labels: list[QLabel] = []
         for i, text in enumerate(STEPS):
@@ -197,6 +211,24 @@ class StimulatorPanel(QDockWidget):
         )
         self.escape.setEnabled(self.isVisible())
         return self.escape
+
+    def fit_width(self) -> int:
+        """As wide as the monitor's window leaves beside its central widget's narrowest
+        layout (the window must not grow past the screen), within ``PANEL_WIDTH_PX``."""
+        lo, hi = PANEL_WIDTH_PX
+        window = self.parentWidget()
+        width = hi
+        if isinstance(window, QMainWindow) and window.centralWidget() is not None:
+            central = window.centralWidget().minimumSizeHint().width()
+            # The dock's frame and the window's splitter handle take a few pixels more.
+            width = max(lo, min(hi, window.width() - central - DOCK_FRAME_PX))
+        self.scroll.setFixedWidth(width)
+        return width
+
+    def setVisible(self, visible: bool) -> None:  # noqa: N802 - Qt override
+        if visible and not self.isVisible():  # before the window lays the dock out
+            self.fit_width()
+        super().setVisible(visible)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
