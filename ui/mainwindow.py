@@ -50,6 +50,7 @@ from presentation.lsrfeed import LsrFeed, baseline_note, call_channel, call_colo
 from ui.actionbar import ActionBar
 from ui.alarmbanner import AlarmBanner
 from ui.bridge import SessionBridge
+from ui.dialogtheme import message_box
 from ui.eventlog import EventLog
 from ui.freeze import FreezeView
 from ui.lsrpanel import LsrPanel
@@ -595,17 +596,13 @@ class MainWindow(QMainWindow):
             self.stop_question.raise_()
             return
         rec = self.recorder
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Stop recording?")
-        box.setText("Stop recording the case?")
-        box.setInformativeText(
+        box = message_box(
+            self,
+            "Stop recording?",
+            "Stop recording the case?",
             "Monitoring goes on, but nothing more is recorded until R is pressed again."
-            + (f"\nThe recording so far is kept in {rec.path.name}." if rec is not None else "")
+            + (f"\nThe recording so far is kept in {rec.path.name}." if rec is not None else ""),
         )
-        font = QFont()
-        font.setPointSize(theme.STATUS_PT)
-        box.setFont(font)
         stop = box.addButton("Stop recording", QMessageBox.ButtonRole.DestructiveRole)
         keep = box.addButton("Keep recording", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(keep)
