@@ -118,3 +118,83 @@ def test_the_simulator_stimulates_with_the_new_settings_from_the_next_pulse():
         quiet += source.read().stims
     assert quiet == [] and not source.stimulator().on
     assert len(stims) >= 3
+
+
+@pytest.fixture
+def window(qtbot):
+    from drivers.simulator import SimulatorSource
+    from monitor.casemodel import CaseModel
+    from monitor.montage import default_labels
+    from ui.mainwindow import MainWindow
+
+    session = Session(SimulatorSource(SimConfig(seed=1, labels=default_labels(4))))
+    session.start()
+    win = MainWindow(CaseModel.on_session(session))
+    win.resize(1600, 900)
+    qtbot.addWidget(win)
+    win.show()
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)
+    yield win
+    win.close()
+    session.stop()
+
+
+def _rect(widget, win):
+    from PySide6.QtCore import QPoint, QRect
+
+    return QRect(widget.mapTo(win, QPoint(0, 0)), widget.size())
+
+
+def test_the_panel_docks_beside_the_traces_and_covers_nothing(window, qtbot):
+    from PySide6.QtWidgets import QDockWidget
+
+    window.open_stimulator()
+    panel = window.stim_panel
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    assert isinstance(panel, QDockWidget) and not panel.isFloating()
+    qtbot.waitUntil(lambda: window.width() == 1600, timeout=5000)  # the window did not grow
+    for part in (window.traces, window.traintime, window.alarm_banner, window.event_log):
+        assert not _rect(panel, window).intersects(_rect(part, window)), part
+    assert window.traces.width() > 300  # the traces shrank beside it, still there
+    assert panel.timer.isActive()
+    panel.close()
+    assert not panel.isVisible() and not panel.timer.isActive()  # closed, it polls nothing
+
+
+def test_escape_closes_the_panel_whatever_has_the_keyboard(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    window.open_stimulator()
+    panel = window.stim_panel
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    panel.site.setFocus()  # in the panel
+    qtbot.keyClick(panel.site, Qt.Key.Key_Escape)
+    assert not panel.isVisible()
+    window.open_stimulator()
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    window.traces.setFocus()  # on the monitor's screen, not in the panel
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert not panel.isVisible()
+    window.open_stimulator()  # T again: the same panel
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    panel.current.setFocus()
+    qtbot.keyClick(panel.current, Qt.Key.Key_Escape)
+    assert not panel.isVisible()
+
+
+def test_the_panels_keys_act_only_while_it_has_the_keyboard(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    window.open_stimulator()
+    panel = window.stim_panel
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    window.traces.setFocus()
+    before = panel.on.isChecked()
+    qtbot.keyClick(window, Qt.Key.Key_O)  # a stray O on the screen switches nothing
+    assert panel.on.isChecked() == before and not panel.sending
+    panel.current.setFocus()
+    qtbot.keyClick(panel.current, Qt.Key.Key_Return)  # Enter in the form sends it
+    assert panel.sending or panel.answer.text()
+    qtbot.waitUntil(lambda: not panel.sending, timeout=5000)
+    assert panel.answer.text().startswith("Stimulator set")
