@@ -60,6 +60,7 @@ class PacedSource(Source):
         self.end = round(seconds * rate)
         self.next = 0
         self.t0: float | None = None
+        self.late: list[float] = []  # block handed over after its last sample was due (s)
         self._stop = threading.Event()
 
     @property
@@ -83,6 +84,7 @@ class PacedSource(Source):
         wait = due - time.monotonic()
         if wait > 0 and self._stop.wait(wait):
             return None
+        self.late.append(time.monotonic() - due)
         block = Block(self.next, self.render(self.next, n), self._info.rate, self._info.labels)
         self.next += n
         return block
@@ -95,12 +97,19 @@ class PacedSource(Source):
 
 
 class SimulatedDevice:
-    """Calls ``callback(outdata, frames, time_info, status)`` on a device clock's periods."""
+    """Calls ``callback(outdata, frames, time_info, status)`` on a device clock's periods.
 
-    def __init__(self, callback, frames: int, rate: float, drift_ppm: float) -> None:
+    The device holds ``periods`` periods (its own latency, ``periods * frames / rate``): a
+    callback later than ``periods - 1`` periods past its deadline lets it run dry, and the
+    device restarts its clock from then."""
+
+    def __init__(self, callback, frames: int, rate: float, drift_ppm: float, periods: int) -> None:
         self.callback, self.frames = callback, frames
         self.period = frames / (rate * (1 + drift_ppm * 1e-6))
+        self.buffer_s = periods * self.period
+        self.slack = (periods - 1) * self.period
         self.chunks: list[tuple[float, np.ndarray]] = []  # (deadline, samples)
+        self.late: list[float] = []
         self.underflows = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="simulated sound card", daemon=True)
@@ -120,8 +129,12 @@ class SimulatedDevice:
             wait = deadline - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            late = time.monotonic() - deadline > self.period
-            self.underflows += late
+            now = time.monotonic()
+            self.late.append(now - deadline)
+            late = now - deadline > self.slack
+            if late:  # it ran dry: like ALSA's recovery, restart the clock from now
+                self.underflows += 1
+                deadline = now
             self.callback(out, self.frames, None, SimpleNamespace(output_underflow=late))
             self.chunks.append((deadline, out[:, 0].copy()))
             deadline += self.period
@@ -133,13 +146,20 @@ class RealDevice:
     def __init__(self, audio) -> None:
         self.audio, self.chunks, self.hw_latency = audio, [], []
         self._inner = audio._callback
-        audio._callback = self._callback
+        audio._callback = self._callback  # before start(): the stream takes this one
+
+    def detach(self) -> None:
+        del self.audio._callback
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         now = time.monotonic()
         self._inner(outdata, frames, time_info, status)
         self.chunks.append((now, np.array(outdata[:, 0] if outdata.ndim > 1 else outdata)))
         self.hw_latency.append(time_info.outputBufferDacTime - time_info.currentTime)
+
+
+def ms_pct(values: list[float], q: float) -> float | None:
+    return round(1000 * float(np.percentile(values, q)), 1) if len(values) else None
 
 
 def click_render(rate: float, n_ch: int):
@@ -156,7 +176,9 @@ def click_render(rate: float, n_ch: int):
     return render, every
 
 
-def emg_to_speaker(rate: float, seconds: float, block_s: float, drift_ppm: float, n_ch: int):
+def emg_to_speaker(
+    rate: float, seconds: float, block_s: float, drift_ppm: float, n_ch: int, periods: int
+) -> dict:
     from drivers.soundcard import AudioOutput
     from monitor.emgaudio import EmgAudio
     from monitor.monitoring import FreeRunMonitoring
@@ -171,14 +193,15 @@ def emg_to_speaker(rate: float, seconds: float, block_s: float, drift_ppm: float
     emg = EmgAudio(rate, n_ch, channels=[0])
     session.subscribe("EMG audio", emg)
     audio = AudioOutput(emg)
+    device: RealDevice | SimulatedDevice = RealDevice(audio)
     real = audio.start()
     if real:
-        device = RealDevice(audio)
         stated = audio._stream.latency
     else:
+        device.detach()
         frames = audio.blocksize or SIM_FRAMES
-        device = SimulatedDevice(audio._callback, frames, audio.rate, drift_ppm)
-        stated = None
+        device = SimulatedDevice(audio._callback, frames, audio.rate, drift_ppm, periods)
+        stated = device.buffer_s
         device.start()
     session.start()
     session.join(seconds + 30)
@@ -186,12 +209,13 @@ def emg_to_speaker(rate: float, seconds: float, block_s: float, drift_ppm: float
     underruns, fifo_underruns = audio.underruns, emg.underruns
     sim_underflows = 0 if real else device.underflows
     time.sleep(0.3)  # let the last click play
-    if real:
+    if isinstance(device, RealDevice):
         audio.stop()
         hw = statistics.median(device.hw_latency) if device.hw_latency else None
+        cb_late = []
     else:
         device.stop()
-        hw = None
+        hw, cb_late = None, device.late
     session.stop()
     # Every output sample's leave time; clicks are the local maxima above half a click.
     ro = audio.rate if real else audio.rate * (1 + drift_ppm * 1e-6)
@@ -224,6 +248,12 @@ def emg_to_speaker(rate: float, seconds: float, block_s: float, drift_ppm: float
         "fifo_underruns": fifo_underruns,
         "device_underflows": underruns - fifo_underruns + sim_underflows,
         "dropped_samples": emg.dropped_samples,
+        "target_ms_end": round(1000 * emg.target_s, 1),
+        "resyncs": emg.resyncs,
+        "block_late_ms_p99": ms_pct(source.late, 99),
+        "block_late_ms_max": ms_pct(source.late, 100),
+        "callback_late_ms_p99": ms_pct(cb_late, 99),
+        "callback_late_ms_max": ms_pct(cb_late, 100),
         "hw_latency_ms_stated": None if stated is None else round(1000 * stated, 1),
         "hw_latency_ms_callbacks": None if hw is None else round(1000 * hw, 1),
         "notice": audio.notice,
@@ -319,6 +349,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0, help="signal per rate, part (a)")
     ap.add_argument("--block-ms", type=float, default=10.0, help="acquisition block (a)")
     ap.add_argument("--drift-ppm", type=float, default=100.0, help="simulated device clock")
+    ap.add_argument(
+        "--periods", type=int, default=3, help="simulated device's buffer, in callback periods"
+    )
     ap.add_argument("--channels", type=int, default=8)
     ap.add_argument("--trains", type=int, default=8, help="A-trains, part (b)")
     ap.add_argument("--only", choices=("audio", "banner"))
@@ -328,14 +361,19 @@ def main() -> None:
         audio = []
         for rate in (10_000.0, 20_000.0):
             r = emg_to_speaker(
-                rate, args.seconds, args.block_ms / 1000, args.drift_ppm, args.channels
+                rate,
+                args.seconds,
+                args.block_ms / 1000,
+                args.drift_ppm,
+                args.channels,
+                args.periods,
             )
             audio.append(r)
             how = (
                 "real sound device"
                 if r["device"] == "real"
                 else f"NO sound device: simulated device clock, {r['callback_frames']} frames "
-                f"per callback, {args.drift_ppm:+g} ppm"
+                f"per callback, {args.periods} periods buffered, {args.drift_ppm:+g} ppm"
             )
             print(
                 f"EMG → speaker at {rate / 1000:g} kHz ({how}): {r['heard']}/{r['clicks']} "
@@ -343,7 +381,10 @@ def main() -> None:
                 f"max {r['ms_max']} ms; underruns {r['underruns']} (FIFO {r['fifo_underruns']}, "
                 f"device {r['device_underflows']}), dropped {r['dropped_samples']} samples; "
                 f"sound card's own latency: stated {r['hw_latency_ms_stated']} ms, per callback "
-                f"{r['hw_latency_ms_callbacks']} ms (not included)"
+                f"{r['hw_latency_ms_callbacks']} ms (not included); FIFO target at the end "
+                f"{r['target_ms_end']} ms, {r['resyncs']} resyncs; blocks late p99/max "
+                f"{r['block_late_ms_p99']}/{r['block_late_ms_max']} ms, callbacks late p99/max "
+                f"{r['callback_late_ms_p99']}/{r['callback_late_ms_max']} ms"
             )
         result["emg_to_speaker"] = audio
         result["acquisition_block_ms"] = args.block_ms

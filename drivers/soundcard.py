@@ -61,7 +61,9 @@ class AudioOutput:
     device : int or str, optional
         PortAudio device; the system default when None.
     blocksize : int
-        Frames per callback; 0 lets PortAudio choose.
+        Frames per callback; 0 lets PortAudio choose. The default, 256 (5.3 ms at
+        48 kHz), keeps each callback shorter than an acquisition block, so the EMG FIFO
+        can run a few milliseconds deep (docs/audio.md, "Latency").
     latency : str or float
         PortAudio output latency ("low", "high" or seconds).
     min_alarm_volume : float
@@ -75,7 +77,7 @@ class AudioOutput:
         rate: float = 48000,
         channels: int = 2,
         device: int | str | None = None,
-        blocksize: int = 0,
+        blocksize: int = 256,
         latency: str | float = "low",
         min_alarm_volume: float = 0.2,
     ) -> None:

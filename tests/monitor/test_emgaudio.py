@@ -232,3 +232,185 @@ def test_session_subscriber_form():
     assert audio.buffered_s > 0
     audio.reset()
     assert audio.buffered_s == 0
+
+
+# -- a short FIFO that follows the sound card's clock -----------------------------------------
+
+
+def run_stream(
+    rate_in: float,
+    seconds: float,
+    block_s: float,
+    frames: int,
+    drift_ppm: float,
+    jitter_s: float,
+    seed: int,
+    **kwargs,
+) -> tuple[EmgAudio, list[float], list[float]]:
+    """Blocks and callbacks on simulated clocks, in time order (no thread, no sleeping).
+
+    Block ``k`` arrives when its last sample is due plus a random delay below
+    ``jitter_s``; callbacks come every ``frames`` samples of a sound-card clock running
+    ``drift_ppm`` fast. Returns the EMG audio, the FIFO level after each callback (s,
+    after the first second) and each click's delay from entering to leaving (s, after
+    the first two seconds)."""
+    rng = np.random.default_rng(seed)
+    audio = EmgAudio(rate_in, 1, OUT, **kwargs)
+    n = round(block_s * rate_in)
+    period = frames / (OUT * (1 + drift_ppm * 1e-6))
+    click_every = round(0.25 * rate_in)
+    x = np.zeros((round(seconds * rate_in) + n, 1), np.float32)
+    x[click_every::click_every] = 400.0
+    arrivals = [(k + 1) * n / rate_in + rng.uniform(0, jitter_s) for k in range(len(x) // n)]
+    arrivals = list(np.maximum.accumulate(arrivals))  # a later block never overtakes
+    levels, delays = [], []
+    k, t_cb = 0, period
+    while t_cb < seconds:
+        while k < len(arrivals) and arrivals[k] <= t_cb:
+            audio.push(x[k * n : (k + 1) * n])
+            k += 1
+        y = audio.render(frames)
+        if t_cb > 1.0:
+            levels.append(audio.buffered_s)
+        for j in np.flatnonzero(np.abs(y) > 0.3):
+            if j == 0 or abs(y[j - 1]) <= abs(y[j]) >= abs(y[min(j + 1, frames - 1)]):
+                leave = t_cb + j / (OUT * (1 + drift_ppm * 1e-6))
+                entered = (np.floor(leave * rate_in / click_every) * click_every + 1) / rate_in
+                if leave > 2.0:  # the steady state: past the start's settling
+                    delays.append(leave - entered)
+        t_cb += period
+    return audio, levels, delays
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    rate_in=st.sampled_from([10_000, 20_000]),
+    block_ms=st.sampled_from([1, 2, 5, 10]),
+    frames=st.sampled_from([128, 256]),
+    drift_ppm=st.floats(min_value=-300, max_value=300),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_steady_state_with_jittered_blocks_never_underruns_and_stays_short(
+    rate_in, block_ms, frames, drift_ppm, seed
+):
+    block_s = block_ms / 1000
+    audio, levels, delays = run_stream(
+        rate_in, 8.0, block_s, frames, drift_ppm, jitter_s=0.004, seed=seed
+    )
+    assert audio.underruns == 0
+    assert audio.dropped_samples == 0
+    assert audio.target_s == pytest.approx(0.006)
+    # The FIFO never holds more than the target, a block, a callback, the jitter and the
+    # control's wander (a few ms).
+    assert max(levels) <= 0.006 + block_s + frames / OUT + 0.004 + 0.004
+    # The drift control follows the sound card: its trim matches the clocks' drift.
+    assert audio.speed_trim == pytest.approx(-drift_ppm * 1e-6, abs=5e-4)
+    # Entering the source to leaving the callback: one block + target + half a callback
+    # + the jitter's mean + the resampler's delay, never more than 30 ms.
+    assert len(delays) >= 20
+    assert max(delays) <= 0.030
+    assert min(delays) >= 0.006
+
+
+def test_drift_alone_is_followed_for_minutes_without_a_glitch():
+    audio, levels, _ = run_stream(10_000, 90.0, 0.01, 256, 500.0, jitter_s=0.0, seed=1)
+    assert audio.underruns == 0 and audio.dropped_samples == 0
+    # 500 ppm over 90 s is 45 ms: a fixed ratio would have run dry several times over.
+    assert audio.speed_trim == pytest.approx(-500e-6, abs=3e-4)  # wanders with the phase
+    assert np.mean(levels[-2000:]) == pytest.approx(0.006 + 0.005, abs=0.003)
+
+
+def test_playback_starts_at_the_target_plus_one_block_and_one_callback():
+    audio = EmgAudio(10_000, 1, OUT)  # target 6 ms: start at 6 + 10 + 5.3 ms
+    for _ in range(2):
+        audio.push(np.ones((100, 1), np.float32))  # 10 ms blocks
+        assert not np.any(audio.render(256))  # waiting
+    audio.push(np.ones((100, 1), np.float32))
+    assert audio.buffered_s >= 0.006 + 0.010 + 256 / OUT
+    assert np.any(audio.render(256))
+
+
+def test_an_underrun_raises_the_target_which_relaxes_later():
+    audio, _, _ = run_stream(10_000, 3.0, 0.01, 256, 0.0, jitter_s=0.0, seed=2)
+    assert audio.underruns == 0
+    audio.render(round(0.05 * OUT))  # a block 40 ms late: ran dry
+    assert audio.underruns == 1
+    assert audio.target_s == pytest.approx(0.010)
+    audio.render(256)
+    assert audio.underruns == 1  # waiting for audio again is not a new underrun
+    # After RELAX_S of clean playing, the target steps back down.
+    for _ in range(round(35 * OUT / 480)):
+        audio.push(np.zeros((100, 1), np.float32))
+        audio.render(240)
+        audio.render(240)
+    assert audio.underruns == 1
+    assert audio.target_s == pytest.approx(0.006)
+
+
+def test_the_target_grows_no_further_than_its_maximum():
+    audio = EmgAudio(10_000, 1, OUT, max_target_s=0.02, prefill_s=0.0)
+    for _ in range(10):
+        audio.push(np.ones((400, 1), np.float32))
+        audio.render(round(0.2 * OUT))
+    assert audio.underruns == 10
+    assert audio.target_s == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="audio target"):
+        EmgAudio(10_000, 1, target_s=0.05, max_target_s=0.03)
+
+
+def test_a_pile_up_after_a_stalled_callback_is_dropped_at_once():
+    audio, _, _ = run_stream(10_000, 2.0, 0.01, 256, 0.0, jitter_s=0.0, seed=3, max_latency_s=0.5)
+    for _ in range(20):  # the callback stalls for 200 ms, acquisition goes on
+        audio.push(np.zeros((100, 1), np.float32))
+    assert audio.buffered_s > 0.2
+    audio.render(256)
+    audio.push(np.zeros((100, 1), np.float32))
+    assert audio.resyncs == 1
+    assert audio.buffered_s < 0.006 + 0.010 + 0.001  # back to target + this block
+    assert audio.underruns == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=20),
+    speeds=st.tuples(st.floats(0.98, 1.02), st.floats(0.98, 1.02)),
+    rate_in=st.sampled_from([10_000, 20_000, 7777]),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_trimmed_speed_output_does_not_depend_on_block_size(sizes, speeds, rate_in, seed):
+    """The same speed changes after the same input give the same samples however cut."""
+    n = round(0.05 * rate_in)
+    x = np.random.default_rng(seed).standard_normal(2 * n)
+
+    def run(cuts: list[int]) -> np.ndarray:
+        r = Resampler(rate_in, OUT)
+        out = []
+        for half, speed in zip((x[:n], x[n:]), speeds, strict=True):
+            r.set_speed(speed)
+            pos = 0
+            for size in [*cuts, len(half)]:
+                out.append(r.process(half[pos : pos + size]))
+                pos += size
+                if pos >= len(half):
+                    break
+        return np.concatenate(out)
+
+    ref = run([])
+    got = run(sizes)
+    assert len(got) == len(ref)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+
+
+def test_trimmed_speed_shifts_pitch_without_images():
+    r = Resampler(10_000, OUT)
+    r.set_speed(1.01)  # 1 % more input per output sample: 1 % higher pitch
+    assert r.speed == pytest.approx(1.01, abs=1e-9)
+    x = np.sin(2 * np.pi * 300.0 * np.arange(20_000) / 10_000)
+    y = r.process(x)[2000:]
+    assert len(y) + 2000 == pytest.approx((20_000 - 16) * OUT / 10_000 / 1.01, abs=2)
+    freqs, mag = spectrum(y, OUT)
+    assert freqs[np.argmax(mag)] == pytest.approx(303.0, abs=2.0)
+    far = np.abs(freqs - 303.0) > 30
+    assert mag[far].max() < mag.max() * 1e-3  # phases between the table's: > 60 dB clean
+    r.set_speed(1.0)
+    assert r.step == r.nominal_step

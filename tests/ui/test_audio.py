@@ -239,3 +239,14 @@ def test_real_stream_on_the_alsa_null_device(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert res.stdout.split()[:2] == ["True", "True"], res.stdout + res.stderr
+
+
+def test_the_stream_asks_for_short_callbacks_and_a_refusal_stays_a_clear_message(monkeypatch):
+    """Short callbacks let the EMG FIFO run shallow; a device that cannot open them is
+    still the null output with its sentence (never an exception, never silent)."""
+    mod, calls = stub_sounddevice(fail=True)
+    monkeypatch.setitem(sys.modules, "sounddevice", mod)
+    out = AudioOutput(EmgAudio(10_000, 1))
+    assert_null(out)
+    assert {c["blocksize"] for c in calls} == {256}  # 5.3 ms at 48 kHz
+    assert {c["latency"] for c in calls} == {"low"}
