@@ -107,15 +107,15 @@ class StimulatorPanel(QDockWidget):
         self.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea)
         body = QWidget()
         body.setObjectName("dockBody")
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("dockBody")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(body)
-        self.setWidget(self.scroll)
+        self.scroller = QScrollArea()
+        self.scroller.setObjectName("dockBody")
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller.setWidget(body)
+        self.setWidget(self.scroller)
         apply_dialog_theme(self)
-        self.scroll.setFixedWidth(PANEL_WIDTH_PX[1])
+        self.scroller.setFixedWidth(PANEL_WIDTH_PX[1])
         self._answers: queue.Queue[str] = queue.Queue()
         self.sending = False
         layout = QVBoxLayout(body)
@@ -124,12 +124,9 @@ class StimulatorPanel(QDockWidget):
         # The panel's own keys act only while it has the keyboard: a stray O on the
         # monitor's screen must not switch a stimulator on.
         for key, slot in (("O", self.toggle_on), ("Return", self.send), ("Enter", self.send)):
-            QShortcut(
-                QKeySequence(key),
-                self,
-                activated=slot,
-                context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
-            )
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
         self.escape: QShortcut | None = None
         self.show_settings(source.stimulator() or StimulatorSettings(on=False))
         self.timer = QTimer(self)
@@ -203,12 +200,9 @@ class StimulatorPanel(QDockWidget):
         if self.escape is not None:
             self.escape.setParent(None)
             self.escape.deleteLater()
-        self.escape = QShortcut(
-            QKeySequence(Qt.Key.Key_Escape),
-            window,
-            activated=self.close,
-            context=Qt.ShortcutContext.WindowShortcut,
-        )
+        self.escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), window)
+        self.escape.setContext(Qt.ShortcutContext.WindowShortcut)
+        self.escape.activated.connect(self.close)
         self.escape.setEnabled(self.isVisible())
         return self.escape
 
@@ -218,11 +212,12 @@ class StimulatorPanel(QDockWidget):
         lo, hi = PANEL_WIDTH_PX
         window = self.parentWidget()
         width = hi
-        if isinstance(window, QMainWindow) and window.centralWidget() is not None:
-            central = window.centralWidget().minimumSizeHint().width()
+        central_widget = window.centralWidget() if isinstance(window, QMainWindow) else None
+        if window is not None and central_widget is not None:
+            central = central_widget.minimumSizeHint().width()
             # The dock's frame and the window's splitter handle take a few pixels more.
             width = max(lo, min(hi, window.width() - central - DOCK_FRAME_PX))
-        self.scroll.setFixedWidth(width)
+        self.scroller.setFixedWidth(width)
         return width
 
     def setVisible(self, visible: bool) -> None:  # noqa: N802 - Qt override
