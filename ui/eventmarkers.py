@@ -4,8 +4,9 @@ Fixed pool of persistent items (PLATFORM.md: creating and deleting pyqtgraph ite
 leaks): per channel one path item per event class, holding every event of that class in
 the window as rectangles, and a few text labels reused frame after frame. The paths are
 built in absolute seconds and only rebuilt when their events change; scrolling moves
-them with ``setPos``. Artifacts (cautery, on all channels) are a grey band on every
-channel.
+them with ``setPos``. Artifacts (cautery, on all channels) are a faint grey band on every
+channel, named "cautery — detection paused" on the top one; the trace view draws the
+signal inside them in grey (``artifact_spans``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from PySide6.QtWidgets import QGraphicsPathItem
 
 from monitor.events import EmgEvent, EventKind
 from presentation import theme
+from presentation.eventcounts import EventCounts
 from presentation.feed import event_label
 
 LABELS_PER_CHANNEL = 4
 MIN_BAND_PX = 4.0  # a 3 ms spike is still a visible stripe
 _KINDS = tuple(EventKind)
+CAUTERY_LABEL = "cautery — detection paused"
+CAUTERY_BAND_ALPHA = 45  # faint: the grey signal inside says the rest
 
 
 class EventMarkers:
@@ -34,9 +38,19 @@ class EventMarkers:
     draws the window ending at ``end_index`` with the ongoing events extended to it.
     """
 
-    def __init__(self, plots: list[pg.PlotItem], rate: float, keep: int = 4000) -> None:
+    def __init__(
+        self,
+        plots: list[pg.PlotItem],
+        rate: float,
+        keep: int = 4000,
+        counts: EventCounts | None = None,
+    ) -> None:
         self.plots = plots
         self.rate = float(rate)
+        #: Counts per channel and class, fed with the same finished events.
+        self.counts = counts
+        #: ``[a, b)`` sample spans of the artifacts of the window last drawn.
+        self.artifact_spans: list[tuple[int, int]] = []
         self._recent: deque[EmgEvent] = deque(maxlen=keep)
         self._y = (-200.0, 200.0)
         self._bands: dict[tuple[int, EventKind], QGraphicsPathItem] = {}
@@ -55,9 +69,12 @@ class EventMarkers:
                 pen = QPen(colour)
                 pen.setCosmetic(True)
                 pen.setWidthF(1.5)
+                if kind is EventKind.ARTIFACT:
+                    fill.setAlpha(CAUTERY_BAND_ALPHA)
                 item = QGraphicsPathItem()
                 item.setBrush(QBrush(fill))
-                item.setPen(pen if kind is not EventKind.SPIKE else QPen(Qt.PenStyle.NoPen))
+                outlined = kind not in (EventKind.SPIKE, EventKind.ARTIFACT)
+                item.setPen(pen if outlined else QPen(Qt.PenStyle.NoPen))
                 item.setVisible(False)
                 plot.addItem(item, ignoreBounds=True)
                 item.setZValue(-5 if kind is not EventKind.SPIKE else -4)
@@ -77,7 +94,10 @@ class EventMarkers:
 
     # -- input ---------------------------------------------------------------------------
     def add_final(self, events: Iterable[EmgEvent]) -> None:
+        events = list(events)
         self._recent.extend(events)
+        if self.counts is not None:
+            self.counts.add(events)
 
     def set_range(self, range_uv: float) -> None:
         """The plots' ± µV changed: bands span the new height, labels sit at the new top."""
@@ -112,7 +132,10 @@ class EventMarkers:
         n = len(self.plots)
         groups: dict[tuple[int, EventKind], list[tuple[float, float]]] = {}
         per_channel: list[list[tuple[EmgEvent, float, bool]]] = [[] for _ in range(n)]
+        self.artifact_spans = []
         for ev, on, off in self.visible_events(ongoing, end, window_s):
+            if ev.kind is EventKind.ARTIFACT:
+                self.artifact_spans.append((on, off))
             on_s = on / self.rate
             off_s = max(off / self.rate, on_s + min_w)
             rect = (round(on_s, 4), round(off_s, 4))
@@ -151,7 +174,8 @@ class EventMarkers:
         for ev, on_s, is_ongoing in events:
             if len(shown) == len(pool):
                 break
-            text = event_label(ev) + (" …" if is_ongoing else "")
+            name = CAUTERY_LABEL if ev.kind is EventKind.ARTIFACT else event_label(ev)
+            text = name + (" …" if is_ongoing else "")
             x = max(on_s - end_s, -window_s)
             w = (self._metrics.horizontalAdvance(text) + 10) / px_per_s
             if x + w > 0:

@@ -1,6 +1,10 @@
 """Live traces: one persistent pyqtgraph plot item per channel, fed by the display envelope.
 
-Free-running events are drawn over them by :class:`~ui.eventmarkers.EventMarkers`.
+Free-running events are drawn over them by :class:`~ui.eventmarkers.EventMarkers`, the
+detection threshold and the stimuli by :mod:`ui.tracemarks`; the event counts are beside
+the channel names. The few ms of stimulus artifact after each stimulus (the detector's
+blanking window) and the stretches of cautery are drawn in grey (a display choice: the
+recorded signal is untouched), so that 1-2 Hz stimulation does not dominate the traces.
 
 Every channel stays on screen: when the rows get low (many channels, a small screen) the
 view packs them (less space between rows, smaller names down to :data:`MIN_LABEL_PT`).
@@ -18,9 +22,14 @@ import pyqtgraph as pg
 
 from monitor.envelope import Envelope
 from monitor.events import EmgEvent
+from monitor.freerun import FreeRunDetector
+from monitor.session import Session
 from presentation import theme
+from presentation.eventcounts import EventCounts
+from presentation.stimmarks import PRE_MS, StimTimes, blank_spans, column_mask
 from ui.channelname import PAD, ChannelName, name_font
 from ui.eventmarkers import EventMarkers
+from ui.tracemarks import StimTicks, ThresholdLines
 
 #: Sensitivity steps (± µV shown per channel), as on an EMG machine's gain knob.
 RANGES_UV = (20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
@@ -32,6 +41,8 @@ PACKED_BELOW_PX = 60  # rows lower than this at the normal spacing are packed
 ROW_GAP = (6, 1)
 MARGIN = (9, 2)
 PLOT_MARGIN = 2  # a plot item's own margins (1 px above and below its view)
+COUNT_ROOM = 48  # packed rows: the name column widens for the counts left of the names
+DIM_COLOUR = "#6a6a6a"  # the signal under stimulus blanking and cautery
 
 
 class SecondsAxis(pg.AxisItem):
@@ -61,14 +72,24 @@ class TraceView(pg.GraphicsLayoutWidget):
         self.frames = 0
         self.frozen = False  # held by ui.freeze: refresh leaves the curves alone
         self.end_index = 0  # sample index one past the newest sample drawn
+        #: The free-run detector whose threshold and stimulus blanking are drawn, and the
+        #: stimuli the blocks carried (``watch``).
+        self.detector: FreeRunDetector | None = None
+        self.stim_times: StimTimes | None = None
+        self.blank_stimuli = True  # draw the stimulus artifacts dim (a display choice)
+        self.counts = EventCounts(len(labels))
+        self._counts_shown = -1
+        self._reserve = (0, 0)  # (top, sides) px kept free around the rows (the freeze frame)
         self._plots: list[pg.PlotItem] = []
         self._curves: list[pg.PlotDataItem] = []
+        self._dim_curves: list[pg.PlotDataItem] = []
+        self._dimmed = False
         self._name_items: list[ChannelName] = []
         self._compact = False  # rows too low for three tick labels: one "±N µV" label
         self.packed = False  # many channels: rows packed, names smaller
         self._axis_font = pg.QtGui.QFont()
         self._axis_font.setPointSize(theme.AXIS_PT)
-        name_width = self._name_width(labels)
+        self._name_w = name_width = self._name_width(labels)
         for i, label in enumerate(labels):
             colour = theme.channel_colour(i)
             name = ChannelName(label, colour, theme.LABEL_PT, name_width)
@@ -77,12 +98,19 @@ class TraceView(pg.GraphicsLayoutWidget):
             curve = plot.plot(pen=pg.mkPen(colour, width=1))
             curve.setDownsampling(auto=False)
             curve.setClipToView(False)
+            dim = plot.plot(pen=pg.mkPen(DIM_COLOUR, width=1))
+            dim.setDownsampling(auto=False)
+            dim.setClipToView(False)
+            dim.setVisible(False)
             self._plots.append(plot)
             self._curves.append(curve)
+            self._dim_curves.append(dim)
             self._name_items.append(name)
         if self._plots:
             self._add_time_axis(len(labels))
-        self.markers = EventMarkers(self._plots, rate)
+        self.markers = EventMarkers(self._plots, rate, counts=self.counts)
+        self.thresholds = ThresholdLines(self._plots)
+        self.ticks = StimTicks(self._plots, rate)
         self.set_window(envelope.window_s)
         self.set_range(self.range_uv)
 
@@ -141,6 +169,15 @@ class TraceView(pg.GraphicsLayoutWidget):
             plot.setYRange(-range_uv, range_uv, padding=0.02)
         self._set_ticks()
         self.markers.set_range(range_uv)
+        self.ticks.set_range(range_uv)
+
+    def watch(self, detector: FreeRunDetector, session: Session) -> None:
+        """Draw ``detector``'s threshold and stimulus blanking, and the stimuli of
+        ``session``'s blocks (subscribed here; not essential: losing it loses the marks)."""
+        self.detector = detector
+        if self.stim_times is None:
+            self.stim_times = StimTimes()
+            session.subscribe("Stimulus marks", self.stim_times)
 
     def _set_ticks(self) -> None:
         r = self.range_uv
@@ -164,8 +201,30 @@ class TraceView(pg.GraphicsLayoutWidget):
             return 0.0
         axis = self.time_axis.height() or self.time_axis.minimumHeight()
         gap, margin = ROW_GAP[packed], MARGIN[packed]
-        free = self.height() - 2 * margin - axis - n * gap - n * PLOT_MARGIN
+        top, sides = self._reserve
+        free = self.height() - 2 * max(margin, sides) - top - axis - n * gap - n * PLOT_MARGIN
         return free / n
+
+    def spare_height(self) -> float:
+        """Pixels the rows could give up and stay at least :data:`MIN_ROW_PX` high."""
+        if not self._plots:
+            return 0.0
+        return max(0.0, (self.row_height(self.packed) - MIN_ROW_PX) * len(self._plots))
+
+    def reserve_frame(self, top: int, sides: int) -> None:
+        """Keep ``top`` px above the rows and ``sides`` px around them free (a frame drawn
+        over the view, e.g. the frozen screen's); ``(0, 0)`` gives them back."""
+        if (top, sides) == self._reserve:
+            return
+        self._reserve = (top, sides)
+        self._apply_margins()
+        self._fit_rows()
+
+    def _apply_margins(self) -> None:
+        margin = MARGIN[self.packed]
+        top, sides = self._reserve
+        edge = max(margin, sides)
+        self.ci.layout.setContentsMargins(edge, edge + top, edge, edge)
 
     def _fit_rows(self) -> None:
         """Pack the rows when they get low, and size the names for the row height."""
@@ -174,9 +233,10 @@ class TraceView(pg.GraphicsLayoutWidget):
         packed = self.row_height(False) < PACKED_BELOW_PX
         if packed != self.packed:
             self.packed = packed
-            gap, margin = ROW_GAP[packed], MARGIN[packed]
-            self.ci.layout.setVerticalSpacing(gap)
-            self.ci.layout.setContentsMargins(margin, margin, margin, margin)
+            self.ci.layout.setVerticalSpacing(ROW_GAP[packed])
+            self._apply_margins()
+            for name in self._name_items:  # room for the counts left of the names
+                name.setFixedWidth(self._name_w + (COUNT_ROOM if packed else 0))
         row = self.row_height(packed) + PLOT_MARGIN
         point = theme.LABEL_PT
         while point > MIN_LABEL_PT and pg.QtGui.QFontMetrics(name_font(point)).height() > row:
@@ -207,7 +267,9 @@ class TraceView(pg.GraphicsLayoutWidget):
     # -- drawing ------------------------------------------------------------------------------
     def refresh(self, ongoing: list[EmgEvent] | tuple = ()) -> None:
         """Copy the newest envelope into the curves (cheap: ~2 points per pixel column) and
-        draw the events of the window, ``ongoing`` ones extended to the newest sample."""
+        draw the events of the window, ``ongoing`` ones extended to the newest sample, the
+        stimuli and the threshold; the counts follow the events even while frozen."""
+        self._update_counts()
         if self.frozen:
             return
         t, y, end = self.envelope.snapshot()
@@ -219,15 +281,61 @@ class TraceView(pg.GraphicsLayoutWidget):
             self._compact = compact
             self._set_ticks()
         self.markers.update(ongoing, end, self.window_s)
+        self.place_marks(end)
         # The newest column may be partial: its centre can fall after the newest sample.
         x = np.minimum(t - end / self.rate, 0.0)
-        has_gap = bool(np.isnan(y).any())
+        mask = column_mask(t, self.rate, self.envelope.spc, self.dim_spans(end))
+        dimmed = bool(mask.any())
+        if dimmed:
+            bright = y.copy()
+            bright[mask] = np.nan
+            dim = np.full_like(y, np.nan)
+            dim[mask] = y[mask]
+            y = bright
+        has_gap = dimmed or bool(np.isnan(y).any())
         for ch, curve in enumerate(self._curves):
             if has_gap:
                 curve.setData(x, y[:, ch], connect="finite")
             else:
                 curve.setData(x, y[:, ch], connect="all", skipFiniteCheck=True)
+        if dimmed:
+            for ch, curve in enumerate(self._dim_curves):
+                curve.setData(x, dim[:, ch], connect="finite")
+        if dimmed != self._dimmed:
+            self._dimmed = dimmed
+            for curve in self._dim_curves:
+                curve.setVisible(dimmed)
         self.frames += 1
+
+    def stims_in_window(self, end: int) -> list[int]:
+        """Sample indices of the stimuli of the window ending at ``end``."""
+        if self.stim_times is None:
+            return []
+        return self.stim_times.between(end - round(self.window_s * self.rate), end)
+
+    def dim_spans(self, end: int) -> list[tuple[int, int]]:
+        """``[a, b)`` sample spans drawn in grey in the window ending at ``end``: each
+        stimulus's blanking window, and the cautery (``markers.update`` first)."""
+        spans = list(self.markers.artifact_spans)
+        if self.blank_stimuli and self.detector is not None:
+            first = end - round((self.window_s + PRE_MS / 1000.0) * self.rate)
+            stims = self.stim_times.between(first, end) if self.stim_times else []
+            spans += blank_spans(stims, self.rate, self.detector.s.stim_blank_ms)
+        return spans
+
+    def place_marks(self, end: int) -> None:
+        """The stimulus ticks and threshold lines for the window ending at ``end``."""
+        self.ticks.update(self.stims_in_window(end), end)
+        self.thresholds.update(self.detector.threshold_uv if self.detector else None)
+
+    def _update_counts(self) -> None:
+        if self.counts.version == self._counts_shown:
+            return
+        self._counts_shown = self.counts.version
+        for ch, name in enumerate(self._name_items):
+            name.set_counts(
+                self.counts.parts(ch), f"{name.text}: {self.counts.description(ch)} so far"
+            )
 
     def row_spans(self) -> list[tuple[int, int]]:
         """Top and bottom (widget pixels) of each channel's plotting area, for the widgets
