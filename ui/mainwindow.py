@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         middle.setSpacing(0)
         self.traces = TraceView(labels, rate, self.envelope)
         self.traces.history = self.session.filtered.latest if self.session.filtered else None
+        self.traces.watch(self.monitoring.detector, self.session)  # threshold, stimuli
         # Over the traces when they are not live: a frozen trace must never look like a
         # quiet nerve.
         self.stale_label = QLabel(self.traces)
