@@ -45,7 +45,7 @@ from collections import deque
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QPoint, QPointF, QRect, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -95,6 +95,8 @@ STIM_COLOURS = {
     "lost": (theme.ALARM_ON[2][0], theme.ALARM_ON[2][1]),
     "": ("#1c1c1c", theme.MUTED),
 }
+#: A trend's caption steps down to this size to fit its row (16 channels, 1366 px).
+CAPTION_MIN_PT = theme.CAPTION_PT - 3
 #: The stimulation line's smallest type (read from across the room).
 STIM_MIN_PT = 14
 #: The stretch of a trend while the stimulation was lost (the LSR could not be judged).
@@ -381,8 +383,10 @@ class LsrRow:
         self.gone_text.setFont(_font(theme.CAPTION_PT - 1, bold=True))
         self.gone_text.hide()
         p.addItem(self.gone_text)
+        self._gone_at: float | None = None  # the latest disappearance line (s), if drawn
         self.tcaption = _caption(self.trend)
         self.tcaption.move(AXIS_W + 2, 1)
+        self._caption_fit: tuple = ()  # (text, room) the caption's size was fitted for
 
     # -- geometry --------------------------------------------------------------------------------
     def set_geometry(
@@ -617,6 +621,69 @@ class LsrRow:
             self._control_caption(newest, stim_state)
         else:
             self._trend_caption(newest)
+        self._fit_caption()
+        self._place_gone_text()
+
+    # -- the trend's words: the caption and "gone", clear of each other and of the edges ---
+    def plot_rect(self) -> QRect:
+        """The trend's plotting area in the trend widget's pixels."""
+        vb = self.tplot.getViewBox()
+        return self.trend.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+
+    def gone_rect(self) -> QRect:
+        """Where "gone" is drawn, in the trend widget's pixels (empty when hidden)."""
+        if not self.gone_text.isVisible():
+            return QRect()
+        return self.trend.mapFromScene(self.gone_text.sceneBoundingRect()).boundingRect()
+
+    def _fit_caption(self) -> None:
+        """The caption in one line within the trend and its row: smaller type in a low or
+        narrow row (16 channels), so that it is never cut at the edge nor reaches into the
+        next row's caption."""
+        label = self.tcaption
+        plot = self.plot_rect()
+        room = (
+            self.trend.width() - label.x() - 2,
+            max(plot.bottom(), 0) - label.y() if plot.height() > 4 else self.trend.height(),
+        )
+        key = (label.text(), room)
+        if key == self._caption_fit:
+            return
+        self._caption_fit = key
+        for pt in range(theme.CAPTION_PT, CAPTION_MIN_PT - 1, -1):
+            label.setFont(_font(pt, bold=True))
+            label.adjustSize()
+            if label.width() <= room[0] and label.height() <= room[1]:
+                break
+
+    def _place_gone_text(self) -> None:
+        """ "gone" beside the latest disappearance line, at the top, clear of the caption
+        and the baseline's value: right of the line, else left of it, else below or right
+        of the caption; left out when none of these fits (the blue line, the shading and
+        the status box say it)."""
+        if self._gone_at is None:
+            self.gone_text.hide()
+            return
+        vb = self.tplot.getViewBox()
+        plot = self.plot_rect()
+        line = self.trend.mapFromScene(vb.mapViewToScene(QPointF(self._gone_at, 0.0)))
+        size = self.gone_text.textItem.boundingRect().size().toSize()
+        w, h = size.width(), size.height()
+        cap = self.tcaption.geometry() if self.tcaption.isVisible() else QRect()
+        taken = [cap]
+        if self.base_text.isVisible():
+            taken.append(self.trend.mapFromScene(self.base_text.sceneBoundingRect()).boundingRect())
+        tops = [plot.top(), cap.bottom() + 1]
+        lefts = [line.x() + 2, line.x() - 2 - w, cap.right() + 2]
+        for top in tops:
+            for left in lefts:
+                at = QRect(left, top, w, h)
+                if plot.contains(at) and not any(at.intersects(r) for r in taken):
+                    view = vb.mapSceneToView(self.trend.mapToScene(QPoint(left, top)))
+                    self.gone_text.setPos(view.x(), view.y())
+                    self.gone_text.show()
+                    return
+        self.gone_text.hide()
 
     def _draw_marks(
         self,
@@ -644,11 +711,7 @@ class LsrRow:
             self.gone_region.show()
         else:
             self.gone_region.hide()
-        if gx:
-            self.gone_text.setPos(gx[-1], ymax)
-            self.gone_text.show()
-        else:
-            self.gone_text.hide()
+        self._gone_at = gx[-1] if gx else None  # its word is placed with the caption
 
     def _draw_lost(self) -> None:
         """The stretches without stimulation, shaded yellow (items made as needed, kept)."""

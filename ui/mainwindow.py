@@ -20,11 +20,12 @@ then the screen is the free-run screen. With many channels the rows pack (``ui.t
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -42,7 +44,7 @@ from monitor.casemodel import CaseModel
 from monitor.envelope import Envelope
 from monitor.problems import Problem, Severity
 from monitor.recorder import RecorderError
-from monitor.session import State
+from monitor.session import SessionStatus, State
 from monitor.source import Seekable
 from presentation import theme
 from presentation.feed import MonitoringFeed, hhmmss
@@ -75,6 +77,16 @@ LSR_COLUMN_SHARE = 0.31  # of the window width, within the limits below
 LSR_COLUMN_PX = (400, 560)
 
 
+def case_identity(case_id: str, setup: CaseSetup | None) -> str:
+    """The case in a few words for the title and the header: ``Case MVD-0417 · LEFT side
+    · MVD for hemifacial spasm``; what is not set up yet is said, never left blank."""
+    if setup is not None:
+        return f"Case {setup.case_id} · {setup.side.upper()} side · {setup.procedure.title}"
+    if case_id:
+        return f"Case {case_id} · side and procedure not set up (F9)"
+    return "No case set up (F9)"
+
+
 class MainWindow(QMainWindow):
     """A view of a case (:class:`~monitor.casemodel.CaseModel`) on one of its sources:
     the traces, free-run monitoring and evoked responses (LSR) of that source, the case's
@@ -105,6 +117,12 @@ class MainWindow(QMainWindow):
         self.simulator = None
         self.stim_panel = None  # ui.stimpanel.StimulatorPanel, made on first use (T)
         self.trainee = None  # training.actions.TraineeLog in trainee mode
+        #: The training case's clock (``training.clock.CaseClock``), set by the instructor's
+        #: console: the status bar then shows it, so trainee and instructor read one time.
+        self.case_clock = None
+        #: ``waiting_text()`` -> what the traces say instead of the signal's state (the
+        #: console's "waiting for the instructor"), or None/"" for nothing; set from outside.
+        self.waiting_text: Callable[[], str | None] | None = None
         # The source this window draws; the model may move on to another (a switch).
         self.pipeline = model.pipeline
         self._source_no = model.source_no
@@ -116,12 +134,13 @@ class MainWindow(QMainWindow):
         info = session.source.info
         self.evoked = evoked = self.pipeline.evoked
         self.lsr_feed = LsrFeed(evoked)
-        self.setWindowTitle(f"Facial Nerve Monitor — {info.name}")
+        self._identity = ""  # the case's words in the title and header, as last shown
         self.envelope = Envelope(info.rate, info.n_channels, window_s=window_s, columns=1600)
         session.subscribe("Display", self.envelope, essential=True)
         self.bridge = SessionBridge(session, self)
         self._build(info.labels, info.rate)
         self._build_status_bar()
+        self._update_identity()
 
         self._banner_until: float | None = None
         self._banner_severity: Severity | None = None
@@ -187,6 +206,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
 
+        self._build_case_header(layout)
         self.alarm_banner = AlarmBanner()
         self.alarm_banner.acknowledge_clicked.connect(self.acknowledge)
         self.alarm_banner.audio_pause_clicked.connect(self.toggle_audio_pause)
@@ -210,19 +230,7 @@ class MainWindow(QMainWindow):
         self.traces = TraceView(labels, rate, self.envelope)
         self.traces.history = self.session.filtered.latest if self.session.filtered else None
         self.traces.watch(self.monitoring.detector, self.session)  # threshold, stimuli
-        # Over the traces when they are not live: a frozen trace must never look like a
-        # quiet nerve.
-        self.stale_label = QLabel(self.traces)
-        stale_font = QFont()
-        stale_font.setPointSize(theme.BANNER_PT + 6)
-        stale_font.setBold(True)
-        self.stale_label.setFont(stale_font)
-        self.stale_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.stale_label.setStyleSheet(
-            "background: rgba(0, 0, 0, 170); color: #ffd600; padding: 18px; "
-            "border: 3px solid #ffd600;"
-        )
-        self.stale_label.hide()
+        self._build_stale_label()
         self._last_end = -1
         self._last_end_change = time.monotonic()
         middle.addWidget(self.traces, 1)
@@ -239,6 +247,53 @@ class MainWindow(QMainWindow):
             self.evoked.format_time = lambda index: hhmmss(self.seconds_of(index))
         self._build_lsr_and_log(middle, layout, labels)
         self.setCentralWidget(central)
+
+    def _build_stale_label(self) -> None:
+        """Over the traces when they are not live: a frozen trace must never look like a
+        quiet nerve."""
+        self.stale_label = QLabel(self.traces)
+        stale_font = QFont()
+        stale_font.setPointSize(theme.BANNER_PT + 6)
+        stale_font.setBold(True)
+        self.stale_label.setFont(stale_font)
+        self.stale_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stale_label.setStyleSheet(
+            "background: rgba(0, 0, 0, 170); color: #ffd600; padding: 18px; "
+            "border: 3px solid #ffd600;"
+        )
+        self.stale_label.hide()
+        self._stale_placed: tuple[str, QRect] | None = None  # its text and area, as placed
+
+    def _build_case_header(self, layout: QVBoxLayout) -> None:
+        """One line above the alarms naming the case: id, side, procedure (a wrong-side
+        or wrong-case screen must be seen from across the room)."""
+        self.case_header = QLabel()
+        self.case_header.setObjectName("caseHeader")
+        font = QFont()
+        font.setPointSize(theme.PROBLEM_PT)
+        font.setBold(True)
+        self.case_header.setFont(font)
+        self.case_header.setTextFormat(Qt.TextFormat.PlainText)
+        self.case_header.setStyleSheet(
+            f"#caseHeader {{ background:{theme.PANEL}; color:{theme.FOREGROUND}; "
+            f"border-bottom:1px solid {theme.GRID}; padding:0px 10px; }}"
+        )
+        # A long procedure is cut at the right, never widens the window (1366 px).
+        self.case_header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.case_header.setFixedHeight(self.case_header.fontMetrics().height() + 2)
+        layout.addWidget(self.case_header)
+
+    def _update_identity(self) -> None:
+        """The case's id, side and procedure in the title and the header (set up with F9
+        at any time: followed per frame, set only when it changed)."""
+        words = case_identity(self.model.case_id, self.case)
+        if words == self._identity:
+            return
+        self._identity = words
+        self.case_header.setText(words)
+        self.case_header.setToolTip(self.case.describe() if self.case is not None else "")
+        name = self.session.source.info.name
+        self.setWindowTitle(f"Facial Nerve Monitor — {words} — {name}")
 
     def _build_fit_notice(self, layout: QVBoxLayout, font: QFont) -> None:
         """Channels that do not fit the window (a montage too large for the screen): said
@@ -444,6 +499,7 @@ class MainWindow(QMainWindow):
             ("source", ""),
             ("channels", ""),
             ("clock", "Signal time since the start"),
+            ("daytime", "Time of day (in a replay: when it was recorded)"),
             ("gaps", "Samples lost in the signal, and blocks the monitor could not keep up with"),
             ("filter", "The display and detection filter"),
             ("range", "± µV shown per channel (+ and - change it)"),
@@ -546,6 +602,7 @@ class MainWindow(QMainWindow):
         self._update_audio()
         self._update_status()
         self._update_fit_notice()
+        self._update_identity()
         if self._banner_until is not None and time.monotonic() > self._banner_until:
             self.banner.hide()
             self._banner_until = None
@@ -654,6 +711,12 @@ class MainWindow(QMainWindow):
         now = time.monotonic()
         if st.end_index != self._last_end:
             self._last_end, self._last_end_change = st.end_index, now
+        if self.waiting_text is not None and (w := self.waiting_text()):
+            return w
+        return self._signal_state_text(st, now)
+
+    def _signal_state_text(self, st: SessionStatus, now: float) -> str | None:
+        """:meth:`stale_text` from the session's state and the replay's."""
         if st.state is State.RECONNECTING:
             return "NO SIGNAL — reconnecting"
         if st.state is State.FAILED:
@@ -673,15 +736,40 @@ class MainWindow(QMainWindow):
             return
         if self.session.state is State.RECONNECTING and self.banner.isVisible():
             self._banner_until = None  # the "No signal" line stays while it lasts
-        self.stale_label.setText(text)
-        self.stale_label.adjustSize()
-        area = self.traces.rect()
-        self.stale_label.move(
-            (area.width() - self.stale_label.width()) // 2,
-            (area.height() - self.stale_label.height()) // 2,
-        )
+        area = self.plot_area()
+        if (text, area) != self._stale_placed:
+            self._stale_placed = (text, area)
+            self._place_stale(text, area)
         self.stale_label.show()
         self.stale_label.raise_()
+
+    def _place_stale(self, text: str, area: QRect) -> None:
+        """On the plots, centred, never over the channel names: one line as wide as the
+        words need, or wrapped within the plots' width when they do not fit on one."""
+        label = self.stale_label
+        label.setText(text)
+        label.ensurePolished()  # its padding and border count in its size
+        label.setWordWrap(False)
+        room = max(120, area.width() - 8)
+        width = label.sizeHint().width()
+        height = label.sizeHint().height()
+        if width > room:
+            label.setWordWrap(True)
+            width = room
+            height = max(height, label.heightForWidth(width))
+        label.resize(width, height)
+        centre = area.center()
+        label.move(centre.x() + 1 - width // 2, centre.y() + 1 - height // 2)
+
+    def plot_area(self) -> QRect:
+        """The traces' plotting area (right of the channel names and µV axes, above the time
+        axis; the rows on screen), in the traces widget's pixels."""
+        area = QRect()
+        for plot in self.traces._plots:
+            rect = self.traces.mapFromScene(plot.vb.sceneBoundingRect()).boundingRect()
+            area = area.united(rect)
+        area = area.intersected(self.traces.rect())
+        return area if area.width() > 0 and area.height() > 0 else self.traces.rect()
 
     def _update_audio(self) -> None:
         """Alarm tone for the highest sounding alarm; EMG muted during cautery."""
@@ -743,6 +831,8 @@ class MainWindow(QMainWindow):
         st = self.session.status()
         secs = int(st.signal_seconds)
         clock = f"{secs // 3600:d}:{secs // 60 % 60:02d}:{secs % 60:02d}"
+        if self.case_clock is not None:  # training: the instructor's clock, the same sample
+            clock = self.case_clock.text(st.end_index)
         rate = f"{st.rate / 1000:g} kHz" if st.rate >= 1000 else f"{st.rate:g} Hz"
         gap_ms = st.gap_samples / st.rate * 1000 if st.rate else 0
         filt = self.session.filters.settings.describe() if self.session.filters else "off"
@@ -771,10 +861,19 @@ class MainWindow(QMainWindow):
             "source": (st.source_name, ""),
             "channels": (f"{st.n_channels} ch @ {rate}", ""),
             "clock": (clock, ""),
+            "daytime": (self.time_of_day(st.end_index), f"color:{theme.MUTED};"),
             "gaps": (gaps, f"color:{theme.ALARM_ON[2][0]}; {bold}" if lost else ""),
             "filter": (f"filter {filt}", ""),
             "range": (f"±{self.traces.range_uv:g} µV", ""),
         }
+
+    def time_of_day(self, index: int) -> str:
+        """``14:32:07``: now, or in a replay the recording's own time of day at the sample
+        on screen (the wall clock would say when it is watched, not when it happened)."""
+        start = getattr(self.session.source, "start_datetime", None)
+        if self.review is not None and isinstance(start, dt.datetime):
+            return (start + dt.timedelta(seconds=self.seconds_of(index))).strftime("%H:%M:%S")
+        return dt.datetime.now().strftime("%H:%M:%S")
 
     def _update_status(self) -> None:
         for name, (text, style) in self.status_fields().items():
