@@ -234,6 +234,8 @@ RESYNC_S = 0.025
 #: The target grows by this after an underrun, and steps back down after RELAX_S (s).
 TARGET_STEP_S = 0.004
 RELAX_S = 30.0
+#: The longest audio callback the start level allows for (longer reads take what is there).
+LONGEST_CALLBACK_S = 0.025
 
 
 class EmgAudio:
@@ -505,8 +507,12 @@ class EmgAudio:
         with self._lock:
             if not self._playing:
                 # Start where the steady state is: the target left after a callback
-                # that comes just before the next block.
-                auto = self._target + self._last_block + min(n, self._last_block)
+                # that comes just before the next block, so a block and a callback
+                # more (a callback's worth even when blocks are shorter than callbacks:
+                # less ran dry at once; a request longer than any callback's is a read
+                # of what there is, not a callback).
+                callback = min(n, round(LONGEST_CALLBACK_S * self.rate_out))
+                auto = self._target + self._last_block + callback
                 prefill = auto if self._prefill is None else self._prefill
                 if self._fifo.count >= max(1, prefill):
                     self._playing = True
