@@ -3,9 +3,12 @@
 Each monitor state is made the way a user would see it, by ``main.py --screenshot`` on a
 simulated case set up to be in that state (and, for "no signal", the simulated amplifier
 unplugged by ``main.py simulate-device --unplug-at``); the two dialogs of the case start
-are grabbed in-process. Writes ``docs/img/guide-*.png`` at 1600x900.
+are grabbed in-process. Writes ``docs/img/guide-*.png`` at 1600x900, and with ``--matrix``
+every state at the operating-room sizes the monitor promises (1366x768 and 1920x1080)
+with 4 and with 16 channels, as ``docs/img/screens/STATE-WxH-Nch.png`` (the review shows
+the demo recording's own channels).
 
-    .venv/bin/python scripts/screenshots.py [--only NAME ...]
+    .venv/bin/python scripts/screenshots.py [--only NAME ...] [--matrix]
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 IMG = ROOT / "docs" / "img"
 PY = sys.executable
 SIZE = "1600x900"
+SCREENS = IMG / "screens"
+MATRIX_SIZES = ("1366x768", "1920x1080")
+MATRIX_CHANNELS = (4, 16)
 
 #: name -> (main.py arguments, seconds to wait before the shot)
 STATES: dict[str, tuple[list[str], float]] = {
@@ -40,10 +46,30 @@ STATES: dict[str, tuple[list[str], float]] = {
 }
 
 
-def shoot(name: str, args: list[str], after: float) -> Path:
-    out = IMG / f"guide-{name}.png"
+def shoot(name: str, args: list[str], after: float, out: Path | None = None) -> Path:
+    out = out or IMG / f"guide-{name}.png"
     cmd = [PY, "main.py", *args, "--screenshot", str(out), "--after", f"{after:g}"]
-    subprocess.run([*cmd, "--size", SIZE, "--log", os.devnull], cwd=ROOT, check=True)
+    size = next((a for a in args if re.fullmatch(r"\d+x\d+", a)), None)
+    extra = [] if size else ["--size", SIZE]
+    subprocess.run([*cmd, *extra, "--log", os.devnull], cwd=ROOT, check=True)
+    return out
+
+
+def matrix(wanted: set[str]) -> list[Path]:
+    """Every state at each operating-room size, with 4 and with 16 channels."""
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, (cmd, after) in STATES.items():
+        if name not in wanted:
+            continue
+        replay = "--replay" in cmd
+        for size in MATRIX_SIZES:
+            for n in (None,) if replay else MATRIX_CHANNELS:
+                label = "recorded" if n is None else f"{n}ch"
+                channels = [] if n is None else ["--channels", str(n)]
+                path = SCREENS / f"{name}-{size}-{label}.png"
+                out.append(shoot(name, [*cmd, *channels, "--size", size], after, path))
+                print(path)
     return out
 
 
@@ -112,8 +138,16 @@ def dialogs() -> list[Path]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", help="names of the shots to make (default all)")
+    ap.add_argument(
+        "--matrix",
+        action="store_true",
+        help="every state at 1366x768 and 1920x1080 with 4 and 16 channels (docs/img/screens)",
+    )
     args = ap.parse_args()
     wanted = set(args.only or [*STATES, "no-signal", "dialogs"])
+    if args.matrix:
+        matrix(wanted)
+        return
     for name, (cmd, after) in STATES.items():
         if name in wanted:
             print(shoot(name, cmd, after))
