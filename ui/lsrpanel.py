@@ -370,6 +370,7 @@ class LsrRow:
         p.addItem(self.base_level)
         self.base_text = pg.TextItem("", color=theme.MUTED, anchor=(1.0, 0.0))
         self.base_text.setFont(_font(theme.CAPTION_PT - 2, bold=True))
+        self.base_text.textItem.document().setDocumentMargin(_LABEL_MARGIN)
         self.base_text.hide()
         p.addItem(self.base_text)
         self.trend_curve = p.plot(pen=pg.mkPen(self.colour, width=2))
@@ -381,9 +382,12 @@ class LsrRow:
         self.back_lines = p.plot(pen=pg.mkPen(theme.LSR_BACK_MARK, width=2))
         self.gone_text = pg.TextItem("gone", color=theme.LSR_GONE_MARK, anchor=(0.0, 0.0))
         self.gone_text.setFont(_font(theme.CAPTION_PT - 1, bold=True))
+        self.gone_text.textItem.document().setDocumentMargin(_LABEL_MARGIN)
         self.gone_text.hide()
         p.addItem(self.gone_text)
         self._gone_at: float | None = None  # the latest disappearance line (s), if drawn
+        # Placed in pixels: again when the plot changes size (the rows lined up anew).
+        p.getViewBox().sigResized.connect(self._words_again)
         self.tcaption = _caption(self.trend)
         self.tcaption.move(AXIS_W + 2, 1)
         self._caption_fit: tuple = ()  # (text, room) the caption's size was fitted for
@@ -636,6 +640,10 @@ class LsrRow:
             return QRect()
         return self.trend.mapFromScene(self.gone_text.sceneBoundingRect()).boundingRect()
 
+    def _words_again(self, *_) -> None:
+        self._fit_caption()
+        self._place_gone_text()
+
     def _fit_caption(self) -> None:
         """The caption in one line within the trend and its row: smaller type in a low or
         narrow row (16 channels), so that it is never cut at the edge nor reaches into the
@@ -657,10 +665,11 @@ class LsrRow:
                 break
 
     def _place_gone_text(self) -> None:
-        """ "gone" beside the latest disappearance line, at the top, clear of the caption
-        and the baseline's value: right of the line, else left of it, else below or right
-        of the caption; left out when none of these fits (the blue line, the shading and
-        the status box say it)."""
+        """ "gone" beside the latest disappearance line, clear of the caption and of the
+        baseline's value: right of the line, as high as it fits (above the zero the trend
+        has fallen to at the lowest), else left of it; as a last resort right of the
+        caption at the top (over the line). Left out when nothing fits (the blue line, the
+        shading and the status box say it)."""
         if self._gone_at is None:
             self.gone_text.hide()
             return
@@ -670,19 +679,24 @@ class LsrRow:
         size = self.gone_text.textItem.boundingRect().size().toSize()
         w, h = size.width(), size.height()
         cap = self.tcaption.geometry() if self.tcaption.isVisible() else QRect()
-        taken = [cap]
+        words = [cap]
         if self.base_text.isVisible():
-            taken.append(self.trend.mapFromScene(self.base_text.sceneBoundingRect()).boundingRect())
-        tops = [plot.top(), cap.bottom() + 1]
-        lefts = [line.x() + 2, line.x() - 2 - w, cap.right() + 2]
-        for top in tops:
-            for left in lefts:
-                at = QRect(left, top, w, h)
-                if plot.contains(at) and not any(at.intersects(r) for r in taken):
-                    view = vb.mapSceneToView(self.trend.mapToScene(QPoint(left, top)))
-                    self.gone_text.setPos(view.x(), view.y())
-                    self.gone_text.show()
-                    return
+            words.append(self.trend.mapFromScene(self.base_text.sceneBoundingRect()).boundingRect())
+        beside = [*words, QRect(line.x() - 1, plot.top(), 3, plot.height())]  # and the line
+        lowest = min(plot.bottom(), line.y() - 2) - h + 1
+        tries = [
+            (x, y, beside)
+            for x in (line.x() + 2, line.x() - 2 - w)
+            for y in range(plot.top(), lowest + 1, 2)
+        ]
+        tries.append((cap.right() + 2, plot.top(), words))
+        for x, y, taken in tries:
+            at = QRect(x, y, w, h)
+            if plot.contains(at) and not any(at.intersects(r) for r in taken):
+                view = vb.mapSceneToView(self.trend.mapToScene(QPoint(x, y)))
+                self.gone_text.setPos(view.x(), view.y())
+                self.gone_text.show()
+                return
         self.gone_text.hide()
 
     def _draw_marks(

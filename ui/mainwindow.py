@@ -75,6 +75,8 @@ PAUSE_KEYS = ("P", "F3")
 BASELINE_KEYS = ("B",)
 LSR_COLUMN_SHARE = 0.31  # of the window width, within the limits below
 LSR_COLUMN_PX = (400, 560)
+#: The not-live label's type sizes, largest first (stepped down to fit the plots' width).
+STALE_PT = (theme.BANNER_PT + 6, theme.BANNER_PT + 4, theme.BANNER_PT + 2, theme.BANNER_PT)
 
 
 def case_identity(case_id: str, setup: CaseSetup | None) -> str:
@@ -253,7 +255,7 @@ class MainWindow(QMainWindow):
         quiet nerve."""
         self.stale_label = QLabel(self.traces)
         stale_font = QFont()
-        stale_font.setPointSize(theme.BANNER_PT + 6)
+        stale_font.setPointSize(STALE_PT[0])
         stale_font.setBold(True)
         self.stale_label.setFont(stale_font)
         self.stale_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -744,16 +746,26 @@ class MainWindow(QMainWindow):
         self.stale_label.raise_()
 
     def _place_stale(self, text: str, area: QRect) -> None:
-        """On the plots, centred, never over the channel names: one line as wide as the
-        words need, or wrapped within the plots' width when they do not fit on one."""
+        """On the plots, centred, never over the channel names: on one line if it fits
+        the plots' width in large type, else the state and what to do on two lines
+        ("END OF RECORDING" / "Space plays it again"), else wrapped."""
         label = self.stale_label
-        label.setText(text)
         label.ensurePolished()  # its padding and border count in its size
         label.setWordWrap(False)
         room = max(120, area.width() - 8)
-        width = label.sizeHint().width()
-        height = label.sizeHint().height()
-        if width > room:
+        two_lines = text.replace(" — ", "\n", 1)
+        tries = [(text, pt) for pt in STALE_PT[:3]]
+        if two_lines != text:
+            tries += [(two_lines, pt) for pt in STALE_PT]
+        font = label.font()
+        for shown, pt in tries:
+            font.setPointSize(pt)
+            label.setFont(font)
+            label.setText(shown)
+            if label.sizeHint().width() <= room:
+                break
+        width, height = label.sizeHint().width(), label.sizeHint().height()
+        if width > room:  # not even on two lines: wrapped within the plots
             label.setWordWrap(True)
             width = room
             height = max(height, label.heightForWidth(width))
