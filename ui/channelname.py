@@ -19,6 +19,7 @@ from presentation import theme
 
 PAD = 8  # between the name and the trace's axis
 COUNT_GAP = 10  # between the counts and the name on one line
+COUNT_MAX_PT = 16
 
 
 def name_font(point_size: int) -> QFont:
@@ -26,6 +27,11 @@ def name_font(point_size: int) -> QFont:
     font.setPointSize(point_size)
     font.setBold(True)
     return font
+
+
+def count_point_size(name_point_size: int) -> int:
+    """The counts' type: a little smaller than the name, never below the event names'."""
+    return max(theme.MARKER_PT, min(COUNT_MAX_PT, name_point_size - 4))
 
 
 class ChannelName(pg.GraphicsWidget):
@@ -38,7 +44,7 @@ class ChannelName(pg.GraphicsWidget):
         self.font = name_font(point_size)
         self.setFixedWidth(width)
         self.setMinimumHeight(0)
-        self.count_font = name_font(theme.MARKER_PT)
+        self.count_font = name_font(count_point_size(point_size))
         #: ``[(text, colour)]`` of the event counts, A-trains first.
         self.counts: list[tuple[str, str]] = []
         #: The counts drawn at the last paint (for tests: what fitted).
@@ -57,6 +63,7 @@ class ChannelName(pg.GraphicsWidget):
     def set_point_size(self, point_size: int) -> None:
         if point_size != self.font.pointSize():
             self.font = name_font(point_size)
+            self.count_font = name_font(count_point_size(point_size))
             self.update()
 
     def text_fits(self) -> bool:

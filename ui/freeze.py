@@ -7,6 +7,10 @@ envelope), the mouse wheel zooms in time, and two cursors measure time (ms) and 
 
 Keys: F freeze/live, M mark this moment, C compare with the mark, Z zoom to the cursors,
 X the whole window again.
+
+A frozen screen must never pass for a live one, not even from 2 m: while frozen the
+traces have a thick yellow frame and a yellow band above them, ``FROZEN at hh:mm:ss — F to
+go live`` (:class:`FrozenFrame`); the rows make room for the band, so it hides nothing.
 """
 
 from __future__ import annotations
@@ -16,13 +20,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtWidgets import QWidget
 
 from presentation import theme
 from presentation.feed import hhmmss
-from ui.traces import TraceView
+from presentation.stimmarks import column_mask
+from ui.traces import DIM_COLOUR, TraceView
 
 CURSOR_COLOURS = ("#ffffff", "#ffd600")
 MARK_COLOUR = (150, 150, 150, 170)
+FROZEN_COLOUR = "#ffd600"  # the status bar's FROZEN, and the frame's
+FRAME_PX = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +62,62 @@ class Reading:
         return self.second_uv - self.first_uv
 
 
+class FrozenFrame(QWidget):
+    """Over the trace view while frozen: a thick frame and a band with what it says at the
+    top. Lets the mouse through (the cursors stay draggable). GUI thread only."""
+
+    def __init__(self, traces: TraceView) -> None:
+        super().__init__(traces)
+        self.traces = traces
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self.text = ""
+        self.font_ = QFont()
+        self.font_.setPointSize(theme.BANNER_PT)
+        self.font_.setBold(True)
+        traces.installEventFilter(self)  # follows the view's size
+        self.hide()
+
+    def band_height(self) -> int:
+        return QFontMetrics(self.font_).height() + 6
+
+    def show_text(self, text: str) -> None:
+        self.text = text
+        # The rows give the band its room where they can (never below a readable row).
+        room = int(min(self.band_height(), self.traces.spare_height()))
+        self.traces.reserve_frame(room, FRAME_PX + 1)
+        self.setGeometry(self.traces.rect())
+        self.show()
+        self.raise_()
+        self.update()
+
+    def clear(self) -> None:
+        self.text = ""
+        self.hide()
+        self.traces.reserve_frame(0, 0)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Resize and self.isVisible():
+            self.setGeometry(self.traces.rect())
+        return False
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        colour = QColor(FROZEN_COLOUR)
+        pen = QPen(colour)
+        pen.setWidth(FRAME_PX)
+        pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+        p.setPen(pen)
+        half = FRAME_PX / 2
+        p.drawRect(QRectF(half, half, self.width() - FRAME_PX, self.height() - FRAME_PX))
+        band = QRectF(0, 0, self.width(), self.band_height())
+        p.fillRect(band, colour)
+        p.setPen(QColor("#000000"))
+        p.setFont(self.font_)
+        p.drawText(band, Qt.AlignmentFlag.AlignCenter, self.text)
+        p.end()
+
+
 class FreezeView:
     """Frozen display, cursors and comparison over a :class:`~ui.traces.TraceView`.
 
@@ -73,16 +139,19 @@ class FreezeView:
         self.mark: Snapshot | None = None
         self.comparing = False
         self._full: list[pg.PlotDataItem] = []
+        self._full_dim: list[pg.PlotDataItem] = []  # stimulus blanking and cautery, grey
         self._ghosts: list[pg.PlotDataItem] = []
         self._cursors: list[list[pg.InfiniteLine]] = []  # per plot: [first, second]
         self._readouts: list[pg.TextItem] = []
         self._build()
+        self.overlay = FrozenFrame(traces)
 
     def _build(self) -> None:
         for ch, plot in enumerate(self.traces._plots):
             ghost = pg.PlotDataItem(pen=pg.mkPen(MARK_COLOUR, width=1))
             full = pg.PlotDataItem(pen=pg.mkPen(theme.channel_colour(ch), width=1))
-            for item in (ghost, full):
+            dim = pg.PlotDataItem(pen=pg.mkPen(DIM_COLOUR, width=1))
+            for item in (ghost, full, dim):
                 item.setDownsampling(auto=True, method="peak")
                 item.setClipToView(True)
                 item.hide()
@@ -103,6 +172,7 @@ class FreezeView:
             plot.sigXRangeChanged.connect(self._place_readouts)
             self._ghosts.append(ghost)
             self._full.append(full)
+            self._full_dim.append(dim)
             self._cursors.append(pair)
             self._readouts.append(readout)
 
@@ -122,10 +192,24 @@ class FreezeView:
         self.frozen = snap
         self.traces.frozen = True
         t = snap.times()
+        # The same grey stretches as live (stimulus artifacts, cautery), sample by sample.
+        n = len(snap.samples)
+        first = snap.end - n
+        centres = (first + np.arange(n) + 0.5) / snap.rate
+        mask = column_mask(centres, snap.rate, 1, self.traces.dim_spans(snap.end))
+        dimmed = bool(mask.any())
+        self.traces.hide_dim()
         for ch, (full, curve) in enumerate(zip(self._full, self.traces._curves, strict=True)):
-            full.setData(t, snap.samples[:, ch], connect="finite")
+            y = snap.samples[:, ch]
+            dim = self._full_dim[ch]
+            if dimmed:
+                dim.setData(t, np.where(mask, y, np.nan), connect="finite")
+                dim.show()
+                y = np.where(mask, np.nan, y)
+            full.setData(t, y, connect="finite")
             full.show()
             curve.hide()
+        self.traces.place_marks(snap.end)
         for plot in self.traces._plots:
             plot.setMouseEnabled(x=True, y=False)
         for ch in range(1, len(self.traces._plots)):
@@ -137,13 +221,15 @@ class FreezeView:
             readout.show()
         self._show_compare()
         self._cursor_moved()
+        self.overlay.show_text(self.banner_text())
         return True
 
     def resume(self) -> None:
         """Back to live."""
         self.frozen = None
         self.traces.frozen = False
-        for items in (self._full, self._ghosts, self._readouts):
+        self.overlay.clear()
+        for items in (self._full, self._full_dim, self._ghosts, self._readouts):
             for item in items:
                 item.hide()
         for pair in self._cursors:
@@ -164,6 +250,8 @@ class FreezeView:
     def toggle_compare(self) -> bool:
         self.comparing = not self.comparing and self.mark is not None
         self._show_compare()
+        if self.frozen is not None:
+            self.overlay.show_text(self.banner_text())
         return self.comparing
 
     def _show_compare(self) -> None:
@@ -238,6 +326,15 @@ class FreezeView:
     def zoom_out(self) -> None:
         self.traces._plots[0].setXRange(-self.traces.window_s, 0, padding=0)
         self._cursor_moved()
+
+    def banner_text(self) -> str:
+        """What the band over the frozen traces says (read from across the room)."""
+        if self.frozen is None:
+            return ""
+        text = f"❚❚ FROZEN at {hhmmss(self.seconds_of(self.frozen.end))} — F to go live"
+        if self.comparing and self.mark is not None:
+            text += f"  ·  grey: {hhmmss(self.seconds_of(self.mark.end))}"
+        return text
 
     def caption(self) -> str:
         """What the overlay says while frozen."""

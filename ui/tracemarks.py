@@ -20,7 +20,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
-THRESHOLD_COLOUR = (220, 220, 220, 150)  # light and thin: a guide, not a signal
+THRESHOLD_COLOUR = (220, 220, 220, 130)  # light and thin: a guide, not a signal
+#: Lines closer than this to the zero line cannot be told from the trace: not drawn (a
+#: finer µV scale shows them).
+THRESHOLD_MIN_PX = 4.0
 STIM_TICK_COLOUR = "#fff176"  # pale yellow: a trigger mark, apart from the pastel traces
 #: The tick spans the top of the row down to this fraction of the + range.
 TICK_BOTTOM = 0.45
@@ -45,12 +48,14 @@ class ThresholdLines:
             self.lines.append((pair[0], pair[1]))
         self._shown: list[float | None] = [None] * len(plots)
 
-    def update(self, threshold_uv: np.ndarray | None) -> None:
+    def update(self, threshold_uv: np.ndarray | None, min_uv: float = 0.0) -> None:
+        """Lines at ``±threshold_uv``; none where it is unknown or below ``min_uv`` (the
+        µV of :data:`THRESHOLD_MIN_PX` at the rows' scale)."""
         for ch, (upper, lower) in enumerate(self.lines):
             value = None
             if threshold_uv is not None and ch < len(threshold_uv):
                 v = float(threshold_uv[ch])
-                if np.isfinite(v) and v > 0:
+                if np.isfinite(v) and v > 0 and v >= min_uv:
                     value = round(v / THRESHOLD_STEP_UV) * THRESHOLD_STEP_UV
             if value == self._shown[ch]:
                 continue

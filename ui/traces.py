@@ -29,7 +29,7 @@ from presentation.eventcounts import EventCounts
 from presentation.stimmarks import PRE_MS, StimTimes, blank_spans, column_mask
 from ui.channelname import PAD, ChannelName, name_font
 from ui.eventmarkers import EventMarkers
-from ui.tracemarks import StimTicks, ThresholdLines
+from ui.tracemarks import THRESHOLD_MIN_PX, StimTicks, ThresholdLines
 
 #: Sensitivity steps (± µV shown per channel), as on an EMG machine's gain knob.
 RANGES_UV = (20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
@@ -42,7 +42,7 @@ ROW_GAP = (6, 1)
 MARGIN = (9, 2)
 PLOT_MARGIN = 2  # a plot item's own margins (1 px above and below its view)
 COUNT_ROOM = 48  # packed rows: the name column widens for the counts left of the names
-DIM_COLOUR = "#6a6a6a"  # the signal under stimulus blanking and cautery
+DIM_COLOUR = "#5a5a5a"  # the signal under stimulus blanking and cautery
 
 
 class SecondsAxis(pg.AxisItem):
@@ -286,13 +286,17 @@ class TraceView(pg.GraphicsLayoutWidget):
         x = np.minimum(t - end / self.rate, 0.0)
         mask = column_mask(t, self.rate, self.envelope.spc, self.dim_spans(end))
         dimmed = bool(mask.any())
+        has_gap = bool(np.isnan(y).any())
         if dimmed:
-            bright = y.copy()
-            bright[mask] = np.nan
-            dim = np.full_like(y, np.nan)
-            dim[mask] = y[mask]
-            y = bright
-        has_gap = dimmed or bool(np.isnan(y).any())
+            # Only the grey stretches' own points, joined where they follow each other; the
+            # coloured curve runs flat under them (NaN breaks would cost it its fast path).
+            finite = np.isfinite(y).all(axis=1) if has_gap else True
+            idx = np.flatnonzero(mask & finite)
+            link = np.zeros(len(idx), bool)
+            link[:-1] = np.diff(idx) == 1
+            dim_x, dim_y = x[idx], y[idx]
+            y = y.copy()
+            y[mask] = 0.0
         for ch, curve in enumerate(self._curves):
             if has_gap:
                 curve.setData(x, y[:, ch], connect="finite")
@@ -300,12 +304,18 @@ class TraceView(pg.GraphicsLayoutWidget):
                 curve.setData(x, y[:, ch], connect="all", skipFiniteCheck=True)
         if dimmed:
             for ch, curve in enumerate(self._dim_curves):
-                curve.setData(x, dim[:, ch], connect="finite")
+                curve.setData(dim_x, dim_y[:, ch], connect=link, skipFiniteCheck=True)
         if dimmed != self._dimmed:
             self._dimmed = dimmed
             for curve in self._dim_curves:
                 curve.setVisible(dimmed)
         self.frames += 1
+
+    def hide_dim(self) -> None:
+        """Hide the grey stretches of the live curves (the frozen view draws its own)."""
+        self._dimmed = False
+        for curve in self._dim_curves:
+            curve.setVisible(False)
 
     def stims_in_window(self, end: int) -> list[int]:
         """Sample indices of the stimuli of the window ending at ``end``."""
@@ -326,7 +336,9 @@ class TraceView(pg.GraphicsLayoutWidget):
     def place_marks(self, end: int) -> None:
         """The stimulus ticks and threshold lines for the window ending at ``end``."""
         self.ticks.update(self.stims_in_window(end), end)
-        self.thresholds.update(self.detector.threshold_uv if self.detector else None)
+        height = self._plots[0].vb.height() if self._plots else 0.0
+        min_uv = THRESHOLD_MIN_PX * 2.04 * self.range_uv / height if height > 1 else 0.0
+        self.thresholds.update(self.detector.threshold_uv if self.detector else None, min_uv)
 
     def _update_counts(self) -> None:
         if self.counts.version == self._counts_shown:
