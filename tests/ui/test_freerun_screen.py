@@ -311,7 +311,8 @@ def test_artifact_is_a_grey_band_across_every_channel(qtbot):
         s.run_until(7.0)
         for ch in range(4):
             assert s.win.traces.markers.band_count(ch, EventKind.ARTIFACT) == 1
-        assert any(t == "artifact" for t, _ in s.win.traces.markers.shown[0])
+        # Named as the user guide says (the log keeps the class name, "artifact").
+        assert any(t == "cautery — detection paused" for t, _ in s.win.traces.markers.shown[0])
         assert any(r[1] == "all channels" and r[2] == "artifact" for r in s.log_rows())
     finally:
         s.win.close()
