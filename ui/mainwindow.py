@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QPoint, QRect, Qt, QTimer
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -77,6 +77,11 @@ LSR_COLUMN_SHARE = 0.31  # of the window width, within the limits below
 LSR_COLUMN_PX = (400, 560)
 #: The not-live label's type sizes, largest first (stepped down to fit the plots' width).
 STALE_PT = (theme.BANNER_PT + 6, theme.BANNER_PT + 4, theme.BANNER_PT + 2, theme.BANNER_PT)
+STALE_MIN_PT = theme.CAPTION_PT + 2  # wrapped in a narrow window, never smaller than this
+#: The not-live label: yellow on dark, a frame; less padding in a narrow window.
+STALE_STYLE = (
+    "background: rgba(0, 0, 0, 170); color: #ffd600; border: 3px solid #ffd600; padding: {pad}px;"
+)
 
 
 def case_identity(case_id: str, setup: CaseSetup | None) -> str:
@@ -259,10 +264,7 @@ class MainWindow(QMainWindow):
         stale_font.setBold(True)
         self.stale_label.setFont(stale_font)
         self.stale_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.stale_label.setStyleSheet(
-            "background: rgba(0, 0, 0, 170); color: #ffd600; padding: 18px; "
-            "border: 3px solid #ffd600;"
-        )
+        self.stale_label.setStyleSheet(STALE_STYLE.format(pad=18))
         self.stale_label.hide()
         self._stale_placed: tuple[str, QRect] | None = None  # its text and area, as placed
 
@@ -748,8 +750,10 @@ class MainWindow(QMainWindow):
     def _place_stale(self, text: str, area: QRect) -> None:
         """On the plots, centred, never over the channel names: on one line if it fits
         the plots' width in large type, else the state and what to do on two lines
-        ("END OF RECORDING" / "Space plays it again"), else wrapped."""
+        ("END OF RECORDING" / "Space plays it again"); in a narrow window, wrapped word
+        by word with less padding, in smaller type until every word fits."""
         label = self.stale_label
+        label.setStyleSheet(STALE_STYLE.format(pad=18))
         label.ensurePolished()  # its padding and border count in its size
         label.setWordWrap(False)
         room = max(120, area.width() - 8)
@@ -765,10 +769,20 @@ class MainWindow(QMainWindow):
             if label.sizeHint().width() <= room:
                 break
         width, height = label.sizeHint().width(), label.sizeHint().height()
-        if width > room:  # not even on two lines: wrapped within the plots
-            label.setWordWrap(True)
+        if width > room:
+            label.setStyleSheet(STALE_STYLE.format(pad=6))
+            label.setText(text)
+            label.ensurePolished()
+            frame = label.sizeHint().width() - label.fontMetrics().horizontalAdvance(text)
             width = room
-            height = max(height, label.heightForWidth(width))
+            label.setWordWrap(True)
+            for pt in range(STALE_PT[-1], STALE_MIN_PT - 1, -1):
+                font.setPointSize(pt)
+                label.setFont(font)
+                widest = max(QFontMetrics(font).horizontalAdvance(w) for w in text.split())
+                height = max(label.sizeHint().height(), label.heightForWidth(width))
+                if widest + frame <= width and height <= area.height() - 8:
+                    break
         label.resize(width, height)
         centre = area.center()
         label.move(centre.x() + 1 - width // 2, centre.y() + 1 - height // 2)
