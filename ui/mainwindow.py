@@ -3,7 +3,8 @@ channel, the LSR panel, the event log, a line for session problems and a status 
 
 Layout (fits 1366x768 and up without scrolling)::
 
-    ┌ alarm banner: !! text in words ···· +n more · [Acknowledge (A)] [Audio pause (P)] ─────┐
+    ┌ case: Case MVD-0417 · LEFT side · MVD for hemifacial spasm (also in the title) ───────┐
+    ├ alarm banner: !! text in words ···· +n more · [Acknowledge (A)] [Audio pause (P)] ─────┤
     ├ problem line (session problems, only while there is one) ─────────────────────────────┤
     ├ channels not on screen, in words (only when the montage does not fit the window) ─────┤
     │ label │ trace with event bands and class names │ train time bar │ LSR sweeps │ trend  │
@@ -11,7 +12,8 @@ Layout (fits 1366x768 and up without scrolling)::
     ├ replay only: [Play] [◀ Event] [Event ▶] speed  0:12 / 0:40  timeline of the file ──────┤
     ├ event log: time, channel, class, µV, duration, Hz; alarm, LSR ──┬ LSR status (big)    │
     │                                                                  │ [Set baseline (B)] │
-    └ status: state, source, rate, time, gaps, filter, range, recording, sound (2 lines if need be)
+    └ status: state, source, rate, signal time, time of day, gaps, filter, range, recording,
+      sound (2 lines if need be)
 
 The LSR column and status box (:mod:`ui.lsrpanel`) appear with the first stimulus; until
 then the screen is the free-run screen. With many channels the rows pack (``ui.traces``);
