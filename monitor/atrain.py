@@ -561,16 +561,22 @@ class PeriodicityTracker:
         """Every ``GROUP`` steps: the background learns from the quiet steps among them
         (mean and spread of the gate's power, exponential and faster at first), and the
         window autocovariance and hum of the channels quiet now."""
-        q = self._grp_q[:, None, :]  # (steps, 1, channels)
-        nq = self._grp_q.sum(axis=0)
-        learn = nq > 0
-        if not learn.any():
-            return
-        p = np.where(q, self._grp_p, 0.0)
-        mean = p.sum(axis=0) / np.maximum(nq, 1)
-        var = np.where(q, (self._grp_p - mean) ** 2, 0.0).sum(axis=0) / np.maximum(nq, 1)
-        n = self._hop_n + nq
-        a = np.where(learn, np.maximum(self._alpha * nq, nq / np.maximum(n, 1)), 0.0)
+        if self._grp_q.all():  # the usual group: every step quiet on every channel
+            n = self._hop_n + self.GROUP
+            mean = self._grp_p.sum(axis=0) / self.GROUP
+            var = ((self._grp_p - mean) ** 2).sum(axis=0) / self.GROUP
+            a = np.maximum(self._alpha * self.GROUP, self.GROUP / np.maximum(n, 1))
+        else:
+            q = self._grp_q[:, None, :]  # (steps, 1, channels)
+            nq = self._grp_q.sum(axis=0)
+            learn = nq > 0
+            if not learn.any():
+                return
+            p = np.where(q, self._grp_p, 0.0)
+            mean = p.sum(axis=0) / np.maximum(nq, 1)
+            var = np.where(q, (self._grp_p - mean) ** 2, 0.0).sum(axis=0) / np.maximum(nq, 1)
+            n = self._hop_n + nq
+            a = np.where(learn, np.maximum(self._alpha * nq, nq / np.maximum(n, 1)), 0.0)
         a = np.minimum(a, 1.0)
         d = mean - self._hop_mean
         self._hop_mean += a * d

@@ -111,7 +111,7 @@ class ContaminationScreen:
         self._hist_at[channels] = (at + 1) % USUAL_SWEEPS
         self._hist_n[channels] = np.minimum(USUAL_SWEEPS, self._hist_n[channels] + 1)
         if (self._hist_n == USUAL_SWEEPS).all():  # the usual case: no NaN left
-            self._usual = np.median(self._hist, axis=1)
+            self._usual = median_columns(self._hist.transpose(1, 0, 2))  # over the sweeps
             return
         for ch in channels:  # the first sweeps of a channel
             k = self._hist_n[ch]

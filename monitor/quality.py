@@ -122,12 +122,15 @@ class SignalQuality:
         big = np.abs(raw) > 1000.0
         if not big.any():
             return out
+        # Repeats of a big sample, counted only where there are big samples (few).
+        rows = np.flatnonzero(big[1:].any(axis=1)) + 1
+        repeats = np.count_nonzero((raw[rows] == raw[rows - 1]) & big[rows], axis=0)
+        chans = np.flatnonzero(repeats >= k - 1)
+        if len(chans) == 0:
+            return out
         same = np.zeros_like(big)
         same[1:] = raw[1:] == raw[:-1]
         run = same & big
-        chans = np.flatnonzero(np.count_nonzero(run, axis=0) >= k - 1)
-        if len(chans) == 0:
-            return out
         # The longest run of repeats on each of those channels, all at once: each
         # channel's row padded with a zero at both ends, so its edges pair up.
         rows = np.zeros((len(chans), len(raw) + 2), np.int8)

@@ -28,6 +28,7 @@ import numpy as np
 
 from monitor.block import Block, StimMarker
 from monitor.extremes import segment_max
+from monitor.medians import median_columns
 from monitor.montage import MUSCLES, stimulated_side  # noqa: F401 - read with the site
 
 #: ``StimMarker.site`` of a stimulus found from its artifact.
@@ -284,7 +285,7 @@ class StimulusArtifactDetector:
         One chunk at a time this was the detector's cost: 12 000 chunks in 2 minutes."""
         self._push_scales(np.where(np.isfinite(med), med, self._scale)[None])
         if self._n_scales <= 5 or chunk % 25 == 0:  # every 250 ms is plenty
-            self._scale = np.median(self._scales[: min(self._n_scales, len(self._scales))], axis=0)
+            self._scale = median_columns(self._scales[: min(self._n_scales, len(self._scales))])
         if self._n_scales < 5:
             return 1  # the first five chunks each update it
         span = min(1 + len(later), 25 - chunk % 25)  # up to the next multiple of 25
