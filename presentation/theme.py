@@ -240,7 +240,7 @@ def contrast_ratio(foreground: str, background: str) -> float:
 
 
 # -- the stimulator status strip (ui.stimstatus, presentation.stimstatus) ---------------------
-STIM_STATUS_PT = 20  # as large as the channel names: read from 2 m
+STIM_STATUS_PT = 16  # as large as the case line it shares: read from 2 m
 #: (background, text) by state. On and pulses arriving: green, as the LSR present; off and
 #: waiting: neutral; on with no pulses: the medium (technical) alarm's yellow.
 STIM_COLOURS = {

@@ -32,7 +32,6 @@ from PySide6.QtGui import QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -54,12 +53,13 @@ from presentation.lsrfeed import LsrFeed, baseline_note, call_channel, call_colo
 from ui.actionbar import ActionBar
 from ui.alarmbanner import AlarmBanner
 from ui.bridge import SessionBridge
-from ui.dialogtheme import message_box
+from ui.dialogtheme import ask_text, message_box
 from ui.eventlog import EventLog
 from ui.freeze import FreezeView
 from ui.lsrpanel import LsrPanel
 from ui.reviewbar import ReviewBar, is_reviewable
 from ui.statusline import StatusLine
+from ui.stimstatus import StimStatusStrip
 from ui.traces import TraceView
 from ui.traintimebars import TrainTimePanel
 
@@ -284,10 +284,21 @@ class MainWindow(QMainWindow):
             f"#caseHeader {{ background:{theme.PANEL}; color:{theme.FOREGROUND}; "
             f"border-bottom:1px solid {theme.GRID}; padding:0px 10px; }}"
         )
-        # A long procedure is cut at the right, never widens the window (1366 px).
-        self.case_header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.case_header.setFixedHeight(self.case_header.fontMetrics().height() + 2)
-        layout.addWidget(self.case_header)
+        # Its width is set to its words (_fit_header): a long procedure is cut at the
+        # right, never widens the window (1366 px).
+        self.case_header.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        # The stimulator's state on the same line: always on screen, no row of its own
+        # (every row of height goes to the traces at 1366x768 with 16 channels).
+        self.stim_status = StimStatusStrip(self.session)
+        height = max(self.case_header.fontMetrics().height(), self.stim_status.sizeHint().height())
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        for widget in (self.case_header, self.stim_status):
+            widget.setFixedHeight(height + 2)
+        row.addWidget(self.case_header)
+        row.addWidget(self.stim_status, 1)
+        layout.addLayout(row)
 
     def _update_identity(self) -> None:
         """The case's id, side and procedure in the title and the header (set up with F9
@@ -297,6 +308,7 @@ class MainWindow(QMainWindow):
             return
         self._identity = words
         self.case_header.setText(words)
+        self._fit_header()
         self.case_header.setToolTip(self.case.describe() if self.case is not None else "")
         name = self.session.source.info.name
         self.setWindowTitle(f"Facial Nerve Monitor — {words} — {name}")
@@ -705,7 +717,7 @@ class MainWindow(QMainWindow):
     def add_note(self) -> None:
         """A note typed during the case, kept at the time of the keypress (N)."""
         index = self._now_index()
-        text, ok = QInputDialog.getText(self, "Note", "Note for the record:")
+        text, ok = ask_text(self, "Note", "Note for the record:")
         if not ok or not text.strip():
             return
         self.model.add_note(text, index)
@@ -931,8 +943,14 @@ class MainWindow(QMainWindow):
             self.fit_notice.setText(text)
         self.fit_notice.show()
 
+    def _fit_header(self) -> None:
+        """The case's words whole (up to 55 % of the width), the stimulator's the rest."""
+        want = self.case_header.fontMetrics().horizontalAdvance(self.case_header.text()) + 24
+        self.case_header.setFixedWidth(max(1, min(want, int(0.55 * self.width()))))
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
+        self._fit_header()
         # The log takes about a fifth of the height: 4-6 rows, the traces keep the rest.
         rows = 4 if self.height() < 850 else 5
         self.event_log.setFixedHeight(
@@ -969,7 +987,7 @@ class MainWindow(QMainWindow):
     def reset_train_time(self, channel: int) -> None:
         """Ask why, then reset one channel's train time (or all with ``channel`` -1)."""
         label = "every channel" if channel < 0 else self.monitoring.label(channel)
-        reason, ok = QInputDialog.getText(
+        reason, ok = ask_text(
             self,
             "Reset train time",
             f"Why is the train time of {label} reset?\nThe reason goes into the record.",
@@ -1016,5 +1034,6 @@ class MainWindow(QMainWindow):
             self.model.close()
         if self.audio is not None:
             self.audio.stop()
+        self.stim_status.close_down()
         self.session.stop()
         super().closeEvent(event)

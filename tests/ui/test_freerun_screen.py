@@ -14,7 +14,6 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog
 
 from drivers.simulator import SimulatorSource
 from monitor.alarms import AlarmManager, AlarmState, Priority
@@ -250,7 +249,7 @@ def test_reset_asks_for_a_reason_and_keeps_it(screen, qtbot, monkeypatch):
             asked.append(label)
             return text, ok
 
-        monkeypatch.setattr(QInputDialog, "getText", staticmethod(get_text))
+        monkeypatch.setattr("ui.mainwindow.ask_text", get_text)
 
     answer("Electrode moved", False)  # cancelled: nothing happens
     qtbot.mouseClick(bar.reset_button, Qt.MouseButton.LeftButton)

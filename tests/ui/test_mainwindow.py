@@ -152,9 +152,7 @@ def test_record_key_starts_and_stops_a_recording_and_notes_go_into_it(qtbot, tmp
     assert win.recorder is not None, win.banner.text()
     for _ in range(300):  # 3 s of signal
         session.process(session.source.read())
-    monkeypatch.setattr(
-        "ui.mainwindow.QInputDialog.getText", lambda *a, **k: ("vessel moved", True)
-    )
+    monkeypatch.setattr("ui.mainwindow.ask_text", lambda *a, **k: ("vessel moved", True))
     press(win, "N")
     win.refresh()
     assert win.rec_label.text().startswith("● REC")
