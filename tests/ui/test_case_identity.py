@@ -23,7 +23,8 @@ from drivers.replay import ReplaySource
 from monitor.casemodel import CaseModel
 from monitor.casesetup import CaseSetup, Procedure
 from monitor.session import Session
-from tests.ui.test_screen_fit import feed, in_window, open_window
+from tests.ui.offline_window import feed, open_window
+from tests.ui.test_screen_fit import in_window
 from training.clock import CaseClock
 
 DEMO = Path(__file__).resolve().parents[2] / "recordings" / "demo_mvd.edf"

@@ -24,7 +24,7 @@ from monitor.casemodel import CaseModel
 from monitor.montage import default_labels
 from monitor.session import Session, State
 from simulation.emgsynth import SimConfig
-from tests.ui.test_screen_fit import RATE, feed
+from tests.ui.offline_window import RATE, feed
 
 DEMO = Path(__file__).resolve().parents[2] / "recordings" / "demo_mvd.edf"
 SIZES = [(1366, 768), (1920, 1080)]

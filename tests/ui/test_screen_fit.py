@@ -16,18 +16,11 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
-from drivers.simulator import SimulatorSource
 from drivers.soundcard import AudioOutput
-from monitor.casemodel import CaseModel
-from monitor.montage import default_labels
-from monitor.session import Session
-from simulation.emgsynth import SimConfig
+from tests.ui.offline_window import feed, open_window
 from ui.traces import MIN_ROW_PX
-
-RATE = 10_000
-FRAME_S = 0.1
 
 
 class Playing(AudioOutput):
@@ -37,40 +30,6 @@ class Playing(AudioOutput):
     @property
     def available(self) -> bool:
         return True
-
-
-def open_window(qtbot, n: int, size: tuple[int, int], seconds: float = 7.0, **model):
-    from ui.mainwindow import MainWindow
-
-    config = SimConfig(rate=RATE, labels=default_labels(n), seed=21)
-    source = SimulatorSource(config, realtime=False, duration_s=120)
-    session = Session(source)
-    session.open()
-    audio = model.pop("audio", None)
-    win = MainWindow(CaseModel.on_session(session, **model), audio=audio)
-    win.timer.stop()  # the test draws the frames
-    qtbot.addWidget(win)
-    win.resize(*size)
-    win.show()
-    qtbot.waitExposed(win)
-    feed(win, seconds)
-    return win
-
-
-def feed(win, seconds: float) -> None:
-    """Push ``seconds`` more of signal through the session, a frame every 0.1 s, then let
-    Qt finish the layout."""
-    source = win.session.source
-    end = source._next + round(seconds * RATE)
-    next_frame = source._next + FRAME_S * RATE
-    while source._next < end:
-        win.session.process(source.read())
-        if source._next >= next_frame:
-            win.refresh()
-            next_frame += FRAME_S * RATE
-    for _ in range(2):
-        QApplication.processEvents()
-        win.refresh()
 
 
 def press(win, key: str) -> None:

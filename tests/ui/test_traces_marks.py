@@ -14,53 +14,15 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QApplication
 
-from drivers.simulator import SimulatorSource
-from monitor.casemodel import CaseModel
 from monitor.events import ALL_CHANNELS, EmgEvent, EventKind
-from monitor.montage import default_labels
-from monitor.session import Session
-from simulation.emgsynth import SimConfig
+from tests.ui.offline_window import RATE, feed, open_window
 from ui.eventmarkers import CAUTERY_LABEL
 from ui.traces import MIN_ROW_PX
-
-RATE = 10_000
-FRAME_S = 0.1
-
-
-def open_window(qtbot, n: int, size: tuple[int, int], seconds: float = 6.0, **sim):
-    from ui.mainwindow import MainWindow
-
-    config = SimConfig(rate=RATE, labels=default_labels(n), seed=21, **sim)
-    session = Session(SimulatorSource(config, realtime=False, duration_s=120))
-    session.open()
-    win = MainWindow(CaseModel.on_session(session))
-    win.timer.stop()  # the test draws the frames
-    qtbot.addWidget(win)
-    win.resize(*size)
-    win.show()
-    qtbot.waitExposed(win)
-    feed(win, seconds)
-    return win
-
-
-def feed(win, seconds: float) -> None:
-    """``seconds`` more of signal through the session, a frame every 0.1 s."""
-    source = win.session.source
-    end = source._next + round(seconds * RATE)
-    next_frame = source._next + FRAME_S * RATE
-    while source._next < end:
-        win.session.process(source.read())
-        if source._next >= next_frame:
-            win.refresh()
-            next_frame += FRAME_S * RATE
-    for _ in range(2):
-        QApplication.processEvents()
-        win.refresh()
 
 
 @pytest.fixture
 def window(qtbot):
-    win = open_window(qtbot, 4, (1366, 768))
+    win = open_window(qtbot, 4, (1366, 768), seconds=6.0)
     yield win
     win.close()
 
@@ -139,7 +101,7 @@ def test_stimuli_are_ticked_and_their_artifacts_drawn_dim(window):
 
 
 def test_cautery_is_grey_and_says_detection_is_paused(qtbot):
-    win = open_window(qtbot, 4, (1366, 768), stim_rate_hz=0.0)
+    win = open_window(qtbot, 4, (1366, 768), seconds=6.0, sim={"stim_rate_hz": 0.0})
     try:
         traces = win.traces
         end = traces.end_index
@@ -175,7 +137,7 @@ def test_cautery_is_grey_and_says_detection_is_paused(qtbot):
 
 
 def test_a_frozen_screen_is_unmistakable_and_hides_no_channel(qtbot):
-    win = open_window(qtbot, 16, (1366, 768))
+    win = open_window(qtbot, 16, (1366, 768), seconds=6.0)
     try:
         traces, freeze = win.traces, win.freeze
         win.toggle_freeze()
