@@ -2,7 +2,7 @@
 
 One :class:`TrainTimeBar` per channel, lined up with the channel's trace to the right of
 the traces (:class:`TrainTimePanel`). The bar is on a log scale (0.1-100 s) because the
-risk of palsy grows with the logarithm of the train time (CLINICAL.md §2); its colour is
+risk of palsy grows with the logarithm of the train time (docs/clinical.md §2); its colour is
 the level: green below the first threshold, yellow past it, red past the second.
 """
 
