@@ -55,6 +55,65 @@ def shoot(name: str, args: list[str], after: float, out: Path | None = None) -> 
     return out
 
 
+#: States reached by keys (F, R then "Stop recording"), made in-process on a simulated case
+#: fed by the script, like the tests' windows.
+KEYED_STATES = ("frozen", "recording-stopped")
+
+
+def keyed_states(wanted: set[str]) -> list[Path]:
+    """The frozen screen and a recording stopped during monitoring, at each size and
+    channel count of the matrix."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import tempfile
+
+    from PySide6.QtWidgets import QApplication
+
+    from drivers.simulator import SimulatorSource
+    from monitor.casemodel import CaseModel
+    from monitor.montage import default_labels
+    from monitor.session import Session
+    from simulation.emgsynth import SimConfig
+    from ui.mainwindow import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    out = []
+    for name in (s for s in KEYED_STATES if s in wanted):
+        for size in MATRIX_SIZES:
+            for n in MATRIX_CHANNELS:
+                config = SimConfig(rate=10_000, labels=default_labels(n), seed=10)
+                session = Session(SimulatorSource(config, realtime=False, duration_s=60))
+                session.open()
+                folder = tempfile.mkdtemp(prefix="fnm-shot-")
+                win = MainWindow(CaseModel.on_session(session, record_folder=folder))
+                win.timer.stop()  # the script draws the frames
+                w, h = (int(v) for v in size.split("x"))
+                win.resize(w, h)
+                win.show()
+                if name == "recording-stopped":
+                    win.record_key()
+                for _frame in range(170):  # 17 s of signal, a frame every 0.1 s
+                    for _ in range(10):
+                        session.process(session.source.read())
+                    win.refresh()
+                    app.processEvents()
+                if name == "frozen":
+                    win.toggle_freeze()
+                else:
+                    win.record_key()  # asks; the answer: stop
+                    app.processEvents()
+                    win.stop_question.stop_button.click()
+                for _ in range(3):
+                    win.refresh()
+                    app.processEvents()
+                path = SCREENS / f"{name}-{size}-{n}ch.png"
+                win.grab().save(str(path))
+                out.append(path)
+                print(path)
+                win.close()
+                session.stop()
+    return out
+
+
 def matrix(wanted: set[str]) -> list[Path]:
     """Every state at each operating-room size, with 4 and with 16 channels."""
     SCREENS.mkdir(parents=True, exist_ok=True)
@@ -147,6 +206,7 @@ def main() -> None:
     wanted = set(args.only or [*STATES, "no-signal", "dialogs"])
     if args.matrix:
         matrix(wanted)
+        keyed_states(set(args.only or KEYED_STATES))
         return
     for name, (cmd, after) in STATES.items():
         if name in wanted:
