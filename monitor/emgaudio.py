@@ -506,13 +506,13 @@ class EmgAudio:
         out = np.zeros(n, np.float32)
         with self._lock:
             if not self._playing:
-                # Start where the steady state is: the target left after a callback
-                # that comes just before the next block, so a block and a callback
-                # more (a callback's worth even when blocks are shorter than callbacks:
-                # less ran dry at once; a request longer than any callback's is a read
-                # of what there is, not a callback).
+                # Start at the top of the steady state's sawtooth: the target plus what
+                # is drained before more comes, a block (or a callback's worth when
+                # blocks are shorter than callbacks); more would only be latency that
+                # the drift control must then take away (a request longer than any
+                # callback's is a read of what there is, not a callback).
                 callback = min(n, round(LONGEST_CALLBACK_S * self.rate_out))
-                auto = self._target + self._last_block + callback
+                auto = self._target + max(self._last_block, callback)
                 prefill = auto if self._prefill is None else self._prefill
                 if self._fifo.count >= max(1, prefill):
                     self._playing = True

@@ -322,14 +322,21 @@ def test_drift_alone_is_followed_for_minutes_without_a_glitch():
     assert np.mean(levels[-2000:]) == pytest.approx(0.006 + 0.005, abs=0.003)
 
 
-def test_playback_starts_at_the_target_plus_one_block_and_one_callback():
-    audio = EmgAudio(10_000, 1, OUT)  # target 6 ms: start at 6 + 10 + 5.3 ms
-    for _ in range(2):
-        audio.push(np.ones((100, 1), np.float32))  # 10 ms blocks
-        assert not np.any(audio.render(256))  # waiting
+def test_playback_starts_at_the_target_plus_what_one_block_or_callback_drains():
+    audio = EmgAudio(10_000, 1, OUT)  # target 6 ms, 10 ms blocks: start at 6 + 10 ms
     audio.push(np.ones((100, 1), np.float32))
-    assert audio.buffered_s >= 0.006 + 0.010 + 256 / OUT
+    assert not np.any(audio.render(256))  # 10 ms: waiting
+    audio.push(np.ones((100, 1), np.float32))
+    assert audio.buffered_s >= 0.006 + 0.010
     assert np.any(audio.render(256))
+    # Blocks shorter than a callback: a callback's worth beyond the target (6 + 5.3 ms).
+    audio = EmgAudio(10_000, 1, OUT)
+    queued = []
+    while not np.any(audio.render(256)):
+        queued.append(audio.buffered_s)
+        audio.push(np.ones((10, 1), np.float32))  # 1 ms blocks
+        assert len(queued) < 50
+    assert max(queued) < 0.006 + 256 / OUT <= audio.buffered_s + 256 / OUT
 
 
 def test_an_underrun_raises_the_target_which_relaxes_later():
