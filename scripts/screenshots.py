@@ -132,10 +132,12 @@ def matrix(wanted: set[str]) -> list[Path]:
     return out
 
 
-def no_signal() -> Path:
-    """The simulated amplifier on a pty, unplugged 3 s after it starts streaming."""
+def no_signal(size: str | None = None, channels: int | None = None) -> Path:
+    """The simulated amplifier on a pty, unplugged 3 s after it starts streaming (at a
+    matrix size and channel count, or the guide's)."""
+    more = [] if channels is None else ["--channels", str(channels)]
     device = subprocess.Popen(
-        [PY, "main.py", "simulate-device", "--unplug-at", "3", "--unplug-for", "60"],
+        [PY, "main.py", "simulate-device", "--unplug-at", "3", "--unplug-for", "60", *more],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -149,10 +151,24 @@ def no_signal() -> Path:
                 path = m[1]
         if not path:
             raise RuntimeError("the simulated amplifier did not start")
-        return shoot("no-signal", ["--port", path], 6.0)
+        if size is None:
+            return shoot("no-signal", ["--port", path], 6.0)
+        out = SCREENS / f"no-signal-{size}-{channels}ch.png"
+        return shoot("no-signal", ["--port", path, "--size", size], 6.0, out)
     finally:
         device.terminate()
         device.wait(5)
+
+
+def training() -> Path:
+    """A training case with the instructor's console beside the monitor, both windows as
+    placed on one 1920x1080 screen (the offscreen screen)."""
+    out = SCREENS / "training-1920x1080-4ch.png"
+    cmd = [PY, "main.py", "scenario", "scenarios/nerve_irritation.toml", "--instructor"]
+    cmd += ["--screenshot", str(out), "--after", "20"]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    subprocess.run(cmd, cwd=ROOT, check=True, env=env)
+    return out
 
 
 def dialogs() -> list[Path]:
@@ -207,6 +223,12 @@ def main() -> None:
     if args.matrix:
         matrix(wanted)
         keyed_states(set(args.only or KEYED_STATES))
+        if "no-signal" in wanted:
+            for size in MATRIX_SIZES:
+                for n in MATRIX_CHANNELS:
+                    print(no_signal(size, n))
+        if "training" in wanted or not args.only:
+            print(training())
         return
     for name, (cmd, after) in STATES.items():
         if name in wanted:

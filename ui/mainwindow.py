@@ -315,15 +315,16 @@ class MainWindow(QMainWindow):
 
     def _build_fit_notice(self, layout: QVBoxLayout, font: QFont) -> None:
         """Channels that do not fit the window (a montage too large for the screen): said
-        in words above the traces for as long as it lasts, never a silently missing
-        channel. The rows keep a readable height; the ones that do not fit are named."""
-        self.fit_notice = QLabel()
+        in words over the foot of the traces for as long as it lasts, never a silently
+        missing channel. The rows keep a readable height; the ones that do not fit are
+        named. Over the traces, not a row of the layout: a row of its own would take the
+        height of the channel it names (and keep itself shown)."""
+        self.fit_notice = QLabel(layout.parentWidget())
         self.fit_notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.fit_notice.setWordWrap(True)
         self.fit_notice.setFont(font)
         self.fit_notice.setStyleSheet(theme.SEVERITY_STYLE["warning"] + "padding:2px;")
         self.fit_notice.hide()
-        layout.addWidget(self.fit_notice)
 
     def _build_actions(self, layout: QVBoxLayout) -> None:
         """Freeze and measure, mark and compare, note, record: buttons with their keys."""
@@ -941,7 +942,11 @@ class MainWindow(QMainWindow):
         )
         if text != self.fit_notice.text():
             self.fit_notice.setText(text)
+        area = self.traces.geometry()  # in the central widget, the notice's parent
+        height = self.fit_notice.heightForWidth(area.width())
+        self.fit_notice.setGeometry(area.x(), area.bottom() - height, area.width(), height)
         self.fit_notice.show()
+        self.fit_notice.raise_()
 
     def _fit_header(self) -> None:
         """The case's words whole (up to 55 % of the width), the stimulator's the rest."""

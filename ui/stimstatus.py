@@ -13,11 +13,12 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QFont
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-from monitor.session import Session
+from monitor.session import Session, State
 from presentation import theme
 from presentation.stimstatus import PulseWatch, StimStatus, StimWatch
 
 REFRESH_MS = 250
+NO_SIGNAL_TEXT = "Stimulator: no signal — pulses not known"
 
 
 class StimStatusStrip(QLabel):
@@ -59,6 +60,9 @@ class StimStatusStrip(QLabel):
         except Exception:  # a source that cannot say: nothing to show but "no stimulator"
             settings = None
         st = self.session.status()
+        if st.state is not State.RUNNING:
+            # No samples, no pulses to see: "arriving" would be a stale word.
+            return StimStatus("none", NO_SIGNAL_TEXT, theme.PANEL, theme.MUTED)
         return self.watch.status(settings, st.end_index, st.rate or 1.0)
 
     def refresh(self) -> None:

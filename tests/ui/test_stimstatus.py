@@ -71,3 +71,22 @@ def test_closing_the_strip_stops_its_timer_and_leaves_the_session(strip):
     strip.close()
     assert not strip.timer.isActive()
     assert strip.pulses not in [s[1] for s in strip.session._subscribers]
+
+
+def test_no_signal_is_not_pulses_arriving(qtbot):
+    """While the session has no signal (not started, reconnecting, ended) the strip says
+    so instead of keeping its last word."""
+    from ui.stimstatus import NO_SIGNAL_TEXT, StimStatusStrip
+
+    cfg = SimConfig(seed=4, labels=default_labels(2), stim_rate_hz=2.0, stim_start_s=0.1)
+    session = Session(CableOff(cfg))
+    session.open()  # open, not started: no samples come
+    widget = StimStatusStrip(session)
+    qtbot.addWidget(widget)
+    try:
+        widget.refresh()
+        assert widget.text() == NO_SIGNAL_TEXT
+        assert widget.status.state == "none"
+    finally:
+        widget.close_down()
+        session.stop()
