@@ -957,6 +957,8 @@ class LsrStatusBox(QFrame):
             while font.pointSize() > floor and QFontMetrics(font).horizontalAdvance(text) > width:
                 font.setPointSize(font.pointSize() - 1)
             label.setFont(font)
+            # Still too long at the floor: a second line, never a cut word.
+            label.setWordWrap(QFontMetrics(font).horizontalAdvance(text) > width)
             label.setText(text)
         # The stimulation line: in its own words if they fit in large type, else shorter.
         for text in (self.stim_text, _short_stimulation(self.stim_text)):
@@ -969,6 +971,7 @@ class LsrStatusBox(QFrame):
             if QFontMetrics(font).horizontalAdvance(text) <= width - 12:
                 break
         self.stim.setFont(font)
+        self.stim.setWordWrap(QFontMetrics(font).horizontalAdvance(text) > width - 12)
         self.stim.setText(text)
         self.baseline_label.setText(self._baseline_full)
 

@@ -648,3 +648,22 @@ def test_at_200_hz_the_screen_says_why_the_lsr_is_not_measured(qtbot, tmp_path):
     rows = [" ".join(win.event_log.texts(r)) for r in range(win.event_log.rowCount())]
     assert sum("LSR not measured: the sampling rate (200 Hz)" in r for r in rows) == 1
     win.close()
+
+
+def test_the_status_box_wraps_a_line_too_long_for_it_rather_than_cutting_it(qtbot):
+    """At its smallest type a line that still does not fit takes a second line: nothing
+    of the LSR's state is cut (the no-signal screen at 1366x768 cut the detail)."""
+    from ui.lsrpanel import LsrStatusBox
+
+    box = LsrStatusBox()
+    qtbot.addWidget(box)
+    box.resize(300, 240)
+    box.show()
+    text = "LSR\nStimulation: direct-response baseline being taken on L Orb. oculi"
+    box.set_status(text, "")
+    box.set_stimulation("Stim. OK (LSR present; no direct response on any channel)", "ok")
+    _, detail = status_parts(text)
+    for label, words in ((box.detail, detail), (box.stim, box.stim.text())):
+        assert label.text() == words  # every word kept
+        fits = QFontMetrics(label.font()).horizontalAdvance(words) <= label.contentsRect().width()
+        assert fits or label.wordWrap()
