@@ -209,7 +209,15 @@ def test_a_bad_needle_set_on_the_device_is_reported_per_electrode(link):
     asked = time.monotonic()
     assert source.request_electrode_check() is True
     assert time.monotonic() - asked < 0.05  # the screen's thread never waits for the device
-    assert wait_for(lambda: source.electrodes().measured_at >= asked)
+
+    def measured_since() -> bool:
+        # A status already on its way when the needle changed may arrive after the
+        # request: wait for the device's measurement with the change in it.
+        r = source.electrodes()
+        first = judge(r, source.info.labels).channels[0]
+        return r.measured_at >= asked and first.reference_kohm == pytest.approx(12.4)
+
+    assert wait_for(measured_since)
     report = source.electrodes()
     assert report.per_electrode and report.note == ""
     check = judge(report, source.info.labels)
