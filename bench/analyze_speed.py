@@ -7,7 +7,7 @@ real-time factor and the CPU time used (one core). Goal: at least 150x real time
 
 The analysis is timed after a first, short file has been analysed in the same process:
 the one-off start-up (the modules ``analyze`` imports when it first opens a recording,
-about 0.1 s) is reported on its own, not spread over the signal's seconds. The best of
+a few hundredths of a second) is reported on its own, not spread over the signal's seconds. The best of
 ``--repeat`` runs is taken (a shared machine's noise only ever slows a run down). Prints
 its figures last as one JSON line.
 
@@ -32,8 +32,11 @@ from monitor.montage import default_labels
 from simulation.emgsynth import EmgSynth, SimConfig
 
 
-def write_case(path: Path, seconds: float, rate: float = 20_000.0, n_ch: int = 8) -> None:
-    synth = EmgSynth(SimConfig(rate=rate, labels=default_labels(n_ch), seed=11))
+def write_case(
+    path: Path, seconds: float, rate: float = 20_000.0, n_ch: int = 8, seed: int = 11
+) -> None:
+    """A simulated recording of ``n_ch`` channels (the default montage) as an EDF file."""
+    synth = EmgSynth(SimConfig(rate=rate, labels=default_labels(n_ch), seed=seed))
     n = int(seconds * rate)
     data = np.vstack([synth.render(i, min(20_000, n - i))[0] for i in range(0, n, 20_000)])
     signals = [
@@ -69,8 +72,9 @@ def main() -> None:
     write_case(rec, args.seconds)
     _, startup_wall, _ = run_analyze(first, tmp / "first")
     runs = [run_analyze(rec, tmp / f"out{i}") for i in range(max(1, args.repeat))]
-    code, wall, cpu = min(runs, key=lambda r: r[1])
-    summary = json.loads((tmp / f"out{runs.index((code, wall, cpu))}" / "summary.json").read_text())
+    best = min(range(len(runs)), key=lambda i: runs[i][1])
+    code, wall, cpu = runs[best]
+    summary = json.loads((tmp / f"out{best}" / "summary.json").read_text())
     result = {
         "bench": "analyze_speed",
         "channels": 8,

@@ -22,31 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from edfio import Edf, EdfSignal
+from analyze_speed import write_case  # the same simulated recording, seeded per case
 
 from commands.analyze import analyze
-from monitor.montage import default_labels
-from simulation.emgsynth import EmgSynth, SimConfig
-
-
-def write_case(path: Path, seconds: float, seed: int, rate: float = 20_000.0) -> None:
-    """A simulated 8-channel recording (as bench/analyze_speed.py writes it)."""
-    labels = default_labels(8)
-    synth = EmgSynth(SimConfig(rate=rate, labels=labels, seed=seed))
-    n = int(seconds * rate)
-    data = np.vstack([synth.render(i, min(20_000, n - i))[0] for i in range(0, n, 20_000)])
-    signals = [
-        EdfSignal(
-            np.clip(data[:, c], -8000, 8000).astype(np.float64),
-            rate,
-            label=lab,
-            physical_dimension="uV",
-            physical_range=(-8000, 8000),
-        )
-        for c, lab in enumerate(labels)
-    ]
-    Edf(signals, data_record_duration=1.0).write(path)
 
 
 def children_cpu_s() -> float:

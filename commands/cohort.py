@@ -17,7 +17,16 @@ from html import escape
 from pathlib import Path
 
 from commands.report import clean_text
-from commands.reportfigures import FONT, INK, SHADE, WIDTH, nice_step
+from commands.reportfigures import (
+    FONT,
+    INK,
+    SHADE,
+    WIDTH,
+    nice_step,
+    svg_figure,
+    svg_number,
+    svg_text,
+)
 
 #: The fixed columns of cohort.csv, in order; the per-channel train times follow.
 COLUMNS = [
@@ -148,28 +157,8 @@ LEFT = 230  # room for the file names
 RIGHT = 70
 
 
-def _n(x: float) -> str:
-    return f"{x:.1f}".rstrip("0").rstrip(".")
-
-
-def _text(x: float, y: float, s: str, anchor: str = "start", size: int = FONT) -> str:
-    return (
-        f'<text x="{_n(x)}" y="{_n(y)}" font-size="{size}" '
-        f'text-anchor="{anchor}">{escape(s)}</text>'
-    )
-
-
 def _fit(s: str, chars: int = 34) -> str:
     return s if len(s) <= chars else "…" + s[-(chars - 1) :]
-
-
-def _svg(height: float, body: str, title: str) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {_n(height)}" '
-        f'width="{WIDTH}" height="{_n(height)}" font-family="Helvetica, Arial, sans-serif" '
-        f'role="img"><title>{escape(title)}</title>'
-        f'<rect width="{WIDTH}" height="{_n(height)}" fill="#fff"/>{body}</svg>'
-    )
 
 
 def _axis(top: float, bottom: float, span: float, unit: str) -> tuple[list[str], float]:
@@ -183,12 +172,13 @@ def _axis(top: float, bottom: float, span: float, unit: str) -> tuple[list[str],
     while k * step <= span * 1.0001:
         x = LEFT + k * step * scale
         parts.append(
-            f'<line x1="{_n(x)}" y1="{_n(top)}" x2="{_n(x)}" y2="{_n(bottom)}" '
+            f'<line x1="{svg_number(x)}" y1="{svg_number(top)}" '
+            f'x2="{svg_number(x)}" y2="{svg_number(bottom)}" '
             f'stroke="{SHADE}" stroke-width="1"/>'
         )
-        parts.append(_text(x, bottom + 14, f"{k * step:g}", "middle", FONT - 1))
+        parts.append(svg_text(x, bottom + 14, f"{k * step:g}", "middle", FONT - 1))
         k += 1
-    parts.append(_text(WIDTH - RIGHT, bottom + 28, unit, "end", FONT - 1))
+    parts.append(svg_text(WIDTH - RIGHT, bottom + 28, unit, "end", FONT - 1))
     return parts, scale
 
 
@@ -207,16 +197,16 @@ def train_time_figure(rows: list[dict[str, str]]) -> str:
     parts, scale = _axis(top, bottom, max([*values, 1.0]), "total train time (s)")
     for i, (row, v) in enumerate(zip(rows, values, strict=True)):
         y = top + i * ROW_H
-        parts.append(_text(LEFT - 6, y + 13, _fit(row["file"]), "end"))
+        parts.append(svg_text(LEFT - 6, y + 13, _fit(row["file"]), "end"))
         if row["status"] != "ok":
-            parts.append(_text(LEFT + 4, y + 13, "not analysed", size=FONT - 1))
+            parts.append(svg_text(LEFT + 4, y + 13, "not analysed", size=FONT - 1))
             continue
         parts.append(
-            f'<rect x="{LEFT}" y="{_n(y + 3)}" width="{_n(max(v * scale, 0.5))}" '
+            f'<rect x="{LEFT}" y="{svg_number(y + 3)}" width="{svg_number(max(v * scale, 0.5))}" '
             f'height="{ROW_H - 6}" fill="{INK}"/>'
         )
-        parts.append(_text(LEFT + v * scale + 4, y + 13, f"{v:.1f} s", size=FONT - 1))
-    return _svg(bottom + 36, "".join(parts), "Total train time per case")
+        parts.append(svg_text(LEFT + v * scale + 4, y + 13, f"{v:.1f} s", size=FONT - 1))
+    return svg_figure(bottom + 36, "".join(parts), "Total train time per case")
 
 
 def lsr_figure(rows: list[dict[str, str]]) -> str:
@@ -227,33 +217,38 @@ def lsr_figure(rows: list[dict[str, str]]) -> str:
     parts, scale = _axis(top, bottom, max([*minutes, 0.1]), "time in the case (min)")
     for i, (row, length) in enumerate(zip(rows, minutes, strict=True)):
         y = top + i * ROW_H + ROW_H / 2
-        parts.append(_text(LEFT - 6, y + 4, _fit(row["file"]), "end"))
+        parts.append(svg_text(LEFT - 6, y + 4, _fit(row["file"]), "end"))
         if row["status"] != "ok":
-            parts.append(_text(LEFT + 4, y + 4, "not analysed", size=FONT - 1))
+            parts.append(svg_text(LEFT + 4, y + 4, "not analysed", size=FONT - 1))
             continue
         parts.append(
-            f'<line x1="{LEFT}" y1="{_n(y)}" x2="{_n(LEFT + length * scale)}" y2="{_n(y)}" '
+            f'<line x1="{LEFT}" y1="{svg_number(y)}" '
+            f'x2="{svg_number(LEFT + length * scale)}" y2="{svg_number(y)}" '
             f'stroke="#999" stroke-width="3"/>'
         )
         base = _num(row, "lsr_baseline_s")
         if base is not None:
             x = LEFT + base / 60 * scale
-            parts.append(f'<circle cx="{_n(x)}" cy="{_n(y)}" r="4" fill="#fff" stroke="{INK}"/>')
+            parts.append(
+                f'<circle cx="{svg_number(x)}" cy="{svg_number(y)}" r="4" fill="#fff" '
+                f'stroke="{INK}"/>'
+            )
         gone = _num(row, "lsr_disappeared_s")
         if gone is not None:
             x = LEFT + gone / 60 * scale
             parts.append(
-                f'<path d="M{_n(x)} {_n(y - 6)}l6 6-6 6-6-6z" fill="{INK}"/>'
-                + _text(x + 8, y + 4, f"{gone / 60:.1f} min", size=FONT - 1)
+                f'<path d="M{svg_number(x)} {svg_number(y - 6)}l6 6-6 6-6-6z" fill="{INK}"/>'
+                + svg_text(x + 8, y + 4, f"{gone / 60:.1f} min", size=FONT - 1)
             )
         lost = _num(row, "stimulation_lost_s")
         if lost is not None:
             x = LEFT + lost / 60 * scale
             parts.append(
-                f'<path d="M{_n(x - 5)} {_n(y - 5)}l10 10m0-10l-10 10" stroke="{INK}" '
-                f'stroke-width="2"/>'
+                f'<path d="M{svg_number(x - 5)} {svg_number(y - 5)}l10 10m0-10l-10 10" '
+                f'stroke="{INK}" stroke-width="2"/>'
             )
-    return _svg(bottom + 36, "".join(parts), "LSR baseline, disappearance and stimulation loss")
+    title = "LSR baseline, disappearance and stimulation loss"
+    return svg_figure(bottom + 36, "".join(parts), title)
 
 
 def _cell(column: str, value: str) -> str:

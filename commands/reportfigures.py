@@ -113,16 +113,17 @@ def nice_step(span: float, fraction: float = 0.25) -> float:
     return best
 
 
-def _num(x: float) -> str:
+def svg_number(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
-def _text(x: float, y: float, s: str, anchor: str = "start", size: int = FONT, **extra) -> str:
+def svg_text(x: float, y: float, s: str, anchor: str = "start", size: int = FONT, **extra) -> str:
     attrs = "".join(
         f" {k.rstrip('_').replace('_', '-')}={quoteattr(str(v))}" for k, v in extra.items()
     )
     return (
-        f'<text x="{_num(x)}" y="{_num(y)}" font-size="{size}" text-anchor="{anchor}"{attrs}>'
+        f'<text x="{svg_number(x)}" y="{svg_number(y)}" font-size="{size}" '
+        f'text-anchor="{anchor}"{attrs}>'
         f"{escape(s)}</text>"
     )
 
@@ -195,9 +196,9 @@ def _uv_bar(x: float, y_mid: float, box: _Box, fraction: float = 0.4) -> str:
     length = uv * box.px_per_uv
     top, bottom = y_mid - length / 2, y_mid + length / 2
     return (
-        f'<line class="uv-bar" data-uv="{_num(uv)}" x1="{_num(x)}" y1="{top:.2f}" '
-        f'x2="{_num(x)}" y2="{bottom:.2f}" stroke="{INK}" stroke-width="2"/>'
-        + _text(x + 5, y_mid + FONT / 3, f"{_num(uv)} µV")
+        f'<line class="uv-bar" data-uv="{svg_number(uv)}" x1="{svg_number(x)}" y1="{top:.2f}" '
+        f'x2="{svg_number(x)}" y2="{bottom:.2f}" stroke="{INK}" stroke-width="2"/>'
+        + svg_text(x + 5, y_mid + FONT / 3, f"{svg_number(uv)} µV")
     )
 
 
@@ -207,18 +208,19 @@ def _time_bar(x_right: float, y: float, box: _Box, scale_ms: float = 1000.0) -> 
     ms = nice_step(span_ms, 0.15)
     length = ms / scale_ms * box.w / (box.t1 - box.t0)
     return (
-        f'<line class="ms-bar" data-ms="{_num(ms)}" x1="{x_right - length:.2f}" y1="{_num(y)}" '
-        f'x2="{_num(x_right)}" y2="{_num(y)}" stroke="{INK}" stroke-width="2"/>'
-        + _text(x_right - length / 2, y + FONT + 3, f"{_num(ms)} ms", "middle")
+        f'<line class="ms-bar" data-ms="{svg_number(ms)}" x1="{x_right - length:.2f}" '
+        f'y1="{svg_number(y)}" '
+        f'x2="{svg_number(x_right)}" y2="{svg_number(y)}" stroke="{INK}" stroke-width="2"/>'
+        + svg_text(x_right - length / 2, y + FONT + 3, f"{svg_number(ms)} ms", "middle")
     )
 
 
-def _svg(height: float, body: str, title: str) -> str:
+def svg_figure(height: float, body: str, title: str) -> str:
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {_num(height)}" '
-        f'width="{WIDTH}" height="{_num(height)}" font-family="Helvetica, Arial, sans-serif" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {svg_number(height)}" '
+        f'width="{WIDTH}" height="{svg_number(height)}" font-family="Helvetica, Arial, sans-serif" '
         f'role="img"><title>{escape(title)}</title>'
-        f'<rect width="{WIDTH}" height="{_num(height)}" fill="#fff"/>{body}</svg>'
+        f'<rect width="{WIDTH}" height="{svg_number(height)}" fill="#fff"/>{body}</svg>'
     )
 
 
@@ -261,9 +263,9 @@ def train_figure(
     half = half_uv if half_uv and half_uv > 0 else _half_range([y], 10.0)
     box = _Box(10, 30, WIDTH - 100, height - 72, t0, t1, half)
     a, b = max(span_s[0], t0), min(span_s[1], t1)
-    parts = [_text(box.x0, 19, label, **_BOLD_CHANNEL)]
+    parts = [svg_text(box.x0, 19, label, **_BOLD_CHANNEL)]
     if headline:
-        parts.append(_text(box.x0 + 7.5 * len(label) + 14, 19, headline))
+        parts.append(svg_text(box.x0 + 7.5 * len(label) + 14, 19, headline))
     if b > a:
         parts.append(
             f'<rect class="event" x="{box.x(a):.1f}" y="{box.y0}" '
@@ -273,12 +275,12 @@ def train_figure(
     parts.append(_polylines(xs, ys, "trace", INK, 0.8))
     bottom = box.y0 + box.h
     parts += [
-        _text(box.x0, bottom + 17, clock(t0)),
-        _text(box.x0 + box.w, bottom + 17, clock(t1), "end"),
+        svg_text(box.x0, bottom + 17, clock(t0)),
+        svg_text(box.x0 + box.w, bottom + 17, clock(t1), "end"),
         _time_bar(box.x0 + box.w * 0.62, bottom + 10, box),
         _uv_bar(box.x0 + box.w + 18, box.y0 + box.h / 2, box),
     ]
-    return _svg(height, "".join(parts), f"{label}: {headline}".rstrip(": "))
+    return svg_figure(height, "".join(parts), f"{label}: {headline}".rstrip(": "))
 
 
 def lsr_figure(
@@ -302,14 +304,14 @@ def lsr_figure(
     parts = []
     for col, title in enumerate(titles):
         x = label_w + col * (panel_w + gap)
-        parts.append(_text(x, 16, title, font_weight="bold", class_="column"))
+        parts.append(svg_text(x, 16, title, font_weight="bold", class_="column"))
     for i, row in enumerate(rows):
         y0 = head + i * row_height
         times = np.asarray(row.times_ms, float)
         shown = (times >= range_ms[0]) & (times <= range_ms[1])
         half = _half_range([np.asarray(s)[shown] for s in [*row.baseline, *row.gone]], 10.0)
         parts.append(
-            _text(
+            svg_text(
                 6,
                 y0 + 22 + (row_height - 28) / 2 + FONT / 3,
                 _fit(row.label, label_w - 8),
@@ -325,7 +327,7 @@ def lsr_figure(
             parts.append(_lsr_panel(box, times, sweeps, row.window_ms, kind, row.label, note))
         parts.append(_uv_bar(WIDTH - right + 14, box.y0 + box.h / 2, box))
     parts.append(_ms_axis(label_w, panel_w, gap, head + row_height * len(rows), range_ms))
-    return _svg(height, "".join(parts), "Lateral spread response: " + " and ".join(titles))
+    return svg_figure(height, "".join(parts), "Lateral spread response: " + " and ".join(titles))
 
 
 def _lsr_panel(
@@ -364,9 +366,9 @@ def _lsr_panel(
             mean = np.nanmean(np.vstack(usable), axis=0)
         parts.append(_polylines(*box.clip(times, mean), "mean", INK, 1.3))
     else:
-        parts.append(_text(box.x0 + box.w / 2, box.y0 + box.h / 2, "no sweep", "middle"))
+        parts.append(svg_text(box.x0 + box.w / 2, box.y0 + box.h / 2, "no sweep", "middle"))
     if note:
-        parts.append(_text(box.x0 + 12, box.y0 - 6, note, class_="note"))
+        parts.append(svg_text(box.x0 + 12, box.y0 - 6, note, class_="note"))
     parts.append("</g>")
     return "".join(parts)
 
@@ -387,9 +389,9 @@ def _ms_axis(x0: float, panel_w: float, gap: float, y: float, range_ms: tuple[fl
             x = left + (tick - range_ms[0]) * scale
             parts.append(
                 f'<line x1="{x:.1f}" y1="{y + 2}" x2="{x:.1f}" y2="{y + 7}" stroke="{INK}"/>'
-                + _text(x, y + 7 + FONT, _num(tick), "middle")
+                + svg_text(x, y + 7 + FONT, svg_number(tick), "middle")
             )
-        parts.append(_text(left + panel_w, y + 7 + 2 * FONT + 2, "ms after the stimulus", "end"))
+        parts.append(svg_text(left + panel_w, y + 7 + 2 * FONT + 2, "ms after the stimulus", "end"))
     return "".join(parts)
 
 
@@ -412,14 +414,14 @@ def moment_figure(
     half = _half_range([np.asarray(tr.values, float) for _, tr in traces], 10.0)
     typical = float(np.nanmedian([_robust_peak(tr) for _, tr in traces]))
     half = min(half, 2.0 * max(10.0, typical))  # the usual signal fills half of its row
-    parts = [_text(6, 18, headline, font_weight="bold")]
+    parts = [svg_text(6, 18, headline, font_weight="bold")]
     box = None
     for i, ((label, tr), t) in enumerate(zip(traces, times, strict=True)):
         box = _Box(
             label_w, head + i * row_height, WIDTH - label_w - right, row_height, t0, t1, half
         )
         y = box.y0 + row_height / 2 + FONT / 3
-        parts.append(_text(6, y, _fit(label, label_w - 8), **_BOLD_CHANNEL))
+        parts.append(svg_text(6, y, _fit(label, label_w - 8), **_BOLD_CHANNEL))
         parts.append(_polylines(*box.clip(t, np.asarray(tr.values, float)), "trace", INK, 0.7))
     if box is not None:
         x = box.x(at_s)
@@ -429,12 +431,12 @@ def moment_figure(
             f'stroke="{INK}" stroke-width="1" stroke-dasharray="4 3"/>'
         )
         parts += [
-            _text(label_w, bottom + 17, clock(t0)),
-            _text(label_w + box.w, bottom + 17, clock(t1), "end"),
+            svg_text(label_w, bottom + 17, clock(t0)),
+            svg_text(label_w + box.w, bottom + 17, clock(t1), "end"),
             _time_bar(label_w + box.w * 0.62, bottom + 10, box),
             _uv_bar(WIDTH - right + 14, bottom - row_height / 2, box),
         ]
-    return _svg(height, "".join(parts), headline)
+    return svg_figure(height, "".join(parts), headline)
 
 
 def _robust_peak(trace: Trace) -> float:
@@ -497,7 +499,8 @@ def lsr_trend_figure(
                 f'<rect class="lost" x="{probe.x(a):.1f}" y="{head}" '
                 f'width="{probe.x(b) - probe.x(a):.1f}" height="{bottom - head}" fill="{SHADE}"/>'
             )
-            parts.append(_text(float(probe.x(a)) + 3, head - 6, "stimulation lost", size=FONT - 1))
+            x = float(probe.x(a)) + 3
+            parts.append(svg_text(x, head - 6, "stimulation lost", size=FONT - 1))
     for i, row in enumerate(rows):
         parts.append(_trend_row(row, label_w, head + i * row_height, row_height, probe))
     if gone_s is not None and t0 <= gone_s <= t1:
@@ -505,10 +508,10 @@ def lsr_trend_figure(
         parts.append(
             f'<line class="gone" data-t="{gone_s:g}" x1="{x:.1f}" y1="{head - 4}" x2="{x:.1f}" '
             f'y2="{bottom}" stroke="{INK}" stroke-width="1.2" stroke-dasharray="5 3"/>'
-            + _text(x, head - 8, f"LSR gone {clock(gone_s)[:-2]}", "middle", font_weight="bold")
+            + svg_text(x, head - 8, f"LSR gone {clock(gone_s)[:-2]}", "middle", font_weight="bold")
         )
     parts.append(_time_axis(probe, bottom))
-    return _svg(height, "".join(parts), "Lateral spread response over the case")
+    return svg_figure(height, "".join(parts), "Lateral spread response over the case")
 
 
 def _trend_row(row: TrendRow, label_w: float, y0: float, row_height: float, probe: _Box) -> str:
@@ -530,9 +533,9 @@ def _trend_row(row: TrendRow, label_w: float, y0: float, row_height: float, prob
     zero = float(y(0.0))
     parts = [
         f'<g class="trend-row" data-channel={quoteattr(row.label)} data-kind="{row.kind}" '
-        f'data-top="{_num(top)}" data-y0="{zero:.2f}" data-y-top="{inner_top:.2f}">',
-        _text(6, y0 + row_height / 2, _fit(row.label, label_w - 8), **_BOLD_CHANNEL),
-        _text(
+        f'data-top="{svg_number(top)}" data-y0="{zero:.2f}" data-y-top="{inner_top:.2f}">',
+        svg_text(6, y0 + row_height / 2, _fit(row.label, label_w - 8), **_BOLD_CHANNEL),
+        svg_text(
             6,
             y0 + row_height / 2 + FONT + 2,
             "direct response" if row.kind == "direct" else "LSR",
@@ -542,17 +545,19 @@ def _trend_row(row: TrendRow, label_w: float, y0: float, row_height: float, prob
         f'stroke="{SWEEP_INK}" stroke-width="0.6"/>',
         f'<line x1="{box.x0}" y1="{inner_top}" x2="{box.x0}" y2="{zero:.1f}" stroke="{INK}" '
         'stroke-width="0.8"/>',
-        _text(box.x0 - 4, inner_top + FONT / 3, f"{_num(top)} {row.unit}", "end", size=FONT - 1),
-        _text(box.x0 - 4, zero + FONT / 3, "0", "end", size=FONT - 1),
+        svg_text(
+            box.x0 - 4, inner_top + FONT / 3, f"{svg_number(top)} {row.unit}", "end", size=FONT - 1
+        ),
+        svg_text(box.x0 - 4, zero + FONT / 3, "0", "end", size=FONT - 1),
     ]
     if base is not None:
         yb = float(y(base))
         parts.append(
-            f'<line class="baseline" data-value="{_num(base)}" x1="{box.x0}" y1="{yb:.1f}" '
+            f'<line class="baseline" data-value="{svg_number(base)}" x1="{box.x0}" y1="{yb:.1f}" '
             f'x2="{box.x0 + box.w}" y2="{yb:.1f}" stroke="{INK}" stroke-width="0.8" '
             'stroke-dasharray="2 3"/>'
-            + _text(box.x0 + box.w + 5, yb - 3, "baseline", size=FONT - 1)
-            + _text(box.x0 + box.w + 5, yb + FONT - 1, _value(base, row.unit), size=FONT - 1)
+            + svg_text(box.x0 + box.w + 5, yb - 3, "baseline", size=FONT - 1)
+            + svg_text(box.x0 + box.w + 5, yb + FONT - 1, _value(base, row.unit), size=FONT - 1)
         )
     keep = (t >= box.t0) & (t <= box.t1)
     xs, ys = np.asarray(box.x(t[keep])), np.asarray(y(v[keep]))
@@ -564,7 +569,7 @@ def _trend_row(row: TrendRow, label_w: float, y0: float, row_height: float, prob
                 continue
             if here:
                 parts.append(
-                    f'<circle class="present" data-value="{_num(val)}" cx="{x:.1f}" '
+                    f'<circle class="present" data-value="{svg_number(val)}" cx="{x:.1f}" '
                     f'cy="{yy:.1f}" r="1.9" fill="{INK}"/>'
                 )
             else:
@@ -595,7 +600,7 @@ def _time_axis(box: _Box, y: float) -> str:
         x = float(box.x(tick))
         parts.append(
             f'<line x1="{x:.1f}" y1="{y + 2}" x2="{x:.1f}" y2="{y + 7}" stroke="{INK}"/>'
-            + _text(x, y + 7 + FONT, clock(float(tick))[:-2], "middle")
+            + svg_text(x, y + 7 + FONT, clock(float(tick))[:-2], "middle")
         )
-    parts.append(_text(box.x0 + box.w, y + 7 + 2 * FONT + 2, "time of the recording", "end"))
+    parts.append(svg_text(box.x0 + box.w, y + 7 + 2 * FONT + 2, "time of the recording", "end"))
     return "".join(parts)

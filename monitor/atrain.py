@@ -336,20 +336,9 @@ class PeriodicityTracker:
             return self.hop(k, power)  # something to look at
         self._n += hop_d
         self._end += hop_d
-        # _learn_step with nothing loud, tracked or busy: every channel clear if clean.
         clean = not self._dirty and self._hop_clean[k]
         self._dirty = False
-        j = self._hops % self.GROUP
-        self._grp_p[j] = power
-        if clean:
-            self._grp_q[j] = (power <= self._band).all(axis=0)
-            self._calm_steps += 1
-        else:
-            self._grp_q[j] = False
-            self._calm_steps[:] = 0
-        self._hops += 1
-        if j == self.GROUP - 1:
-            self._learn_group()
+        self._learn_quiet(power[None], clean)
         return []
 
     def idle_run(self, k: int, n: int) -> int:
@@ -386,14 +375,22 @@ class PeriodicityTracker:
         ]
         self._n += m * hop_d
         self._end += m * hop_d
-        if not steps:
-            return
-        js = (self._hops + np.arange(len(steps))) % self.GROUP
-        power = self._block_gate[steps]  # (steps, 2, channels)
+        if steps:
+            self._learn_quiet(self._block_gate[steps], clean=True)
+
+    def _learn_quiet(self, power: np.ndarray, clean: bool) -> None:
+        """:meth:`_learn_step` of steps ``(steps, 2, channels)`` with nothing loud, tracked
+        or busy: every channel clear if they are ``clean``; no more steps than reach the
+        next background update."""
+        js = (self._hops + np.arange(len(power))) % self.GROUP
         self._grp_p[js] = power
-        self._grp_q[js] = (power <= self._band).all(axis=1)
-        self._calm_steps += len(steps)
-        self._hops += len(steps)
+        if clean:
+            self._grp_q[js] = (power <= self._band).all(axis=1)
+            self._calm_steps += len(power)
+        else:
+            self._grp_q[js] = False
+            self._calm_steps[:] = 0
+        self._hops += len(power)
         if js[-1] == self.GROUP - 1:
             self._learn_group()
 

@@ -329,18 +329,17 @@ class FreezeView:
 
     def banner_text(self) -> str:
         """What the band over the frozen traces says (read from across the room)."""
-        if self.frozen is None:
-            return ""
-        text = f"❚❚ FROZEN at {hhmmss(self.seconds_of(self.frozen.end))} — F to go live"
-        if self.comparing and self.mark is not None:
-            text += f"  ·  grey: {hhmmss(self.seconds_of(self.mark.end))}"
-        return text
+        return self._frozen_words("❚❚ ", "F to go live", "  ·  grey: ")
 
     def caption(self) -> str:
         """What the overlay says while frozen."""
+        return self._frozen_words("", "F: live", "   grey: marked at ")
+
+    def _frozen_words(self, mark: str, live: str, compared: str) -> str:
+        """``FROZEN at hh:mm:ss — <live>``, and the marked moment compared with (in grey)."""
         if self.frozen is None:
             return ""
-        text = f"FROZEN at {hhmmss(self.seconds_of(self.frozen.end))} — F: live"
+        text = f"{mark}FROZEN at {hhmmss(self.seconds_of(self.frozen.end))} — {live}"
         if self.comparing and self.mark is not None:
-            text += f"   grey: marked at {hhmmss(self.seconds_of(self.mark.end))}"
+            text += f"{compared}{hhmmss(self.seconds_of(self.mark.end))}"
         return text
