@@ -7,9 +7,9 @@ real-time factor and the CPU time used (one core). Goal: at least 150x real time
 
 The analysis is timed after a first, short file has been analysed in the same process:
 the one-off start-up (the modules ``analyze`` imports when it first opens a recording,
-a few hundredths of a second) is reported on its own, not spread over the signal's seconds. The best of
-``--repeat`` runs is taken (a shared machine's noise only ever slows a run down). Prints
-its figures last as one JSON line.
+a few hundredths of a second) is reported on its own, not spread over the signal's
+seconds. The best of ``--repeat`` runs is taken (a shared machine's noise only ever slows
+a run down). Prints its figures last as one JSON line.
 
     .venv/bin/python bench/analyze_speed.py [--seconds 120] [--repeat 3]
 """
