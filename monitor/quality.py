@@ -122,8 +122,10 @@ class SignalQuality:
         big = np.abs(raw) > 1000.0
         if not big.any():
             return out
-        # Repeats of a big sample, counted only where there are big samples (few).
-        rows = np.flatnonzero(big[1:].any(axis=1)) + 1
+        # Repeats of a big sample, counted only where there are big samples (few). Their
+        # rows from the flat positions: ``any(axis=1)`` over 8 channels costs ten times as
+        # much.
+        rows = np.unique(np.flatnonzero(big[1:]) // raw.shape[1]) + 1
         repeats = np.count_nonzero((raw[rows] == raw[rows - 1]) & big[rows], axis=0)
         chans = np.flatnonzero(repeats >= k - 1)
         if len(chans) == 0:
