@@ -289,11 +289,8 @@ class FreeRunDetector:
         )
         if len(hot):
             i0 = h0 - self._buf_start
-            core = self._buf[i0 : i0 + self.hop]
             for ch in hot:
-                self._potentials(
-                    int(ch), np.flatnonzero(np.abs(core[:, ch]) > self.threshold_uv[ch]), h0, i0
-                )
+                self._potentials(int(ch), h0, i0)
         changes = (
             self.trains.quiet_hop(k, st.gate[k]) if idle else self.trains.hop(k, st.gate[k], busy)
         )
@@ -401,8 +398,10 @@ class FreeRunDetector:
             self._update_noise_idle(st, k)
             return
         self._busy_seen = True
-        self._busy_hops = np.where(busy, self._busy_hops + 1, 0)
-        exclude = busy & (self._busy_hops <= self._frozen_max)
+        hops = self._busy_hops
+        hops += 1
+        hops *= busy  # counts the hops each channel has been busy in a row
+        exclude = busy & (hops <= self._frozen_max)
         self.noise.update_rms(
             st.rms[k], exclude if exclude.any() else None, finite=st.rms_finite[k]
         )
@@ -492,19 +491,28 @@ class FreeRunDetector:
         self._threshold_min = float(thr.min()) if not np.isnan(thr).any() else -np.inf
         self._thresholds_for = (self.s, self.noise.sd)
 
-    def _potentials(self, ch: int, idx: np.ndarray, h0: int, i0: int) -> None:
+    def _potentials(self, ch: int, h0: int, i0: int) -> None:
+        """The potentials of channel ``ch`` crossing its threshold in the hop at ``h0``
+        (buffer row ``i0``)."""
         self._touch()
-        x = self._buf[:, ch]
+        half = self.half
+        # The hop and the snippets' reach on either side, as one contiguous copy: the
+        # buffer's column is strided, and each potential looks at it several times.
+        x = self._buf[i0 - half : i0 + self.hop + half, ch].copy()
+        mags = np.abs(x)
+        idx = np.flatnonzero(mags[half : half + self.hop] > self.threshold_uv[ch])
         splits = np.flatnonzero(idx[1:] - idx[:-1] > self.refractory) + 1
-        for group in np.split(idx, splits) if len(splits) else (idx,):
-            peak_rel = int(group[np.argmax(np.abs(x[i0 + group]))])
+        bounds = [0, *splits.tolist(), len(idx)]
+        for g in range(len(bounds) - 1):
+            group = idx[bounds[g] : bounds[g + 1]]
+            peak_rel = int(group[np.argmax(mags[half + group])])
             peak = h0 + peak_rel
-            if self._blanked(peak):
+            if self._stims and self._blanked(peak):
                 continue
-            a = i0 + peak_rel - self.half
-            snippet = x[a : a + 2 * self.half + 1].copy()
+            snippet = x[peak_rel : peak_rel + 2 * half + 1].copy()
             pp = float(snippet.max() - snippet.min())
-            mag = float(abs(x[i0 + peak_rel]))
+            top = mags[half + peak_rel]  # float32, as the threshold of the onset below
+            mag = float(top)
             ep = self._episodes[ch]
             prev = ep.potentials[-1] if ep is not None and ep.potentials else None
             if peak - self._last_peak[ch] <= self.refractory:
@@ -515,8 +523,8 @@ class FreeRunDetector:
             if prev is not None and peak - prev.index <= self.merge and mag < 0.6 * prev.mag:
                 continue  # the slow terminal phase of the same potential, not a new one
             self._last_peak[ch] = peak
-            lead = np.abs(snippet[: self.half + 1]) > 0.15 * abs(x[i0 + peak_rel])
-            onset = peak - self.half + int(np.argmax(lead))
+            lead = mags[peak_rel : peak_rel + half + 1] > 0.15 * top
+            onset = peak - half + int(np.argmax(lead))
             self._add(ch, _Potential(peak, onset, pp, mag, snippet), h0 + self.hop)
 
     def _blanked(self, index: int) -> bool:

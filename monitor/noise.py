@@ -27,6 +27,7 @@ class RobustNoise:
         self._k = 0
         self._count = 0
         self.sd = np.full(n_channels, np.nan, np.float32)
+        self._sd_known = np.zeros(n_channels, bool)  # where sd is finite (it changes rarely)
 
     @property
     def ready(self) -> bool:
@@ -68,7 +69,7 @@ class RobustNoise:
         """:meth:`update` from the hop's RMS (a detector computes a block's at once);
         ``finite``, when known, says whether every value of ``rms`` is finite."""
         if exclude is not None:
-            rms = np.where(exclude & np.isfinite(self.sd), self.sd, rms)
+            rms = np.where(exclude & self._sd_known, self.sd, rms)
             finite = None if not finite else True  # an excluded slot takes a finite value
         if finite is None:
             finite = bool(np.isfinite(rms).all())
@@ -83,6 +84,7 @@ class RobustNoise:
         if (self._count < self.every and self._count % 4 == 0) or self._k % self.every == 0:
             filled = self._ring[: self._count]
             self.sd = percentile_columns(filled, self.percentile).astype(np.float32)
+            self._sd_known = np.isfinite(self.sd)
 
 
 def percentile_columns(x: np.ndarray, q: float) -> np.ndarray:
