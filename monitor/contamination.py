@@ -45,7 +45,7 @@ from monitor.evoked.settings import (
     REJECT_SATURATION,
     EvokedSettings,
 )
-from monitor.medians import median_columns
+from monitor.medians import median_rows
 
 USUAL_SWEEPS = 30  # sweeps whose noise and step sizes make a channel's usual level
 LEVEL_MS = 10.0  # the raw level before the pulse, at the start and at the end of a sweep
@@ -111,12 +111,14 @@ class ContaminationScreen:
         self._hist_at[channels] = (at + 1) % USUAL_SWEEPS
         self._hist_n[channels] = np.minimum(USUAL_SWEEPS, self._hist_n[channels] + 1)
         if (self._hist_n == USUAL_SWEEPS).all():  # the usual case: no NaN left
-            self._usual = median_columns(self._hist.transpose(1, 0, 2))  # over the sweeps
+            # Over the sweeps: one row per level and channel.
+            rows = np.ascontiguousarray(self._hist.transpose(0, 2, 1)).reshape(-1, USUAL_SWEEPS)
+            self._usual = median_rows(rows, overwrite=True).reshape(2, -1)
             return
         for ch in channels:  # the first sweeps of a channel
             k = self._hist_n[ch]
             if k >= 5:
-                self._usual[:, ch] = np.median(self._hist[:, :k, ch], axis=1)
+                self._usual[:, ch] = median_rows(self._hist[:, :k, ch])
 
     def check(
         self,
@@ -146,10 +148,14 @@ class ContaminationScreen:
         """
         s = self.s
         n_ch = y.shape[1]
-        reasons = [""] * n_ch
+        # Channels along rows from here on: every per-channel median and count below then
+        # runs over contiguous memory (over the channel axis of a row-major sweep each
+        # numpy call steps 8 values at a time and costs several times more). ``y`` as the
+        # analyzer passes it (its filter's output) is already laid out so.
+        yt = np.ascontiguousarray(y.T)
         # The pre-stimulus stretch, per channel on its own valid rows: one dead channel
         # (NaN throughout) must not take the stretch away from the others.
-        groups = self._pre_groups(y[: zero - noise_end])
+        groups = self._pre_groups(yt[:, : zero - noise_end])
         no_signal = np.ones(n_ch, bool)
         for chans, _ in groups:
             no_signal[chans] = False
@@ -159,10 +165,11 @@ class ContaminationScreen:
         step = np.full(n_ch, np.nan)
         stats = []
         for chans, pre in groups:
-            dev = np.abs(pre - median_columns(pre))
-            noise[chans] = 1.4826 * median_columns(dev)  # robust RMS (monitor.evoked.responses)
-            dpre = np.abs(np.diff(pre, axis=0))
-            step[chans] = 1.4826 * median_columns(dpre)  # robust scale of the steps
+            dev = np.abs(pre - median_rows(pre)[:, None])
+            # ``dev`` and ``dpre`` are only counted from here on: partitioned in place.
+            noise[chans] = 1.4826 * median_rows(dev, overwrite=True)  # robust RMS
+            dpre = np.abs(np.diff(pre, axis=1))
+            step[chans] = 1.4826 * median_rows(dpre, overwrite=True)  # robust scale of steps
             stats.append((chans, pre, dev, dpre))
         usual_noise, usual_step = self.usual_levels()
         usual_noise = np.where(np.isfinite(usual_noise), usual_noise, noise)
@@ -175,28 +182,34 @@ class ContaminationScreen:
             )
             periodic_check = noise > PERIODIC_CHECK * usual_noise
         for chans, pre, dev, dpre in stats:
-            busy = (dev > s.activity_k * noise[chans]).mean(axis=0) > s.activity_fraction
+            busy = _share_above(dev, s.activity_k * noise[chans]) > s.activity_fraction
             # An A-train over the whole stretch raises its noise level too (so that few
             # samples stand out of it): a channel noisier than usual whose stretch repeats
             # itself at 60-210 Hz is spontaneous EMG.
             for j in np.flatnonzero(periodic_check[chans] & ~busy):
-                busy[j] = self._periodic(pre[:, j])
+                busy[j] = self._periodic(pre[j])
             busy_pre[chans] = busy
-            hf_pre[chans] = (dpre > s.hf_k * usual_step[chans]).mean(axis=0) > s.hf_fraction
-        post = y[zero + self._blank :]
-        with np.errstate(invalid="ignore"):
-            hf_post = (np.abs(np.diff(post, axis=0)) > s.hf_k * usual_step).mean(
-                axis=0
-            ) > s.hf_fraction
-            late = y[zero + self._late :]
-            if len(late) >= self._level // 2:
-                late_busy = (np.abs(late) > s.activity_k * noise).mean(axis=0) > s.late_fraction
+            hf_pre[chans] = _share_above(dpre, s.hf_k * usual_step[chans]) > s.hf_fraction
+        post = yt[:, zero + self._blank :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hf_post = (
+                _share_above(np.abs(np.diff(post, axis=1)), s.hf_k * usual_step) > s.hf_fraction
+            )
+            late = yt[:, zero + self._late :]
+            if late.shape[1] >= self._level // 2:
+                late_busy = _share_above(np.abs(late), s.activity_k * noise) > s.late_fraction
             else:
                 late_busy = np.zeros(n_ch, bool)
-        level = clean[zero - self._level : zero].mean(axis=0)  # the raw level before the pulse
+        # The raw level before the pulse: its rows summed in order (as ``mean`` does on a
+        # row-major array, without its wrapper), then divided by their number.
+        clean = np.ascontiguousarray(clean)
+        before = clean[zero - self._level : zero]
+        with np.errstate(invalid="ignore"):
+            level = np.add.reduce(before, axis=0) / len(before)
         # The pulse itself (blanked, never analysed) may drive the amplifier to its rail.
+        rt = raw.T
         saturated = self._saturated(
-            np.concatenate([raw[:zero], raw[zero + self._blank :]]), noise, level
+            np.concatenate([rt[:, :zero], rt[:, zero + self._blank :]], axis=1), noise, level
         )
         moved = self._moved(clean, zero, level)
         if learn:
@@ -218,25 +231,23 @@ class ContaminationScreen:
             (late_busy, REJECT_ACTIVITY),
             (hf_post, REJECT_ARTIFACT),
         )
-        for ch in range(n_ch):
-            reasons[ch] = next((why for flags, why in order if flags[ch]), "")
-        return Screening(reasons, noise)
+        return Screening(_first_reasons(order), noise)
 
     def _pre_groups(self, pre: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The pre-stimulus stretch as (channels, their valid rows), channels with the same
-        valid rows together (all of them in the usual case); a channel with less than
-        2 ms of signal is in none."""
+        """The pre-stimulus stretch ``(channels, rows)`` as (channels, their valid samples,
+        one row per channel), channels with the same valid samples together (all of them
+        in the usual case); a channel with less than 2 ms of signal is in none."""
         fin = np.isfinite(pre)
         if fin.all():
-            return [(np.arange(pre.shape[1]), pre)] if len(pre) >= 2 * self._ms else []
+            return [(np.arange(pre.shape[0]), pre)] if pre.shape[1] >= 2 * self._ms else []
         by_rows: dict[bytes, list[int]] = {}
-        for ch in range(pre.shape[1]):
-            by_rows.setdefault(np.packbits(fin[:, ch]).tobytes(), []).append(ch)
+        for ch in range(pre.shape[0]):
+            by_rows.setdefault(np.packbits(fin[ch]).tobytes(), []).append(ch)
         out = []
         for chans in by_rows.values():
-            rows = fin[:, chans[0]]
+            rows = fin[chans[0]]
             if rows.sum() >= 2 * self._ms:
-                out.append((np.array(chans), pre[rows][:, chans]))
+                out.append((np.array(chans), pre[chans][:, rows]))
         return out
 
     def _periodic(self, x: np.ndarray) -> bool:
@@ -257,21 +268,21 @@ class ContaminationScreen:
     def _saturated(self, raw: np.ndarray, noise: np.ndarray, level: np.ndarray) -> np.ndarray:
         """Channels with at least ``saturation_ms`` of samples held at the sweep's extreme
         value, far from the level before the pulse: an amplifier at its rail (or an ADC
-        at full scale)."""
+        at full scale). ``raw`` is ``(channels, samples)``."""
         s = self.s
-        out = np.zeros(raw.shape[1], bool)
-        if len(raw) < self._sat_n:
+        out = np.zeros(raw.shape[0], bool)
+        if raw.shape[1] < self._sat_n:
             return out
         # Per channel on its valid samples (NaN ones are never at the rail; a channel
         # with none has no extreme).
-        hi = np.fmax.reduce(raw, axis=0)
-        lo = np.fmin.reduce(raw, axis=0)
+        hi = np.fmax.reduce(raw, axis=1)
+        lo = np.fmin.reduce(raw, axis=1)
         far = np.maximum(s.saturation_min_uv, 20.0 * np.where(np.isfinite(noise), noise, 0.0))
         # Only channels that reach that far are counted (most do not).
         with np.errstate(invalid="ignore"):
             reach = (hi - level >= far) | (level - lo >= far)
         for ch in np.flatnonzero(reach):
-            x = raw[:, ch]
+            x = raw[ch]
             out[ch] = (hi[ch] - level[ch] >= far[ch] and (x == hi[ch]).sum() >= self._sat_n) or (
                 level[ch] - lo[ch] >= far[ch] and (x == lo[ch]).sum() >= self._sat_n
             )
@@ -284,15 +295,23 @@ class ContaminationScreen:
         n_ch = clean.shape[1]
         if zero < self._level or not np.isfinite(level).all():
             return np.zeros(n_ch, bool)
-        start = clean[: self._level].mean(axis=0)
-        end = clean[-self._level :].mean(axis=0)
+        # Means as sums over the rows divided by their number (``mean`` does just that, in
+        # the same order, behind a slower wrapper); the rows are summed in order, one after
+        # the other, in a row-major array, as they were by ``mean``.
+        clean = np.ascontiguousarray(clean)
+        start = np.add.reduce(clean[: self._level], axis=0) / self._level
+        end = np.add.reduce(clean[-self._level :], axis=0) / self._level
         after = clean[zero + self._blank :]
         k = len(after) // self._block
-        blocks = after[: k * self._block].reshape(k, self._block, n_ch).mean(axis=1)
+        blocks = np.add.reduce(after[: k * self._block].reshape(k, self._block, n_ch), axis=1)
         pre_k = zero // self._block
-        pre_blocks = clean[: pre_k * self._block].reshape(pre_k, self._block, n_ch).mean(axis=1)
+        pre_blocks = np.add.reduce(
+            clean[: pre_k * self._block].reshape(pre_k, self._block, n_ch), axis=1
+        )
+        means = np.concatenate([pre_blocks, blocks]) / self._block
         with np.errstate(invalid="ignore"):
-            swing = np.nanmax(np.abs(np.concatenate([pre_blocks, blocks]) - level), axis=0)
+            # ``np.nanmax`` is this reduction plus a check for all-NaN columns.
+            swing = np.fmax.reduce(np.abs(means - level), axis=0)
             step = np.fmax(np.abs(end - level), np.abs(start - level))
             return (step > m) | (swing > 2.0 * m)
 
@@ -309,3 +328,19 @@ class ContaminationScreen:
         elif kind == KIND_DIRECT and ptp > s.direct_ceiling_uv:
             return REJECT_IMPLAUSIBLE
         return ""
+
+
+def _share_above(x: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Per row of ``x``, the share of its values above that row's ``limit`` (NaN is not
+    above): ``(x > limit[:, None]).mean(axis=1)``, the same counts over the same
+    length, without the float accumulation of a mean of booleans."""
+    return (x > limit[:, None]).sum(axis=1) / x.shape[1]
+
+
+def _first_reasons(order: tuple[tuple[np.ndarray, str], ...]) -> list[str]:
+    """Per channel, the reason of the first flags set for it in ``order``, or ``""``
+    (one array and two reductions, not a generator per channel)."""
+    flags = np.array([f for f, _ in order])
+    first = flags.argmax(axis=0).tolist()
+    hit = flags.any(axis=0).tolist()
+    return [order[k][1] if h else "" for k, h in zip(first, hit, strict=True)]
