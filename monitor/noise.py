@@ -99,8 +99,11 @@ def percentile_columns(x: np.ndarray, q: float) -> np.ndarray:
     v = float(np.true_divide(q, 100)) * (n - 1)
     lo = math.floor(v)
     hi = min(lo + 1, n - 1)
-    p = np.partition(x.T, (lo, hi) if hi != lo else lo, axis=1)
-    a, b = p[:, lo], p[:, hi]
+    # One order statistic by partition (numpy's vectorised path takes a single one), the
+    # one below it as the largest value left of it.
+    p = np.partition(x.T, hi, axis=1)
+    b = p[:, hi]
+    a = p[:, :hi].max(axis=1) if hi != lo else b
     t = v - lo
     d = b - a
     return b - d * (1 - t) if t >= 0.5 else a + d * t
