@@ -211,6 +211,8 @@ class StimulusArtifactDetector:
         self._scales = np.zeros((self._SCALE_MEMORY, n_channels))
         self._n_scales = 0  # chunks ever taken into it
         self._scale = np.zeros(n_channels)  # typical jump per channel (µV)
+        self._thr = np.maximum(self.s.k_noise * self._scale, self.s.floor_uv)
+        self._d = np.zeros((0, n_channels), np.float32)  # the jumps of _buf (see _scan)
         self._last = -(10**12)
         self.found = 0
 
@@ -235,30 +237,8 @@ class StimulusArtifactDetector:
         found: list[StimMarker] = []
         n = (self._buf_start + len(self._buf) - self.ahead - self._next) // self.chunk
         if n > 0:
-            # The per-chunk jump medians of everything available in one call (the costly
-            # part); the loop then only looks closer where something jumps.
-            d_all = self._jumps(self._next, self._next + n * self.chunk).reshape(
-                n, self.chunk, self.n_channels
-            )
-            # A chunk's typical jump: its mean |jump| scaled to what the median of Gaussian
-            # jumps would be (0.674 / 0.798); the median over many chunks (below) makes it
-            # robust to the chunks that hold a stimulus, and a mean costs far less here.
-            meds = np.einsum("hnc->hc", d_all) / self.chunk * 0.845  # (a mean, sooner)
-            with np.errstate(invalid="ignore"):
-                peaks = segment_max(d_all)  # NaN where invalid: never over a threshold
-            first = self._next // self.chunk  # the absolute number of chunk 0
-            k = 0
-            while k < n:
-                # Chunks k .. j-1 share one threshold: the running scale is updated at k
-                # (every 250 ms on the absolute grid, and at each of the first five
-                # chunks) and not again before j.
-                j = self._update_scale(first + k, meds[k], meds[k + 1 : n])
-                j = k + j
-                thr = np.maximum(self.s.k_noise * self._scale, self.s.floor_uv)
-                for h in np.flatnonzero((peaks[k:j] > thr).any(axis=1)):
-                    c = k + int(h)
-                    found.extend(self._examine(self._next + c * self.chunk, d_all[c], thr))
-                k = j
+            with np.errstate(invalid="ignore"):  # NaN (a gap, a hole) is never over a threshold
+                found = self._scan(n)
             self._next += n * self.chunk
         keep_from = self._next - self.behind - self._buf_start
         if keep_from > 0:
@@ -269,44 +249,82 @@ class StimulusArtifactDetector:
                 self.on_stim(marker)
         return found
 
-    def _jumps(self, a: int, b: int) -> np.ndarray:
-        """|x[i] - x[i - w]| for absolute i in [a, b), shape (b - a, channels)."""
-        i0 = a - self._buf_start
+    def _scan(self, n: int) -> list[StimMarker]:
+        """Examine the ``n`` chunks from ``_next``: all the buffer's jumps and the chunks'
+        typical jumps and peaks in one go (the costly part); then only a closer look where
+        a chunk's peak is over the threshold."""
         x = self._buf
-        with np.errstate(invalid="ignore"):
-            return np.abs(x[i0 : i0 + (b - a)] - x[i0 - self.w : i0 - self.w + (b - a)])
-
-    def _update_scale(self, chunk: int, med: np.ndarray, later: np.ndarray) -> int:
-        """Take chunk ``chunk``'s median jumps ``med`` into the running scale (updating it
-        when due), and those of the chunks after it up to the next update (``later``:
-        every following chunk of the call). Returns how many chunks, from this one, are
-        judged with the scale as it now is.
-
-        One chunk at a time this was the detector's cost: 12 000 chunks in 2 minutes."""
-        self._push_scales(np.where(np.isfinite(med), med, self._scale)[None])
-        if self._n_scales <= 5 or chunk % 25 == 0:  # every 250 ms is plenty
+        # Row r: the jump at absolute index _buf_start + w + r. The closer looks take their
+        # jumps from here too (before and after the chunks as well).
+        self._d = d = x[self.w :] - x[: -self.w]
+        np.abs(d, out=d)
+        r0 = self._next - self._buf_start - self.w
+        d_all = self._d[r0 : r0 + n * self.chunk].reshape(n, self.chunk, self.n_channels)
+        # A chunk's typical jump: its mean |jump| scaled to what the median of Gaussian
+        # jumps would be (0.674 / 0.798); the median over many chunks (below) makes it
+        # robust to the chunks that hold a stimulus, and a mean costs far less here.
+        meds = np.einsum("hnc->hc", d_all) / self.chunk * 0.845  # (a mean, sooner)
+        peaks = segment_max(d_all)  # NaN where invalid: never over a threshold
+        # The few chunks with a peak over the floor, which every threshold is at least:
+        # only these are compared with the thresholds.
+        hot = (np.flatnonzero(peaks > self.s.floor_uv) // self.n_channels).tolist()
+        first = self._next // self.chunk  # the absolute number of chunk 0
+        found: list[StimMarker] = []
+        taken = judged = 0  # chunks of this call taken into the running scale, judged
+        while True:
+            # The running scale is updated at chunk u: at each of the first five chunks
+            # ever, then every 250 ms on the absolute grid (plenty). Each chunk is taken
+            # into it first; the chunks before u are judged with the scale as it was.
+            u = taken if self._n_scales < 5 else taken + (-(first + taken)) % 25
+            if u >= n:
+                self._push_scales(meds[taken:n])
+                found += self._look(judged, n, hot, peaks, d_all)
+                return found
+            self._push_scales(meds[taken : u + 1])
+            found += self._look(judged, u, hot, peaks, d_all)
             self._scale = median_columns(self._scales[: min(self._n_scales, len(self._scales))])
-        if self._n_scales < 5:
-            return 1  # the first five chunks each update it
-        span = min(1 + len(later), 25 - chunk % 25)  # up to the next multiple of 25
-        rows = later[: span - 1]
-        if len(rows):
-            self._push_scales(np.where(np.isfinite(rows), rows, self._scale))
-        return span
+            self._thr = np.maximum(self.s.k_noise * self._scale, self.s.floor_uv)
+            taken, judged = u + 1, u
 
     def _push_scales(self, rows: np.ndarray) -> None:
-        """Take chunks' typical jumps ``(chunks, channels)`` into the ring."""
-        at = (self._n_scales + np.arange(len(rows))) % len(self._scales)
-        self._scales[at] = rows
-        self._n_scales += len(rows)
+        """Take chunks' typical jumps ``(chunks, channels)`` into the ring; a non-finite one
+        (NaN in the chunk) counts as the scale in force."""
+        ring = self._scales
+        size = len(ring)
+        for a in range(0, len(rows), size):  # more than the ring holds: the last win
+            part = rows[a : a + size]
+            if not np.isfinite(part).all():
+                part = np.where(np.isfinite(part), part, self._scale)
+            at = self._n_scales % size
+            first = min(len(part), size - at)
+            ring[at : at + first] = part[:first]
+            ring[: len(part) - first] = part[first:]
+            self._n_scales += len(part)
+
+    def _look(
+        self, k: int, j: int, hot: list[int], peaks: np.ndarray, d_all: np.ndarray
+    ) -> list[StimMarker]:
+        """Examine the chunks ``k .. j-1`` of the call whose peak is over the threshold
+        (``hot``: the chunks whose peak is over the floor, ascending, repeats allowed)."""
+        rows = list(dict.fromkeys(c for c in hot if k <= c < j))
+        if not rows:
+            return []
+        found: list[StimMarker] = []
+        for h in np.flatnonzero((peaks[rows] > self._thr).any(axis=1)):
+            c = rows[h]
+            found += self._examine(self._next + c * self.chunk, d_all[c], self._thr)
+        return found
 
     def _examine(self, c0: int, d: np.ndarray, thr: np.ndarray) -> list[StimMarker]:
         """``d``: the jumps of the chunk starting at ``c0``, some of them over ``thr``."""
-        with np.errstate(invalid="ignore"):
-            over = d > thr
-        count = over.sum(axis=1)
+        # The samples where enough channels are over, from the few channel samples over
+        # (a count per row of a (chunk, channels) array costs ten times more).
+        rows = np.flatnonzero(d > thr) // self.n_channels
+        need = min(self.need, self.n_channels)
+        if len(rows) < need:
+            return []
         out = []
-        for rel in np.flatnonzero(count >= min(self.need, self.n_channels)):
+        for rel in np.flatnonzero(np.bincount(rows) >= need):
             i = c0 + int(rel)
             if i - self._last < self.refractory:
                 continue
@@ -318,35 +336,44 @@ class StimulusArtifactDetector:
         return out
 
     def _is_stimulus(self, i: int, thr: np.ndarray) -> bool:
-        with np.errstate(invalid="ignore"):
-            # Synchronous: the channels that jump do so within sync of the first.
-            jumps = self._jumps(i, i + self.sync)
-            near = (jumps > thr).any(axis=0)
-            if near.sum() < self.need:
-                return False
-            i0 = i - self._buf_start
-            seg = self._buf[i0 - self.around : i0 + self.sync + self.around, near]
-            sharp = jumps[:, near].max(axis=0) / np.maximum(np.ptp(seg, axis=0), 1e-9)
-            if np.median(sharp) < self.s.sharpness:
-                return False
-            before = (self._jumps(i - self.quiet, i) > thr).any(axis=0)
-            if before.any():
-                return False  # not after a quiet stretch: cautery, or a burst of artifacts
-            a = i + self.settle
-            after = (self._jumps(a, a + self.check) > thr).any(axis=0)
-        return bool(after.sum() < self.need)
+        r = i - self._buf_start - self.w  # the row of _d of the jump at i
+        # Synchronous: the channels that jump do so within sync of the first.
+        jumps = self._d[r : r + self.sync]
+        near = (jumps > thr).any(axis=0)
+        if np.count_nonzero(near) < self.need:
+            return False
+        # Not after a quiet stretch: cautery, or a burst of artifacts.
+        if (self._d[r - self.quiet : r] > thr).any():
+            return False
+        a = r + self.settle
+        after = (self._d[a : a + self.check] > thr).any(axis=0)
+        if np.count_nonzero(after) >= self.need:
+            return False
+        i0 = i - self._buf_start
+        seg = self._buf[i0 - self.around : i0 + self.sync + self.around, near]
+        ptp = seg.max(axis=0) - seg.min(axis=0)  # np.ptp without its wrapper
+        sharp = jumps[:, near].max(axis=0) / np.maximum(ptp, 1e-9)
+        return not _median(sharp) < self.s.sharpness
 
     def _onset(self, i: int, thr: np.ndarray) -> int:
         """The first sample of the jump: where the fastest channel first moves by a third of
         its threshold from the sample before the jump window."""
         i0 = i - self._buf_start
         x = self._buf
-        first = i
-        ref = x[i0 - self.w]
-        for k in range(self.w, -1, -1):
-            with np.errstate(invalid="ignore"):
-                moved = np.abs(x[i0 - k] - ref) > thr / 3
-            if moved.any():
-                first = i - k
-                break
-        return first
+        moved = (np.abs(x[i0 - self.w : i0 + 1] - x[i0 - self.w]) > thr / 3).any(axis=1)
+        hit = np.flatnonzero(moved)
+        return i - self.w + int(hit[0]) if len(hit) else i
+
+
+def _median(x: np.ndarray) -> np.floating:
+    """``np.median`` of a short non-empty 1-D array, the same value bit for bit (NaN when
+    it holds one), without its per-call overhead."""
+    s = np.sort(x)  # NaN sorts last
+    n = len(s)
+    if np.isnan(s[-1]):
+        return s[-1]
+    h = n // 2
+    if n % 2:
+        return s[h]
+    # as np.mean of the two: their sum in the array's type, divided by the count (intp)
+    return s.dtype.type((s[h - 1] + s[h]) / np.intp(2))
