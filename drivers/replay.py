@@ -729,20 +729,24 @@ class ReplaySource(Source):
                 skipped_s += max(0.0, (run.start - played_to) / rate - MAX_GAP_PAUSE_S)
             played_to = run.stop
             skip = max(0, first - run.start)
-            record = run.first_record + skip // n
-            drop = skip % n
-            pos = run.start + (record - run.first_record) * n + drop
+            pos = run.start + skip
             end = run.first_record + run.n_records
-            buf = np.empty((0, len(labels)), np.float32)
-            while record < end or len(buf):
-                if len(buf) < block_n and record < end:
-                    stop = min(record + window, end)
-                    data = self._decode(f, record, stop)[drop:]
-                    buf = np.concatenate((buf, data)) if len(buf) else data
-                    record, drop = stop, 0
-                    continue
-                take = buf[:block_n].copy()
-                buf = buf[block_n:]
+            rows = np.empty((0, f.record_bytes), np.uint8)  # raw records held, from held
+            held = run.first_record
+            while pos < run.stop:
+                # Each block is decoded straight into its own array from the raw records
+                # (read a window at a time): no decoded window to copy it out of.
+                take = np.empty((min(block_n, run.stop - pos), len(labels)), np.float32)
+                done = 0
+                while done < len(take):
+                    at = pos + done - run.start  # sample of the run
+                    record = run.first_record + at // n
+                    if not held <= record < held + len(rows):
+                        rows = f.read_records(record, min(record + window, end))
+                        held = record
+                    k = min(len(take) - done, (held - run.first_record + len(rows)) * n - at)
+                    self._decode_into(rows, (record - held) * n + at % n, take[done : done + k])
+                    done += k
                 block_stop = pos + len(take)
                 mj = mi
                 while mj < len(markers) and markers[mj].index < block_stop:
@@ -764,12 +768,18 @@ class ReplaySource(Source):
                 gaps = ()
                 pos = block_stop
 
-    def _decode(self, f: EdfFile, first: int, stop: int) -> np.ndarray:
-        rows = f.read_records(first, stop)
-        out = np.empty((rows.shape[0] * self._n, len(self._channels)), np.float32)
+    def _decode_into(self, rows: np.ndarray, a: int, out: np.ndarray) -> None:
+        """Samples ``a .. a + len(out)`` (counted from the first of ``rows``, raw records)
+        of every played channel, in µV, into ``out``."""
+        f, n = self._file, self._n
+        assert f is not None
+        r0, r1 = a // n, -(-(a + len(out)) // n)  # only the records that hold them
+        sub = rows[r0:r1]
+        lo = a - r0 * n
         for j, ch in enumerate(self._channels):
-            out[:, j] = f.digital(rows, ch.signal) * ch.scale + ch.shift
-        return out
+            v = f.digital(sub, ch.signal)[lo : lo + len(out)] * ch.scale
+            v += ch.shift
+            out[:, j] = v
 
 
 def _raw_steps(signal: EdfSignal) -> bool:
