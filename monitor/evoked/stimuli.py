@@ -19,6 +19,7 @@ the evoked-response engine (:mod:`monitor.evoked`) use them:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -69,6 +70,7 @@ class StimSite:
     known: bool = True
 
 
+@functools.lru_cache(maxsize=1024)  # asked per stimulus, of a handful of texts
 def classify_site(site: str, default: str = "") -> StimSite:
     """Read a stimulus site.
 
