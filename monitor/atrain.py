@@ -175,6 +175,7 @@ class PeriodicityTracker:
         self._hop_n = np.zeros(n_channels, np.int64)  # quiet hops seen (for a fast start)
         self._hop_mean = np.zeros((2, n_channels))  # power, first-difference power
         self._hop_var = np.zeros((2, n_channels))
+        self._hop_ready = False  # every channel's gate learned (hop_n >= GROUP)
         self._bg_r = np.zeros((n_channels, self.L + 2))  # lags 0 .. L+1
         self._bg_n = np.zeros(n_channels)
         self._bg_var = np.zeros(n_channels)  # spread of the quiet window power
@@ -186,6 +187,8 @@ class PeriodicityTracker:
         self._all_ready = False
         self._bg_pow = np.zeros((2, n_channels))  # plain power and first-difference power
         self._calm_steps = np.zeros(n_channels, np.int64)  # quiet steps in a row
+        # A window quiet from end to end: calm_steps x STEP_HOPS x hop_d > W, in steps.
+        self._calm_needed = self.W // (self.STEP_HOPS * self.hop_d)
         # A channel with invalid samples (NaN: a dead electrode, a lost sample) in its
         # window is neither judged nor learned from until they leave it (averaged index);
         # the other channels carry on.
@@ -420,7 +423,7 @@ class PeriodicityTracker:
             self._learn_group()
         elif not self._all_ready:
             # Until every channel has a background, learn it at every step it can be.
-            early = ~self._bg_ready & (self._calm_steps * self.STEP_HOPS * self.hop_d > self.W)
+            early = ~self._bg_ready & (self._calm_steps > self._calm_needed)
             if early.any():
                 self._learn_window(np.flatnonzero(early))
         return loud
@@ -558,11 +561,18 @@ class PeriodicityTracker:
         """Every ``GROUP`` steps: the background learns from the quiet steps among them
         (mean and spread of the gate's power, exponential and faster at first), and the
         window autocovariance and hum of the channels quiet now."""
+        a: float | np.ndarray
         if self._grp_q.all():  # the usual group: every step quiet on every channel
             n = self._hop_n + self.GROUP
-            mean = self._grp_p.sum(axis=0) / self.GROUP
-            var = ((self._grp_p - mean) ** 2).sum(axis=0) / self.GROUP
-            a = np.maximum(self._alpha * self.GROUP, self.GROUP / np.maximum(n, 1))
+            mean = np.add.reduce(self._grp_p, 0) / self.GROUP
+            var = np.add.reduce((self._grp_p - mean) ** 2, 0) / self.GROUP
+            fast = self._alpha * self.GROUP
+            # 5 / n falls as n grows: once under the exponential rate on the channel with
+            # fewest steps, it is under it on all, and the rate is one number.
+            if self.GROUP / max(int(n.min()), 1) <= fast:
+                a = min(fast, 1.0)
+            else:
+                a = np.minimum(np.maximum(fast, self.GROUP / np.maximum(n, 1)), 1.0)
         else:
             q = self._grp_q[:, None, :]  # (steps, 1, channels)
             nq = self._grp_q.sum(axis=0)
@@ -574,21 +584,28 @@ class PeriodicityTracker:
             var = np.where(q, (self._grp_p - mean) ** 2, 0.0).sum(axis=0) / np.maximum(nq, 1)
             n = self._hop_n + nq
             a = np.where(learn, np.maximum(self._alpha * nq, nq / np.maximum(n, 1)), 0.0)
-        a = np.minimum(a, 1.0)
+            a = np.minimum(a, 1.0)
         d = mean - self._hop_mean
         self._hop_mean += a * d
         self._hop_var = (1 - a) * (self._hop_var + a * d * d) + a * var
         self._hop_n = n
         sd = np.sqrt(self._hop_var)
-        ready = n >= self.GROUP
-        self._gate = np.where(ready, self._hop_mean + self.s.gate_k * sd, np.inf)
-        self._band = np.where(ready, self._hop_mean + 2.0 * sd, np.inf)
+        if self._hop_ready:
+            self._gate = self._hop_mean + self.s.gate_k * sd
+            self._band = self._hop_mean + 2.0 * sd
+        else:
+            ready = n >= self.GROUP
+            self._hop_ready = bool(ready.all())
+            self._gate = np.where(ready, self._hop_mean + self.s.gate_k * sd, np.inf)
+            self._band = np.where(ready, self._hop_mean + 2.0 * sd, np.inf)
         # The window (autocovariance, hum) every few groups: it changes slowly.
         self._groups += 1
+        if self._groups % self.WINDOW_GROUPS != 0 and self._all_ready:
+            return  # (until then, channels without a background learn it at each group)
         # Only from a window quiet from end to end: one step after a train, the window
         # still holds the train's end (it would pass for background and hum).
-        whole = self._calm_steps * self.STEP_HOPS * self.hop_d > self.W
-        now = whole & ((self._groups % self.WINDOW_GROUPS == 0) | ~self._bg_ready)
+        whole = self._calm_steps > self._calm_needed
+        now = whole if self._groups % self.WINDOW_GROUPS == 0 else whole & ~self._bg_ready
         if now.any():
             self._learn_window(np.flatnonzero(now))
 
