@@ -152,7 +152,7 @@ class ContaminationScreen:
         # runs over contiguous memory (over the channel axis of a row-major sweep each
         # numpy call steps 8 values at a time and costs several times more). ``y`` as the
         # analyzer passes it (its filter's output) is already laid out so.
-        yt = np.ascontiguousarray(y.T)
+        yt = _channel_rows(y)
         # The pre-stimulus stretch, per channel on its own valid rows: one dead channel
         # (NaN throughout) must not take the stretch away from the others.
         groups = self._pre_groups(yt[:, : zero - noise_end])
@@ -207,7 +207,7 @@ class ContaminationScreen:
         with np.errstate(invalid="ignore"):
             level = np.add.reduce(before, axis=0) / len(before)
         # The pulse itself (blanked, never analysed) may drive the amplifier to its rail.
-        rt = raw.T
+        rt = _channel_rows(raw)
         saturated = self._saturated(
             np.concatenate([rt[:, :zero], rt[:, zero + self._blank :]], axis=1), noise, level
         )
@@ -344,3 +344,8 @@ def _first_reasons(order: tuple[tuple[np.ndarray, str], ...]) -> list[str]:
     first = flags.argmax(axis=0).tolist()
     hit = flags.any(axis=0).tolist()
     return [order[k][1] if h else "" for k, h in zip(first, hit, strict=True)]
+
+
+def _channel_rows(x: np.ndarray) -> np.ndarray:
+    """``x.T``, each row (channel) contiguous: a view when it already is, else a copy."""
+    return x.T if x.strides[0] == x.itemsize else np.ascontiguousarray(x.T)

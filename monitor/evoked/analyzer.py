@@ -88,8 +88,10 @@ from monitor.evoked.ramp import (
 from monitor.evoked.responses import (
     ResponseMeasure,
     measure_response,
+    presence_level,
     robust_rms,
     robust_rms_columns,
+    window_rows,
 )
 from monitor.evoked.settings import (
     CRITERIA,
@@ -272,10 +274,13 @@ class EvokedAnalyzer:
         self._prev_resp = round(PREVIOUS_RESPONSE_MS * ms)
         self._disp = (round(s.epoch_ms[0] * ms), round(s.epoch_ms[1] * ms))
         self._sos = _band_sos(s.band_hz, setup_rate)
-        self._zi = signal.sosfilt_zi(self._sos)[:, :, None]
+        # The filter's steady state per unit input, shaped (sections, 1, 2) for a sweep
+        # filtered with its channels along rows.
+        self._zi = signal.sosfilt_zi(self._sos)[:, None, :]
         self._muscles = [muscle_of(label) for label in self.labels]
         self._sides = [side_of(label) for label in self.labels]
         self._site_sides: dict[str, str | None] = {}
+        self._sites: dict[str, StimSite] = {}
         self._lock = threading.RLock()
         self._buf = np.zeros((0, self.n_channels), np.float32)
         self._buf_start = 0
@@ -483,44 +488,58 @@ class EvokedAnalyzer:
             return
         a = max(self._buf_start, idx - self._pre)
         b = idx + self._post
-        raw0 = self._buf[a - self._buf_start : b - self._buf_start].astype(np.float64)
+        src = self._buf[a - self._buf_start : b - self._buf_start]  # read only
+        raw = src.astype(np.float64)
         zero = idx - a
-        bad = ~np.isfinite(raw0)
+        bad = ~np.isfinite(raw)
         any_bad = bool(bad.any())
-        raw = _hold_last_finite(raw0, bad) if any_bad else raw0.copy()
+        if any_bad:
+            raw = _hold_last_finite(raw, bad)
         hum = self._remove_hum(idx, raw, zero)
         for k in self._pulses_near(a - self._blank, b):
             _blank(raw, k - a, self._blank)
-        y = signal.sosfilt(self._sos, raw, axis=0, zi=self._zi * raw[0])[0]
+        # Filtered with the channels along rows (the layout the filter runs in, so nothing
+        # is copied back): every per-channel step after it then reads contiguous samples.
+        # The same filter on the same samples: the same values as along the columns.
+        zi = self._zi * raw[0][:, None]
+        yt = signal.sosfilt(self._sos, raw.T, axis=-1, zi=zi)[0]
         if any_bad:  # the analysed part is invalid from its first invalid sample on
             a0 = max(0, zero - self._noise_pre)
             sub = bad[a0:]
             for ch in np.flatnonzero(sub.any(axis=0)):
-                y[a0 + int(np.argmax(sub[:, ch])) :, ch] = np.nan
+                yt[ch, a0 + int(np.argmax(sub[:, ch])) :] = np.nan
         # The analysis sweep: from the noise stretch to the end, NaN before the data began
         # and before the end of the previous stimulus' response; the raw signal (as
-        # recorded, and without its hum) on the same rows for the screening.
+        # recorded, and without its hum) on the same rows for the screening. Views of this
+        # sweep's own arrays when the data reach back far enough (the usual case).
         n = self._noise_pre + self._post
-        sweep = np.full((n, self.n_channels), np.nan)
-        raw_a = np.full((n, self.n_channels), np.nan)
-        clean_a = np.full((n, self.n_channels), np.nan)
         take = min(zero, self._noise_pre)
         first = self._noise_pre - take
-        sweep[first:] = y[zero - take :]
-        raw_a[first:] = raw0[zero - take :]
-        clean_a[first:] = raw[zero - take :]
+        if first == 0:
+            sweep_t = yt[:, zero - take :]
+            raw_t = src[zero - take :].T.astype(np.float64, order="C")
+            clean_a = raw[zero - take :]
+        else:
+            sweep_t = np.full((self.n_channels, n), np.nan)
+            raw_t = np.full((self.n_channels, n), np.nan)
+            clean_a = np.full((n, self.n_channels), np.nan)
+            sweep_t[:, first:] = yt[:, zero - take :]
+            raw_t[:, first:] = src[zero - take :].T
+            clean_a[first:] = raw[zero - take :]
+        # ``(rows, channels)`` as everywhere, each channel's samples contiguous.
+        sweep, raw_a = sweep_t.T, raw_t.T
         prev = self._pulses_near(idx - self._noise_pre - self._post, idx)
         if prev:
             cut = max(prev) + self._prev_resp - (idx - self._noise_pre)
             if cut > 0:
                 for arr in (sweep, raw_a, clean_a):
                     arr[: min(cut, self._noise_pre)] = np.nan
-        site = classify_site(m.site, self.s.default_site)
+        site = self._site(m.site)
         screening = self._screen.check(sweep, raw_a, clean_a, self._noise_pre, self._noise_end)
         self._count += 1
         sweep, results = self._measure_sweep(m, site, sweep, screening, hum)
         z = self._noise_pre
-        epoch = sweep[z + self._disp[0] : z + self._disp[1]].astype(np.float32)
+        epoch = sweep[z + self._disp[0] : z + self._disp[1]].astype(np.float32, order="C")
         sw = Sweep(
             m,
             self._count,
@@ -542,7 +561,11 @@ class EvokedAnalyzer:
         rows = self._hum_rows[idx + self._hum_rows >= self._buf_start]
         if len(rows) == 0:
             return HumFit(0.0, np.zeros(self.n_channels))
-        x = self._buf[idx + rows - self._buf_start].astype(np.float64)
+        # The rows are every ``stride``-th sample: a strided slice, not a gather.
+        first = idx + int(rows[0]) - self._buf_start
+        x = self._buf[first : first + len(rows) * self._hum.stride : self._hum.stride].astype(
+            np.float64
+        )
         fin = np.isfinite(x)
         live = None  # every channel is fitted
         keep: np.ndarray
@@ -615,9 +638,18 @@ class EvokedAnalyzer:
         side = self._stimulated_side(m.site)
         tracker = self._trackers.get(site.mode)
         base_amps = tracker.baseline.amplitude_uv if tracker and tracker.baseline else {}
+        # Each channel's samples contiguous (the analyzer's own sweeps already are; an
+        # average is copied once), and the per-channel numbers as Python floats once.
+        yt = sweep.T if sweep.strides[0] == sweep.itemsize else np.ascontiguousarray(sweep.T)
+        noises = noise_all.tolist()
+        hums = hum.amplitude_uv.tolist()
+        # A sweep finite from the pulse to its end has every window complete (the usual
+        # case: one check instead of one per channel).
+        complete = bool(np.isfinite(yt[:, z:]).all())
+        early: list[float] | None = None
         out = []
         for ch, label in enumerate(self.labels):
-            y = sweep[:, ch]
+            y = yt[ch]
             kind = self._kind(ch, site, side)
             common: dict[str, Any] = {
                 "stim_number": self._count,
@@ -627,10 +659,15 @@ class EvokedAnalyzer:
                 "current_ma": m.current_ma,
                 "site": m.site,
                 "n_averaged": n_avg,
-                "hum_uv": round(float(hum.amplitude_uv[ch]), 2),
+                "hum_uv": round(hums[ch], 2),
             }
-            noise = float(noise_all[ch])
-            if not np.isfinite(y[z : z + round(self.s.window(label, kind)[1] * self._ms)]).all():
+            noise = noises[ch]
+            if (
+                not complete
+                and not np.isfinite(
+                    y[z : z + round(self.s.window(label, kind)[1] * self._ms)]
+                ).all()
+            ):
                 out.append(rejected_result(common, kind, REJECT_GAP, noise))
                 continue
             why = screening.reasons[ch]
@@ -638,10 +675,11 @@ class EvokedAnalyzer:
                 out.append(rejected_result(common, kind, why, noise))
                 continue
             if kind == KIND_LSR and not site.known and self._ipsilateral(ch, side):
-                early = measure_response(
-                    y, z, self.rate, (self.s.blank_ms, self.s.auto_direct_ms), noise, self.s
-                )
-                if early.present and early.ptp > self.s.auto_direct_uv:
+                # Only whether a response is present there, and its size, are asked: the
+                # peak-to-peak of every channel at once, against the presence level.
+                if early is None:
+                    early = self._early_ptp(yt)
+                if early[ch] > presence_level(noise, self.s) and early[ch] > self.s.auto_direct_uv:
                     kind = KIND_DIRECT
             meas = measure_response(y, z, self.rate, self.s.window(label, kind), noise, self.s)
             why = self._screen.implausible(kind, meas.ptp, base_amps.get(label))
@@ -663,6 +701,21 @@ class EvokedAnalyzer:
                 )
             )
         return tuple(out)
+
+    def _early_ptp(self, yt: np.ndarray) -> list[float]:
+        """Every channel's peak-to-peak (µV) from the end of the blanking to
+        ``auto_direct_ms``: what :func:`measure_response` finds there for presence."""
+        i0, i1 = window_rows(self._noise_pre, self.rate, (self.s.blank_ms, self.s.auto_direct_ms))
+        seg = yt[:, i0:i1]
+        return (seg.max(axis=1) - seg.min(axis=1)).tolist()
+
+    def _site(self, text: str) -> StimSite:
+        """The marker's site read (:func:`classify_site`, remembered: a few regular
+        expressions per stimulus otherwise)."""
+        key = text or ""
+        if key not in self._sites:
+            self._sites[key] = classify_site(text, self.s.default_site)
+        return self._sites[key]
 
     def _stimulated_side(self, site: str) -> str | None:
         text = site or self.s.default_site
@@ -688,7 +741,7 @@ class EvokedAnalyzer:
 
     def _reject(self, m: StimMarker, why: str, done: list[Sweep], calls: list[LsrCall]) -> None:
         self._count += 1
-        site = classify_site(m.site, self.s.default_site)
+        site = self._site(m.site)
         side = self._stimulated_side(m.site)
         results = tuple(
             rejected_result(

@@ -43,6 +43,17 @@ class ResponseMeasure:
     area_uv_ms: float | None = None
 
 
+def window_rows(zero: int, rate: float, window_ms: tuple[float, float]) -> tuple[int, int]:
+    """First and end row of a response window (ms after the pulse at row ``zero``)."""
+    ms = rate / 1000.0
+    return zero + round(window_ms[0] * ms), zero + round(window_ms[1] * ms)
+
+
+def presence_level(noise_uv: float, settings: EvokedSettings) -> float:
+    """The peak-to-peak a response must exceed to be present (µV)."""
+    return max(settings.k_noise * noise_uv, settings.floor_uv)
+
+
 def measure_response(
     y: np.ndarray,
     zero: int,
@@ -63,19 +74,34 @@ def measure_response(
     noise_uv : float
         Pre-stimulus noise RMS of this sweep.
     """
+    i0, i1 = window_rows(zero, rate, window_ms)
+    seg = y[i0:i1]
+    return measure_window(y, zero, rate, (i0, i1), float(seg.max() - seg.min()), noise_uv, settings)
+
+
+def measure_window(
+    y: np.ndarray,
+    zero: int,
+    rate: float,
+    rows: tuple[int, int],
+    ptp: float,
+    noise_uv: float,
+    settings: EvokedSettings,
+) -> ResponseMeasure:
+    """:func:`measure_response` once the window's rows (:func:`window_rows`) and its
+    peak-to-peak (``max - min`` of ``y`` over them) are known."""
     ms = rate / 1000.0
     s = settings
-    i0 = zero + round(window_ms[0] * ms)
-    i1 = zero + round(window_ms[1] * ms)
-    seg = y[i0:i1]
-    ptp = float(seg.max() - seg.min())
-    level = max(s.k_noise * noise_uv, s.floor_uv)
+    i0, i1 = rows
+    level = presence_level(noise_uv, s)
     if not ptp > level:
         return ResponseMeasure(False, ptp, level)
+    seg = y[i0:i1]
     blank_end = zero + round(s.blank_ms * ms)
     ipk = i0 + int(np.argmax(np.abs(seg - median(seg))))
     b0 = max(blank_end, i0 - round(1.0 * ms))
-    base = float(np.mean(y[b0:i0])) if b0 < i0 else 0.0
+    # np.mean's own sum and division, without its wrapper.
+    base = float(np.add.reduce(y[b0:i0]) / (i0 - b0)) if b0 < i0 else 0.0
     mag = np.abs(seg - base)
     peak = float(mag.max())
     hi = min(peak, max(s.onset_k * noise_uv, s.onset_frac * peak))
@@ -84,7 +110,7 @@ def measure_response(
     # sample at or below ``lo``); then, once, over a short return to baseline to a small
     # first phase just before (``bridge_ms``), if that reaches ``onset_pre_k`` x noise.
     lo = max(0.1 * peak, s.onset_lo_k * noise_uv)
-    dev = np.abs(y - base)
+    dev = _deviation(y, base, min(i0, blank_end) - 1, i1)
     j = ic
     while j > blank_end + 1 and dev[j - 1] > lo:
         j -= 1
@@ -103,7 +129,7 @@ def measure_response(
     above = np.flatnonzero(mag > lo)
     end = i0 + int(above[-1]) + 1 if len(above) else ic + 1
     start = max(j, blank_end)
-    area = float(np.sum(dev[start:end]) / ms) if end > start else 0.0
+    area = float(np.add.reduce(dev[start:end]) / ms) if end > start else 0.0
     return ResponseMeasure(
         True,
         ptp,
@@ -112,3 +138,19 @@ def measure_response(
         peak_latency_ms=(ipk - zero) / ms,
         area_uv_ms=area,
     )
+
+
+def _deviation(y: np.ndarray, base: float, first: int, end: int) -> np.ndarray:
+    """``|y - base|``, computed on rows ``first`` to ``end`` only when ``first >= 0``.
+
+    :func:`measure_window` reads it from the row before the earlier of the window's start
+    and the blanking's end (the onset search stops there) to the window's end, nowhere
+    else: the rest of the sweep (two thirds of it) is left uncomputed.
+    """
+    if first < 0:
+        return np.abs(y - base)
+    dev = np.empty_like(y)
+    part = dev[first:end]
+    np.subtract(y[first:end], base, out=part)
+    np.abs(part, out=part)
+    return dev
