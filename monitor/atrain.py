@@ -182,6 +182,7 @@ class PeriodicityTracker:
         self._bg_sd = np.zeros(n_channels)
         self._bgd_var = np.zeros(n_channels)  # ... and of its first difference
         self._bgd_sd = np.zeros(n_channels)
+        self._learn_needed()
         self._view = np.zeros(n_channels, np.int64)  # POSITIVE, NEGATIVE or ENVELOPE
         self._bg_ready = np.zeros(n_channels, bool)
         self._all_ready = False
@@ -465,18 +466,19 @@ class PeriodicityTracker:
             ready = self._bg_ready[idle]
             bg, bg_d = np.where(ready, bg, 0.0), np.where(ready, bg_d, 0.0)
         p0, p1 = power_q
-        half = (p0 + p1) * 0.5 - bg <= 0.5 * self._needed(idle)
-        half_d = (dpower_q[0] + dpower_q[1]) * 0.5 - bg_d <= 0.5 * self._needed(idle, DIFF)
+        need, need_d = self._half_needed[:, idle]
+        half = (p0 + p1) * 0.5 - bg <= need
+        half_d = (dpower_q[0] + dpower_q[1]) * 0.5 - bg_d <= need_d
         # a transient (a spike, an artefact) puts nearly all its power in one quarter
         transient = np.maximum(p0, p1) > 20 * np.maximum(np.minimum(p0, p1), bg)
         weak = (half & half_d) | transient
         return weak
 
-    def _needed(self, chans: np.ndarray, path: int = RAW) -> np.ndarray:
-        """The excess window power that counts as activity (of the signal, or of its first
-        difference)."""
-        sd = self._bgd_sd[chans] if path == DIFF else self._bg_sd[chans]
-        return np.maximum(self.s.excess_k * sd, self.s.min_excess_uv**2)
+    def _learn_needed(self) -> None:
+        """Half the excess window power that counts as activity, of the signal and of its
+        first difference, per channel (kept with the background's spread it follows)."""
+        sd = np.stack([self._bg_sd, self._bgd_sd])
+        self._half_needed = 0.5 * np.maximum(self.s.excess_k * sd, self.s.min_excess_uv**2)
 
     def _set_idle(self, chans: np.ndarray) -> None:
         self.mode[chans] = IDLE
@@ -641,6 +643,7 @@ class PeriodicityTracker:
         self._bg_sd[chans] = np.sqrt(self._bg_var[chans])
         self._bg_ready = self._bg_n >= 3
         self._all_ready = bool(self._bg_ready.all())
+        self._learn_needed()
 
     def _autocov(self, chans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Autocovariance at lags 0..L+1 of the last window, over the pairs of usable
