@@ -29,7 +29,10 @@ class RingBuffer:
     def __init__(self, capacity: int, n_channels: int, dtype: type = np.float32) -> None:
         if capacity <= 0 or n_channels <= 0:
             raise ValueError("a ring buffer needs a positive capacity and channel count")
-        self._buf: np.ndarray = np.full((capacity, n_channels), np.nan, dtype=dtype)
+        # Left unset: a sample is readable only once written (a gap's samples are set to
+        # NaN when the gap is written), so filling it here would only touch every page of
+        # a buffer of tens of MB before it is needed.
+        self._buf: np.ndarray = np.empty((capacity, n_channels), dtype=dtype)
         self._capacity = capacity
         self._end: int | None = None  # absolute index one past the newest sample
         self._lock = threading.Lock()
