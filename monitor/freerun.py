@@ -501,8 +501,11 @@ class FreeRunDetector:
         x = self._buf[i0 - half : i0 + self.hop + half, ch].copy()
         mags = np.abs(x)
         idx = np.flatnonzero(mags[half : half + self.hop] > self.threshold_uv[ch])
-        splits = np.flatnonzero(idx[1:] - idx[:-1] > self.refractory) + 1
-        bounds = [0, *splits.tolist(), len(idx)]
+        if idx[-1] - idx[0] <= self.refractory:  # the usual hop: one potential's phases
+            bounds = [0, len(idx)]
+        else:
+            splits = np.flatnonzero(idx[1:] - idx[:-1] > self.refractory) + 1
+            bounds = [0, *splits.tolist(), len(idx)]
         for g in range(len(bounds) - 1):
             group = idx[bounds[g] : bounds[g + 1]]
             peak_rel = int(group[np.argmax(mags[half + group])])
