@@ -247,6 +247,7 @@ class ReplaySource(Source):
         self._delivered = False
         self._seek_marker: GapMarker | None = None
         self._fell_behind = 0
+        self._scratch = np.empty(0)  # one channel of a block in float64, while decoding
 
     # -- Source contract ------------------------------------------------------------
 
@@ -776,9 +777,12 @@ class ReplaySource(Source):
         r0, r1 = a // n, -(-(a + len(out)) // n)  # only the records that hold them
         sub = rows[r0:r1]
         lo = a - r0 * n
+        if len(self._scratch) < len(out):
+            self._scratch = np.empty(len(out))
+        v = self._scratch[: len(out)]  # float64, as digital * scale + shift gives
         for j, ch in enumerate(self._channels):
-            v = f.digital(sub, ch.signal)[lo : lo + len(out)] * ch.scale
-            v += ch.shift
+            np.multiply(f.digital(sub, ch.signal)[lo : lo + len(out)], ch.scale, out=v)
+            np.add(v, ch.shift, out=v)
             out[:, j] = v
 
 
