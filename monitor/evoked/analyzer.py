@@ -88,6 +88,7 @@ from monitor.evoked.ramp import (
 from monitor.evoked.responses import (
     ResponseMeasure,
     measure_response,
+    measure_responses,
     presence_level,
     robust_rms,
     robust_rms_columns,
@@ -647,9 +648,12 @@ class EvokedAnalyzer:
         # case: one check instead of one per channel).
         complete = bool(np.isfinite(yt[:, z:]).all())
         early: list[float] | None = None
-        out = []
+        out: list[SweepResult | None] = []
+        # The channels to measure, by window: measured together (the same results as one
+        # by one), their results put in channel order.
+        todo: dict[tuple[float, float], list[int]] = {}
+        known: dict[int, tuple[dict[str, Any], str]] = {}
         for ch, label in enumerate(self.labels):
-            y = yt[ch]
             kind = self._kind(ch, site, side)
             common: dict[str, Any] = {
                 "stim_number": self._count,
@@ -665,7 +669,7 @@ class EvokedAnalyzer:
             if (
                 not complete
                 and not np.isfinite(
-                    y[z : z + round(self.s.window(label, kind)[1] * self._ms)]
+                    yt[ch, z : z + round(self.s.window(label, kind)[1] * self._ms)]
                 ).all()
             ):
                 out.append(rejected_result(common, kind, REJECT_GAP, noise))
@@ -681,26 +685,42 @@ class EvokedAnalyzer:
                     early = self._early_ptp(yt)
                 if early[ch] > presence_level(noise, self.s) and early[ch] > self.s.auto_direct_uv:
                     kind = KIND_DIRECT
-            meas = measure_response(y, z, self.rate, self.s.window(label, kind), noise, self.s)
-            why = self._screen.implausible(kind, meas.ptp, base_amps.get(label))
-            if why:
-                out.append(rejected_result(common, kind, why, noise))
-                continue
-            out.append(
-                SweepResult(
-                    kind=kind,
-                    present=meas.present,
-                    latency_ms=meas.latency_ms,
-                    amplitude_uv=meas.ptp if meas.present else None,
-                    area_uv_ms=meas.area_uv_ms,
-                    peak_latency_ms=meas.peak_latency_ms,
-                    window_ptp_uv=meas.ptp,
-                    noise_uv=noise,
-                    level_uv=meas.level,
-                    **common,
-                )
+            todo.setdefault(self.s.window(label, kind), []).append(ch)
+            known[ch] = (common, kind)
+            out.append(None)
+        for window, chans in todo.items():
+            measures = measure_responses(
+                yt, chans, z, self.rate, window, [noises[ch] for ch in chans], self.s
             )
-        return tuple(out)
+            for ch, meas in zip(chans, measures, strict=True):
+                common, kind = known[ch]
+                out[ch] = self._result(common, kind, meas, noises[ch], base_amps)
+        return tuple(cast(list[SweepResult], out))
+
+    def _result(
+        self,
+        common: dict[str, Any],
+        kind: str,
+        meas: ResponseMeasure,
+        noise: float,
+        base_amps: dict[str, float],
+    ) -> SweepResult:
+        """One channel's measured result, or its rejection as implausible."""
+        why = self._screen.implausible(kind, meas.ptp, base_amps.get(common["label"]))
+        if why:
+            return rejected_result(common, kind, why, noise)
+        return SweepResult(
+            kind=kind,
+            present=meas.present,
+            latency_ms=meas.latency_ms,
+            amplitude_uv=meas.ptp if meas.present else None,
+            area_uv_ms=meas.area_uv_ms,
+            peak_latency_ms=meas.peak_latency_ms,
+            window_ptp_uv=meas.ptp,
+            noise_uv=noise,
+            level_uv=meas.level,
+            **common,
+        )
 
     def _early_ptp(self, yt: np.ndarray) -> list[float]:
         """Every channel's peak-to-peak (µV) from the end of the blanking to

@@ -7,12 +7,13 @@ pre-stimulus stretch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from monitor.evoked.settings import EvokedSettings
-from monitor.medians import median, median_columns
+from monitor.medians import median, median_columns, median_rows
 
 
 def robust_rms_columns(x: np.ndarray) -> np.ndarray:
@@ -106,30 +107,11 @@ def measure_window(
     peak = float(mag.max())
     hi = min(peak, max(s.onset_k * noise_uv, s.onset_frac * peak))
     ic = i0 + int(np.argmax(mag >= hi))
-    # Back from the first crossing to where the response leaves the baseline (the last
-    # sample at or below ``lo``); then, once, over a short return to baseline to a small
-    # first phase just before (``bridge_ms``), if that reaches ``onset_pre_k`` x noise.
     lo = max(0.1 * peak, s.onset_lo_k * noise_uv)
     dev = _deviation(y, base, min(i0, blank_end) - 1, i1)
-    j = ic
-    while j > blank_end + 1 and dev[j - 1] > lo:
-        j -= 1
-    a = max(blank_end + 1, j - max(2, round(s.bridge_ms * ms)))
-    if a < j:
-        pre = dev[a:j]
-        k = int(np.argmax(pre))
-        if pre[k] > max(lo, s.onset_pre_k * noise_uv):
-            j = a + k
-            while j > blank_end + 1 and dev[j - 1] > lo:
-                j -= 1
-    # Interpolate between j-1 (at or below lo) and j (above it).
-    v0, v1 = dev[j - 1], dev[j]
-    frac = (lo - v0) / (v1 - v0) if v1 > v0 else 1.0
-    onset = (j - 1) + min(1.0, max(0.0, frac))
     above = np.flatnonzero(mag > lo)
     end = i0 + int(above[-1]) + 1 if len(above) else ic + 1
-    start = max(j, blank_end)
-    area = float(np.add.reduce(dev[start:end]) / ms) if end > start else 0.0
+    onset, area = _onset_and_area(dev, 0, ic, lo, end, noise_uv, blank_end, ms, s)
     return ResponseMeasure(
         True,
         ptp,
@@ -138,6 +120,125 @@ def measure_window(
         peak_latency_ms=(ipk - zero) / ms,
         area_uv_ms=area,
     )
+
+
+def measure_responses(
+    yt: np.ndarray,
+    chans: Sequence[int],
+    zero: int,
+    rate: float,
+    window_ms: tuple[float, float],
+    noises: Sequence[float],
+    settings: EvokedSettings,
+) -> list[ResponseMeasure]:
+    """:func:`measure_response` of several channels in the same window: the same results.
+
+    Parameters
+    ----------
+    yt : ndarray
+        ``(channels, samples)`` the sweep with each channel's samples in a row.
+    chans : sequence of int
+        The rows measured.
+    noises : sequence of float
+        Their pre-stimulus noise RMS, in the same order.
+
+    The steps over the whole window (peak-to-peak, median, mean before it, maxima and
+    the first and last crossings) run once on all of them, each row as
+    :func:`measure_response` takes it on its own (sums along a row are the same pairwise
+    sums as over that row alone); the onset search back from the first crossing stays per
+    channel. Windows that reach invalid samples, or before the blanking's end, are
+    measured channel by channel.
+    """
+    ms = rate / 1000.0
+    s = settings
+    i0, i1 = window_rows(zero, rate, window_ms)
+    blank_end = zero + round(s.blank_ms * ms)
+    first = min(i0, blank_end) - 1  # the first sample the onset search may read
+    part = yt[chans, max(first, 0) : i1]
+    if first < zero or i1 <= i0 or not np.isfinite(part).all():
+        return [
+            measure_response(yt[ch], zero, rate, window_ms, noise, s)
+            for ch, noise in zip(chans, noises, strict=True)
+        ]
+    seg = part[:, i0 - first :]
+    ptps = (seg.max(axis=1) - seg.min(axis=1)).tolist()
+    out = [
+        ResponseMeasure(False, ptp, presence_level(noise, s))
+        for ptp, noise in zip(ptps, noises, strict=True)
+    ]
+    present = [k for k, r in enumerate(out) if r.ptp > r.level]
+    if not present:
+        return out
+    if len(present) < len(out):
+        part, seg = part[present], seg[present]
+    nz = [noises[k] for k in present]
+    ipks = (i0 + np.argmax(np.abs(seg - median_rows(seg)[:, None]), axis=1)).tolist()
+    b0 = max(blank_end, i0 - round(1.0 * ms))
+    if b0 < i0:  # np.mean's own sum and division, row by row
+        bases = np.add.reduce(part[:, b0 - first : i0 - first], axis=1) / (i0 - b0)
+    else:
+        bases = np.zeros(len(present))
+    mag = np.abs(seg - bases[:, None])
+    peaks = mag.max(axis=1).tolist()
+    his = [min(pk, max(s.onset_k * n, s.onset_frac * pk)) for pk, n in zip(peaks, nz, strict=True)]
+    ics = (i0 + np.argmax(mag >= np.array(his)[:, None], axis=1)).tolist()
+    los = [max(0.1 * pk, s.onset_lo_k * n) for pk, n in zip(peaks, nz, strict=True)]
+    above = mag > np.array(los)[:, None]
+    any_above = above.any(axis=1).tolist()
+    # The last crossing: the first one from the end.
+    ends = (i0 + seg.shape[1] - np.argmax(above[:, ::-1], axis=1)).tolist()
+    dev = np.abs(part - bases[:, None])  # |y - base| from ``first`` on
+    for r, k in enumerate(present):
+        end = ends[r] if any_above[r] else ics[r] + 1
+        onset, area = _onset_and_area(dev[r], first, ics[r], los[r], end, nz[r], blank_end, ms, s)
+        out[k] = ResponseMeasure(
+            True,
+            ptps[k],
+            out[k].level,
+            latency_ms=(onset - zero) / ms,
+            peak_latency_ms=(ipks[r] - zero) / ms,
+            area_uv_ms=area,
+        )
+    return out
+
+
+def _onset_and_area(
+    dev: np.ndarray,
+    first: int,
+    ic: int,
+    lo: float,
+    end: int,
+    noise_uv: float,
+    blank_end: int,
+    ms: float,
+    s: EvokedSettings,
+) -> tuple[float, float]:
+    """A present response's onset (a fractional row) and area (µV ms) up to row ``end``.
+
+    ``dev`` is ``|y - base|`` from row ``first`` on, ``ic`` the first row at or above the
+    onset level and ``lo`` the baseline's edge: back from ``ic`` to where the response
+    leaves the baseline (the last sample at or below ``lo``); then, once, over a short
+    return to baseline to a small first phase just before (``bridge_ms``), if that
+    reaches ``onset_pre_k`` x noise.
+    """
+    j = ic
+    while j > blank_end + 1 and dev[j - 1 - first] > lo:
+        j -= 1
+    a = max(blank_end + 1, j - max(2, round(s.bridge_ms * ms)))
+    if a < j:
+        pre = dev[a - first : j - first]
+        k = int(np.argmax(pre))
+        if pre[k] > max(lo, s.onset_pre_k * noise_uv):
+            j = a + k
+            while j > blank_end + 1 and dev[j - 1 - first] > lo:
+                j -= 1
+    # Interpolate between j-1 (at or below lo) and j (above it).
+    v0, v1 = dev[j - 1 - first], dev[j - first]
+    frac = (lo - v0) / (v1 - v0) if v1 > v0 else 1.0
+    onset = (j - 1) + min(1.0, max(0.0, frac))
+    start = max(j, blank_end)
+    area = float(np.add.reduce(dev[start - first : end - first]) / ms) if end > start else 0.0
+    return onset, area
 
 
 def _deviation(y: np.ndarray, base: float, first: int, end: int) -> np.ndarray:
