@@ -39,6 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monitor.medians import median
+
 IDLE, CANDIDATE, TRAIN = 0, 1, 2
 RAW, DIFF = 0, 1  # periodicity of the signal, or of its first difference
 POSITIVE, NEGATIVE, ENVELOPE = 0, 1, 2  # where a train's discharges show as peaks
@@ -1057,8 +1059,9 @@ class PeriodicityTracker:
         body = x[i_sure:] if backwards else x[: max(pn, i_sure + pn)]
         n_cyc = max(1, len(body) // pn)
         cycles = body[: n_cyc * pn].reshape(n_cyc, pn) if len(body) >= pn else body[None, :]
-        cyc_amp = float(np.median(np.abs(cycles).max(axis=1)))
-        cyc_pp = float(np.median(np.ptp(cycles, axis=1)))
+        # (medians of finite values: the hum-free signal has its unusable samples zeroed)
+        cyc_amp = median(np.abs(cycles).max(axis=1))
+        cyc_pp = median(np.ptp(cycles, axis=1))
         level_amp = cyc_amp if amp is None else min(amp, max(cyc_amp, 0.5 * amp))
         level = self.s.edge_frac * level_amp
         if math.isfinite(noise):
@@ -1068,7 +1071,7 @@ class PeriodicityTracker:
         # both sides of it); the walk starts from the largest discharge near it.
         around = y[max(0, i_sure - 2 * pn) : i_sure + 2 * pn]
         n_y = max(1, len(around) // pn)
-        top = float(np.median(around[: n_y * pn].reshape(n_y, -1).max(axis=1)))
+        top = median(around[: n_y * pn].reshape(n_y, -1).max(axis=1))
         floor = level if view != ENVELOPE else 0.0
         peaks = _peaks(y, max(floor, 0.35 * top), max(1, round(0.6 * period)))
         if len(peaks) == 0:
