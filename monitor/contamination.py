@@ -168,7 +168,7 @@ class ContaminationScreen:
             dev = np.abs(pre - median_rows(pre)[:, None])
             # ``dev`` and ``dpre`` are only counted from here on: partitioned in place.
             noise[chans] = 1.4826 * median_rows(dev, overwrite=True)  # robust RMS
-            dpre = np.abs(np.diff(pre, axis=1))
+            dpre = _abs_steps(pre)
             step[chans] = 1.4826 * median_rows(dpre, overwrite=True)  # robust scale of steps
             stats.append((chans, pre, dev, dpre))
         usual_noise, usual_step = self.usual_levels()
@@ -192,26 +192,20 @@ class ContaminationScreen:
             hf_pre[chans] = _share_above(dpre, s.hf_k * usual_step[chans]) > s.hf_fraction
         post = yt[:, zero + self._blank :]
         with np.errstate(invalid="ignore", divide="ignore"):
-            hf_post = (
-                _share_above(np.abs(np.diff(post, axis=1)), s.hf_k * usual_step) > s.hf_fraction
-            )
+            hf_post = _share_above(_abs_steps(post), s.hf_k * usual_step) > s.hf_fraction
             late = yt[:, zero + self._late :]
             if late.shape[1] >= self._level // 2:
                 late_busy = _share_above(np.abs(late), s.activity_k * noise) > s.late_fraction
             else:
                 late_busy = np.zeros(n_ch, bool)
-        # The raw level before the pulse: its rows summed in order (as ``mean`` does on a
-        # row-major array, without its wrapper), then divided by their number.
         clean = np.ascontiguousarray(clean)
-        before = clean[zero - self._level : zero]
-        with np.errstate(invalid="ignore"):
-            level = np.add.reduce(before, axis=0) / len(before)
+        level, start, end = self._levels(clean, zero)
         # The pulse itself (blanked, never analysed) may drive the amplifier to its rail.
         rt = _channel_rows(raw)
         saturated = self._saturated(
             np.concatenate([rt[:, :zero], rt[:, zero + self._blank :]], axis=1), noise, level
         )
-        moved = self._moved(clean, zero, level)
+        moved = self._moved(clean, zero, level, start, end)
         if learn:
             self._learn(np.flatnonzero(~(noisy | hf_pre | busy_pre | no_signal)), noise, step)
         interference = noisy | hf_pre | hf_post
@@ -288,27 +282,51 @@ class ContaminationScreen:
             )
         return out
 
-    def _moved(self, clean: np.ndarray, zero: int, level: np.ndarray) -> np.ndarray:
+    def _levels(
+        self, clean: np.ndarray, zero: int
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """The raw level (``LEVEL_MS`` means of the row-major ``clean``) before the pulse,
+        and, when there is that much before it, at the start and at the end of the sweep.
+
+        Each mean is its rows summed in order, then divided by their number (what ``mean``
+        does on a row-major array, without its wrapper); the three stretches side by side
+        are summed in one pass over their rows, each column in the same order as alone.
+        """
+        n = self._level
+        if zero < n:  # no movement check: the level only
+            before = clean[zero - n : zero]
+            with np.errstate(invalid="ignore"):
+                return np.add.reduce(before, axis=0) / len(before), None, None
+        three = np.stack([clean[zero - n : zero], clean[:n], clean[-n:]], axis=1)
+        level, start, end = np.add.reduce(three, axis=0) / n
+        return level, start, end
+
+    def _moved(
+        self,
+        clean: np.ndarray,
+        zero: int,
+        level: np.ndarray,
+        start: np.ndarray | None,
+        end: np.ndarray | None,
+    ) -> np.ndarray:
         """Channels whose raw level (5 ms means) steps away from the level before the pulse
-        and stays there (start or end of the sweep), or swings twice as far anywhere."""
+        and stays there (``start`` or ``end`` of the sweep), or swings twice as far
+        anywhere. ``clean`` is row-major."""
         m = self.s.movement_uv
         n_ch = clean.shape[1]
-        if zero < self._level or not np.isfinite(level).all():
+        if start is None or end is None or not np.isfinite(level).all():
             return np.zeros(n_ch, bool)
-        # Means as sums over the rows divided by their number (``mean`` does just that, in
-        # the same order, behind a slower wrapper); the rows are summed in order, one after
-        # the other, in a row-major array, as they were by ``mean``.
-        clean = np.ascontiguousarray(clean)
-        start = np.add.reduce(clean[: self._level], axis=0) / self._level
-        end = np.add.reduce(clean[-self._level :], axis=0) / self._level
+        # Every 5 ms block before and after the pulse side by side, so that one pass over
+        # a block's rows sums them all (each column in row order, as ``mean`` of the block
+        # alone does), then divided by their number.
+        b = self._block
         after = clean[zero + self._blank :]
-        k = len(after) // self._block
-        blocks = np.add.reduce(after[: k * self._block].reshape(k, self._block, n_ch), axis=1)
-        pre_k = zero // self._block
-        pre_blocks = np.add.reduce(
-            clean[: pre_k * self._block].reshape(pre_k, self._block, n_ch), axis=1
-        )
-        means = np.concatenate([pre_blocks, blocks]) / self._block
+        k = len(after) // b
+        pre_k = zero // b
+        blocks = np.empty((b, pre_k + k, n_ch))
+        blocks[:, :pre_k] = clean[: pre_k * b].reshape(pre_k, b, n_ch).transpose(1, 0, 2)
+        blocks[:, pre_k:] = after[: k * b].reshape(k, b, n_ch).transpose(1, 0, 2)
+        means = np.add.reduce(blocks, axis=0) / b
         with np.errstate(invalid="ignore"):
             # ``np.nanmax`` is this reduction plus a check for all-NaN columns.
             swing = np.fmax.reduce(np.abs(means - level), axis=0)
@@ -349,3 +367,10 @@ def _first_reasons(order: tuple[tuple[np.ndarray, str], ...]) -> list[str]:
 def _channel_rows(x: np.ndarray) -> np.ndarray:
     """``x.T``, each row (channel) contiguous: a view when it already is, else a copy."""
     return x.T if x.strides[0] == x.itemsize else np.ascontiguousarray(x.T)
+
+
+def _abs_steps(x: np.ndarray) -> np.ndarray:
+    """``np.abs(np.diff(x, axis=1))``: the same subtraction, without the wrapper and with
+    the absolute value taken in place."""
+    d = np.subtract(x[:, 1:], x[:, :-1])
+    return np.abs(d, out=d)

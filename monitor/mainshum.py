@@ -202,7 +202,7 @@ class MainsHum:
             self._sweeps += 1
             for f, fit in fits.items():
                 coef, _, h = fit  # type: ignore[misc]
-                energy = float(np.sum(coef[: 2 * h] ** 2))
+                energy = float(np.add.reduce(coef[: 2 * h] ** 2, axis=None))
                 self._score[f] = 0.7 * self._score[f] + energy
             best = max(self.families, key=lambda f: self._score[f])
             if self._family is None or (
@@ -305,12 +305,18 @@ class MainsHum:
         if pinv is None:
             return None
         coef = pinv @ x
-        if h and np.any(
-            np.sqrt(np.sum(coef[: 2 * h] ** 2, axis=0)) > MAX_HUM_RATIO * spread + HUM_MIN_UV
+        # ``np.add.reduce`` is ``np.sum``'s own reduction, without the wrapper (this runs
+        # once or twice per sweep).
+        if (
+            h
+            and (
+                np.sqrt(np.add.reduce(coef[: 2 * h] ** 2, axis=0))
+                > MAX_HUM_RATIO * spread + HUM_MIN_UV
+            ).any()
         ):
             return None
         dof = max(1, len(t) - design.shape[1])
-        sigma = np.sqrt(np.sum((x - design @ coef) ** 2, axis=0) / dof)
+        sigma = np.sqrt(np.add.reduce((x - design @ coef) ** 2, axis=0) / dof)
         return coef, sigma, h
 
     def _sweep_sines(self, f0: float, h: int, n: int, zero: int) -> np.ndarray:
