@@ -214,6 +214,7 @@ class StimulusArtifactDetector:
         self._n_scales = 0  # chunks ever taken into it
         self._scale = np.zeros(n_channels)  # typical jump per channel (µV)
         self._thr = np.maximum(self.s.k_noise * self._scale, self.s.floor_uv)
+        self._raw = self._buf  # the block being examined (see process)
         self._d = np.zeros((0, n_channels), np.float32)  # the jumps of _buf (see _scan)
         self._last = -(10**12)
         self.found = 0
@@ -235,30 +236,57 @@ class StimulusArtifactDetector:
             self._buf = np.zeros((0, self.n_channels), np.float32)
             self._buf_start = start
             self._next = start + self.behind
-        self._buf = np.concatenate([self._buf, raw]) if len(self._buf) else raw.copy()
+        # The samples are _buf (what is kept from before) followed by raw, never joined as
+        # a whole: the jumps are taken from both (see _scan, _samples). In the type the
+        # two would have joined in.
+        kind = np.result_type(self._buf, raw) if len(self._buf) else raw.dtype
+        if self._buf.dtype != kind:
+            self._buf = self._buf.astype(kind)
+        raw = np.asarray(raw, kind)
         found: list[StimMarker] = []
-        n = (self._buf_start + len(self._buf) - self.ahead - self._next) // self.chunk
+        n = (self._buf_start + len(self._buf) + len(raw) - self.ahead - self._next) // self.chunk
         if n > 0:
-            with np.errstate(invalid="ignore"):  # NaN (a gap, a hole) is never over a threshold
-                found = self._scan(n)
+            self._raw = raw
+            try:
+                with np.errstate(invalid="ignore"):  # NaN (a gap, a hole) is over no threshold
+                    found = self._scan(n)
+            finally:
+                self._raw = self._buf[:0]  # the caller's array is not kept
             self._next += n * self.chunk
         keep_from = self._next - self.behind - self._buf_start
-        if keep_from > 0:
-            self._buf = self._buf[keep_from:]
-            self._buf_start += keep_from
+        held = len(self._buf)
+        if keep_from >= held:
+            self._buf = raw[keep_from - held :].copy()
+        else:
+            self._buf = np.concatenate([self._buf[keep_from:], raw])
+        self._buf_start += keep_from
         for marker in found:
             if self.on_stim is not None:
                 self.on_stim(marker)
         return found
 
+    def _samples(self, a: int, b: int) -> np.ndarray:
+        """Samples ``a .. b-1`` counted from ``_buf_start``, across ``_buf`` and ``_raw``."""
+        held = len(self._buf)
+        if b <= held:
+            return self._buf[a:b]
+        if a >= held:
+            return self._raw[a - held : b - held]
+        return np.concatenate([self._buf[a:], self._raw[: b - held]])
+
     def _scan(self, n: int) -> list[StimMarker]:
         """Examine the ``n`` chunks from ``_next``: all the buffer's jumps and the chunks'
         typical jumps and peaks in one go (the costly part); then only a closer look where
         a chunk's peak is over the threshold."""
-        x = self._buf
+        w, raw = self.w, self._raw
         # Row r: the jump at absolute index _buf_start + w + r. The closer looks take their
         # jumps from here too (before and after the chunks as well).
-        self._d = d = x[self.w :] - x[: -self.w]
+        head = np.concatenate([self._buf, raw[:w]])  # the jumps that reach back into _buf
+        nh = len(head) - w
+        self._d = d = np.empty((len(self._buf) + len(raw) - w, self.n_channels), raw.dtype)
+        np.subtract(head[w:], head[:nh], out=d[:nh])
+        if len(raw) > w:
+            np.subtract(raw[w:], raw[:-w], out=d[nh:])
         np.abs(d, out=d)
         r0 = self._next - self._buf_start - self.w
         d_all = self._d[r0 : r0 + n * self.chunk].reshape(n, self.chunk, self.n_channels)
@@ -352,7 +380,7 @@ class StimulusArtifactDetector:
         if np.count_nonzero(after) >= self.need:
             return False
         i0 = i - self._buf_start
-        seg = self._buf[i0 - self.around : i0 + self.sync + self.around, near]
+        seg = self._samples(i0 - self.around, i0 + self.sync + self.around)[:, near]
         ptp = seg.max(axis=0) - seg.min(axis=0)  # np.ptp without its wrapper
         sharp = jumps[:, near].max(axis=0) / np.maximum(ptp, 1e-9)
         return not _median(sharp) < self.s.sharpness
@@ -361,8 +389,8 @@ class StimulusArtifactDetector:
         """The first sample of the jump: where the fastest channel first moves by a third of
         its threshold from the sample before the jump window."""
         i0 = i - self._buf_start
-        x = self._buf
-        moved = (np.abs(x[i0 - self.w : i0 + 1] - x[i0 - self.w]) > thr / 3).any(axis=1)
+        x = self._samples(i0 - self.w, i0 + 1)
+        moved = (np.abs(x - x[0]) > thr / 3).any(axis=1)
         hit = np.flatnonzero(moved)
         return i - self.w + int(hit[0]) if len(hit) else i
 
