@@ -32,6 +32,7 @@ from monitor.evoked.settings import (
 )
 from monitor.evoked.stimuli import MODE_LSR, MODE_ZL
 from monitor.evoked.sweep import SweepResult
+from monitor.medians import median
 
 _MODE_NAMES = {MODE_LSR: "LSR", MODE_ZL: "Z-L response"}
 
@@ -857,8 +858,8 @@ def baseline_channels(
         if not pres:
             continue
         if strict:
-            amp = float(np.median([r.amplitude_uv for r in pres]))
-            level = float(np.median([r.level_uv for r in pres]))
+            amp = _median_of([r.amplitude_uv for r in pres])
+            level = _median_of([r.level_uv for r in pres])
             if len(pres) >= max(1, len(obs) - 1) and amp >= margin * level:
                 out.append(ch)
         elif len(pres) * 2 >= len(rs):
@@ -898,9 +899,18 @@ def baseline_medians(
     amps, lats = {}, {}
     for ch in chans:
         pres = [o.results[ch] for o in obs if is_present(o, ch)]
-        amps[labels[ch]] = float(np.median([r.amplitude_uv for r in pres]))
-        lats[labels[ch]] = float(np.median([r.latency_ms for r in pres]))
+        amps[labels[ch]] = _median_of([r.amplitude_uv for r in pres])
+        lats[labels[ch]] = _median_of([r.latency_ms for r in pres])
     return amps, lats
+
+
+def _median_of(values: list) -> float:
+    """``float(np.median(values))`` of finite values (amplitudes, levels, latencies), by
+    :func:`monitor.medians.median`: the same value without np.median's overhead (this runs
+    for every channel on every sweep while a baseline is being collected)."""
+    if not values:
+        return float("nan")
+    return median(np.array(values, float))
 
 
 def collect_same_stimulus(window: deque[Observation], obs: Observation, tolerance: float) -> bool:
