@@ -18,12 +18,14 @@ the first is read and :attr:`LslSource.messages` names the others. See ``docs/ls
   dejitter is not used: it smooths a jump in the timestamps away, i.e. hides the gap.
 - Markers: from ``--lsl-markers NAME``, or else the stream of type "Markers" named like the
   EMG stream with " markers" in place of a trailing " EMG" (what our monitors publish,
-  :mod:`drivers.lslmarkers`). A marker becomes a :class:`~monitor.block.StimMarker` when it
-  is our JSON of kind "stim" or a text starting with "stim" ("stim 15 mA 0.2 ms
-  zygomatic"); our JSON "note" and any other text become a
-  :class:`~monitor.block.NoteMarker`; our other JSON kinds (event, alarm, lsr, status: the
-  publishing monitor's own analysis) are ignored, this monitor analyses for itself. Its
-  index is that of the EMG sample with the same timestamp.
+  :mod:`drivers.lslmarkers`), on the machine that sends the EMG: a derived name on
+  another machine is another room's and is ignored (said once); a name given on the
+  command line is taken from another machine only when none is on the EMG's. A marker
+  becomes a :class:`~monitor.block.StimMarker` when it is our JSON of kind "stim" or a
+  text starting with "stim" ("stim 15 mA 0.2 ms zygomatic"); our JSON "note" and any
+  other text become a :class:`~monitor.block.NoteMarker`; our other JSON kinds (event,
+  alarm, lsr, status: the publishing monitor's own analysis) are ignored, this monitor
+  analyses for itself. Its index is that of the EMG sample with the same timestamp.
 - No data for ``silence_s`` (1 s), or liblsl reporting the outlet gone: ``SignalLost``
   ("No signal from the LSL stream NAME"). ``reconnect`` resolves again (at most 0.2 s per
   try) and resumes; the time lost becomes a gap (from the timestamps, or the wall clock
@@ -45,6 +47,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -114,6 +117,33 @@ def parse_query(text: str) -> tuple[str, str]:
 def unit_factor(unit: str) -> float | None:
     """µV per unit of ``unit``; ``None`` when it is not a known voltage unit."""
     return UNIT_TO_UV.get(unit.strip().lower().replace(" ", ""))
+
+
+def pick_marker_stream(
+    found: Iterable[Any], emg_host: str, explicit: bool, last_uid: str, string_format: int
+) -> tuple[Any | None, list[Any]]:
+    """The marker stream to read among the streams ``found`` by its name, and the ones
+    passed over because they are on another machine.
+
+    Names are set per room, but two rooms can be given the same one: a marker stream on
+    another machine than the EMG's would put another room's stimuli into this case. So
+    one on the EMG's machine is taken first; a name derived from the EMG stream's
+    (``explicit`` False) is never taken from another machine; a name given on the command
+    line may be (a separate stimulator computer), when none is on the EMG's machine. Only
+    string streams, and unless named on the command line only of type "Markers". Among
+    equals, an outlet other than ``last_uid`` (the one read before it vanished) first.
+    """
+    usable = [
+        s
+        for s in found
+        if s.channel_format() == string_format and (explicit or s.type() == lslmarkers.MARKER_TYPE)
+    ]
+    here = [s for s in usable if s.hostname() == emg_host]
+    elsewhere = [s for s in usable if s.hostname() != emg_host]
+    pool = here or (elsewhere if explicit else [])
+    pool.sort(key=lambda s: s.uid() == last_uid)  # a new outlet first (stable otherwise)
+    passed_over = elsewhere if pool is here or not explicit else []
+    return (pool[0] if pool else None), passed_over
 
 
 def marker_from_text(text: str, index: int) -> StimMarker | NoteMarker | None:
@@ -259,6 +289,8 @@ class LslSource(Source):
         self._marker_query = ""
         self._marker_uid = ""
         self._marker_tried = 0.0
+        self._marker_ignored: set[str] = set()  # other machines' marker streams, said once
+        self._emg_host = ""
 
     # -- Source ------------------------------------------------------------------------------
     @property
@@ -329,6 +361,7 @@ class LslSource(Source):
         self._next = 0
         self._last_data = time.monotonic()
         self._uid = stream.uid()
+        self._emg_host = stream.hostname()
         self._start_markers(pylsl, stream)
         self._info = SourceInfo(
             f"LSL stream {self._stream_name}",
@@ -388,6 +421,7 @@ class LslSource(Source):
         except SourceError:
             raise SignalLost(f"No signal from the LSL stream {self._stream_name}.") from None
         self._uid = stream.uid()
+        self._emg_host = stream.hostname()  # the markers to read are on its machine
         self._format = int(stream.channel_format())
         self._resumed = True
         self._last_data = time.monotonic()
@@ -496,23 +530,33 @@ class LslSource(Source):
             return
         self._marker_tried = now
         pylsl = _pylsl()
-        found = [
-            s
-            for s in self._marker_resolver.results()
-            if s.channel_format() == pylsl.cf_string
-            and (self.marker_name is not None or s.type() == lslmarkers.MARKER_TYPE)
-        ]
-        found.sort(key=lambda s: s.uid() == self._marker_uid)  # a new outlet first
-        if not found:
+        stream, passed_over = pick_marker_stream(
+            self._marker_resolver.results(),
+            self._emg_host,
+            explicit=self.marker_name is not None,
+            last_uid=self._marker_uid,
+            string_format=pylsl.cf_string,
+        )
+        for other in passed_over:
+            if other.uid() not in self._marker_ignored:
+                self._marker_ignored.add(other.uid())
+                text = (
+                    f"Marker stream {other.name()} on {other.hostname()} ignored: it is not on "
+                    f"the machine sending the EMG ({self._emg_host}); its stimuli would be "
+                    "another room's."
+                )
+                self.messages.append(text)
+                log.warning(text)
+        if stream is None:
             return
         try:
             inlet = pylsl.StreamInlet(
-                found[0], max_buflen=30, recover=False, processing_flags=pylsl.proc_clocksync
+                stream, max_buflen=30, recover=False, processing_flags=pylsl.proc_clocksync
             )
             inlet.open_stream(timeout=0.1)
         except (pylsl.util.TimeoutError, pylsl.util.LostError):
             return
-        self._marker_uid = found[0].uid()
+        self._marker_uid = stream.uid()
         self._marker_inlet = inlet
 
     def _pull_markers(self) -> None:

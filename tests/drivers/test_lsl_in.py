@@ -26,7 +26,13 @@ if not os.environ.get("LSLAPICFG"):
 pylsl = pytest.importorskip("pylsl")
 
 from drivers import lslmarkers  # noqa: E402
-from drivers.lsl_in import GapFinder, LslSource, marker_from_text, unit_factor  # noqa: E402
+from drivers.lsl_in import (  # noqa: E402
+    GapFinder,
+    LslSource,
+    marker_from_text,
+    pick_marker_stream,
+    unit_factor,
+)
 from drivers.sources import LslStream  # noqa: E402
 from monitor.block import NoteMarker, StimMarker  # noqa: E402
 from monitor.session import Session, State  # noqa: E402
@@ -223,6 +229,52 @@ def test_marker_texts():
     assert marker_from_text("  ", 2) is None
     assert unit_factor("microvolts") == 1.0 and unit_factor("V") == 1e6
     assert unit_factor("mV") == 1e3 and unit_factor("µV") == 1.0 and unit_factor("kg") is None
+
+
+class _Found:
+    """What the marker stream search sees of a stream (name, machine, format, type)."""
+
+    def __init__(self, uid: str, host: str, fmt: int = pylsl.cf_string, kind: str = "Markers"):
+        self._uid, self._host, self._fmt, self._kind = uid, host, fmt, kind
+
+    def uid(self) -> str:
+        return self._uid
+
+    def hostname(self) -> str:
+        return self._host
+
+    def channel_format(self) -> int:
+        return self._fmt
+
+    def type(self) -> str:
+        return self._kind
+
+    def name(self) -> str:
+        return "OR 3 markers"
+
+
+def test_the_marker_stream_is_taken_from_the_emg_machine():
+    # Two rooms named alike: the one on the EMG's machine is this room's.
+    ours, theirs = _Found("a", "or3-pc"), _Found("b", "or5-pc")
+
+    def pick(found, explicit=False, last=""):
+        return pick_marker_stream(found, "or3-pc", explicit, last, pylsl.cf_string)
+
+    assert pick([theirs, ours]) == (ours, [theirs])
+    # Only another machine's, under the derived name: another room's stimuli, refused.
+    assert pick([theirs]) == (None, [theirs])
+    # A name given on the command line may come from a stimulator computer ...
+    assert pick([theirs], explicit=True) == (theirs, [])
+    # ... unless one of that name is on the EMG's machine.
+    assert pick([theirs, ours], explicit=True) == (ours, [theirs])
+    # Not text, or not of type Markers under the derived name: never read.
+    numeric = _Found("c", "or3-pc", fmt=pylsl.cf_float32)
+    other_type = _Found("d", "or3-pc", kind="Stim")
+    assert pick([numeric, other_type]) == (None, [])
+    assert pick([other_type], explicit=True) == (other_type, [])
+    # After the stream vanished, a new outlet before the one lost.
+    new = _Found("e", "or3-pc")
+    assert pick([ours, new], last="a") == (new, [])
 
 
 def test_no_unit_and_no_labels_are_said():
