@@ -46,7 +46,7 @@ from monitor.artifact import CauteryGate
 from monitor.atrain import PeriodicitySettings, PeriodicityTracker, TrainChange
 from monitor.block import Block
 from monitor.events import ALL_CHANNELS, EmgEvent, EventKind
-from monitor.extremes import segment_max, segment_min
+from monitor.extremes import segment_max
 from monitor.noise import RobustNoise
 
 
@@ -91,7 +91,7 @@ class _HopStats:
 
     power: np.ndarray
     dpower: np.ndarray
-    ptp: np.ndarray
+    segments: np.ndarray  # the hops' samples (hops, hop, channels)
     maxabs: np.ndarray
     gate: np.ndarray  # the periodicity tracker's gate power per hop
     rms: np.ndarray  # sqrt(power): what the noise estimate learns
@@ -206,11 +206,12 @@ class FreeRunDetector:
             # looks closer where something crosses a threshold.
             i0 = self._next_hop - self._buf_start
             seg = self._buf[i0 : i0 + n_hops * self.hop].reshape(n_hops, self.hop, -1)
-            mx, mn = segment_max(seg), segment_min(seg)
+            # The largest magnitude per hop (one pass of maxima rather than two); the
+            # peak-to-peak only where the cautery gate asks for it (_cautery_hop).
+            maxabs = segment_max(np.abs(seg))
             d = seg[:, 1:] - seg[:, :-1]
             power = np.einsum("hnc,hnc->hc", seg, seg) / self.hop
             dpower = np.einsum("hnc,hnc->hc", d, d) / (self.hop - 1)
-            maxabs = np.maximum(mx, -mn)
             rms = np.sqrt(power)
             broadband = self.cautery.broadband(power, dpower)
             with np.errstate(invalid="ignore"):
@@ -218,7 +219,7 @@ class FreeRunDetector:
             stats = _HopStats(
                 power=power,
                 dpower=dpower,
-                ptp=mx - mn,
+                segments=seg,
                 maxabs=maxabs,
                 gate=self.trains.take_block(self._next_hop, seg, self._blank_spans(n_hops)),
                 rms=rms,
@@ -345,7 +346,7 @@ class FreeRunDetector:
         active, changed = self.cautery.hop(
             st.power[k],
             st.dpower[k],
-            st.ptp[k],
+            st.segments[k].max(axis=0) - st.segments[k].min(axis=0),
             self.noise.sd,
             h0,
             self.trains.periodic,
