@@ -352,15 +352,15 @@ def _share_above(x: np.ndarray, limit: np.ndarray) -> np.ndarray:
     """Per row of ``x``, the share of its values above that row's ``limit`` (NaN is not
     above): ``(x > limit[:, None]).mean(axis=1)``, the same counts over the same
     length, without the float accumulation of a mean of booleans."""
-    return (x > limit[:, None]).sum(axis=1) / x.shape[1]
+    return np.add.reduce(x > limit[:, None], axis=1) / x.shape[1]
 
 
 def _first_reasons(order: tuple[tuple[np.ndarray, str], ...]) -> list[str]:
     """Per channel, the reason of the first flags set for it in ``order``, or ``""``
     (one array and two reductions, not a generator per channel)."""
     flags = np.array([f for f, _ in order])
-    first = flags.argmax(axis=0).tolist()
-    hit = flags.any(axis=0).tolist()
+    first: list[int] = np.argmax(flags, axis=0).tolist()
+    hit: list[bool] = np.logical_or.reduce(flags, axis=0).tolist()
     return [order[k][1] if h else "" for k, h in zip(first, hit, strict=True)]
 
 

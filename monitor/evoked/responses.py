@@ -161,7 +161,8 @@ def measure_responses(
             for ch, noise in zip(chans, noises, strict=True)
         ]
     seg = part[:, i0 - first :]
-    ptps = (seg.max(axis=1) - seg.min(axis=1)).tolist()
+    # The ufuncs' reductions: what the ``max``/``min``/``any`` methods call, without them.
+    ptps = (np.maximum.reduce(seg, axis=1) - np.minimum.reduce(seg, axis=1)).tolist()
     out = [
         ResponseMeasure(False, ptp, presence_level(noise, s))
         for ptp, noise in zip(ptps, noises, strict=True)
@@ -179,12 +180,12 @@ def measure_responses(
     else:
         bases = np.zeros(len(present))
     mag = np.abs(seg - bases[:, None])
-    peaks = mag.max(axis=1).tolist()
+    peaks = np.maximum.reduce(mag, axis=1).tolist()
     his = [min(pk, max(s.onset_k * n, s.onset_frac * pk)) for pk, n in zip(peaks, nz, strict=True)]
     ics = (i0 + np.argmax(mag >= np.array(his)[:, None], axis=1)).tolist()
     los = [max(0.1 * pk, s.onset_lo_k * n) for pk, n in zip(peaks, nz, strict=True)]
     above = mag > np.array(los)[:, None]
-    any_above = above.any(axis=1).tolist()
+    any_above = np.logical_or.reduce(above, axis=1).tolist()
     # The last crossing: the first one from the end.
     ends = (i0 + seg.shape[1] - np.argmax(above[:, ::-1], axis=1)).tolist()
     dev = np.abs(part - bases[:, None])  # |y - base| from ``first`` on
