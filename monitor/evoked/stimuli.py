@@ -339,8 +339,10 @@ class StimulusArtifactDetector:
         rows = list(dict.fromkeys(c for c in hot if k <= c < j))
         if not rows:
             return []
+        # A sample can have enough channels over only in a chunk that has them over.
+        over = np.count_nonzero(peaks[rows] > self._thr, axis=1)
         found: list[StimMarker] = []
-        for h in np.flatnonzero((peaks[rows] > self._thr).any(axis=1)):
+        for h in np.flatnonzero(over >= min(self.need, self.n_channels)):
             c = rows[h]
             found += self._examine(self._next + c * self.chunk, d_all[c], self._thr)
         return found
