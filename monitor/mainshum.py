@@ -169,14 +169,13 @@ class MainsHum:
         -------
         HumFit
         """
-        nothing = HumFit(0.0, np.zeros(sweep.shape[1]))
-        if not self.enabled or not self._enough_rows(fit_t):
-            return nothing
-        try:
-            fit = self._remove(fit_x, fit_t, sweep, zero)
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
-            fit = None  # never out of the analyzer: the sweep is judged with its hum
-        return nothing if fit is None else fit
+        fit = None
+        if self.enabled and self._enough_rows(fit_t):
+            try:
+                fit = self._remove(fit_x, fit_t, sweep, zero)
+            except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+                fit = None  # never out of the analyzer: the sweep is judged with its hum
+        return HumFit(0.0, np.zeros(sweep.shape[1])) if fit is None else fit
 
     def _enough_rows(self, t: np.ndarray) -> bool:
         if len(t) < 2:
@@ -222,7 +221,7 @@ class MainsHum:
         if h == 0:
             return None
         sines = coef[: 2 * h].reshape(h, 2, n_ch)
-        amp = np.sqrt(np.sum(sines**2, axis=1))  # (h, channels)
+        amp = np.sqrt(np.add.reduce(sines**2, axis=1))  # (h, channels); np.sum's reduction
         # The exact frequency, from the sweeps with a clear fundamental only (its standard
         # error is about sigma * sqrt(2 / m)): with little hum the offset is noise, and the
         # frequency would wander for nothing.
@@ -240,7 +239,7 @@ class MainsHum:
                     f0 = self._used(family)
                     coef, sigma, h = again
                     sines = coef[: 2 * h].reshape(h, 2, n_ch)
-                    amp = np.sqrt(np.sum(sines**2, axis=1))
+                    amp = np.sqrt(np.add.reduce(sines**2, axis=1))
         # Only the harmonics that stand out of the noise are removed: a fitted sine is also
         # the noise that happened to lie at its frequency before the pulse, and carried
         # past the pulse it adds to the window what it took from the noise level.

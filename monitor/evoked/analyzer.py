@@ -555,15 +555,22 @@ class EvokedAnalyzer:
         )
         self._record(sw, done, calls)
 
+    @functools.cached_property
+    def _hum_t(self) -> np.ndarray:
+        """The times of the hum fit's rows (s), computed once (never written)."""
+        return self._hum_rows / self.rate
+
     def _remove_hum(self, idx: int, raw: np.ndarray, zero: int) -> HumFit:
         """Fit the mains hum to the raw signal before the pulse (away from invalid samples
         and from any other pulse and its response) and remove it from ``raw`` (the sweep,
         invalid samples held) before blanking, so the blanked stretch holds no hum either."""
         if not self._hum.enabled:
             return HumFit(0.0, np.zeros(self.n_channels))
-        rows = self._hum_rows[idx + self._hum_rows >= self._buf_start]
-        if len(rows) == 0:
-            return HumFit(0.0, np.zeros(self.n_channels))
+        rows = self._hum_rows
+        if idx + int(rows[0]) < self._buf_start:  # the data began (or resumed) since
+            rows = rows[idx + rows >= self._buf_start]
+            if len(rows) == 0:
+                return HumFit(0.0, np.zeros(self.n_channels))
         # The rows are every ``stride``-th sample: a strided slice, not a gather.
         first = idx + int(rows[0]) - self._buf_start
         x = self._buf[first : first + len(rows) * self._hum.stride : self._hum.stride].astype(
@@ -571,10 +578,8 @@ class EvokedAnalyzer:
         )
         fin = np.isfinite(x)
         live = None  # every channel is fitted
-        keep: np.ndarray
-        if fin.all():
-            keep = np.ones(len(rows), bool)
-        else:
+        keep: np.ndarray | None = None  # every row is
+        if not fin.all():
             # A channel without signal over most of the stretch (a dead one) is left out
             # of the fit rather than taking every row away from the others.
             live = fin.mean(axis=0) >= 0.5
@@ -582,13 +587,16 @@ class EvokedAnalyzer:
                 return HumFit(0.0, np.zeros(self.n_channels))
             keep = cast(np.ndarray, fin[:, live].all(axis=1))  # a row mask, never a scalar
         for k in self._pulses_near(idx + rows[0] - self._prev_resp, idx):
-            keep &= ~((rows >= k - idx - self._blank) & (rows < k - idx + self._prev_resp))
-        if not keep.all():
+            near = (rows >= k - idx - self._blank) & (rows < k - idx + self._prev_resp)
+            keep = ~near if keep is None else keep & ~near
+        if keep is not None and not keep.all():
             rows, x = rows[keep], x[keep]
+        # Their times: those of every row computed once (the usual case).
+        t = self._hum_t if rows is self._hum_rows else rows / self.rate
         if live is None or live.all():
-            return self._hum.remove(x, rows / self.rate, raw, zero)
+            return self._hum.remove(x, t, raw, zero)
         part = raw[:, live]
-        fit = self._hum.remove(x[:, live], rows / self.rate, part, zero)
+        fit = self._hum.remove(x[:, live], t, part, zero)
         raw[:, live] = part
         amp = np.zeros(self.n_channels)
         amp[live] = fit.amplitude_uv
@@ -803,7 +811,7 @@ class EvokedAnalyzer:
             if sw.mode == MODE_LSR:
                 verified, control_calls = self._check_stimulation(sw, obs, tracker)
                 new.extend(control_calls)
-                obs = dataclasses.replace(obs, stimulation=verified)
+                obs = _with_stimulation(obs, verified)
                 sw = dataclasses.replace(sw, stimulation=verified)
                 kinds = {c.kind for c in control_calls}
                 # While the stimulation is lost the LSR says nothing: never "LSR
@@ -830,7 +838,14 @@ class EvokedAnalyzer:
         present = tracker.watched_present(lsr_obs)
         if present is None:  # no baseline yet: any LSR shows the stimulus got through
             present = any(r.judged and r.present for r in lsr_obs.results.values())
-        every = dataclasses.replace(lsr_obs, results={r.channel: r for r in sw.results})
+        every = Observation(
+            lsr_obs.stim_index,
+            lsr_obs.stim_number,
+            lsr_obs.current_ma,
+            lsr_obs.site,
+            {r.channel: r for r in sw.results},
+            lsr_obs.stimulation,
+        )
         verified = self._control.verify(every, present)
         note = ""
         if tracker.state == "gone" and tracker.since is not None:
@@ -840,7 +855,7 @@ class EvokedAnalyzer:
             )
         elif tracker.state == "present":
             note = "The LSR cannot be judged meanwhile."
-        calls = self._control.update(dataclasses.replace(every, stimulation=verified), note)
+        calls = self._control.update(_with_stimulation(every, verified), note)
         return verified, calls
 
     # -- reading (any thread) ----------------------------------------------------------------
@@ -1018,6 +1033,13 @@ class EvokedAnalyzer:
         ``present=0`` with empty fields and its reason in ``rejected``; ``extra`` appends
         ``kind``."""
         return stim_response_rows(self.results(), self.rate, extra)
+
+
+def _with_stimulation(obs: Observation, stimulation: str) -> Observation:
+    """``dataclasses.replace(obs, stimulation=stimulation)``, without its field lookups."""
+    return Observation(
+        obs.stim_index, obs.stim_number, obs.current_ma, obs.site, obs.results, stimulation
+    )
 
 
 def _hold_last_finite(x: np.ndarray, bad: np.ndarray) -> np.ndarray:
