@@ -190,7 +190,7 @@ class MainsHum:
         """:meth:`remove`; None when the fit cannot be trusted (nothing removed)."""
         n_ch = sweep.shape[1]
         geometry = hash(fit_t.tobytes())
-        spread = fit_x.std(axis=0)  # what a fitted hum may not exceed by far
+        spread: list[np.ndarray] = []  # fit_x.std(axis=0), once a fit needs it
         fits = {
             f: self._fit(self._used(f), fit_t, geometry, fit_x, taylor=False, spread=spread)
             for f in self._to_try(self._sweeps + 1)
@@ -272,13 +272,14 @@ class MainsHum:
         geometry: int,
         x: np.ndarray,
         taylor: bool,
-        spread: np.ndarray,
+        spread: list[np.ndarray],
     ) -> tuple[np.ndarray, np.ndarray, int] | None:
         """Least squares of ``x`` on the hum at ``f0`` (with the frequency terms when
         ``taylor``) and a quadratic. Returns the coefficients (sines first), the residual
         RMS per channel and the number of harmonics fitted; None when the design is too
         poorly conditioned, or the fitted hum is far larger (``MAX_HUM_RATIO``) than the
-        signal's RMS ``spread`` on some channel."""
+        signal's RMS on some channel (``x.std(axis=0)``: kept in ``spread``, the sweep's
+        fits share it, once one needs it)."""
         key = ("fit", f0, geometry, taylor)
         cached = self._cache.get(key)
         if cached is None:
@@ -306,14 +307,14 @@ class MainsHum:
         coef = pinv @ x
         # ``np.add.reduce`` is ``np.sum``'s own reduction, without the wrapper (this runs
         # once or twice per sweep).
-        if (
-            h
-            and (
-                np.sqrt(np.add.reduce(coef[: 2 * h] ** 2, axis=0))
-                > MAX_HUM_RATIO * spread + HUM_MIN_UV
-            ).any()
-        ):
-            return None
+        hum = np.sqrt(np.add.reduce(coef[: 2 * h] ** 2, axis=0)) if h else None
+        # A hum up to HUM_MIN_UV passes whatever the signal's spread (never negative): its
+        # standard deviation, two passes over the rows, is taken only for a larger one.
+        if hum is not None and (hum > HUM_MIN_UV).any():
+            if not spread:
+                spread.append(x.std(axis=0))
+            if (hum > MAX_HUM_RATIO * spread[0] + HUM_MIN_UV).any():
+                return None
         dof = max(1, len(t) - design.shape[1])
         sigma = np.sqrt(np.add.reduce((x - design @ coef) ** 2, axis=0) / dof)
         return coef, sigma, h
