@@ -296,8 +296,10 @@ class StimulusArtifactDetector:
         meds = np.einsum("hnc->hc", d_all) / self.chunk * 0.845  # (a mean, sooner)
         peaks = segment_max(d_all)  # NaN where invalid: never over a threshold
         # The few chunks with a peak over the floor, which every threshold is at least:
-        # only these are compared with the thresholds.
-        hot = (np.flatnonzero(peaks > self.s.floor_uv) // self.n_channels).tolist()
+        # only these are compared with the thresholds. (A float64 floor, as in them: a
+        # Python float would be compared in float32 and could round up past a peak.)
+        floor = np.float64(self.s.floor_uv)
+        hot = (np.flatnonzero(peaks > floor) // self.n_channels).tolist()
         first = self._next // self.chunk  # the absolute number of chunk 0
         found: list[StimMarker] = []
         taken = judged = 0  # chunks of this call taken into the running scale, judged

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.evoked.stimuli import StimulusArtifactDetector, _median
+from monitor.evoked.stimuli import ArtifactDetectorSettings, StimulusArtifactDetector, _median
 from simulation.emgsynth import EmgSynth, SimConfig
 
 SECONDS = 4.0
@@ -77,3 +77,14 @@ def test_the_median_is_numpys(values, dtype):
     got = _median(x)
     assert got.dtype == expected.dtype
     assert got.tobytes() == expected.tobytes() or (np.isnan(got) and np.isnan(expected))
+
+
+def test_a_jump_just_over_a_floor_that_float32_rounds_up_is_found():
+    # float32(0.1) is above 0.1: a jump of exactly that is over the floor (compared in
+    # float64, as the thresholds are), though not over float32(0.1).
+    settings = ArtifactDetectorSettings(k_noise=0.0, floor_uv=0.1)
+    det = StimulusArtifactDetector(10_000.0, 4, settings=settings)
+    x = np.zeros((3000, 4), np.float32)
+    x[1500:1503] = np.float32(0.1)
+    x[1503:] = 0.0
+    assert [m.index for m in det.process(0, x)] == [1500]
