@@ -26,6 +26,7 @@ disappearance.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -202,9 +203,7 @@ class ContaminationScreen:
         level, start, end = self._levels(clean, zero)
         # The pulse itself (blanked, never analysed) may drive the amplifier to its rail.
         rt = _channel_rows(raw)
-        saturated = self._saturated(
-            np.concatenate([rt[:, :zero], rt[:, zero + self._blank :]], axis=1), noise, level
-        )
+        saturated = self._saturated((rt[:, :zero], rt[:, zero + self._blank :]), noise, level)
         moved = self._moved(clean, zero, level, start, end)
         if learn:
             self._learn(np.flatnonzero(~(noisy | hf_pre | busy_pre | no_signal)), noise, step)
@@ -259,27 +258,30 @@ class ContaminationScreen:
         unbiased = ac[lo:] / (n - np.arange(lo, hi + 1))  # per overlapping sample
         return bool(unbiased.max() / (ac[0] / n) > PERIODIC_R)
 
-    def _saturated(self, raw: np.ndarray, noise: np.ndarray, level: np.ndarray) -> np.ndarray:
+    def _saturated(
+        self, parts: tuple[np.ndarray, np.ndarray], noise: np.ndarray, level: np.ndarray
+    ) -> np.ndarray:
         """Channels with at least ``saturation_ms`` of samples held at the sweep's extreme
         value, far from the level before the pulse: an amplifier at its rail (or an ADC
-        at full scale). ``raw`` is ``(channels, samples)``."""
+        at full scale). ``parts``: the raw sweep before and after the pulse, each
+        ``(channels, samples)`` (taken as one: the extremes and counts of both)."""
         s = self.s
-        out = np.zeros(raw.shape[0], bool)
-        if raw.shape[1] < self._sat_n:
+        out = np.zeros(parts[0].shape[0], bool)
+        if parts[0].shape[1] + parts[1].shape[1] < self._sat_n:
             return out
         # Per channel on its valid samples (NaN ones are never at the rail; a channel
-        # with none has no extreme).
-        hi = np.fmax.reduce(raw, axis=1)
-        lo = np.fmin.reduce(raw, axis=1)
+        # with none has no extreme): of each part, then of the two.
+        both = [p for p in parts if p.shape[1]]
+        hi = functools.reduce(np.fmax, [np.fmax.reduce(p, axis=1) for p in both])
+        lo = functools.reduce(np.fmin, [np.fmin.reduce(p, axis=1) for p in both])
         far = np.maximum(s.saturation_min_uv, 20.0 * np.where(np.isfinite(noise), noise, 0.0))
         # Only channels that reach that far are counted (most do not).
         with np.errstate(invalid="ignore"):
             reach = (hi - level >= far) | (level - lo >= far)
         for ch in np.flatnonzero(reach):
-            x = raw[ch]
-            out[ch] = (hi[ch] - level[ch] >= far[ch] and (x == hi[ch]).sum() >= self._sat_n) or (
-                level[ch] - lo[ch] >= far[ch] and (x == lo[ch]).sum() >= self._sat_n
-            )
+            out[ch] = (
+                hi[ch] - level[ch] >= far[ch] and _count_equal(both, ch, hi[ch]) >= self._sat_n
+            ) or (level[ch] - lo[ch] >= far[ch] and _count_equal(both, ch, lo[ch]) >= self._sat_n)
         return out
 
     def _levels(
@@ -359,6 +361,8 @@ def _first_reasons(order: tuple[tuple[np.ndarray, str], ...]) -> list[str]:
     """Per channel, the reason of the first flags set for it in ``order``, or ``""``
     (one array and two reductions, not a generator per channel)."""
     flags = np.array([f for f, _ in order])
+    if not flags.any():  # the usual sweep
+        return [""] * flags.shape[1]
     first: list[int] = np.argmax(flags, axis=0).tolist()
     hit: list[bool] = np.logical_or.reduce(flags, axis=0).tolist()
     return [order[k][1] if h else "" for k, h in zip(first, hit, strict=True)]
@@ -374,3 +378,8 @@ def _abs_steps(x: np.ndarray) -> np.ndarray:
     the absolute value taken in place."""
     d = np.subtract(x[:, 1:], x[:, :-1])
     return np.abs(d, out=d)
+
+
+def _count_equal(parts: list[np.ndarray], ch: int, value: float) -> int:
+    """How many samples of channel ``ch`` equal ``value`` over all ``parts``."""
+    return sum(int(np.count_nonzero(p[ch] == value)) for p in parts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -163,17 +164,19 @@ def measure_responses(
     seg = part[:, i0 - first :]
     # The ufuncs' reductions: what the ``max``/``min``/``any`` methods call, without them.
     ptps = (np.maximum.reduce(seg, axis=1) - np.minimum.reduce(seg, axis=1)).tolist()
-    out = [
-        ResponseMeasure(False, ptp, presence_level(noise, s))
-        for ptp, noise in zip(ptps, noises, strict=True)
+    levels = [presence_level(noise, s) for noise in noises]
+    out: list[ResponseMeasure | None] = [
+        None if ptp > level else ResponseMeasure(False, ptp, level)
+        for ptp, level in zip(ptps, levels, strict=True)
     ]
-    present = [k for k, r in enumerate(out) if r.ptp > r.level]
+    present = [k for k, r in enumerate(out) if r is None]
     if not present:
-        return out
+        return cast(list[ResponseMeasure], out)
     if len(present) < len(out):
         part, seg = part[present], seg[present]
     nz = [noises[k] for k in present]
-    ipks = (i0 + np.argmax(np.abs(seg - median_rows(seg)[:, None]), axis=1)).tolist()
+    # (The argmax method: np.argmax's own call, without its wrapper.)
+    ipks = (i0 + np.abs(seg - median_rows(seg)[:, None]).argmax(axis=1)).tolist()
     b0 = max(blank_end, i0 - round(1.0 * ms))
     if b0 < i0:  # np.mean's own sum and division, row by row
         bases = np.add.reduce(part[:, b0 - first : i0 - first], axis=1) / (i0 - b0)
@@ -182,12 +185,12 @@ def measure_responses(
     mag = np.abs(seg - bases[:, None])
     peaks = np.maximum.reduce(mag, axis=1).tolist()
     his = [min(pk, max(s.onset_k * n, s.onset_frac * pk)) for pk, n in zip(peaks, nz, strict=True)]
-    ics = (i0 + np.argmax(mag >= np.array(his)[:, None], axis=1)).tolist()
+    ics = (i0 + (mag >= np.array(his)[:, None]).argmax(axis=1)).tolist()
     los = [max(0.1 * pk, s.onset_lo_k * n) for pk, n in zip(peaks, nz, strict=True)]
     above = mag > np.array(los)[:, None]
     any_above = np.logical_or.reduce(above, axis=1).tolist()
     # The last crossing: the first one from the end.
-    ends = (i0 + seg.shape[1] - np.argmax(above[:, ::-1], axis=1)).tolist()
+    ends = (i0 + seg.shape[1] - above[:, ::-1].argmax(axis=1)).tolist()
     dev = np.abs(part - bases[:, None])  # |y - base| from ``first`` on
     for r, k in enumerate(present):
         end = ends[r] if any_above[r] else ics[r] + 1
@@ -195,12 +198,12 @@ def measure_responses(
         out[k] = ResponseMeasure(
             True,
             ptps[k],
-            out[k].level,
+            levels[k],
             latency_ms=(onset - zero) / ms,
             peak_latency_ms=(ipks[r] - zero) / ms,
             area_uv_ms=area,
         )
-    return out
+    return cast(list[ResponseMeasure], out)
 
 
 def _onset_and_area(
