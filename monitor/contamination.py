@@ -278,7 +278,7 @@ class ContaminationScreen:
         # Only channels that reach that far are counted (most do not).
         with np.errstate(invalid="ignore"):
             reach = (hi - level >= far) | (level - lo >= far)
-        for ch in np.flatnonzero(reach):
+        for ch in np.flatnonzero(reach).tolist():
             out[ch] = (
                 hi[ch] - level[ch] >= far[ch] and _count_equal(both, ch, hi[ch]) >= self._sat_n
             ) or (level[ch] - lo[ch] >= far[ch] and _count_equal(both, ch, lo[ch]) >= self._sat_n)
