@@ -58,8 +58,9 @@ class SignalQuality:
         self._filt.append(filtered)
         self._n += block.n_samples
         if self._n >= self.window:
-            raw = np.concatenate(self._raw)
-            filt = np.concatenate(self._filt)
+            # (a block as long as the window, as offline, is used as it is: no copy)
+            raw = np.concatenate(self._raw) if len(self._raw) > 1 else self._raw[0]
+            filt = np.concatenate(self._filt) if len(self._filt) > 1 else self._filt[0]
             self._raw, self._filt, self._n = [], [], 0
             self._judge(raw, filt, self._start + len(raw))
 
@@ -122,11 +123,15 @@ class SignalQuality:
         big = np.abs(raw) > 1000.0
         if not big.any():
             return out
-        # Repeats of a big sample, counted only where there are big samples (few). Their
-        # rows from the flat positions: ``any(axis=1)`` over 8 channels costs ten times as
+        # Repeats of a big sample (equal to the one before it), counted only where there
+        # are big samples (few): at their flat positions, the sample before being one row
+        # of channels back. Reductions across the 8 channels of each row cost ten times as
         # much.
-        rows = np.unique(np.flatnonzero(big[1:]) // raw.shape[1]) + 1
-        repeats = np.count_nonzero((raw[rows] == raw[rows - 1]) & big[rows], axis=0)
+        n_ch = raw.shape[1]
+        at = np.flatnonzero(big[1:]) + n_ch
+        flat = raw.reshape(-1)
+        same_as_before = flat[at] == flat[at - n_ch]
+        repeats = np.bincount(at[same_as_before] % n_ch, minlength=n_ch)
         chans = np.flatnonzero(repeats >= k - 1)
         if len(chans) == 0:
             return out
