@@ -323,7 +323,7 @@ class PeriodicityTracker:
             # A train found so is not calm, so it is never learned as the background.
             unlearned = ~self._bg_ready & (self._hops >= self.UNLEARNED_STEPS)
             look = (look | unlearned) & (self._bg_ready | unlearned)
-        if not look.any():
+        if not np.count_nonzero(look):  # (a quarter of .any()'s cost, every step)
             return []
         return self._judge(np.flatnonzero(look), tracking)
 
@@ -338,7 +338,7 @@ class PeriodicityTracker:
         ):
             return self.hop(k, power)
         over = power > self._gate
-        if over.any():
+        if np.count_nonzero(over):
             return self.hop(k, power)  # something to look at
         self._n += hop_d
         self._end += hop_d
@@ -356,7 +356,7 @@ class PeriodicityTracker:
             self._dirty
             or not self._all_ready
             or self._end + self.hop_d < self._bad_max
-            or self.active.any()
+            or np.count_nonzero(self.active)
         ):
             return 0
         hop_d, gate, clean = self.hop_d, self._gate, self._hop_clean
@@ -365,7 +365,7 @@ class PeriodicityTracker:
             if not clean[k + t]:
                 return t
             if (self._end + (t + 1) * hop_d) // hop_d % self.STEP_HOPS == 0:
-                if (self._block_gate[k + t] > gate).any():
+                if np.count_nonzero(self._block_gate[k + t] > gate):
                     return t  # loud: that hop is judged
                 steps += 1
                 if steps % self.GROUP == 0:
