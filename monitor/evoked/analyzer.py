@@ -285,7 +285,7 @@ class EvokedAnalyzer:
         self._muscles = [muscle_of(label) for label in self.labels]
         self._sides = [side_of(label) for label in self.labels]
         self._site_sides: dict[str, str | None] = {}
-        self._sites: dict[str, StimSite] = {}
+        self._sites: dict[str, tuple[StimSite, tuple[str, ...]]] = {}
         self._lock = threading.RLock()
         self._buf = np.zeros((0, self.n_channels), np.float32)
         self._buf_start = 0
@@ -664,8 +664,9 @@ class EvokedAnalyzer:
         # by one), their results put in channel order.
         todo: dict[tuple[float, float], list[int]] = {}
         known: dict[int, tuple[dict[str, Any], str]] = {}
+        kinds = self._site_read(m.site)[1]
         for ch, label in enumerate(self.labels):
-            kind = self._kind(ch, site, side)
+            kind = kinds[ch]
             common: dict[str, Any] = {
                 "stim_number": self._count,
                 "stim_index": m.index,
@@ -741,11 +742,18 @@ class EvokedAnalyzer:
         return (np.maximum.reduce(seg, axis=1) - np.minimum.reduce(seg, axis=1)).tolist()
 
     def _site(self, text: str) -> StimSite:
-        """The marker's site read (:func:`classify_site`, remembered: a few regular
-        expressions per stimulus otherwise)."""
+        """The marker's site read (:func:`classify_site`)."""
+        return self._site_read(text)[0]
+
+    def _site_read(self, text: str) -> tuple[StimSite, tuple[str, ...]]:
+        """The marker's site read and every channel's :meth:`_kind` there, remembered per
+        site text (a few regular expressions and lookups per stimulus otherwise)."""
         key = text or ""
         if key not in self._sites:
-            self._sites[key] = classify_site(text, self.s.default_site)
+            site = classify_site(text, self.s.default_site)
+            side = self._stimulated_side(text)
+            kinds = tuple(self._kind(ch, site, side) for ch in range(self.n_channels))
+            self._sites[key] = (site, kinds)
         return self._sites[key]
 
     def _stimulated_side(self, site: str) -> str | None:

@@ -231,7 +231,7 @@ def _onset_and_area(
     a = max(blank_end + 1, j - max(2, round(s.bridge_ms * ms)))
     if a < j:
         pre = dev[a - first : j - first]
-        k = int(np.argmax(pre))
+        k = int(pre.argmax())  # (np.argmax's own call, without its wrapper)
         if pre[k] > max(lo, s.onset_pre_k * noise_uv):
             j = a + k
             while j > blank_end + 1 and dev[j - 1 - first] > lo:
