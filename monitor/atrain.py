@@ -179,6 +179,8 @@ class PeriodicityTracker:
         self._hop_var = np.zeros((2, n_channels))
         self._hop_ready = False  # every channel's gate learned (hop_n >= GROUP)
         self._bg_r = np.zeros((n_channels, self.L + 2))  # lags 0 .. L+1
+        self._bg_rd = np.zeros((n_channels, self.L + 1))  # ... of the first difference
+        self._no_bg = np.zeros(self.L + 2)  # (no background learned yet)
         self._bg_n = np.zeros(n_channels)
         self._bg_var = np.zeros(n_channels)  # spread of the quiet window power
         self._bg_sd = np.zeros(n_channels)
@@ -635,8 +637,9 @@ class PeriodicityTracker:
         a = np.minimum(np.maximum(self._alpha * self.GROUP * self.WINDOW_GROUPS, 1.0 / n), 1.0)
         a = a[:, None]
         d0 = r[:, 0] - self._bg_r[chans, 0]
-        dd0 = _diff_autocov(r.T)[0] - _diff_autocov(self._bg_r[chans].T)[0]
+        dd0 = _diff_autocov(r.T)[0] - self._bg_rd[chans, 0]
         self._bg_r[chans] += a * (r - self._bg_r[chans])
+        self._bg_rd[chans] = _diff_autocov(self._bg_r[chans].T).T
         self._bg_pow[:, chans] += a[:, 0] * (pw - self._bg_pow[:, chans])
         self._bg_var[chans] = (1 - a[:, 0]) * (self._bg_var[chans] + a[:, 0] * d0 * d0)
         self._bgd_var[chans] = (1 - a[:, 0]) * (self._bgd_var[chans] + a[:, 0] * dd0 * dd0)
@@ -662,7 +665,7 @@ class PeriodicityTracker:
             cnt = np.fft.irfft(mf * mf.conj(), self._nfft)[: self.L + 5].round()
         f = np.fft.rfft(x, self._nfft, axis=0)
         r = np.fft.irfft(f * f.conj(), self._nfft, axis=0)[: self.L + 5].T
-        r = r / np.maximum(cnt, 1.0)
+        r = r / (cnt if cnt is self._pairs else np.maximum(cnt, 1.0))  # (pairs: all >= 1)
         # The autocovariance of the signal smoothed by [1, 2, 1] / 4 (a gentle low-pass,
         # -6 dB at a quarter of the averaged rate): a period of brief potentials whose
         # timing jitters by a fraction of their width still correlates. Even in the lag.
@@ -748,12 +751,15 @@ class PeriodicityTracker:
         clear of the background's spread, and the normalisation is at least half the
         excess the train started with.
         """
-        bg = self._bg_r[ch] if self._bg_ready[ch] else np.zeros_like(r)
+        ready = self._bg_ready[ch]
         if path == DIFF:
-            r, bg, sd = _diff_autocov(r), _diff_autocov(bg), self._bgd_sd[ch]
+            # The background's first-difference autocovariance is kept (it changes with
+            # the background); the window's is worked out only if its excess counts.
+            bg, sd = (self._bg_rd[ch] if ready else self._no_bg[:-1]), self._bgd_sd[ch]
+            excess = (2 * r[0] - r[1] - r[1]) - bg[0]  # _diff_autocov(r)[0] - bg[0]
         else:
-            r, bg, sd = r[:-1], bg[:-1], self._bg_sd[ch]
-        excess = r[0] - bg[0]
+            bg, sd = (self._bg_r[ch] if ready else self._no_bg)[:-1], self._bg_sd[ch]
+            excess = r[0] - bg[0]
         needed = max(self.s.excess_k * float(sd), self.s.min_excess_uv**2)
         if following:
             needed *= 0.3
@@ -761,13 +767,17 @@ class PeriodicityTracker:
             return None
         if following:
             excess = max(excess, 0.5 * float(self._excess0[path, ch]))
+        r = _diff_autocov(r) if path == DIFF else r[:-1]
         return (r - bg) / excess
 
     def _excess(self, ch: int, r: np.ndarray) -> np.ndarray:
         """The window's excess power over the background, of the signal and of its first
         difference."""
-        bg = self._bg_r[ch] if self._bg_ready[ch] else np.zeros_like(r)
-        return np.array([r[0] - bg[0], _diff_autocov(r)[0] - _diff_autocov(bg)[0]])
+        if self._bg_ready[ch]:
+            bg, bgd = self._bg_r[ch], self._bg_rd[ch]
+        else:
+            bg, bgd = self._no_bg, self._no_bg
+        return np.array([r[0] - bg[0], _diff_autocov(r)[0] - bgd[0]])
 
     def _evidence(self, ch: int, rho: np.ndarray) -> float | None:
         """The period (averaged samples, fractional) if ``rho`` shows a periodic
