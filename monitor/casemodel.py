@@ -88,7 +88,8 @@ def open_pipeline(
     Raises :class:`SourceError` or ``ValueError`` (``FilterSettingsError`` among them)
     with a sentence; nothing is left open then. Any thread.
     """
-    session = Session(description.make(), filters or FilterSettings())
+    # Offline nothing reads the raw ring buffer (the report's figures are filtered).
+    session = Session(description.make(), filters or FilterSettings(), keep_raw=not offline)
     session.open()
     try:
         return attach_pipeline(
@@ -121,7 +122,8 @@ def open_case(
     filters, freerun, evoked, alarms : optional
         The monitor's defaults if not given.
     offline : bool
-        Keep every event and sweep (``analyze``, scenario scoring).
+        Keep every event and sweep (``analyze``, scenario scoring), and no raw ring
+        buffer (nothing reads it there).
     record_folder, case_id :
         Where and under which case id recordings are made.
     record : bool

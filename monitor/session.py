@@ -89,6 +89,9 @@ class Session:
     filter_settings : FilterSettings, optional
     buffer_seconds : float
         How much raw and filtered signal the ring buffers hold.
+    keep_raw : bool
+        Keep the raw ring buffer. Offline analysis reads only the filtered one (the
+        report's figures), so it does without the raw copy of every block.
 
     Thread safety: ``start``, ``stop`` and ``join`` are for the controlling thread.
     ``status``, ``set_filter``, ``subscribe``, ``unsubscribe``, ``add_problem_listener``
@@ -102,10 +105,12 @@ class Session:
         source: Source,
         filter_settings: FilterSettings | None = None,
         buffer_seconds: float = 20.0,
+        keep_raw: bool = True,
     ) -> None:
         self.source = source
         self._filter_settings = filter_settings or FilterSettings()
         self._buffer_seconds = buffer_seconds
+        self._keep_raw = keep_raw
         self._subscribers: list[tuple[str, Subscriber, bool]] = []
         self._listeners: list[Callable[[Problem], None]] = []
         self._change_listeners: list[Callable[[str, int], None]] = []
@@ -204,7 +209,7 @@ class Session:
                 )
             self.filters = FilterChain(info.rate, info.n_channels, self._filter_settings)
             capacity = max(1, round(self._buffer_seconds * info.rate))
-            self.raw = RingBuffer(capacity, info.n_channels)
+            self.raw = RingBuffer(capacity, info.n_channels) if self._keep_raw else None
             self.filtered = RingBuffer(capacity, info.n_channels)
         except BaseException:
             self.source.close()  # nothing is left holding the device or file
@@ -348,7 +353,7 @@ class Session:
 
         Public so that offline analysis can drive the same pipeline without a thread.
         """
-        assert self.filters is not None and self.raw is not None and self.filtered is not None
+        assert self.filters is not None and self.filtered is not None
         if self._expected is not None and block.start != self._expected:
             self._on_discontinuity(block)
         data = block.data
@@ -372,7 +377,8 @@ class Session:
         if bad is not None:
             filtered[bad] = np.nan
         self._last_finite = data[-1].copy() if len(data) else self._last_finite
-        self.raw.write(block.start, block.data)
+        if self.raw is not None:
+            self.raw.write(block.start, block.data)
         self.filtered.write(block.start, filtered)
         self._expected = block.stop
         self._samples += block.n_samples
