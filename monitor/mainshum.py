@@ -200,7 +200,7 @@ class MainsHum:
         if all(fit is not None for fit in fits.values()):
             self._sweeps += 1
             for f, fit in fits.items():
-                coef, _, h = fit  # type: ignore[misc]
+                coef, h = fit.coef, fit.h  # type: ignore[union-attr]
                 energy = float(np.add.reduce(coef[: 2 * h] ** 2, axis=None))
                 self._score[f] = 0.7 * self._score[f] + energy
             best = max(self.families, key=lambda f: self._score[f])
@@ -217,38 +217,62 @@ class MainsHum:
         fit = fits[family]
         if fit is None:
             return None
-        coef, sigma, h = fit
+        coef, h = fit.coef, fit.h
         if h == 0:
             return None
         sines = coef[: 2 * h].reshape(h, 2, n_ch)
         amp = np.sqrt(np.add.reduce(sines**2, axis=1))  # (h, channels); np.sum's reduction
-        # The exact frequency, from the sweeps with a clear fundamental only (its standard
-        # error is about sigma * sqrt(2 / m)): with little hum the offset is noise, and the
-        # frequency would wander for nothing.
-        clear = amp[0] > np.maximum(TRACK_MIN_UV, 10.0 * sigma * math.sqrt(2.0 / len(fit_t)))
-        taylor = None
-        if clear.any():
-            taylor = self._fit(f0, fit_t, geometry, fit_x, taylor=True, spread=spread)
-        if taylor is not None:
-            self._track(family, taylor[0], h, clear)
-            if self._used(family) != f0:  # fitted again at the frequency found
-                again = self._fit(
-                    self._used(family), fit_t, geometry, fit_x, taylor=False, spread=spread
-                )
-                if again is not None:
-                    f0 = self._used(family)
-                    coef, sigma, h = again
-                    sines = coef[: 2 * h].reshape(h, 2, n_ch)
-                    amp = np.sqrt(np.add.reduce(sines**2, axis=1))
+        again = self._retune(family, f0, fit, amp[0], fit_t, geometry, fit_x, spread)
+        if again is not None:  # fitted again at the frequency found
+            f0 = self._used(family)
+            fit = again
+            coef, h = fit.coef, fit.h
+            sines = coef[: 2 * h].reshape(h, 2, n_ch)
+            amp = np.sqrt(np.add.reduce(sines**2, axis=1))
         # Only the harmonics that stand out of the noise are removed: a fitted sine is also
         # the noise that happened to lie at its frequency before the pulse, and carried
-        # past the pulse it adds to the window what it took from the noise level.
-        keep = amp > np.maximum(HUM_MIN_UV, HUM_GATE * sigma)
+        # past the pulse it adds to the window what it took from the noise level. (None
+        # up to HUM_MIN_UV, whatever sigma.)
+        if (amp <= HUM_MIN_UV).all():
+            return HumFit(f0, np.zeros(n_ch))
+        keep = amp > np.maximum(HUM_MIN_UV, HUM_GATE * fit.sigma())
         if not keep.any():
             return HumFit(f0, np.zeros(n_ch))
         sines = sines * keep[:, None, :]
         sweep -= self._sweep_sines(f0, h, len(sweep), zero) @ sines.reshape(2 * h, n_ch)
         return HumFit(f0, np.sqrt(np.sum((amp * keep) ** 2, axis=0)))
+
+    def _retune(
+        self,
+        family: float,
+        f0: float,
+        fit: _Fit,
+        fundamental: np.ndarray,
+        fit_t: np.ndarray,
+        geometry: int,
+        fit_x: np.ndarray,
+        spread: list[np.ndarray],
+    ) -> _Fit | None:
+        """Track the family's exact frequency from this sweep's fit at ``f0`` (amplitude of
+        its ``fundamental`` per channel); the fit at the frequency found when it moved the
+        frequency used, else None."""
+        # The exact frequency, from the sweeps with a clear fundamental only (its standard
+        # error is about sigma * sqrt(2 / m)): with little hum the offset is noise, and the
+        # frequency would wander for nothing. (A fundamental up to TRACK_MIN_UV is never
+        # clear, whatever sigma: the residual is computed only for a larger one.)
+        if (fundamental <= TRACK_MIN_UV).all():
+            return None
+        limit = 10.0 * fit.sigma() * math.sqrt(2.0 / len(fit_t))
+        clear = fundamental > np.maximum(TRACK_MIN_UV, limit)
+        if not clear.any():
+            return None
+        taylor = self._fit(f0, fit_t, geometry, fit_x, taylor=True, spread=spread)
+        if taylor is None:
+            return None
+        self._track(family, taylor.coef, fit.h, clear)
+        if self._used(family) == f0:
+            return None
+        return self._fit(self._used(family), fit_t, geometry, fit_x, taylor=False, spread=spread)
 
     # -- the fits ------------------------------------------------------------------------------
     def _to_try(self, sweeps: int) -> tuple[float, ...]:
@@ -273,13 +297,12 @@ class MainsHum:
         x: np.ndarray,
         taylor: bool,
         spread: list[np.ndarray],
-    ) -> tuple[np.ndarray, np.ndarray, int] | None:
+    ) -> _Fit | None:
         """Least squares of ``x`` on the hum at ``f0`` (with the frequency terms when
-        ``taylor``) and a quadratic. Returns the coefficients (sines first), the residual
-        RMS per channel and the number of harmonics fitted; None when the design is too
-        poorly conditioned, or the fitted hum is far larger (``MAX_HUM_RATIO``) than the
-        signal's RMS on some channel (``x.std(axis=0)``: kept in ``spread``, the sweep's
-        fits share it, once one needs it)."""
+        ``taylor``) and a quadratic; None when the design is too poorly conditioned, or the
+        fitted hum is far larger (``MAX_HUM_RATIO``) than the signal's RMS on some channel
+        (``x.std(axis=0)``: kept in ``spread``, the sweep's fits share it, once one needs
+        it)."""
         key = ("fit", f0, geometry, taylor)
         cached = self._cache.get(key)
         if cached is None:
@@ -315,9 +338,7 @@ class MainsHum:
                 spread.append(x.std(axis=0))
             if (hum > MAX_HUM_RATIO * spread[0] + HUM_MIN_UV).any():
                 return None
-        dof = max(1, len(t) - design.shape[1])
-        sigma = np.sqrt(np.add.reduce((x - design @ coef) ** 2, axis=0) / dof)
-        return coef, sigma, h
+        return _Fit(coef, h, design, x)
 
     def _sweep_sines(self, f0: float, h: int, n: int, zero: int) -> np.ndarray:
         key = ("sweep", f0, h, n, zero)
@@ -345,6 +366,29 @@ class MainsHum:
         offset = max(-1.0, min(1.0, offset))
         f = self._freq[family] + 0.5 * offset
         self._freq[family] = min(family + MAX_OFFSET_HZ, max(family - MAX_OFFSET_HZ, f))
+
+
+class _Fit:
+    """One least-squares fit of the hum: its coefficients (sines first, ``coef``), the
+    number of harmonics fitted (``h``), and the residual RMS per channel (:meth:`sigma`),
+    computed when first asked: a sweep whose fitted hum stays below every gate that uses
+    it never asks."""
+
+    __slots__ = ("_design", "_sigma", "_x", "coef", "h")
+
+    def __init__(self, coef: np.ndarray, h: int, design: np.ndarray, x: np.ndarray) -> None:
+        self.coef = coef
+        self.h = h
+        self._design = design
+        self._x = x
+        self._sigma: np.ndarray | None = None
+
+    def sigma(self) -> np.ndarray:
+        if self._sigma is None:
+            dof = max(1, len(self._x) - self._design.shape[1])
+            resid = self._x - self._design @ self.coef
+            self._sigma = np.sqrt(np.add.reduce(resid**2, axis=0) / dof)
+        return self._sigma
 
 
 def _condition(gram: np.ndarray) -> float:
