@@ -519,13 +519,16 @@ class EvokedAnalyzer:
         n = self._noise_pre + self._post
         take = min(zero, self._noise_pre)
         first = self._noise_pre - take
+        # (The raw signal as recorded stays in its own floating type: only its extremes
+        # and how often they occur are asked, the same in either precision.)
+        as_recorded = src.dtype if src.dtype.kind == "f" else np.dtype(np.float64)
         if first == 0:
             sweep_t = yt[:, zero - take :]
-            raw_t = src[zero - take :].T.astype(np.float64, order="C")
+            raw_t = src[zero - take :].T.astype(as_recorded, order="C")
             clean_a = raw[zero - take :]
         else:
             sweep_t = np.full((self.n_channels, n), np.nan)
-            raw_t = np.full((self.n_channels, n), np.nan)
+            raw_t = np.full((self.n_channels, n), np.nan, as_recorded)
             clean_a = np.full((n, self.n_channels), np.nan)
             sweep_t[:, first:] = yt[:, zero - take :]
             raw_t[:, first:] = src[zero - take :].T
