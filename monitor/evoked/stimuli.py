@@ -288,6 +288,7 @@ class StimulusArtifactDetector:
         if len(raw) > w:
             np.subtract(raw[w:], raw[:-w], out=d[nh:])
         np.abs(d, out=d)
+        assert self._next is not None  # set by process() before any chunk
         r0 = self._next - self._buf_start - self.w
         d_all = self._d[r0 : r0 + n * self.chunk].reshape(n, self.chunk, self.n_channels)
         # A chunk's typical jump: its mean |jump| scaled to what the median of Gaussian
@@ -341,6 +342,7 @@ class StimulusArtifactDetector:
         rows = list(dict.fromkeys(c for c in hot if k <= c < j))
         if not rows:
             return []
+        assert self._next is not None  # set by process() before any chunk
         # A sample can have enough channels over only in a chunk that has them over.
         over = np.count_nonzero(peaks[rows] > self._thr, axis=1)
         found: list[StimMarker] = []
