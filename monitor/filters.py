@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -94,6 +95,30 @@ def design_sos(settings: FilterSettings, rate: float) -> tuple[np.ndarray, list[
     return np.vstack(sections), notes
 
 
+def _checked_sos_loop() -> Callable[..., None] | None:
+    """SciPy's own filter loop (``sosfilt`` runs it on every signal after checking, moving
+    and copying its arguments into its layout: channels along rows, the state as
+    channels x sections x 2), if this SciPy has it and it still does what ``sosfilt``
+    does. A private function: checked once against the public one on a small signal, so
+    that another SciPy falls back to ``sosfilt`` instead of failing mid-case."""
+    try:
+        from scipy.signal._sosfilt import _sosfilt as loop
+
+        sos = signal.butter(2, [0.05, 0.4], "bandpass", output="sos")
+        x = np.sin(np.arange(64.0))[None, :] * np.array([[1.0], [-3.0]])
+        zi = np.ones((2, len(sos), 2)) * 0.5
+        want = signal.sosfilt(sos, x, axis=-1, zi=zi.transpose(1, 0, 2))[0]
+        got = x.copy()
+        loop(np.ascontiguousarray(sos), got, zi.copy())
+        return loop if np.array_equal(got, want) else None
+    except Exception:  # any surprise: the public function instead
+        return None
+
+
+#: SciPy's filter loop ``(sos, x, zi)``, in place, or None (use ``signal.sosfilt``).
+SOS_LOOP = _checked_sos_loop()
+
+
 class FilterChain:
     """Causal IIR filtering with persistent state, so block boundaries do not matter.
 
@@ -154,7 +179,15 @@ class FilterChain:
             return data.copy()
         if self._zi is None:
             # Start in the steady state of the first sample: no step transient from DC.
+            # The state is kept as SciPy's loop holds it: channels x sections x 2.
             zi0 = signal.sosfilt_zi(self._sos)  # (sections, 2)
-            self._zi = (zi0[:, :, None] * data[0][None, None, :]).astype(np.float64)
-        out, self._zi = signal.sosfilt(self._sos, data, axis=0, zi=self._zi)
-        return out.astype(np.float32, copy=False)
+            self._zi = (zi0[None, :, :] * data[0][:, None, None]).astype(np.float64)
+        # What sosfilt does along the first axis, without its checks and layout moves
+        # around the loop on every block: the same loop on the same float64 copy.
+        x = np.array(data.T, dtype=np.float64, order="C")
+        if SOS_LOOP is not None:
+            SOS_LOOP(np.ascontiguousarray(self._sos, dtype=np.float64), x, self._zi)
+        else:
+            x, zf = signal.sosfilt(self._sos, x, axis=-1, zi=self._zi.transpose(1, 0, 2))
+            self._zi = np.ascontiguousarray(zf.transpose(1, 0, 2))
+        return x.T.astype(np.float32)

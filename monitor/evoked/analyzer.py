@@ -137,6 +137,7 @@ from monitor.evoked.tracker import (
     Observation,
     StimulationControl,
 )
+from monitor.filters import SOS_LOOP
 from monitor.mainshum import HumFit, MainsHum
 from monitor.montage import muscle_of, side_of, stimulated_side
 
@@ -1093,25 +1094,7 @@ def _band_pass(sos: np.ndarray, zi: np.ndarray, raw: np.ndarray) -> np.ndarray:
     return x
 
 
-def _scipy_sos_loop() -> Callable[..., None] | None:
-    """SciPy's own band-pass loop, if this SciPy has it and it still does what
-    ``sosfilt`` does (a private function: checked once against the public one on a small
-    signal, so that another SciPy falls back to ``sosfilt`` instead of failing)."""
-    try:
-        from scipy.signal._sosfilt import _sosfilt as loop
-
-        sos = signal.butter(2, [0.05, 0.4], "bandpass", output="sos")
-        x = np.sin(np.arange(64.0))[None, :] * np.array([[1.0], [-3.0]])
-        zi = np.ones((2, len(sos), 2)) * 0.5
-        want = signal.sosfilt(sos, x, axis=-1, zi=zi.transpose(1, 0, 2))[0]
-        got = x.copy()
-        loop(np.ascontiguousarray(sos), got, zi.copy())
-        return loop if np.array_equal(got, want) else None
-    except Exception:  # any surprise: the public function instead
-        return None
-
-
-_sosfilt = _scipy_sos_loop()
+_sosfilt = SOS_LOOP  # SciPy's filter loop, checked (monitor.filters)
 
 
 def _rate_too_low(rate: float) -> tuple[str | None, str]:

@@ -133,3 +133,24 @@ def test_lowpass_above_nyquist_is_lowered_with_a_note():
 def test_non_numbers_are_refused_in_words(changes):
     with pytest.raises(FilterSettingsError, match=r"(?i)positive"):
         FilterChain(RATE, 1).set_settings(**changes)
+
+
+@pytest.mark.parametrize("scipy_loop", [True, False])
+def test_blocks_are_filtered_as_sosfilt_filters_them_bit_for_bit(monkeypatch, scipy_loop):
+    # The chain runs SciPy's own loop when that loop checks out (else sosfilt itself):
+    # either way every block must be what sosfilt gives, to the last bit.
+    from monitor import filters
+
+    if not scipy_loop:
+        monkeypatch.setattr(filters, "SOS_LOOP", None)
+    elif filters.SOS_LOOP is None:
+        pytest.skip("this SciPy has no usable private filter loop")
+    x = _stream(6000, 5, 3)
+    chain = FilterChain(RATE, 5, FilterSettings(notch_hz=50.0))
+    cuts = [0, 1, 700, 701, 3000, 6000]
+    out = [chain.process(x[a:b]) for a, b in itertools.pairwise(cuts)]
+    state = signal.sosfilt_zi(chain.sos)[:, :, None] * x[0][None, None, :]
+    for (a, b), got in zip(itertools.pairwise(cuts), out, strict=True):
+        want, state = signal.sosfilt(chain.sos, x[a:b], axis=0, zi=state)
+        assert got.dtype == np.float32
+        assert np.array_equal(got, want.astype(np.float32))
