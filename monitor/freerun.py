@@ -503,19 +503,23 @@ class FreeRunDetector:
         x = self._buf[i0 - half : i0 + self.hop + half, ch].copy()
         mags = np.abs(x)
         idx = np.flatnonzero(mags[half : half + self.hop] > self.threshold_uv[ch])
+        # Groups of crossings (first, last), no more than the refractory time apart.
         if idx[-1] - idx[0] <= self.refractory:  # the usual hop: one potential's phases
-            bounds = [0, len(idx)]
+            groups = [(int(idx[0]), int(idx[-1]))]
         else:
-            splits = np.flatnonzero(idx[1:] - idx[:-1] > self.refractory) + 1
-            bounds = [0, *splits.tolist(), len(idx)]
-        for g in range(len(bounds) - 1):
-            group = idx[bounds[g] : bounds[g + 1]]
-            peak_rel = int(group[np.argmax(mags[half + group])])
+            cut = np.flatnonzero(idx[1:] - idx[:-1] > self.refractory)
+            starts, ends = idx[np.r_[0, cut + 1]].tolist(), idx[np.r_[cut, -1]].tolist()
+            groups = list(zip(starts, ends, strict=True))
+        for first, last in groups:
+            # The peak over the group's whole span: the samples between its crossings are
+            # under the threshold, so it is the largest crossing, the first if tied (and a
+            # hop with an invalid sample on the channel is never looked at here).
+            peak_rel = first + int(mags[half + first : half + last + 1].argmax())
             peak = h0 + peak_rel
             if self._stims and self._blanked(peak):
                 continue
             snippet = x[peak_rel : peak_rel + 2 * half + 1].copy()
-            pp = float(snippet.max() - snippet.min())
+            pp = float(np.maximum.reduce(snippet) - np.minimum.reduce(snippet))
             top = mags[half + peak_rel]  # float32, as the threshold of the onset below
             mag = float(top)
             ep = self._episodes[ch]
@@ -529,7 +533,7 @@ class FreeRunDetector:
                 continue  # the slow terminal phase of the same potential, not a new one
             self._last_peak[ch] = peak
             lead = mags[peak_rel : peak_rel + half + 1] > 0.15 * top
-            onset = peak - half + int(np.argmax(lead))
+            onset = peak - half + int(lead.argmax())
             self._add(ch, _Potential(peak, onset, pp, mag, snippet), h0 + self.hop)
 
     def _blanked(self, index: int) -> bool:
