@@ -39,3 +39,12 @@ def segment_min(x: np.ndarray) -> np.ndarray:
     if x.shape[1] == 0:
         raise ValueError("segments of no samples have no minimum")
     return _halve(x, np.minimum)
+
+
+def segment_fmax(x: np.ndarray) -> np.ndarray:
+    """``np.fmax.reduce(x, axis=1)``: the maximum of each segment's valid values (NaN
+    only where a segment has none), for ``x`` of shape ``(segments, samples >= 1,
+    channels)``."""
+    if x.shape[1] == 0:
+        raise ValueError("segments of no samples have no maximum")
+    return _halve(x, np.fmax)

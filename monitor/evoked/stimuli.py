@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.block import Block, StimMarker
-from monitor.extremes import segment_max
+from monitor.extremes import segment_fmax, segment_max
 from monitor.medians import median_columns
 from monitor.montage import MUSCLES, stimulated_side  # noqa: F401 - read with the site
 
@@ -343,10 +343,17 @@ class StimulusArtifactDetector:
         if not rows:
             return []
         assert self._next is not None  # set by process() before any chunk
-        # A sample can have enough channels over only in a chunk that has them over.
-        over = np.count_nonzero(peaks[rows] > self._thr, axis=1)
+        # A chunk is looked at when a channel's peak is over the threshold (a peak is NaN
+        # where the chunk holds an invalid sample) and, since a sample needs enough
+        # channels over at once, when enough channels have valid samples over it.
+        chunk_peaks = peaks[rows]
+        valid = chunk_peaks
+        if np.isnan(chunk_peaks).any():  # their valid samples may still be over
+            valid = segment_fmax(d_all[rows])
+        over = np.count_nonzero(valid > self._thr, axis=1)
+        some = np.count_nonzero(chunk_peaks > self._thr, axis=1)
         found: list[StimMarker] = []
-        for h in np.flatnonzero(over >= min(self.need, self.n_channels)):
+        for h in np.flatnonzero((over >= min(self.need, self.n_channels)) & (some > 0)):
             c = rows[h]
             found += self._examine(self._next + c * self.chunk, d_all[c], self._thr)
         return found

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.extremes import segment_max, segment_min
+from monitor.extremes import segment_fmax, segment_max, segment_min
 
 
 @settings(max_examples=200, deadline=None)
@@ -21,7 +21,12 @@ def test_equal_to_numpy_nan_included(segments, samples, channels, seed, nan_at):
     x = x.astype(np.float32)
     if nan_at is not None:  # an invalid sample propagates, as with max()
         x.flat[nan_at % x.size] = np.nan
-    for fast, slow in ((segment_max, x.max(axis=1)), (segment_min, x.min(axis=1))):
+    pairs = (
+        (segment_max, x.max(axis=1)),
+        (segment_min, x.min(axis=1)),
+        (segment_fmax, np.fmax.reduce(x, axis=1)),  # invalid samples left out instead
+    )
+    for fast, slow in pairs:
         got = fast(x)
         assert got.dtype == slow.dtype and got.shape == slow.shape
         np.testing.assert_array_equal(got, slow)

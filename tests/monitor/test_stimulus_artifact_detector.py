@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -88,3 +89,18 @@ def test_a_jump_just_over_a_floor_that_float32_rounds_up_is_found():
     x[1500:1503] = np.float32(0.1)
     x[1503:] = 0.0
     assert [m.index for m in det.process(0, x)] == [1500]
+
+
+@pytest.mark.parametrize(("n_channels", "invalid"), [(2, [0]), (4, [0, 1]), (8, [3])])
+@pytest.mark.parametrize("after_ms", [-4.0, 6.0])
+def test_a_stimulus_is_found_with_an_invalid_sample_beside_it(n_channels, invalid, after_ms):
+    # A lost sample on some channels a few ms from the pulse (a noisy link) must not hide
+    # the pulse: its other samples still jump with the others.
+    rate = 10_000.0
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((30_000, n_channels)) * 2).astype(np.float32)
+    x[12_000:12_003] += np.float32(800.0)
+    x[12_000 + round(after_ms * rate / 1000), invalid] = np.nan
+    det = StimulusArtifactDetector(rate, n_channels)
+    found = [m.index for a in range(0, len(x), 1000) for m in det.process(a, x[a : a + 1000])]
+    assert found == [12_000]
