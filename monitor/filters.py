@@ -119,6 +119,31 @@ def _checked_sos_loop() -> Callable[..., None] | None:
 SOS_LOOP = _checked_sos_loop()
 
 
+def sos_filter_rows(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> np.ndarray:
+    """Filter each row of ``x`` (channels x samples, float64) by ``sos`` from the states
+    ``zi`` (channels x sections x 2, float64, C-ordered), as ``signal.sosfilt(sos, x,
+    axis=-1, zi=...)`` does, bit for bit. Returns the filtered rows (``x`` itself when it
+    is C-ordered: filtered in place) and leaves the final states in ``zi``.
+
+    The loop checks nothing (a state of the wrong shape would read and write past it):
+    the shapes are checked here, and a mismatch is a ``ValueError`` as with ``sosfilt``.
+    """
+    sections = len(sos)
+    if x.ndim != 2 or zi.shape != (x.shape[0], sections, 2) or sos.shape != (sections, 6):
+        raise ValueError(
+            f"Filter state {zi.shape} does not fit {x.shape[0]} channels and {sections} sections."
+        )
+    if SOS_LOOP is None:
+        y, zf = signal.sosfilt(sos, x, axis=-1, zi=zi.transpose(1, 0, 2))
+        zi[...] = zf.transpose(1, 0, 2)
+        return y
+    if x.dtype != np.float64 or zi.dtype != np.float64 or not zi.flags.c_contiguous:
+        raise ValueError("The filter loop takes double-precision samples and states.")
+    x = np.ascontiguousarray(x)
+    SOS_LOOP(np.ascontiguousarray(sos, dtype=np.float64), x, np.ascontiguousarray(zi))
+    return x
+
+
 class FilterChain:
     """Causal IIR filtering with persistent state, so block boundaries do not matter.
 
@@ -185,9 +210,4 @@ class FilterChain:
         # What sosfilt does along the first axis, without its checks and layout moves
         # around the loop on every block: the same loop on the same float64 copy.
         x = np.array(data.T, dtype=np.float64, order="C")
-        if SOS_LOOP is not None:
-            SOS_LOOP(np.ascontiguousarray(self._sos, dtype=np.float64), x, self._zi)
-        else:
-            x, zf = signal.sosfilt(self._sos, x, axis=-1, zi=self._zi.transpose(1, 0, 2))
-            self._zi = np.ascontiguousarray(zf.transpose(1, 0, 2))
-        return x.T.astype(np.float32)
+        return sos_filter_rows(self._sos, x, self._zi).T.astype(np.float32)

@@ -137,7 +137,7 @@ from monitor.evoked.tracker import (
     Observation,
     StimulationControl,
 )
-from monitor.filters import SOS_LOOP
+from monitor.filters import sos_filter_rows
 from monitor.mainshum import HumFit, MainsHum
 from monitor.montage import muscle_of, side_of, stimulated_side
 
@@ -1082,19 +1082,12 @@ def _band_pass(sos: np.ndarray, zi: np.ndarray, raw: np.ndarray) -> np.ndarray:
     ``(samples, channels)`` band-passed from its steady state at the first sample, returned
     ``(channels, samples)``, the same values.
 
-    SciPy's own loop (:func:`scipy.signal._sosfilt._sosfilt`, what ``sosfilt`` runs on
-    every signal after checking, moving and copying its arguments into this layout) is
-    called directly when there is one: those steps cost a fifth of the filter here.
+    Through :func:`monitor.filters.sos_filter_rows` (SciPy's own loop on this layout,
+    without ``sosfilt``'s checks and copies around it: a fifth of the filter here).
     """
     x = np.array(raw.T, dtype=np.float64, order="C")
     start = zi[None, :, :] * raw[0][:, None, None]  # (channels, sections, 2)
-    if _sosfilt is None:
-        return signal.sosfilt(sos, x, axis=-1, zi=start.transpose(1, 0, 2))[0]
-    _sosfilt(np.ascontiguousarray(sos, dtype=np.float64), x, start)
-    return x
-
-
-_sosfilt = SOS_LOOP  # SciPy's filter loop, checked (monitor.filters)
+    return sos_filter_rows(sos, x, start)
 
 
 def _rate_too_low(rate: float) -> tuple[str | None, str]:

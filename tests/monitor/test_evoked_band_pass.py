@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
+from monitor import filters
 from monitor.evoked import analyzer
 
 
@@ -11,7 +12,7 @@ from monitor.evoked import analyzer
 @pytest.mark.parametrize(("rate", "n_ch"), [(20000.0, 8), (10000.0, 4), (2000.0, 1)])
 def test_band_pass_is_sosfilt(monkeypatch, direct, rate, n_ch):
     if not direct:
-        monkeypatch.setattr(analyzer, "_sosfilt", None)
+        monkeypatch.setattr(filters, "SOS_LOOP", None)
     sos = analyzer._band_sos((20.0, 3000.0), rate)
     zi = signal.sosfilt_zi(sos)
     rng = np.random.default_rng(int(rate) + n_ch)

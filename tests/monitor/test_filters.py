@@ -154,3 +154,28 @@ def test_blocks_are_filtered_as_sosfilt_filters_them_bit_for_bit(monkeypatch, sc
         want, state = signal.sosfilt(chain.sos, x[a:b], axis=0, zi=state)
         assert got.dtype == np.float32
         assert np.array_equal(got, want.astype(np.float32))
+
+
+def test_a_block_that_does_not_fit_the_filter_state_is_refused():
+    # SciPy's own loop checks nothing: a block with more channels than the state would
+    # be filtered past the state's memory. Refused in words instead, as sosfilt did.
+    chain = FilterChain(RATE, 2)
+    chain.process(_stream(100, 2, 1))
+    with pytest.raises(ValueError, match="does not fit"):
+        chain.process(_stream(100, 8, 2))
+
+
+def test_a_scipy_whose_private_loop_disagrees_is_not_used(monkeypatch):
+    import scipy.signal._sosfilt as private
+
+    from monitor import filters
+
+    def wrong(sos, x, zi):
+        x *= 2.0
+
+    def broken(sos, x, zi):
+        raise TypeError("another signature")
+
+    for loop in (wrong, broken):
+        monkeypatch.setattr(private, "_sosfilt", loop)
+        assert filters._checked_sos_loop() is None
