@@ -299,6 +299,13 @@ class ContaminationScreen:
             before = clean[zero - n : zero]
             with np.errstate(invalid="ignore"):
                 return np.add.reduce(before, axis=0) / len(before), None, None
+        if clean.shape[1] == 1:
+            # One channel: its column is contiguous, and ``mean`` sums it pairwise there,
+            # not row by row; the same means as before, bit for bit, take that path.
+            with np.errstate(invalid="ignore"):
+                return tuple(  # type: ignore[return-value]
+                    part.mean(axis=0) for part in (clean[zero - n : zero], clean[:n], clean[-n:])
+                )
         three = np.stack([clean[zero - n : zero], clean[:n], clean[-n:]], axis=1)
         level, start, end = np.add.reduce(three, axis=0) / n
         return level, start, end
@@ -325,10 +332,18 @@ class ContaminationScreen:
         after = clean[zero + self._blank :]
         k = len(after) // b
         pre_k = zero // b
-        blocks = np.empty((b, pre_k + k, n_ch))
-        blocks[:, :pre_k] = clean[: pre_k * b].reshape(pre_k, b, n_ch).transpose(1, 0, 2)
-        blocks[:, pre_k:] = after[: k * b].reshape(k, b, n_ch).transpose(1, 0, 2)
-        means = np.add.reduce(blocks, axis=0) / b
+        if n_ch == 1:  # (summed pairwise by ``mean``, as in _levels)
+            means = np.concatenate(
+                [
+                    clean[: pre_k * b].reshape(pre_k, b, n_ch).mean(axis=1),
+                    after[: k * b].reshape(k, b, n_ch).mean(axis=1),
+                ]
+            )
+        else:
+            blocks = np.empty((b, pre_k + k, n_ch))
+            blocks[:, :pre_k] = clean[: pre_k * b].reshape(pre_k, b, n_ch).transpose(1, 0, 2)
+            blocks[:, pre_k:] = after[: k * b].reshape(k, b, n_ch).transpose(1, 0, 2)
+            means = np.add.reduce(blocks, axis=0) / b
         with np.errstate(invalid="ignore"):
             # ``np.nanmax`` is this reduction plus a check for all-NaN columns.
             swing = np.fmax.reduce(np.abs(means - level), axis=0)
