@@ -303,9 +303,8 @@ class ContaminationScreen:
             # One channel: its column is contiguous, and ``mean`` sums it pairwise there,
             # not row by row; the same means as before, bit for bit, take that path.
             with np.errstate(invalid="ignore"):
-                return tuple(  # type: ignore[return-value]
-                    part.mean(axis=0) for part in (clean[zero - n : zero], clean[:n], clean[-n:])
-                )
+                level = clean[zero - n : zero].mean(axis=0)
+                return level, clean[:n].mean(axis=0), clean[-n:].mean(axis=0)
         three = np.stack([clean[zero - n : zero], clean[:n], clean[-n:]], axis=1)
         level, start, end = np.add.reduce(three, axis=0) / n
         return level, start, end
