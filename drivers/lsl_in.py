@@ -140,9 +140,10 @@ def pick_marker_stream(
     ]
     here = [s for s in usable if s.hostname() == emg_host]
     elsewhere = [s for s in usable if s.hostname() != emg_host]
-    pool = here or (elsewhere if explicit else [])
+    take_elsewhere = explicit and not here
+    pool = elsewhere if take_elsewhere else here
     pool.sort(key=lambda s: s.uid() == last_uid)  # a new outlet first (stable otherwise)
-    passed_over = elsewhere if pool is here or not explicit else []
+    passed_over = [] if take_elsewhere else elsewhere
     return (pool[0] if pool else None), passed_over
 
 
@@ -290,6 +291,7 @@ class LslSource(Source):
         self._marker_uid = ""
         self._marker_tried = 0.0
         self._marker_ignored: set[str] = set()  # other machines' marker streams, said once
+        self._marker_elsewhere = False  # the one read is on another machine than the EMG
         self._emg_host = ""
 
     # -- Source ------------------------------------------------------------------------------
@@ -505,6 +507,7 @@ class LslSource(Source):
         """Look for the marker stream: the one named, or the one named after the EMG
         stream; it is opened as soon as it is found (:meth:`_pull_markers`)."""
         name = self.marker_name
+        explicit = name is not None
         if name is None:
             base = stream.name()
             base = base[: -len(" EMG")] if base.endswith(" EMG") else base
@@ -513,7 +516,9 @@ class LslSource(Source):
         self._marker_resolver = pylsl.ContinuousResolver(
             prop="name", value=name, forget_after=FORGET_S
         )
-        self._wait_for(self._marker_resolver, MARKER_RESOLVE_S)
+        # A name given on the command line may answer from two machines: wait for a
+        # second so that the first to answer is not taken for want of the other.
+        self._wait_for(self._marker_resolver, MARKER_RESOLVE_S, want=2 if explicit else 1)
         self._open_markers()
         if self._marker_inlet is None:
             self.messages.append(
@@ -522,9 +527,13 @@ class LslSource(Source):
             )
 
     def _open_markers(self) -> None:
-        """Open the marker inlet if the marker stream is there (at most every second)."""
+        """Open the marker inlet if the marker stream is there (at most every second);
+        while it is read from another machine (a name given on the command line), move to
+        one on the EMG's machine as soon as one appears."""
         now = time.monotonic()
-        if self._marker_inlet is not None or self._marker_resolver is None:
+        if self._marker_resolver is None:
+            return
+        if self._marker_inlet is not None and not self._marker_elsewhere:
             return
         if now - self._marker_tried < 1.0 and self._marker_tried:
             return
@@ -549,6 +558,13 @@ class LslSource(Source):
                 log.warning(text)
         if stream is None:
             return
+        elsewhere = stream.hostname() != self._emg_host
+        if self._marker_inlet is not None:
+            if elsewhere:
+                return  # still none on the EMG's machine: go on with the one read
+            with contextlib.suppress(Exception):
+                self._marker_inlet.close_stream()
+            self._marker_inlet = None
         try:
             inlet = pylsl.StreamInlet(
                 stream, max_buflen=30, recover=False, processing_flags=pylsl.proc_clocksync
@@ -558,9 +574,10 @@ class LslSource(Source):
             return
         self._marker_uid = stream.uid()
         self._marker_inlet = inlet
+        self._marker_elsewhere = elsewhere
 
     def _pull_markers(self) -> None:
-        if self._marker_inlet is None:
+        if self._marker_inlet is None or self._marker_elsewhere:
             self._open_markers()
         if self._marker_inlet is None:
             return

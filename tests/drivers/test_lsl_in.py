@@ -277,6 +277,47 @@ def test_the_marker_stream_is_taken_from_the_emg_machine():
     assert pick([ours, new], last="a") == (new, [])
 
 
+class _Inlet:
+    """What the source does with a marker inlet: open it, close it."""
+
+    def __init__(self, stream, **_):
+        self.stream, self.closed = stream, False
+
+    def open_stream(self, timeout):
+        pass
+
+    def close_stream(self):
+        self.closed = True
+
+
+class _Resolver:
+    def __init__(self, found):
+        self.found = found
+
+    def results(self):
+        return list(self.found)
+
+
+def test_markers_read_from_a_stimulator_computer_move_to_the_emg_machine(monkeypatch):
+    # A name given on the command line, answered first by another machine: read from
+    # there, until a stream of that name appears on the EMG's machine.
+    monkeypatch.setattr(pylsl, "StreamInlet", _Inlet)
+    source = LslSource("OR 3 EMG", markers="OR 3 markers")
+    source._emg_host = "or3-pc"
+    theirs, ours = _Found("b", "stim-pc"), _Found("a", "or3-pc")
+    source._marker_resolver = _Resolver([theirs])
+    source._open_markers()
+    first = source._marker_inlet
+    assert first.stream is theirs
+    source._marker_resolver.found.append(ours)
+    source._marker_tried = 0.0  # (looked at again at most once a second)
+    source._open_markers()
+    assert source._marker_inlet.stream is ours and first.closed
+    source._marker_tried = 0.0
+    source._open_markers()  # on the EMG's machine now: kept
+    assert source._marker_inlet.stream is ours
+
+
 def test_no_unit_and_no_labels_are_said():
     name = unique() + " EMG"
     info = pylsl.StreamInfo(name, "EMG", 3, RATE, "double64", uuid.uuid4().hex)
