@@ -88,20 +88,21 @@ class RobustNoise:
 
 
 def percentile_columns(x: np.ndarray, q: float) -> np.ndarray:
-    """``np.percentile(x, q, axis=0)`` (linear interpolation), bit for bit, at a third of
-    its cost on a ring of hops x channels: numpy partitions along the ring's strided
-    axis, this along each channel's contiguous row. The same two order statistics and
-    the same interpolation as numpy's (``q`` a Python number, so in ``x``'s precision).
-    Data with NaN are left to numpy (which propagates them)."""
+    """``np.percentile(x, q, axis=0)`` (linear interpolation), bit for bit, at a fraction
+    of its cost on a ring of hops x channels: each channel's values are copied into a
+    contiguous row and partitioned at one order statistic (numpy's vectorised path takes
+    a single one; ``np.percentile`` partitions at two along the ring's strided axis), the
+    other being the largest value left of it. The same interpolation as numpy's (``q`` a
+    Python number, so in ``x``'s precision). Data with NaN are left to numpy (which
+    propagates them)."""
     n = len(x)
     if n == 0 or not np.isfinite(x).all():
         return np.percentile(x, q, axis=0)
     v = float(np.true_divide(q, 100)) * (n - 1)
     lo = math.floor(v)
     hi = min(lo + 1, n - 1)
-    # One order statistic by partition (numpy's vectorised path takes a single one), the
-    # one below it as the largest value left of it.
-    p = np.partition(x.T, hi, axis=1)
+    p = np.array(x.T, order="C")  # always a copy: partitioned in place below
+    p.partition(hi, axis=1)
     b = p[:, hi]
     a = p[:, :hi].max(axis=1) if hi != lo else b
     t = v - lo
