@@ -214,8 +214,11 @@ class StimulusArtifactDetector:
         self._n_scales = 0  # chunks ever taken into it
         self._scale = np.zeros(n_channels)  # typical jump per channel (µV)
         self._thr = np.maximum(self.s.k_noise * self._scale, self.s.floor_uv)
-        self._raw = self._buf  # the block being examined (see process)
-        self._d = np.zeros((0, n_channels), np.float32)  # the jumps of _buf (see _scan)
+        # Valid only while process() examines a block (_scan and the closer looks it
+        # calls: _look, _examine, _is_stimulus, _onset, _samples read them): the block,
+        # and every jump of _buf followed by the block.
+        self._raw = self._buf
+        self._d = np.zeros((0, n_channels), np.float32)
         self._last = -(10**12)
         self.found = 0
 
