@@ -507,8 +507,10 @@ class FreeRunDetector:
         if idx[-1] - idx[0] <= self.refractory:  # the usual hop: one potential's phases
             groups = [(int(idx[0]), int(idx[-1]))]
         else:
-            cut = np.flatnonzero(idx[1:] - idx[:-1] > self.refractory)
-            starts, ends = idx[np.r_[0, cut + 1]].tolist(), idx[np.r_[cut, -1]].tolist()
+            at = idx.tolist()
+            cut = np.flatnonzero(idx[1:] - idx[:-1] > self.refractory).tolist()
+            starts = [at[0], *(at[c + 1] for c in cut)]
+            ends = [*(at[c] for c in cut), at[-1]]
             groups = list(zip(starts, ends, strict=True))
         for first, last in groups:
             # The peak over the group's whole span: the samples between its crossings are
