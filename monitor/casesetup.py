@@ -305,9 +305,14 @@ class CaseSetup:
         return self.describe()
 
     def remembered(self) -> dict[str, str]:
-        """What the settings store may keep for the next case: never a patient field,
-        nor the case id or the side (each case sets its own)."""
-        return {"surgeon": self.surgeon, "procedure": self.procedure.value}
+        """What the settings store may keep for the next case: the surgeon, the
+        neurophysiologist and the procedure; never a patient field, nor the case id, the
+        side or the anaesthesia (each case sets its own)."""
+        return {
+            "surgeon": self.surgeon,
+            "neurophysiologist": self.neurophysiologist,
+            "procedure": self.procedure.value,
+        }
 
     # -- the recording ---------------------------------------------------------------------
     def edf_patient(self) -> str:

@@ -14,10 +14,10 @@ Layers, each over the one before (a layer holds only what differs from what is b
 2. ``procedures/<procedure>.json``: the settings of a procedure for every user;
 3. ``users/<user>/<procedure>.json``: one user's settings for that procedure.
 
-``users/<user>/last-case.json`` keeps the last surgeon and procedure (never a patient
-field). Every file is written atomically (a temporary file in the same folder, flushed to
-disk, then renamed over the old one): a crash leaves the old or the new file, never half of
-one. A file that cannot be read or holds unusable values is renamed aside
+``users/<user>/last-case.json`` keeps the last surgeon, neurophysiologist and procedure
+(never a patient field). Every file is written atomically (a temporary file in the same
+folder, flushed to disk, then renamed over the old one): a crash leaves the old or the new
+file, never half of one. A file that cannot be read or holds unusable values is renamed aside
 (``<name>.unreadable-<date>-<time>``), a warning says so, and the layers below it apply;
 so is a folder in its place, a file over :data:`MAX_FILE_BYTES` (never read whole) and one
 nested deeper or holding larger numbers than any settings file. Reading never raises.
@@ -431,8 +431,9 @@ class SettingsStore:
 
     # -- the last case ------------------------------------------------------------------------
     def remember_case(self, user: str, setup: CaseSetup) -> None:
-        """Keep the surgeon and the procedure for ``user``'s next case (no patient field,
-        no case id, no side). Raises :class:`SettingsError` when it cannot be written."""
+        """Keep the surgeon, the neurophysiologist and the procedure for ``user``'s next
+        case (no patient field, no case id, no side, no anaesthesia). Raises
+        :class:`SettingsError` when it cannot be written."""
         path = self.last_case_file(user)
         try:
             write_json_atomically(path, {"format": FORMAT, "last_case": setup.remembered()})
@@ -440,14 +441,15 @@ class SettingsStore:
             raise SettingsError(f"Could not write {path}: {exc.strerror or exc}.") from None
 
     def last_case(self, user: str) -> dict[str, str]:
-        """``{"surgeon": ..., "procedure": ...}`` of ``user``'s last case ({} if none or
-        unreadable: it only fills in the next case setup)."""
+        """``{"surgeon": ..., "neurophysiologist": ..., "procedure": ...}`` of ``user``'s
+        last case, those it holds ({} if none or unreadable: it only fills in the next case
+        setup)."""
         try:
             doc = json.loads(_read_capped(self.last_case_file(user)))
             last = doc["last_case"]
             return {
                 k: last[k]
-                for k in ("surgeon", "procedure")
+                for k in ("surgeon", "neurophysiologist", "procedure")
                 if isinstance(last.get(k), str) and len(last[k]) <= _LAST_CASE_CHARS
             }
         except (OSError, ValueError, LookupError, TypeError, AttributeError, RecursionError):

@@ -12,10 +12,10 @@ Choosing a procedure fills the montage from its preset; each channel's muscle, s
 colour can then be changed. The neurophysiologist and the anaesthesia (relaxant state) go
 with the surgeon into the recording's first annotation, and so into the signed report. On
 "Start case" the montage used is kept as the user's "Last used" preset for that procedure
-and the surgeon is remembered; patient fields are never stored. Every action has a key:
-Alt + the underlined letter moves to a field, Ins/Del add and remove a channel, F6 picks a
-colour, F7 saves a preset, F8 restores the factory defaults, Enter starts the case, Esc
-cancels.
+and the surgeon and the neurophysiologist are remembered; patient fields are never stored.
+Every action has a key: Alt + the underlined letter moves to a field, Ins/Del add and
+remove a channel, F6 picks a colour, F7 saves a preset, F8 restores the factory defaults,
+Enter starts the case, Esc cancels.
 """
 
 from __future__ import annotations
@@ -150,6 +150,8 @@ class CaseSetupDialog(QDialog):
         last = self._safe_last_case()
         if last.get("surgeon"):
             self.surgeon_edit.setText(last["surgeon"])
+        if last.get("neurophysiologist"):
+            self.neurophysiologist_edit.setText(last["neurophysiologist"])
         procedure = Procedure.MVD_HFS
         with contextlib.suppress(CaseSetupError):
             procedure = Procedure.parse(last.get("procedure", procedure))

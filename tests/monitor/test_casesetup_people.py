@@ -75,9 +75,15 @@ def test_long_fields_are_refused_in_one_sentence(field, length, message):
     assert str(err.value) == message
 
 
-def test_the_people_are_not_kept_for_the_next_case_nor_by_a_deidentified_copy():
+def test_the_next_case_keeps_the_people_not_the_anaesthesia_nor_does_a_deidentified_copy():
     setup = CaseSetup("c-1", "left", neurophysiologist="Dr Kim", anaesthesia="TOF 4/4")
-    assert setup.remembered() == {"surgeon": "", "procedure": "mvd-hfs"}
+    # Who reads the monitoring is usually the same from case to case (as the surgeon);
+    # the anaesthesia is this case's own.
+    assert setup.remembered() == {
+        "surgeon": "",
+        "neurophysiologist": "Dr Kim",
+        "procedure": "mvd-hfs",
+    }
     assert not TextPolicy([]).keeps(setup.recording_note())
     # The operator's alarm actions are the monitor's own texts: a copy keeps them.
     assert TextPolicy([]).keeps("alarm audio paused for 2:00")

@@ -246,10 +246,22 @@ def test_alarm_priorities_reach_the_alarm_manager():
     assert alarms.policy("no_signal").priority is Priority.HIGH
 
 
-def test_last_case_keeps_surgeon_and_procedure_only(store):
-    setup = CaseSetup("c-1", "left", VS, surgeon="Dr Meier", patient_name="Jane Quaglia")
+def test_last_case_keeps_the_people_and_the_procedure_only(store):
+    setup = CaseSetup(
+        "c-1",
+        "left",
+        VS,
+        surgeon="Dr Meier",
+        neurophysiologist="Dr Kim",
+        anaesthesia="TIVA",
+        patient_name="Jane Quaglia",
+    )
     store.remember_case("anna", setup)
-    assert store.last_case("anna") == {"surgeon": "Dr Meier", "procedure": "vestibular-schwannoma"}
+    assert store.last_case("anna") == {
+        "surgeon": "Dr Meier",
+        "neurophysiologist": "Dr Kim",
+        "procedure": "vestibular-schwannoma",
+    }
     assert store.last_case("ben") == {}
     assert store.users() == ["anna"]
 

@@ -52,6 +52,7 @@ def test_vestibular_schwannoma_preset_with_one_muscle_changed(qtbot, store):
     choose(dialog.table.cellWidget(2, 1), "nasalis")  # channel 3: orbicularis oris -> nasalis
     assert dialog.table.item(2, 4).text() == "R Nasalis"
     dialog.surgeon_edit.setText("Dr Meier")
+    dialog.neurophysiologist_edit.setText("Dr Kim")
     dialog.name_edit.setText("Josefine Quaglia")
     dialog.hospital_edit.setText("H77123")
 
@@ -79,6 +80,7 @@ def test_vestibular_schwannoma_preset_with_one_muscle_changed(qtbot, store):
     assert again.preset_combo.currentText() == LAST_USED
     assert muscles(again) == ["frontalis", "oculi", "nasalis", "mentalis", "platysma", "masseter"]
     assert again.surgeon_edit.text() == "Dr Meier"
+    assert again.neurophysiologist_edit.text() == "Dr Kim"  # who reads it, usually the same
     assert again.side is None and again.name_edit.text() == ""
 
 
