@@ -101,6 +101,12 @@ def build_parser(prog: str = "main.py scenario") -> argparse.ArgumentParser:
         help="where the debrief goes (default debriefs/<scenario>-<date>-<time>.html)",
     )
     add_screenshot_options(p)
+    p.add_argument(
+        "--size",
+        default="1600x900",
+        metavar="WxH",
+        help="the monitor window's size on screen and in a screenshot (default 1600x900)",
+    )
     return p
 
 
@@ -113,6 +119,11 @@ def run(args: argparse.Namespace) -> int:
     from monitor.logsetup import setup_logging  # the log file, not the terminal
 
     setup_logging()
+    try:
+        size = parse_size(args.size)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         sc = load_scenario(args.file)
         speed = _speed(args)
@@ -127,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if not args.headless:
         print(describe(sc), flush=True)
-        return _on_screen(args, case, engine)
+        return _on_screen(args, case, engine, size)
     session, monitoring, evoked = case.session, case.monitoring, case.evoked
     how = "through the simulated serial amplifier" if args.serial else "in-process"
     pace = "as fast as possible" if math.isinf(speed) else f"at {speed:g}x"
@@ -265,7 +276,9 @@ def _follow(session, engine, monitoring, evoked, verbose: bool) -> str | None:
             return f"the case stopped advancing at {at(end)} (no signal for {STALL_S:g} s)."
 
 
-def _on_screen(args: argparse.Namespace, case: CaseModel, engine: ScenarioEngine) -> int:
+def _on_screen(
+    args: argparse.Namespace, case: CaseModel, engine: ScenarioEngine, size: tuple[int, int]
+) -> int:
     """The monitor's window on the scenario's source; with ``--instructor`` the console
     beside it, with ``--trainee`` the training keys and a debrief at the end."""
     import os
@@ -319,7 +332,7 @@ def _on_screen(args: argparse.Namespace, case: CaseModel, engine: ScenarioEngine
     # With the console, the screenshot is of both windows (taken above), not the monitor's.
     shot = None if args.instructor else args.screenshot
     try:
-        code = run_gui(case, 10.0, shot, args.after, parse_size("1600x900"), on_window=training)
+        code = run_gui(case, 10.0, shot, args.after, size, on_window=training)
     finally:
         for console in kept:
             console.close()  # type: ignore[attr-defined]

@@ -160,12 +160,15 @@ def no_signal(size: str | None = None, channels: int | None = None) -> Path:
         device.wait(5)
 
 
-def training() -> Path:
+def training(size: str | None = None) -> Path:
     """A training case with the instructor's console beside the monitor, both windows as
-    placed on one 1920x1080 screen (the offscreen screen)."""
-    out = SCREENS / "training-1920x1080-4ch.png"
+    placed on the offscreen screen (1920x1080): the monitor at its default size, or at
+    ``size`` (an operating-room screen, the console beside it as on a second screen)."""
+    out = SCREENS / f"training-{size or '1920x1080'}-4ch.png"
     cmd = [PY, "main.py", "scenario", "scenarios/nerve_irritation.toml", "--instructor"]
     cmd += ["--screenshot", str(out), "--after", "20"]
+    if size:
+        cmd += ["--size", size]
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     subprocess.run(cmd, cwd=ROOT, check=True, env=env)
     return out
@@ -229,6 +232,7 @@ def main() -> None:
                     print(no_signal(size, n))
         if "training" in wanted or not args.only:
             print(training())
+            print(training("1366x768"))
         return
     for name, (cmd, after) in STATES.items():
         if name in wanted:

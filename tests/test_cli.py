@@ -58,6 +58,21 @@ def test_headless_prints_a_status_line_every_second():
     assert "Traceback" not in out.stderr
 
 
+def test_a_training_screenshot_takes_the_size_asked(tmp_path):
+    # The training screen at an operating-room size (the monitor window alone here).
+    shot = tmp_path / "training.png"
+    out = run(
+        "scenario", "scenarios/routine_mvd.toml", "--screenshot", str(shot), "--after", "1.5",
+        "--size", "1366x768",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    import struct
+
+    assert struct.unpack(">II", shot.read_bytes()[16:24]) == (1366, 768)
+    bad = run("scenario", "scenarios/routine_mvd.toml", "--size", "huge")
+    assert bad.returncode == 2 and "--size" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_screenshot_writes_a_png_of_the_window(tmp_path):
     shot = tmp_path / "shot.png"
     out = run("--screenshot", str(shot), "--after", "1.5", "--size", "1200x700")
