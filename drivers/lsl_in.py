@@ -559,19 +559,21 @@ class LslSource(Source):
         if stream is None:
             return
         elsewhere = stream.hostname() != self._emg_host
-        if self._marker_inlet is not None:
-            if elsewhere:
-                return  # still none on the EMG's machine: go on with the one read
-            with contextlib.suppress(Exception):
-                self._marker_inlet.close_stream()
-            self._marker_inlet = None
+        old = self._marker_inlet
+        if old is not None and elsewhere:
+            return  # still none on the EMG's machine: go on with the one read
         try:
             inlet = pylsl.StreamInlet(
                 stream, max_buflen=30, recover=False, processing_flags=pylsl.proc_clocksync
             )
             inlet.open_stream(timeout=0.1)
         except (pylsl.util.TimeoutError, pylsl.util.LostError):
-            return
+            return  # (the one read, if any, is kept: tried again in a second)
+        if old is not None:  # moving to the EMG's machine: what the old one holds first
+            with contextlib.suppress(Exception):
+                self._take_markers(old)
+            with contextlib.suppress(Exception):
+                old.close_stream()
         self._marker_uid = stream.uid()
         self._marker_inlet = inlet
         self._marker_elsewhere = elsewhere
@@ -583,12 +585,16 @@ class LslSource(Source):
             return
         pylsl = _pylsl()
         try:
-            texts, stamps = self._marker_inlet.pull_chunk(timeout=0.0, max_samples=256)
+            self._take_markers(self._marker_inlet)
         except pylsl.util.LostError:
             with contextlib.suppress(Exception):
                 self._marker_inlet.close_stream()
-            self._marker_inlet = None  # found again at the next reconnection
-            return
+            self._marker_inlet = None  # looked for again, once a second
+            self._marker_elsewhere = False
+
+    def _take_markers(self, inlet: Any) -> None:
+        """Pull what ``inlet`` holds into the markers waiting for their samples."""
+        texts, stamps = inlet.pull_chunk(timeout=0.0, max_samples=256)
         for sample, stamp in zip(texts, stamps, strict=False):
             text = sample[0] if isinstance(sample, list | tuple) and sample else sample
             self._pending.append((float(stamp), str(text)))
@@ -674,3 +680,4 @@ class LslSource(Source):
                     inlet.close_stream()
         self._inlet = None
         self._marker_inlet = None
+        self._marker_elsewhere = False

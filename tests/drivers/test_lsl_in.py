@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -278,13 +279,23 @@ def test_the_marker_stream_is_taken_from_the_emg_machine():
 
 
 class _Inlet:
-    """What the source does with a marker inlet: open it, close it."""
+    """What the source does with a marker inlet: open it, pull from it, close it. The
+    stimulator computer's holds one marker not yet read; ``silent`` streams are listed
+    but do not answer."""
+
+    silent: ClassVar[set[str]] = set()
 
     def __init__(self, stream, **_):
         self.stream, self.closed = stream, False
+        self.queue = [(["stim 15 mA"], 1.0)] if stream.hostname() == "stim-pc" else []
 
     def open_stream(self, timeout):
-        pass
+        if self.stream.uid() in _Inlet.silent:
+            raise pylsl.util.TimeoutError("no answer")
+
+    def pull_chunk(self, timeout=0.0, max_samples=256):
+        queue, self.queue = self.queue, []
+        return [text for text, _ in queue], [stamp for _, stamp in queue]
 
     def close_stream(self):
         self.closed = True
@@ -309,10 +320,18 @@ def test_markers_read_from_a_stimulator_computer_move_to_the_emg_machine(monkeyp
     source._open_markers()
     first = source._marker_inlet
     assert first.stream is theirs
+    # Listed on the EMG's machine but not answering (yet): the one read is kept.
+    monkeypatch.setattr(_Inlet, "silent", {"a"})
     source._marker_resolver.found.append(ours)
     source._marker_tried = 0.0  # (looked at again at most once a second)
     source._open_markers()
+    assert source._marker_inlet is first and not first.closed
+    # Answering: moved to it, with what the stimulator computer's held kept.
+    monkeypatch.setattr(_Inlet, "silent", set())
+    source._marker_tried = 0.0
+    source._open_markers()
     assert source._marker_inlet.stream is ours and first.closed
+    assert source._pending == [(1.0, "stim 15 mA")]
     source._marker_tried = 0.0
     source._open_markers()  # on the EMG's machine now: kept
     assert source._marker_inlet.stream is ours
