@@ -104,13 +104,16 @@ def _checked_sos_loop() -> Callable[..., None] | None:
     try:
         from scipy.signal._sosfilt import _sosfilt as loop
 
+        # Three channels, two sections, a different state in every slot: the samples and
+        # the final state (what carries to the next block) must both be sosfilt's.
         sos = signal.butter(2, [0.05, 0.4], "bandpass", output="sos")
-        x = np.sin(np.arange(64.0))[None, :] * np.array([[1.0], [-3.0]])
-        zi = np.ones((2, len(sos), 2)) * 0.5
-        want = signal.sosfilt(sos, x, axis=-1, zi=zi.transpose(1, 0, 2))[0]
-        got = x.copy()
-        loop(np.ascontiguousarray(sos), got, zi.copy())
-        return loop if np.array_equal(got, want) else None
+        x = np.sin(np.arange(64.0))[None, :] * np.array([[1.0], [-3.0], [0.5]])
+        zi = np.arange(1.0, 1.0 + 3 * len(sos) * 2).reshape(3, len(sos), 2) / 7.0
+        want, zf = signal.sosfilt(sos, x, axis=-1, zi=zi.transpose(1, 0, 2))
+        got, state = x.copy(), zi.copy()
+        loop(np.ascontiguousarray(sos), got, state)
+        ok = np.array_equal(got, want) and np.array_equal(state, zf.transpose(1, 0, 2))
+        return loop if ok else None
     except Exception:  # any surprise: the public function instead
         return None
 
@@ -122,25 +125,28 @@ SOS_LOOP = _checked_sos_loop()
 def sos_filter_rows(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> np.ndarray:
     """Filter each row of ``x`` (channels x samples, float64) by ``sos`` from the states
     ``zi`` (channels x sections x 2, float64, C-ordered), as ``signal.sosfilt(sos, x,
-    axis=-1, zi=...)`` does, bit for bit. Returns the filtered rows (``x`` itself when it
-    is C-ordered: filtered in place) and leaves the final states in ``zi``.
+    axis=-1, zi=...)`` does, bit for bit; the final states are left in ``zi``. Returns the
+    filtered rows: use the returned array (``x`` may or may not be overwritten).
 
     The loop checks nothing (a state of the wrong shape would read and write past it):
-    the shapes are checked here, and a mismatch is a ``ValueError`` as with ``sosfilt``.
+    shapes, types and order are checked here, on either path, and a mismatch is a
+    ``ValueError`` as with ``sosfilt``.
     """
     sections = len(sos)
     if x.ndim != 2 or zi.shape != (x.shape[0], sections, 2) or sos.shape != (sections, 6):
         raise ValueError(
             f"Filter state {zi.shape} does not fit {x.shape[0]} channels and {sections} sections."
         )
+    if x.dtype != np.float64 or zi.dtype != np.float64:
+        raise ValueError("The filter takes double-precision samples and states.")
+    if not zi.flags.c_contiguous:
+        raise ValueError("The filter state must be one C-ordered array (it is updated).")
     if SOS_LOOP is None:
         y, zf = signal.sosfilt(sos, x, axis=-1, zi=zi.transpose(1, 0, 2))
         zi[...] = zf.transpose(1, 0, 2)
         return y
-    if x.dtype != np.float64 or zi.dtype != np.float64 or not zi.flags.c_contiguous:
-        raise ValueError("The filter loop takes double-precision samples and states.")
     x = np.ascontiguousarray(x)
-    SOS_LOOP(np.ascontiguousarray(sos, dtype=np.float64), x, np.ascontiguousarray(zi))
+    SOS_LOOP(np.ascontiguousarray(sos, dtype=np.float64), x, zi)
     return x
 
 

@@ -170,12 +170,22 @@ def test_a_scipy_whose_private_loop_disagrees_is_not_used(monkeypatch):
 
     from monitor import filters
 
+    real = private._sosfilt
+
     def wrong(sos, x, zi):
         x *= 2.0
 
     def broken(sos, x, zi):
         raise TypeError("another signature")
 
-    for loop in (wrong, broken):
+    def state_not_kept(sos, x, zi):  # right samples, but nothing carries to the next block
+        real(sos, x, zi.copy())
+
+    def state_transposed(sos, x, zi):  # takes the state's values in another order
+        mixed = np.ascontiguousarray(zi.transpose(1, 0, 2)).reshape(zi.shape)
+        real(sos, x, mixed)
+        zi[...] = mixed
+
+    for loop in (wrong, broken, state_not_kept, state_transposed):
         monkeypatch.setattr(private, "_sosfilt", loop)
         assert filters._checked_sos_loop() is None
