@@ -41,7 +41,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from monitor.casesetup import CaseSetup, Procedure
+from monitor.casesetup import NAME_MAX, CaseSetup, Procedure
 from monitor.monitorsettings import (
     MonitorSettings,
     SettingsError,
@@ -63,7 +63,7 @@ MAX_FILE_BYTES = 1_000_000
 MAX_DEPTH = 16
 #: No setting needs a larger integer; a 400-digit one does not even convert to a float.
 MAX_INTEGER = 10**15
-_LAST_CASE_CHARS = 80  # a surgeon's name or a procedure; longer is not one
+_LAST_CASE_CHARS = {"surgeon": NAME_MAX, "neurophysiologist": NAME_MAX, "procedure": 80}
 _WHY_CHARS = 300  # a warning quotes at most this much of a file's content
 
 
@@ -449,8 +449,8 @@ class SettingsStore:
             last = doc["last_case"]
             return {
                 k: last[k]
-                for k in ("surgeon", "neurophysiologist", "procedure")
-                if isinstance(last.get(k), str) and len(last[k]) <= _LAST_CASE_CHARS
+                for k, most in _LAST_CASE_CHARS.items()
+                if isinstance(last.get(k), str) and len(last[k]) <= most  # longer: not one
             }
         except (OSError, ValueError, LookupError, TypeError, AttributeError, RecursionError):
             return {}

@@ -238,7 +238,7 @@ class CaseSetupDialog(QDialog):
         self.case_edit.setToolTip("Letters, digits, - and _; names the recording file")
         self._labelled(form, "&Case id", self.case_edit)
         self.surgeon_edit = QLineEdit()
-        self.surgeon_edit.setMaxLength(40)
+        self.surgeon_edit.setMaxLength(NAME_MAX)
         self._labelled(form, "Sur&geon", self.surgeon_edit)
         self.neurophysiologist_edit = QLineEdit()
         self.neurophysiologist_edit.setMaxLength(NAME_MAX)
@@ -614,7 +614,7 @@ class CaseSetupDialog(QDialog):
 
     # -- the result --------------------------------------------------------------------------------
     def accept(self) -> None:
-        """Check the fields; on success keep the montage and the surgeon, and close."""
+        """Check the fields; on success keep the montage and the people, and close."""
         self._user_changed()
         try:
             setup = CaseSetup(

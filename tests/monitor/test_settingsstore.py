@@ -398,6 +398,8 @@ def test_a_last_case_file_that_cannot_be_used_is_ignored(store):
         b'{"last_case": {"surgeon": ' + b"9" * 5000 + b"}}",
         b'{"last_case": "Dr Meier"}',
         b'{"last_case": {"surgeon": ["Dr Meier"], "procedure": "' + b"x" * 5000 + b'"}}',
+        # longer than the case setup takes a name (a hand-edited file): not one
+        b'{"last_case": {"neurophysiologist": "' + b"x" * 41 + b'"}}',
         b"\xff\xfe",
     ):
         path.write_bytes(content)
