@@ -105,7 +105,9 @@ def build_parser(prog: str = "main.py scenario") -> argparse.ArgumentParser:
         "--size",
         default="1600x900",
         metavar="WxH",
-        help="the monitor window's size on screen and in a screenshot (default 1600x900)",
+        help="the monitor window's size on screen and in a screenshot (default 1600x900); "
+        "with --instructor the monitor is narrowed where the console would not fit beside "
+        "it on the screen",
     )
     return p
 

@@ -162,8 +162,9 @@ def no_signal(size: str | None = None, channels: int | None = None) -> Path:
 
 def training(size: str | None = None) -> Path:
     """A training case with the instructor's console beside the monitor, both windows as
-    placed on the offscreen screen (1920x1080): the monitor at its default size, or at
-    ``size`` (an operating-room screen, the console beside it as on a second screen)."""
+    placed on the offscreen screen (1920x1080): the monitor at its default size (narrowed
+    for the console to fit), or at ``size`` (an operating-room screen's, the console
+    beside it)."""
     out = SCREENS / f"training-{size or '1920x1080'}-4ch.png"
     cmd = [PY, "main.py", "scenario", "scenarios/nerve_irritation.toml", "--instructor"]
     cmd += ["--screenshot", str(out), "--after", "20"]
