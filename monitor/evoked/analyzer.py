@@ -141,6 +141,8 @@ from monitor.filters import sos_filter_rows
 from monitor.mainshum import HumFit, MainsHum
 from monitor.montage import muscle_of, side_of, stimulated_side
 
+SITE_MEMORY = 256  # site texts whose reading is remembered (a handful in a case)
+
 __all__ = [
     "CALL_DISAPPEARED",
     "CALL_REAPPEARED",
@@ -749,6 +751,8 @@ class EvokedAnalyzer:
         site text (a few regular expressions and lookups per stimulus otherwise)."""
         key = text or ""
         if key not in self._sites:
+            if len(self._sites) >= SITE_MEMORY:  # texts that keep changing: no memory grows
+                self._sites.clear()
             site = classify_site(text, self.s.default_site)
             side = self._stimulated_side(text)
             kinds = tuple(self._kind(ch, site, side) for ch in range(self.n_channels))
@@ -758,6 +762,8 @@ class EvokedAnalyzer:
     def _stimulated_side(self, site: str) -> str | None:
         text = site or self.s.default_site
         if text not in self._site_sides:
+            if len(self._site_sides) >= SITE_MEMORY:
+                self._site_sides.clear()
             self._site_sides[text] = stimulated_side(text, self.labels)
         return self._site_sides[text]
 

@@ -504,3 +504,17 @@ def test_an_internal_error_switches_the_analysis_off_and_the_summary_says_so(mon
     assert summary["analysed"] is False and "internal error" in summary["reason"]
     _, problems = session.problems_since(0)
     assert not [p for p in problems if "stopped working" in p.text]  # still subscribed
+
+
+def test_site_texts_that_keep_changing_grow_no_memory():
+    # A recording whose stimulus annotations all differ (a counter in the text) must not
+    # make the analysis hold one reading per stimulus for hours; the readings stay right.
+    from monitor.evoked import analyzer
+
+    ev = EvokedAnalyzer(10_000.0, ("L Orb. oculi", "L Orb. oris", "R Mentalis"))
+    for i in range(3 * analyzer.SITE_MEMORY):
+        site, kinds = ev._site_read(f"zygomatic left #{i}")
+        assert site == classify_site(f"zygomatic left #{i}", ev.s.default_site)
+        assert len(kinds) == 3
+    assert len(ev._sites) <= analyzer.SITE_MEMORY
+    assert len(ev._site_sides) <= analyzer.SITE_MEMORY
