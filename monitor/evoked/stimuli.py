@@ -29,7 +29,7 @@ import numpy as np
 
 from monitor.block import Block, StimMarker
 from monitor.extremes import segment_fmax, segment_max
-from monitor.medians import median_columns
+from monitor.medians import median_columns, median_or_nan
 from monitor.montage import MUSCLES, stimulated_side  # noqa: F401 - read with the site
 
 #: ``StimMarker.site`` of a stimulus found from its artifact.
@@ -399,7 +399,7 @@ class StimulusArtifactDetector:
         seg = self._samples(i0 - self.around, i0 + self.sync + self.around)[:, near]
         ptp = seg.max(axis=0) - seg.min(axis=0)  # np.ptp without its wrapper
         sharp = jumps[:, near].max(axis=0) / np.maximum(ptp, 1e-9)
-        return not _median(sharp) < self.s.sharpness
+        return not median_or_nan(sharp) < self.s.sharpness
 
     def _onset(self, i: int, thr: np.ndarray) -> int:
         """The first sample of the jump: where the fastest channel first moves by a third of
@@ -409,17 +409,3 @@ class StimulusArtifactDetector:
         moved = (np.abs(x - x[0]) > thr / 3).any(axis=1)
         hit = np.flatnonzero(moved)
         return i - self.w + int(hit[0]) if len(hit) else i
-
-
-def _median(x: np.ndarray) -> np.floating:
-    """``np.median`` of a short non-empty 1-D array, the same value bit for bit (NaN when
-    it holds one), without its per-call overhead."""
-    s = np.sort(x)  # NaN sorts last
-    n = len(s)
-    if np.isnan(s[-1]):
-        return s[-1]
-    h = n // 2
-    if n % 2:
-        return s[h]
-    # as np.mean of the two: their sum in the array's type, divided by the count (intp)
-    return s.dtype.type((s[h - 1] + s[h]) / np.intp(2))

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.evoked.stimuli import ArtifactDetectorSettings, StimulusArtifactDetector, _median
+from monitor.evoked.stimuli import ArtifactDetectorSettings, StimulusArtifactDetector
+from monitor.medians import median_or_nan
 from simulation.emgsynth import EmgSynth, SimConfig
 
 SECONDS = 4.0
@@ -75,7 +76,7 @@ def test_markers_do_not_depend_on_block_sizes(sizes, gap_at):
 def test_the_median_is_numpys(values, dtype):
     x = np.array(values, dtype)
     expected = np.median(x)
-    got = _median(x)
+    got = median_or_nan(x)
     assert got.dtype == expected.dtype
     assert got.tobytes() == expected.tobytes() or (np.isnan(got) and np.isnan(expected))
 
